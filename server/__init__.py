@@ -1,0 +1,1 @@
+"""Trygg: secure, anonymous-first chat and appointment booking for crime-victim support centres."""

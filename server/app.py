@@ -1,0 +1,77 @@
+"""The application factory: create_app(settings) -> Starlette."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp
+
+from server.access import LoginRequired
+from server.db import create_engine, create_sessionmaker, migrate
+from server.errors import exception_handlers, wants_json
+from server.logs import RequestLogMiddleware
+from server.resources import Resources
+from server.routes import admin, staff, system, visitor
+from server.security.body_limit import BodyLimitMiddleware
+from server.security.csrf import CSRFMiddleware
+from server.security.headers import SecurityHeadersMiddleware
+from server.settings import Settings
+
+# Paths whose unsafe requests carry no cookie authority (origin-checked, no token needed).
+TOKEN_EXEMPT = ("/csp-report", "/api/visitor/")
+
+
+class TryggApp(Starlette):
+    """Starlette with logging and security headers outside everything, 500 pages included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        res: Resources = self.state.resources
+        inner = super().build_middleware_stack()
+        with_headers = SecurityHeadersMiddleware(inner, res.assets.import_map_csp_hash)
+        return RequestLogMiddleware(with_headers)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the whole service for one configuration."""
+    engine = create_engine(settings.database_url)
+    res = Resources.build(settings, engine, create_sessionmaker(engine))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await migrate(settings)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        if wants_json(request):
+            return JSONResponse({"error": "login_required", "message": "Log in first."}, 401)
+        return RedirectResponse("/staff/login", status_code=303)
+
+    handlers = exception_handlers(res.renderer)
+    handlers[LoginRequired] = login_required
+    app = TryggApp(
+        routes=[*system.routes, *staff.routes, *admin.routes, *visitor.routes],
+        middleware=[
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, renderer=res.renderer),
+            Middleware(
+                CSRFMiddleware,
+                secret=settings.secret_key,
+                public_origin=settings.public_url,
+                cookies=res.cookies,
+                renderer=res.renderer,
+                token_exempt_prefixes=TOKEN_EXEMPT,
+            ),
+        ],
+        exception_handlers=handlers,
+        lifespan=lifespan,
+    )
+    app.state.resources = res  # read by build_middleware_stack, which runs on the first call
+    return app

@@ -1,0 +1,1 @@
+"""HTTP-level protections that apply to every request: headers, body limits, CSRF, throttling."""

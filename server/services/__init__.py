@@ -1,0 +1,1 @@
+"""Business logic: each public function owns its transaction; routes stay thin."""

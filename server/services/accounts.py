@@ -1,0 +1,217 @@
+"""Staff accounts: the first admin, invitations, deactivation.  Each function is one transaction."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.errors import PublicError
+from server.i18n import N_
+from server.models import AuditEvent, Role, StaffAccount, StaffInvite, StaffSession, utcnow
+from server.passwords import Passwords, password_problem
+from server.services.tokens import new_token, token_hash
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+BAD_USERNAME = N_(
+    "A user name has 3 to 64 characters: lower-case letters a–z, digits, dot, dash or underscore."
+)
+BAD_DISPLAY_NAME = N_("Enter a name of 1 to 80 characters.")
+BAD_ROLE = N_("Choose a role.")
+USERNAME_TAKEN = N_("That user name is taken.")
+INVITE_INVALID = N_("This invitation link is not valid. It may have expired or been used already.")
+NOT_FOUND = N_("No such account.")
+CANNOT_DEACTIVATE_SELF = N_("You cannot deactivate your own account.")
+
+
+def clean_username(raw: str) -> str:
+    username = raw.strip().lower()
+    if not USERNAME_RE.fullmatch(username):
+        raise PublicError(422, BAD_USERNAME)
+    return username
+
+
+def clean_display_name(raw: str) -> str:
+    name = " ".join(raw.split())
+    if not 1 <= len(name) <= 80 or any(ord(ch) < 32 for ch in name):
+        raise PublicError(422, BAD_DISPLAY_NAME)
+    return name
+
+
+def clean_role(raw: str) -> Role:
+    try:
+        return Role(raw)
+    except ValueError:
+        raise PublicError(422, BAD_ROLE) from None
+
+
+def check_password(password: str, username: str) -> None:
+    problem = password_problem(password, username)
+    if problem:
+        raise PublicError(422, problem)
+
+
+async def create_admin(
+    db: async_sessionmaker[AsyncSession],
+    passwords: Passwords,
+    username: str,
+    display_name: str,
+    password: str,
+) -> StaffAccount:
+    """Make an administrator account (used by `trygg create-admin`)."""
+    username = clean_username(username)
+    display_name = clean_display_name(display_name)
+    check_password(password, username)
+    account = StaffAccount(
+        username=username,
+        display_name=display_name,
+        role=Role.ADMIN.value,
+        password_hash=await passwords.hash(password),
+    )
+    try:
+        async with db.begin() as session:
+            session.add(account)
+            session.add(AuditEvent(action="account.create_admin", subject_id=account.id))
+    except IntegrityError:
+        raise PublicError(409, USERNAME_TAKEN) from None
+    return account
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    invite: StaffInvite
+    token: str
+
+
+async def invite_staff(
+    db: async_sessionmaker[AsyncSession],
+    actor: StaffAccount,
+    role: str,
+    display_name: str,
+    valid_hours: int,
+) -> NewInvite:
+    """A single-use invitation; the token is returned once and only its hash is kept."""
+    token = new_token()
+    invite = StaffInvite(
+        token_hash=token_hash(token),
+        role=clean_role(role).value,
+        display_name=clean_display_name(display_name),
+        created_by_id=actor.id,
+        expires_at=utcnow() + timedelta(hours=valid_hours),
+    )
+    async with db.begin() as session:
+        session.add(invite)
+        session.add(AuditEvent(actor_id=actor.id, action="invite.create", subject_id=invite.id))
+    return NewInvite(invite, token)
+
+
+async def find_open_invite(db: async_sessionmaker[AsyncSession], token: str) -> StaffInvite:
+    """The unused, unexpired invitation for `token`, or PublicError(404)."""
+    async with db() as session:
+        invite = await session.scalar(select(StaffInvite).where(StaffInvite.token_hash == token_hash(token)))
+    if invite is None or invite.used_at is not None or invite.expires_at <= utcnow():
+        raise PublicError(404, INVITE_INVALID)
+    return invite
+
+
+async def accept_invite(
+    db: async_sessionmaker[AsyncSession],
+    passwords: Passwords,
+    token: str,
+    username: str,
+    password: str,
+    language: str,
+) -> StaffAccount:
+    """Create the invited account; the invitation can never be used again."""
+    username = clean_username(username)
+    check_password(password, username)
+    await find_open_invite(db, token)
+    password_hash = await passwords.hash(password)
+    try:
+        async with db.begin() as session:
+            invite = await session.scalar(
+                select(StaffInvite).where(StaffInvite.token_hash == token_hash(token))
+            )
+            # Re-checked inside the write transaction: two tabs cannot both use one link.
+            if invite is None or invite.used_at is not None or invite.expires_at <= utcnow():
+                raise PublicError(404, INVITE_INVALID)
+            account = StaffAccount(
+                username=username,
+                display_name=invite.display_name,
+                role=invite.role,
+                language=language,
+                password_hash=password_hash,
+            )
+            session.add(account)
+            await session.flush()
+            invite.used_at = utcnow()
+            invite.account_id = account.id
+            session.add(AuditEvent(actor_id=account.id, action="invite.accept", subject_id=invite.id))
+    except IntegrityError:
+        raise PublicError(409, USERNAME_TAKEN) from None
+    return account
+
+
+async def revoke_invite(
+    db: async_sessionmaker[AsyncSession], actor: StaffAccount, invite_id: uuid.UUID
+) -> None:
+    async with db.begin() as session:
+        invite = await session.get(StaffInvite, invite_id)
+        if invite is None or invite.used_at is not None:
+            raise PublicError(404, INVITE_INVALID)
+        await session.delete(invite)
+        session.add(AuditEvent(actor_id=actor.id, action="invite.revoke", subject_id=invite_id))
+
+
+async def set_active(
+    db: async_sessionmaker[AsyncSession], actor: StaffAccount, account_id: uuid.UUID, active: bool
+) -> StaffAccount:
+    """Deactivate (ending every session at once) or reactivate an account."""
+    if account_id == actor.id and not active:
+        raise PublicError(409, CANNOT_DEACTIVATE_SELF)
+    async with db.begin() as session:
+        account = await session.get(StaffAccount, account_id)
+        if account is None:
+            raise PublicError(404, NOT_FOUND)
+        account.is_active = active
+        account.deactivated_at = None if active else utcnow()
+        if not active:
+            await session.execute(delete(StaffSession).where(StaffSession.account_id == account_id))
+        action = "account.reactivate" if active else "account.deactivate"
+        session.add(AuditEvent(actor_id=actor.id, action=action, subject_id=account_id))
+    return account
+
+
+async def set_language(db: async_sessionmaker[AsyncSession], account: StaffAccount, language: str) -> None:
+    async with db.begin() as session:
+        live = await session.get(StaffAccount, account.id)
+        if live:
+            live.language = language
+
+
+@dataclass(frozen=True)
+class StaffOverview:
+    accounts: list[StaffAccount]
+    open_invites: list[StaffInvite]
+
+
+async def staff_overview(db: async_sessionmaker[AsyncSession]) -> StaffOverview:
+    async with db() as session:
+        accounts = list(
+            await session.scalars(
+                select(StaffAccount).order_by(StaffAccount.is_active.desc(), StaffAccount.display_name)
+            )
+        )
+        invites = list(
+            await session.scalars(
+                select(StaffInvite)
+                .where(StaffInvite.used_at.is_(None), StaffInvite.expires_at > utcnow())
+                .order_by(StaffInvite.created_at)
+            )
+        )
+    return StaffOverview(accounts, invites)

@@ -1,0 +1,224 @@
+"""Configuration: one pure function turns an environment mapping into Settings.
+
+Twelve-factor style: everything comes from environment variables with safe
+defaults.  `load_settings` has no side effects other than, when no secret key
+is configured, creating one in the data directory (mode 0600) on first start,
+so tests can build any configuration from a plain dict.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LANGUAGES = ("nb", "sv", "en")
+SECRET_KEY_MIN_BYTES = 32
+
+
+class SettingsError(ValueError):
+    """A setting has a value Trygg refuses to start with; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class PasswordHashing:
+    """Argon2id cost parameters (RFC 9106 section 4, second recommended option by default)."""
+
+    time_cost: int = 3
+    memory_kib: int = 64 * 1024
+    parallelism: int = 4
+
+
+STRONG_HASHING = PasswordHashing()
+# Only for the test suite: hashes in milliseconds.  Refused unless asked for by name.
+FAST_INSECURE_HASHING = PasswordHashing(time_cost=1, memory_kib=8, parallelism=1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting Trygg reads; see the table in README.md."""
+
+    database_url: str
+    data_dir: Path
+    secret_key: bytes = field(repr=False)
+    public_url: str = "http://localhost:8000"
+    time_zone: str = "Europe/Oslo"
+    default_language: str = "nb"
+    exit_url: str = "https://www.yr.no/"
+    centre_name: str = "Trygg"
+    centre_phone: str = ""
+    password_hashing: PasswordHashing = STRONG_HASHING
+    session_idle_minutes: int = 60
+    session_max_hours: int = 12
+    invite_valid_hours: int = 72
+    max_body_bytes: int = 256 * 1024
+    login_attempts_per_client: int = 20
+    login_attempts_per_account: int = 5
+    migrate_on_start: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Secure cookies everywhere except plain-HTTP development on localhost."""
+        parts = urlsplit(self.public_url)
+        return not (parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"})
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Parse settings from `env`; raise SettingsError with a clear message on any bad value."""
+    data_dir = Path(env.get("TRYGG_DATA_DIR", "var")).resolve()
+    return Settings(
+        database_url=_database_url(env.get("DATABASE_URL", ""), data_dir),
+        data_dir=data_dir,
+        secret_key=_secret_key(env.get("TRYGG_SECRET_KEY", ""), data_dir),
+        public_url=_public_url(env.get("TRYGG_PUBLIC_URL", "http://localhost:8000")),
+        time_zone=_time_zone(env.get("TRYGG_TIME_ZONE", "Europe/Oslo")),
+        default_language=_choice(
+            "TRYGG_DEFAULT_LANGUAGE", env.get("TRYGG_DEFAULT_LANGUAGE", "nb"), LANGUAGES
+        ),
+        exit_url=_exit_url(env.get("TRYGG_EXIT_URL", "https://www.yr.no/")),
+        centre_name=_text("TRYGG_CENTRE_NAME", env.get("TRYGG_CENTRE_NAME", "Trygg"), 80),
+        centre_phone=_text("TRYGG_CENTRE_PHONE", env.get("TRYGG_CENTRE_PHONE", ""), 40),
+        password_hashing=_password_hashing(env.get("TRYGG_PASSWORD_HASHING", "strong")),
+        session_idle_minutes=_int(env, "TRYGG_SESSION_IDLE_MINUTES", 60, 5, 24 * 60),
+        session_max_hours=_int(env, "TRYGG_SESSION_MAX_HOURS", 12, 1, 24 * 7),
+        invite_valid_hours=_int(env, "TRYGG_INVITE_VALID_HOURS", 72, 1, 24 * 14),
+        max_body_bytes=_int(env, "TRYGG_MAX_BODY_BYTES", 256 * 1024, 4096, 16 * 1024 * 1024),
+        login_attempts_per_client=_int(env, "TRYGG_LOGIN_ATTEMPTS_PER_CLIENT", 20, 1, 10_000),
+        login_attempts_per_account=_int(env, "TRYGG_LOGIN_ATTEMPTS_PER_ACCOUNT", 5, 1, 100),
+        migrate_on_start=_bool(env, "TRYGG_MIGRATE_ON_START", True),
+        log_level=_choice(
+            "TRYGG_LOG_LEVEL",
+            env.get("TRYGG_LOG_LEVEL", "INFO").upper(),
+            ("DEBUG", "INFO", "WARNING", "ERROR"),
+        ),
+    )
+
+
+def settings_from_environment() -> Settings:
+    """Settings for the running process (the only place that reads os.environ)."""
+    return load_settings(os.environ)
+
+
+# --- parsers -----------------------------------------------------------------
+
+
+def _database_url(raw: str, data_dir: Path) -> str:
+    if not raw:
+        return f"sqlite+aiosqlite:///{data_dir / 'trygg.sqlite3'}"
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    rest = raw.split("://", 1)[1] if "://" in raw else ""
+    if scheme in {"postgres", "postgresql", "postgresql+asyncpg"} and rest:
+        return f"postgresql+asyncpg://{rest}"
+    if scheme in {"sqlite", "sqlite+aiosqlite"} and rest.startswith("/"):
+        return f"sqlite+aiosqlite://{rest}"
+    raise SettingsError(
+        "DATABASE_URL must be postgresql://user@host/db or sqlite:///path/to/file "
+        f"(got a value with scheme {scheme or 'none'!r})"
+    )
+
+
+def _secret_key(raw: str, data_dir: Path) -> bytes:
+    if raw:
+        key = raw.encode()
+        if len(key) < SECRET_KEY_MIN_BYTES:
+            raise SettingsError(
+                f"TRYGG_SECRET_KEY must be at least {SECRET_KEY_MIN_BYTES} characters of random data"
+            )
+        return key
+    path = data_dir / "secret_key"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_bytes().strip()
+        if len(key) < SECRET_KEY_MIN_BYTES:
+            raise SettingsError(f"{path} is too short; delete it to make a new key") from None
+        if path.stat().st_mode & 0o077:
+            raise SettingsError(f"{path} is readable by other users; run: chmod 600 {path}") from None
+        return key
+    except OSError as error:
+        raise SettingsError(f"cannot create the data directory {data_dir}: {error.strerror}") from None
+    key = secrets.token_urlsafe(48).encode()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    return key
+
+
+def _public_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError("TRYGG_PUBLIC_URL must be an http(s) origin such as https://chat.example.org")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _exit_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme != "https" or not parts.hostname:
+        raise SettingsError("TRYGG_EXIT_URL must be an https:// address of a neutral web site")
+    return raw
+
+
+def _time_zone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"TRYGG_TIME_ZONE {raw!r} is not an IANA time zone such as Europe/Oslo") from None
+    return raw
+
+
+def _password_hashing(raw: str) -> PasswordHashing:
+    if raw == "strong":
+        return STRONG_HASHING
+    if raw == "fast-insecure-for-tests":
+        return FAST_INSECURE_HASHING
+    raise SettingsError("TRYGG_PASSWORD_HASHING must be 'strong' (or 'fast-insecure-for-tests' in tests)")
+
+
+def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
+    if raw not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)} (got {raw!r})")
+    return raw
+
+
+def _text(name: str, raw: str, max_length: int) -> str:
+    value = raw.strip()
+    if len(value) > max_length or any(ord(ch) < 32 for ch in value):
+        raise SettingsError(f"{name} must be one line of at most {max_length} characters")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number (got {raw!r})") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high} (got {value})")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false (got {raw!r})")

@@ -1,0 +1,73 @@
+"""Rendering pages: Jinja2 templates with translation, hashed asset URLs and CSRF tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse
+
+from server.assets import AssetManifest
+from server.i18n import HTML_LANG, LANGUAGE_NAMES, Translator, is_language, negotiate
+from server.settings import LANGUAGES, Settings
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+def request_language(connection: HTTPConnection, settings: Settings) -> str:
+    """The interface language: the URL's, else the staff member's choice, else the browser's."""
+    first_segment = connection.url.path.strip("/").split("/", 1)[0]
+    if is_language(first_segment):
+        return first_segment
+    staff_language = getattr(connection.state, "staff_language", None)
+    if staff_language:
+        return str(staff_language)
+    return negotiate(connection.headers.get("accept-language"), settings.default_language)
+
+
+class Renderer:
+    """Renders templates in the request's language with everything a page needs."""
+
+    def __init__(self, settings: Settings, assets: AssetManifest) -> None:
+        self.settings = settings
+        self.assets = assets
+        self.env = Environment(
+            loader=FileSystemLoader(TEMPLATE_DIR),
+            autoescape=select_autoescape(default=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals.update(
+            asset=lambda name: assets[name].url,
+            integrity=lambda name: assets[name].integrity,
+            import_map=assets.import_map,
+            languages=LANGUAGES,
+            language_names=LANGUAGE_NAMES,
+            settings=settings,
+        )
+
+    def page(
+        self,
+        request: Request,
+        template: str,
+        context: dict[str, Any] | None = None,
+        status_code: int = 200,
+        language: str | None = None,
+    ) -> HTMLResponse:
+        """An HTML response for `template`."""
+        lang = language or request_language(request, self.settings)
+        translator = Translator(lang)
+        values: dict[str, Any] = {
+            "request": request,
+            "lang": lang,
+            "html_lang": HTML_LANG[lang],
+            "_": translator.gettext,
+            "csrf_token": getattr(request.state, "csrf_token", ""),
+            "staff": getattr(request.state, "staff", None),
+        }
+        values.update(context or {})
+        body = self.env.get_template(template).render(values)
+        return HTMLResponse(body, status_code=status_code)
