@@ -62,6 +62,7 @@ async def create_admin(
     username: str,
     display_name: str,
     password: str,
+    language: str = "nb",
 ) -> StaffAccount:
     """Make an administrator account (used by `trygg create-admin`)."""
     username = clean_username(username)
@@ -71,6 +72,7 @@ async def create_admin(
         username=username,
         display_name=display_name,
         role=Role.ADMIN.value,
+        language=language,
         password_hash=await passwords.hash(password),
     )
     try:
