@@ -1,0 +1,30 @@
+"""Safety numbers: short digit strings people can compare out of band (in person, by phone)."""
+
+from __future__ import annotations
+
+from . import primitives as p
+from .constants import ID_LEN, KEY_LEN, label
+from .errors import ErrorCode, ProtocolError, guarded
+
+GROUPS = 6
+DIGITS = 5
+
+
+@guarded
+def fingerprint(member_id: bytes, sig_public: bytes, kem_public: bytes) -> str:
+    """30 digits in six groups of five, from SHA-256 over the member id and both public keys.
+
+    Each group is a 5-byte big-endian chunk of the digest reduced mod 100000 (as Signal does),
+    about 99 bits in all, so a second preimage for a chosen person costs ~2^99 hashes.
+    """
+    if len(member_id) != ID_LEN or len(sig_public) != KEY_LEN or len(kem_public) != KEY_LEN:
+        raise ProtocolError(ErrorCode.MALFORMED)
+    digest = p.sha256(label("fingerprint", member_id + sig_public + kem_public))
+    chunks = (digest[i * 5 : i * 5 + 5] for i in range(GROUPS))
+    return " ".join(f"{int.from_bytes(c, 'big') % 10**DIGITS:05d}" for c in chunks)
+
+
+def safety_number(fingerprint_a: str, fingerprint_b: str) -> str:
+    """Both parties' fingerprints, lower first, so both screens show the same 60 digits."""
+    first, second = sorted((fingerprint_a, fingerprint_b))
+    return f"{first} {second}"
