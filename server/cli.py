@@ -97,6 +97,7 @@ def _create_admin(settings: Settings, username: str, display_name: str | None, p
                 username,
                 display_name or username,
                 password,
+                settings.default_language,
             )
         finally:
             await engine.dispose()

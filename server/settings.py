@@ -166,7 +166,8 @@ def _public_url(raw: str) -> str:
 
 def _exit_url(raw: str) -> str:
     parts = urlsplit(raw)
-    if parts.scheme != "https" or not parts.hostname:
+    local = parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1"}
+    if not (parts.scheme == "https" or local) or not parts.hostname:
         raise SettingsError("TRYGG_EXIT_URL must be an https:// address of a neutral web site")
     return raw
 

@@ -23,6 +23,7 @@ from server.db import upgrade_database
 from server.models import StaffAccount
 from server.resources import Resources
 from server.settings import Settings, load_settings
+from tests.live_server import LiveServer, NeutralSite
 from tests.services import need_postgres
 
 T = TypeVar("T")
@@ -55,8 +56,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _admin_url(url: str, database: str) -> str:
-    return make_url(url).set(drivername="postgresql+asyncpg", database=database).render_as_string(
-        hide_password=False
+    return (
+        make_url(url)
+        .set(drivername="postgresql+asyncpg", database=database)
+        .render_as_string(hide_password=False)
     )
 
 
@@ -76,8 +79,9 @@ def postgres_template() -> Iterator[str]:
     base = need_postgres()
     maintenance = _admin_url(base, make_url(base).database or "test")
     name = "trygg_template"
-    asyncio.run(_pg_execute(maintenance, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
-                            f"CREATE DATABASE {name}"))
+    asyncio.run(
+        _pg_execute(maintenance, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
+    )
     upgrade_database(_admin_url(base, name))
     yield name
     asyncio.run(_pg_execute(maintenance, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -187,3 +191,18 @@ class Client(TestClient):
 def client(app: Starlette) -> Iterator[Client]:
     with Client(app, base_url=BASE_URL) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def neutral_site() -> Iterator[NeutralSite]:
+    site = NeutralSite()
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory, neutral_site: NeutralSite) -> Iterator[LiveServer]:
+    """The real service, started once per test module, on SQLite."""
+    server = LiveServer(tmp_path_factory.mktemp("live"), TRYGG_EXIT_URL=f"{neutral_site.url}/weather").start()
+    yield server
+    server.stop()

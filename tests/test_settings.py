@@ -19,7 +19,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.time_zone == "Europe/Oslo"
     assert settings.default_language == "nb"
     assert settings.password_hashing == STRONG_HASHING
-    assert STRONG_HASHING.memory_kib >= 64 * 1024 and STRONG_HASHING.time_cost >= 3
+    assert STRONG_HASHING.memory_kib >= 64 * 1024
+    assert STRONG_HASHING.time_cost >= 3
     assert settings.secure_cookies is False  # plain http on localhost only
     assert settings.exit_url.startswith("https://")
 
@@ -51,13 +52,17 @@ def test_database_url_forms(tmp_path: Path) -> None:
 
 
 def test_https_public_url_means_secure_cookies(tmp_path: Path) -> None:
-    settings = load_settings({"TRYGG_DATA_DIR": str(tmp_path), "TRYGG_PUBLIC_URL": "https://chat.example.org/"})
+    settings = load_settings(
+        {"TRYGG_DATA_DIR": str(tmp_path), "TRYGG_PUBLIC_URL": "https://chat.example.org/"}
+    )
     assert settings.public_url == "https://chat.example.org"
     assert settings.secure_cookies is True
 
 
 def test_fast_hashing_only_by_name(tmp_path: Path) -> None:
-    settings = load_settings({"TRYGG_DATA_DIR": str(tmp_path), "TRYGG_PASSWORD_HASHING": "fast-insecure-for-tests"})
+    settings = load_settings(
+        {"TRYGG_DATA_DIR": str(tmp_path), "TRYGG_PASSWORD_HASHING": "fast-insecure-for-tests"}
+    )
     assert settings.password_hashing == FAST_INSECURE_HASHING
 
 
@@ -82,7 +87,9 @@ def test_fast_hashing_only_by_name(tmp_path: Path) -> None:
         ("TRYGG_CENTRE_NAME", "a\nb", "one line"),
     ],
 )
-def test_bad_values_are_refused_with_a_clear_message(tmp_path: Path, name: str, value: str, message: str) -> None:
+def test_bad_values_are_refused_with_a_clear_message(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
     with pytest.raises(SettingsError, match=message):
         load_settings({"TRYGG_DATA_DIR": str(tmp_path), name: value})
 
@@ -91,7 +98,10 @@ def test_cli_refuses_to_start_on_bad_setting(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "server", "serve"],
         env={**os.environ, "TRYGG_DATA_DIR": str(tmp_path), "TRYGG_TIME_ZONE": "Nowhere/Land"},
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert "configuration error: TRYGG_TIME_ZONE" in result.stderr
