@@ -94,7 +94,11 @@ def main() -> None:
     commands = {"serve": serve, "test": test}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
-    commands[sys.argv[1]](sys.argv[2:])
+    try:
+        commands[sys.argv[1]](sys.argv[2:])
+    except subprocess.CalledProcessError as failed:
+        print(f"! failed: {' '.join(map(str, failed.cmd))}", file=sys.stderr)
+        sys.exit(failed.returncode or 1)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ service reads it, so `alembic upgrade head` works by hand.
 """
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -68,7 +69,18 @@ async def run_async_migrations() -> None:
         await engine.dispose()
 
 
+def run_migrations_online() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(run_async_migrations())
+        return
+    # Called from code that already runs an event loop in this thread: use a fresh thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run_async_migrations()).result()
+
+
 if context.is_offline_mode():
     run_migrations_offline()
 else:
-    asyncio.run(run_async_migrations())
+    run_migrations_online()

@@ -7,6 +7,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,6 +45,21 @@ def test_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
+def run_async(coroutine: Awaitable[T]) -> T:
+    """Run a coroutine to completion, even when this thread already runs a loop (Playwright's)."""
+
+    async def wrapper() -> T:
+        return await coroutine
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, wrapper()).result()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: the quick tests report first."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.path))
+
+
 # --- databases ----------------------------------------------------------------
 
 
@@ -79,12 +95,12 @@ def postgres_template() -> Iterator[str]:
     base = need_postgres()
     maintenance = _admin_url(base, make_url(base).database or "test")
     name = "trygg_template"
-    asyncio.run(
+    run_async(
         _pg_execute(maintenance, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
     )
     upgrade_database(_admin_url(base, name))
     yield name
-    asyncio.run(_pg_execute(maintenance, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    run_async(_pg_execute(maintenance, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -99,9 +115,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     base = need_postgres()
     maintenance = _admin_url(base, make_url(base).database or "test")
     name = f"trygg_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_execute(maintenance, f"CREATE DATABASE {name} TEMPLATE {template}"))
+    run_async(_pg_execute(maintenance, f"CREATE DATABASE {name} TEMPLATE {template}"))
     yield _admin_url(base, name)
-    asyncio.run(_pg_execute(maintenance, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    run_async(_pg_execute(maintenance, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 # --- apps and clients ---------------------------------------------------------

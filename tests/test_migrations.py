@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from alembic import command
 from server.db import alembic_config
 from server.models import Base
+from tests.conftest import run_async
 
 
 @pytest.fixture
@@ -39,11 +39,11 @@ def test_single_head() -> None:
 
 def test_upgrade_downgrade_upgrade_and_models_agree(empty_database_url: str) -> None:
     config = alembic_config(empty_database_url)
-    assert asyncio.run(_tables(empty_database_url)) <= {"alembic_version"}
+    assert run_async(_tables(empty_database_url)) <= {"alembic_version"}
     command.upgrade(config, "head")
-    assert set(Base.metadata.tables) <= asyncio.run(_tables(empty_database_url))
+    assert set(Base.metadata.tables) <= run_async(_tables(empty_database_url))
     command.downgrade(config, "base")
-    assert asyncio.run(_tables(empty_database_url)) <= {"alembic_version"}
+    assert run_async(_tables(empty_database_url)) <= {"alembic_version"}
     command.upgrade(config, "head")
     try:
         command.check(config)
@@ -68,4 +68,4 @@ def test_alembic_by_hand_uses_the_service_configuration(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "trygg.sqlite3").exists()
-    assert "staff_accounts" in asyncio.run(_tables(f"sqlite+aiosqlite:///{tmp_path / 'trygg.sqlite3'}"))
+    assert "staff_accounts" in run_async(_tables(f"sqlite+aiosqlite:///{tmp_path / 'trygg.sqlite3'}"))
