@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
-            await engine.dispose()
+            await res.close()
 
     async def login_required(request: Request, exc: Exception) -> Response:
         if wants_json(request):

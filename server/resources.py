@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
 from server.assets import AssetManifest
 from server.passwords import Passwords
+from server.security.clients import ClientHasher
 from server.security.cookies import Cookies
-from server.security.throttle import RateLimiter
+from server.security.throttle import Limiter, MemoryLimiter, RedisLimiter
 from server.settings import Settings
 from server.templating import Renderer
 
@@ -28,14 +30,23 @@ class Resources:
     assets: AssetManifest
     renderer: Renderer
     cookies: Cookies
-    login_per_client: RateLimiter
-    login_per_account: RateLimiter
+    client_key: ClientHasher
+    login_per_client: Limiter
+    login_per_account: Limiter
+    redis: Redis | None
 
     @classmethod
     def build(
         cls, settings: Settings, engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
     ) -> Resources:
         assets = AssetManifest()
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+
+        def limiter(name: str, limit: int) -> Limiter:
+            if redis is None:
+                return MemoryLimiter(limit, LOGIN_WINDOW_SECONDS)
+            return RedisLimiter(redis, name, limit, LOGIN_WINDOW_SECONDS)
+
         return cls(
             settings=settings,
             engine=engine,
@@ -44,9 +55,17 @@ class Resources:
             assets=assets,
             renderer=Renderer(settings, assets),
             cookies=Cookies.for_settings(settings),
-            login_per_client=RateLimiter(settings.login_attempts_per_client, LOGIN_WINDOW_SECONDS),
-            login_per_account=RateLimiter(settings.login_attempts_per_account, LOGIN_WINDOW_SECONDS),
+            client_key=ClientHasher(settings.secret_key if redis else None),
+            login_per_client=limiter("login-client", settings.login_attempts_per_client),
+            login_per_account=limiter("login-account", settings.login_attempts_per_account),
+            redis=redis,
         )
+
+    async def close(self) -> None:
+        """Release connections (at shutdown)."""
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()
 
 
 def resources(connection: HTTPConnection) -> Resources:

@@ -59,6 +59,7 @@ class Settings:
     login_attempts_per_client: int = 20
     login_attempts_per_account: int = 5
     migrate_on_start: bool = True
+    redis_url: str = ""
     log_level: str = "INFO"
 
     @property
@@ -99,6 +100,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         login_attempts_per_client=_int(env, "TRYGG_LOGIN_ATTEMPTS_PER_CLIENT", 20, 1, 10_000),
         login_attempts_per_account=_int(env, "TRYGG_LOGIN_ATTEMPTS_PER_ACCOUNT", 5, 1, 100),
         migrate_on_start=_bool(env, "TRYGG_MIGRATE_ON_START", True),
+        redis_url=_redis_url(env.get("TRYGG_REDIS_URL", "")),
         log_level=_choice(
             "TRYGG_LOG_LEVEL",
             env.get("TRYGG_LOG_LEVEL", "INFO").upper(),
@@ -169,6 +171,12 @@ def _exit_url(raw: str) -> str:
     local = parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1"}
     if not (parts.scheme == "https" or local) or not parts.hostname:
         raise SettingsError("TRYGG_EXIT_URL must be an https:// address of a neutral web site")
+    return raw
+
+
+def _redis_url(raw: str) -> str:
+    if raw and urlsplit(raw).scheme not in {"redis", "rediss", "unix"}:
+        raise SettingsError("TRYGG_REDIS_URL must be redis://host:port/db, rediss://… or unix://…")
     return raw
 
 

@@ -33,7 +33,7 @@ PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def test_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
+def app_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
     """The environment a test app is configured from."""
     return {
         "TRYGG_DATA_DIR": str(data_dir),
@@ -126,7 +126,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
     def build(**extra: str) -> Settings:
-        return load_settings(test_env(tmp_path / "data", database_url, **extra))
+        return load_settings(app_env(tmp_path / "data", database_url, **extra))
 
     return build
 

@@ -145,6 +145,22 @@ def test_cross_site_requests_are_refused_even_with_a_token(client: Client) -> No
         follow_redirects=False,
     )
     assert same.status_code == 303
+    # Browsers send "Origin: null" on same-origin forms under Referrer-Policy: no-referrer.
+    client.post("/staff/logout", headers={"x-csrf-token": client.csrf("/staff/")})
+    token = client.csrf()
+    null_same = client.post(
+        "/staff/login",
+        data={**data, "csrf_token": token},
+        headers={"origin": "null", "sec-fetch-site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert null_same.status_code == 303
+    null_cross = client.post(
+        "/staff/login",
+        data={**data, "csrf_token": token},
+        headers={"origin": "null", "sec-fetch-site": "cross-site"},
+    )
+    assert null_cross.status_code == 403
 
 
 def test_body_size_limit(client: Client) -> None:

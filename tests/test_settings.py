@@ -85,6 +85,7 @@ def test_fast_hashing_only_by_name(tmp_path: Path) -> None:
         ("TRYGG_MIGRATE_ON_START", "perhaps", "true or false"),
         ("TRYGG_LOG_LEVEL", "LOUD", "one of"),
         ("TRYGG_CENTRE_NAME", "a\nb", "one line"),
+        ("TRYGG_REDIS_URL", "http://localhost:6379", "TRYGG_REDIS_URL"),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_message(

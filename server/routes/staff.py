@@ -12,7 +12,6 @@ from server.forms import field, read_form
 from server.i18n import N_, is_language
 from server.models import Role
 from server.resources import Resources, resources
-from server.security.clients import client_key
 from server.security.csrf import binding_cookie, make_token, new_binding
 from server.services import accounts, staff_sessions
 from server.templating import request_language
@@ -47,7 +46,7 @@ async def login(request: Request) -> Response:
     password = field(form, "password", 1024)
     old = request.cookies.get(res.cookies.session)
     try:
-        result = await staff_sessions.log_in(res, client_key(request.scope), username, password, old)
+        result = await staff_sessions.log_in(res, res.client_key(request.scope), username, password, old)
     except PublicError as error:
         message = error.message
         values = {"minutes": error.minutes} if isinstance(error, staff_sessions.ThrottledError) else {}

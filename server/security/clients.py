@@ -1,9 +1,11 @@
-"""An anonymous, in-memory key for "the same client" — the only use of a client address.
+"""An anonymous key for "the same client" — the only use of a client address.
 
 Throttling needs to tell clients apart.  The address is turned into a keyed
-hash with a random key that lives only in this process's memory and changes at
-every start, so it cannot be reversed, linked across restarts, or written to
-logs or tables (nothing here is ever stored).
+hash and never stored or logged.  With one process the key is random and lives
+only in memory, changing at every start.  With several processes sharing a
+Redis limiter they must agree on the key, so it is derived from the secret key
+and the current UTC date: it still cannot be reversed without the secret, and
+changes every day so nothing links a client across days.
 """
 
 from __future__ import annotations
@@ -11,14 +13,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
 from starlette.types import Scope
 
-_PROCESS_KEY = secrets.token_bytes(32)
 
+class ClientHasher:
+    """Turns the connecting client's address into a short, irreversible token."""
 
-def client_key(scope: Scope) -> str:
-    """A short, irreversible token for the connecting client (behind trusted proxies: the real one)."""
-    client = scope.get("client")
-    address = client[0] if client else "unknown"
-    return hmac.new(_PROCESS_KEY, address.encode(), hashlib.sha256).hexdigest()[:32]
+    def __init__(self, shared_secret: bytes | None = None) -> None:
+        self._shared = shared_secret
+        self._process_key = secrets.token_bytes(32)
+
+    def _key(self) -> bytes:
+        if self._shared is None:
+            return self._process_key
+        day = time.strftime("%Y-%m-%d", time.gmtime()).encode()
+        return hmac.new(self._shared, b"trygg-client-key\x00" + day, hashlib.sha256).digest()
+
+    def __call__(self, scope: Scope) -> str:
+        """The token for this request's client (behind trusted proxies: the real client)."""
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        return hmac.new(self._key(), address.encode(), hashlib.sha256).hexdigest()[:32]

@@ -54,7 +54,7 @@ async def log_in(
         (res.login_per_client, "login-client:" + client, TOO_MANY_FROM_CLIENT),
         (res.login_per_account, account_key, TOO_MANY_FOR_ACCOUNT),
     ):
-        verdict = limiter.check(key)
+        verdict = await limiter.check(key)
         if not verdict.allowed:
             raise ThrottledError(message, verdict.retry_after)
 
@@ -62,10 +62,10 @@ async def log_in(
         account = await db.scalar(select(StaffAccount).where(StaffAccount.username == name))
     ok = await res.passwords.verify(account.password_hash if account else None, password[:MAX_LENGTH])
     if not ok or account is None or not account.is_active:
-        res.login_per_client.hit("login-client:" + client)
-        res.login_per_account.hit(account_key)
+        await res.login_per_client.hit("login-client:" + client)
+        await res.login_per_account.hit(account_key)
         raise PublicError(400, WRONG_CREDENTIALS)
-    res.login_per_account.reset(account_key)
+    await res.login_per_account.reset(account_key)
     if res.passwords.needs_rehash(account.password_hash):
         new_hash = await res.passwords.hash(password)
     else:
