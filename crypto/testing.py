@@ -24,6 +24,11 @@ class DeterministicRandom:
         self._seed = seed
         self._counter = 0
 
+    def reseed(self, seed: bytes) -> None:
+        """Restart the stream, so each generated message can name its own seed."""
+        self._seed = seed
+        self._counter = 0
+
     def __call__(self, n: int) -> bytes:
         out = b""
         while len(out) < n:

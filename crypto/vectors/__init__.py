@@ -1,0 +1,1 @@
+"""Shared test vectors (JSON) and the scripts that produce them."""

@@ -1,0 +1,1588 @@
+"""Regenerate our own shared test vectors: ``python -m crypto.vectors.generate [--check]``.
+
+Every random byte comes from a named seed (crypto.testing.DeterministicRandom) and every time
+is fixed, so the output is byte-for-byte reproducible; a test compares it with the committed
+files. Negative cases are forged here with the real private keys where a check must be
+reached past the signature (e.g. a validly signed commit that breaks a membership rule).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import hpke
+from .. import primitives as p
+from .. import testing as t
+from ..backup import export_staff_backup
+from ..certificates import certify, sign_directory
+from ..constants import (
+    MIN_ITERATIONS,
+    SIG_LEN,
+    SUITE,
+    VERSION,
+    ObjectType,
+    Role,
+    label,
+)
+from ..conversation import (
+    Conversation,
+    Received,
+    _staff_entry,
+    _visitor_entry,
+)
+from ..encoding import Writer, b64encode, header
+from ..errors import ProtocolError
+from ..fingerprint import fingerprint, safety_number
+from ..identity import AdminKey, LocalMember
+from ..keyschedule import (
+    confirmation,
+    history_info,
+    message_hash,
+    message_key,
+    signature_input,
+    wrap_info,
+)
+from ..messages import (
+    Envelope,
+    MemberEntry,
+    encode_add_proposal,
+    encode_envelope,
+    encode_remove_proposal,
+)
+from ..padding import pad
+from ..resume import code_from_entropy, format_resume_code
+from ..visitor import Created
+from ..wire import peek
+
+OUT = Path(__file__).parent
+NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
+DAY = 86_400
+LOW_ITERATIONS = 1000
+Json = dict[str, Any]
+
+
+def hx(data: bytes) -> str:
+    return data.hex()
+
+
+def flip(data: bytes, index: int, mask: int = 0x01) -> bytes:
+    out = bytearray(data)
+    out[index] ^= mask
+    return bytes(out)
+
+
+def member_json(m: LocalMember) -> Json:
+    return {
+        "member_id_hex": hx(m.member_id),
+        "role": int(m.role),
+        "centre_id_hex": hx(m.centre_id),
+        "kem_private_hex": hx(p.x25519_private_bytes(m.kem_private)),
+        "sig_private_hex": hx(p.ed25519_private_bytes(m.sig_private)),
+        "kem_public_hex": hx(m.kem_public),
+        "sig_public_hex": hx(m.sig_public),
+    }
+
+
+def invalid(case: Json, error: str) -> Json:
+    return {**case, "result": "invalid", "error": error}
+
+
+class World:
+    """The fixed cast: one centre, its admin, a rogue key, three counsellors and an interpreter."""
+
+    STAFF = (
+        ("A", Role.COUNSELLOR, "Anna Berg"),
+        ("B", Role.COUNSELLOR, "Bjørn Ås"),
+        ("C", Role.COUNSELLOR, "Cecilie Dahl"),
+        ("I", Role.INTERPRETER, "Ida Haddad (tolk)"),
+    )
+
+    def __init__(self) -> None:
+        self.rand = t.DeterministicRandom(b"trygg vectors: world")
+        self.centre_id = self.rand(16)
+        self.admin = t.generate_admin_key_with(self.rand)
+        self.rogue = t.generate_admin_key_with(self.rand)
+        self.staff: dict[str, LocalMember] = {}
+        self.certs: dict[str, bytes] = {}
+        for name, role, display in self.STAFF:
+            member = t.create_staff_identity_with(self.centre_id, self.rand(16), role, self.rand)
+            self.staff[name] = member
+            self.certs[name] = certify(self.admin, member, display, NOW - DAY, NOW + 365 * DAY)
+        self.directory = sign_directory(
+            self.admin,
+            self.centre_id,
+            7,
+            NOW - 3600,
+            NOW + 30 * DAY,
+            [self.certs[n] for n in "ABCI"],
+        )
+        self.anchors = [self.admin.public]
+
+    def admin_json(self) -> Json:
+        return {
+            "admin_secret_hex": hx(p.ed25519_private_bytes(self.admin.private)),
+            "admin_public_hex": hx(self.admin.public),
+            "rogue_public_hex": hx(self.rogue.public),
+            "centre_id_hex": hx(self.centre_id),
+        }
+
+
+# -- primitives-level KATs -------------------------------------------------------------
+
+
+def encoding_vectors() -> Json:
+    valid = [("empty", "", b""), ("one", "AA", b"\x00"), ("two", "AAE", b"\x00\x01")]
+    valid += [("url-alphabet", "-_-8", bytes.fromhex("fbffbc")), ("three", "AQID", b"\x01\x02\x03")]
+    cases: list[Json] = [
+        {"id": f"b64url-{n}", "text": s, "bytes_hex": hx(b), "result": "valid"} for n, s, b in valid
+    ]
+    for n, s in [
+        ("length-mod-4-is-1", "AAAAA"),
+        ("non-canonical-trailing-bits", "AB"),
+        ("padding", "AA=="),
+        ("whitespace", "AA AA"),
+        ("standard-alphabet", "+/8"),
+        ("non-ascii", "AAé"),
+    ]:
+        cases.append(invalid({"id": f"b64url-{n}", "text": s}, "malformed"))
+    return {"description": "Strict base64url (RFC 4648 §5) without padding.", "cases": cases}
+
+
+def padding_vectors() -> Json:
+    cases: list[Json] = []
+    for body_len in (0, 1, 251, 252, 1019, 1020, 4091, 4092, 16379, 16380, 65531):
+        body = bytes([0xAB]) * body_len
+        padded = pad(2, body)
+        case: Json = {
+            "id": f"pad-{body_len}",
+            "kind": "pad",
+            "content_type": 2,
+            "body_len": body_len,
+            "body_byte_hex": "ab",
+            "padded_len": len(padded),
+            "padded_sha256_hex": hx(p.sha256(padded)),
+            "result": "valid",
+        }
+        if len(padded) <= 256:
+            case["padded_hex"] = hx(padded)
+        cases.append(case)
+    cases.append(
+        invalid(
+            {"id": "pad-too-big", "kind": "pad", "content_type": 2, "body_len": 65532, "body_byte_hex": "ab"},
+            "oversize",
+        )
+    )
+    good = pad(1, b"hei")
+    bad = {
+        "nonzero-padding": good[:-1] + b"\x01",
+        "length-too-large": good[:1] + (252).to_bytes(4, "big") + good[5:],
+        "content-type-zero": b"\x00" + good[1:],
+        "not-a-bucket": good + bytes(44),
+        "non-minimal-bucket": b"\x01" + (3).to_bytes(4, "big") + b"hei" + bytes(1016),
+    }
+    for name, data in bad.items():
+        cases.append(invalid({"id": f"unpad-{name}", "kind": "unpad", "padded_hex": hx(data)}, "malformed"))
+    cases.append(
+        {
+            "id": "unpad-ok",
+            "kind": "unpad",
+            "padded_hex": hx(good),
+            "content_type": 1,
+            "body_hex": hx(b"hei"),
+            "result": "valid",
+        }
+    )
+    return {"description": "Plaintext framing and padding buckets.", "cases": cases}
+
+
+def key_schedule_vectors() -> Json:
+    rand = t.DeterministicRandom(b"trygg vectors: key schedule")
+    cases: list[Json] = []
+    for i in range(3):
+        secret, key_nonce, aad = rand(32), rand(16), rand(40 + 30 * i)
+        key, nonce = message_key(secret, key_nonce, aad)
+        cases.append(
+            {
+                "id": f"message-key-{i}",
+                "kind": "message_key",
+                "epoch_secret_hex": hx(secret),
+                "key_nonce_hex": hx(key_nonce),
+                "aad_hex": hx(aad),
+                "key_hex": hx(key),
+                "nonce_hex": hx(nonce),
+                "result": "valid",
+            }
+        )
+    for i in range(2):
+        secret, confirm_input = rand(32), rand(100 + i)
+        confirm_hash = p.sha256(confirm_input)
+        cases.append(
+            {
+                "id": f"confirmation-{i}",
+                "kind": "confirmation",
+                "epoch_secret_hex": hx(secret),
+                "confirm_input_hex": hx(confirm_input),
+                "confirm_hash_hex": hx(confirm_hash),
+                "confirmation_hex": hx(confirmation(secret, confirm_hash)),
+                "result": "valid",
+            }
+        )
+    conv, sender, recipient = rand(16), rand(16), rand(16)
+    cases.append(
+        {
+            "id": "wrap-info",
+            "kind": "wrap_info",
+            "conversation_id_hex": hx(conv),
+            "epoch": 3,
+            "sender_id_hex": hx(sender),
+            "recipient_id_hex": hx(recipient),
+            "info_hex": hx(wrap_info(conv, 3, sender, recipient)),
+            "result": "valid",
+        }
+    )
+    ctx = rand(77)
+    cases.append(
+        {
+            "id": "history-info",
+            "kind": "history_info",
+            "info_context_hex": hx(ctx),
+            "info_hex": hx(history_info(ctx)),
+            "result": "valid",
+        }
+    )
+    for name, context in [("message", b""), ("resume/lookup", b""), ("fingerprint", b"\x01\x02")]:
+        cases.append(
+            {
+                "id": f"label-{name}",
+                "kind": "label",
+                "name": name,
+                "context_hex": hx(context),
+                "label_hex": hx(label(name, context)),
+                "result": "valid",
+            }
+        )
+    tbs = rand(50)
+    cases.append(
+        {
+            "id": "signature-input-application",
+            "kind": "signature_input",
+            "name": "application",
+            "tbs_hex": hx(tbs),
+            "input_hex": hx(signature_input("application", tbs)),
+            "result": "valid",
+        }
+    )
+    return {"description": "Derivations from epoch secrets and every label/info string.", "cases": cases}
+
+
+def hpke_wrap_vectors() -> Json:
+    rand = t.DeterministicRandom(b"trygg vectors: hpke")
+    sk_r = rand(32)
+    recipient = p.x25519_private(sk_r)
+    pk_r = p.x25519_public_bytes(recipient)
+    cases: list[Json] = []
+    sealed = []
+    for i, (info, pt) in enumerate(
+        [(wrap_info(rand(16), 1, rand(16), rand(16)), rand(32)), (label("history", rand(60)), rand(96))]
+    ):
+        eph = rand(32)
+        shared, enc = hpke.encap(pk_r, eph)
+        ks = hpke.key_schedule(shared, info)
+        ct = p.aead_seal(ks.key, ks.base_nonce, pt, b"")
+        sealed.append((enc, ct, info, pt))
+        cases.append(
+            {
+                "id": f"seal-{i}",
+                "kind": "seal",
+                "recipient_private_hex": hx(sk_r),
+                "recipient_public_hex": hx(pk_r),
+                "ephemeral_private_hex": hx(eph),
+                "info_hex": hx(info),
+                "pt_hex": hx(pt),
+                "enc_hex": hx(enc),
+                "shared_secret_hex": hx(shared),
+                "key_hex": hx(ks.key),
+                "base_nonce_hex": hx(ks.base_nonce),
+                "ct_hex": hx(ct),
+                "result": "valid",
+            }
+        )
+    enc, ct, info, _ = sealed[0]
+    base = {"kind": "open", "recipient_private_hex": hx(sk_r), "info_hex": hx(info)}
+    for name, e, c, wrong_info in [
+        ("tampered-ct", enc, flip(ct, 3), info),
+        ("tampered-tag", enc, flip(ct, len(ct) - 1), info),
+        ("tampered-enc", flip(enc, 5), ct, info),
+        ("wrong-info", enc, ct, info + b"x"),
+        ("low-order-enc", bytes(32), ct, info),
+    ]:
+        cases.append(
+            invalid(
+                {**base, "id": f"open-{name}", "enc_hex": hx(e), "ct_hex": hx(c), "info_hex": hx(wrong_info)},
+                "bad_tag",
+            )
+        )
+    return {
+        "description": (
+            "HPKE base mode as used for wraps: DHKEM(X25519,HKDF-SHA256), HKDF-SHA256, "
+            "AES-256-GCM, aad empty."
+        ),
+        "cases": cases,
+    }
+
+
+# -- certificates and directory ---------------------------------------------------------
+
+
+def raw_certificate(
+    signer: AdminKey,
+    *,
+    version: int = VERSION,
+    suite: int = SUITE,
+    object_type: int = ObjectType.CERTIFICATE,
+    centre_id: bytes,
+    staff_id: bytes,
+    role: int,
+    name: bytes,
+    kem_public: bytes,
+    sig_public: bytes,
+    not_before: int,
+    not_after: int,
+    issuer: bytes | None = None,
+) -> bytes:
+    """A certificate built field by field, to sign values the real encoder refuses."""
+    w = Writer().raw(header(object_type, version, suite)).raw(centre_id).raw(staff_id).u8(role)
+    w.opaque(name, 1).raw(kem_public).raw(sig_public).u64(not_before).u64(not_after)
+    tbs = w.raw(issuer or signer.public).getvalue()
+    return tbs + p.ed25519_sign(signer.private, label("sig/certificate", tbs))
+
+
+def cert_fields(world: World, name: str) -> Json:
+    m = world.staff[name]
+    display = {n: d for n, _, d in World.STAFF}[name]
+    return {
+        "centre_id": world.centre_id,
+        "staff_id": m.member_id,
+        "role": int(m.role),
+        "name": display.encode(),
+        "kem_public": m.kem_public,
+        "sig_public": m.sig_public,
+        "not_before": NOW - DAY,
+        "not_after": NOW + 365 * DAY,
+    }
+
+
+def certificate_vectors(world: World) -> Json:
+    anchors = [hx(a) for a in world.anchors]
+    cases: list[Json] = []
+    for name in "ABCI":
+        m = world.staff[name]
+        display = {n: d for n, _, d in World.STAFF}[name]
+        cases.append(
+            {
+                "id": f"certify-{name}",
+                "kind": "certify",
+                "admin_secret_hex": hx(p.ed25519_private_bytes(world.admin.private)),
+                "centre_id_hex": hx(world.centre_id),
+                "staff_id_hex": hx(m.member_id),
+                "role": int(m.role),
+                "display_name": display,
+                "kem_public_hex": hx(m.kem_public),
+                "sig_public_hex": hx(m.sig_public),
+                "not_before": NOW - DAY,
+                "not_after": NOW + 365 * DAY,
+                "certificate_hex": hx(world.certs[name]),
+                "result": "valid",
+            }
+        )
+    good = world.certs["B"]
+
+    def verify_case(case_id: str, data: bytes, at: int, error: str | None) -> Json:
+        case = {
+            "id": case_id,
+            "kind": "verify",
+            "certificate_hex": hx(data),
+            "anchors_hex": anchors,
+            "at": at,
+        }
+        if error:
+            return invalid(case, error)
+        return {
+            **case,
+            "centre_id_hex": hx(world.centre_id),
+            "staff_id_hex": hx(world.staff["B"].member_id),
+            "role": 1,
+            "display_name": "Bjørn Ås",
+            "not_before": NOW - DAY,
+            "not_after": NOW + 365 * DAY,
+            "issuer_hex": hx(world.admin.public),
+            "result": "valid",
+        }
+
+    fields = cert_fields(world, "B")
+    cases += [
+        verify_case("verify-ok", good, NOW, None),
+        verify_case("verify-at-not-before", good, NOW - DAY, None),
+        verify_case("verify-expired", good, NOW + 366 * DAY, "bad_certificate"),
+        verify_case("verify-not-yet-valid", good, NOW - 2 * DAY, "bad_certificate"),
+        verify_case("verify-rogue-issuer", raw_certificate(world.rogue, **fields), NOW, "bad_certificate"),
+        verify_case(
+            "verify-claims-admin-but-rogue-signed",
+            raw_certificate(world.rogue, issuer=world.admin.public, **fields),
+            NOW,
+            "bad_certificate",
+        ),
+        verify_case("verify-tampered-signature", flip(good, len(good) - 1), NOW, "bad_certificate"),
+        verify_case(
+            "verify-tampered-kem-key", flip(good, 3 + 16 + 16 + 1 + 1 + 10 + 2), NOW, "bad_certificate"
+        ),
+        verify_case("verify-unsupported-version", b"\x02" + good[1:], NOW, "unsupported_version"),
+        verify_case("verify-unsupported-suite", good[:1] + b"\x02" + good[2:], NOW, "unsupported_suite"),
+        verify_case("verify-wrong-type", good[:2] + b"\x02" + good[3:], NOW, "malformed"),
+        verify_case("verify-truncated", good[:-1], NOW, "truncated"),
+        verify_case("verify-trailing-byte", good + b"\x00", NOW, "malformed"),
+        verify_case("verify-oversize", good + bytes(600), NOW, "oversize"),
+        verify_case(
+            "verify-role-visitor", raw_certificate(world.admin, **{**fields, "role": 0}), NOW, "malformed"
+        ),
+        verify_case(
+            "verify-name-invalid-utf8",
+            raw_certificate(world.admin, **{**fields, "name": b"Bj\xc3rn"}),
+            NOW,
+            "malformed",
+        ),
+        verify_case(
+            "verify-name-control-char",
+            raw_certificate(world.admin, **{**fields, "name": b"Bj\x07rn"}),
+            NOW,
+            "malformed",
+        ),
+        verify_case(
+            "verify-name-empty", raw_certificate(world.admin, **{**fields, "name": b""}), NOW, "malformed"
+        ),
+        verify_case(
+            "verify-name-too-long",
+            raw_certificate(world.admin, **{**fields, "name": b"x" * 65}),
+            NOW,
+            "oversize",
+        ),
+        verify_case(
+            "verify-validity-reversed",
+            raw_certificate(world.admin, **{**fields, "not_before": NOW + 1, "not_after": NOW}),
+            NOW,
+            "malformed",
+        ),
+    ]
+    return {
+        "description": "Staff certificates (directory entries) issued by the centre admin.",
+        "world": world.admin_json(),
+        "cases": cases,
+    }
+
+
+def raw_directory(
+    signer: AdminKey, centre_id: bytes, entries: list[bytes], issued: int, expires: int
+) -> bytes:
+    w = Writer().raw(header(ObjectType.DIRECTORY, VERSION, SUITE)).raw(centre_id).u64(9)
+    w.u64(issued).u64(expires).u16(len(entries))
+    for entry in entries:
+        w.opaque(entry, 2)
+    tbs = w.raw(signer.public).getvalue()
+    return tbs + p.ed25519_sign(signer.private, label("sig/directory", tbs))
+
+
+def directory_vectors(world: World) -> Json:
+    anchors = [hx(a) for a in world.anchors]
+    ordered = sorted((world.certs[n] for n in "ABCI"), key=lambda c: c[19:35])
+
+    def case(case_id: str, data: bytes, now: int, error: str | None) -> Json:
+        c = {"id": case_id, "directory_hex": hx(data), "anchors_hex": anchors, "now": now}
+        if error:
+            return invalid(c, error)
+        return {
+            **c,
+            "centre_id_hex": hx(world.centre_id),
+            "serial": 7,
+            "staff_ids_hex": [hx(x[19:35]) for x in ordered],
+            "result": "valid",
+        }
+
+    other_centre = raw_certificate(world.admin, **{**cert_fields(world, "C"), "centre_id": bytes(16)})
+    rogue_entry = raw_certificate(world.rogue, issuer=world.admin.public, **cert_fields(world, "C"))
+    good = world.directory
+    cases = [
+        case("directory-ok", good, NOW, None),
+        case("directory-expired", good, NOW + 31 * DAY, "bad_certificate"),
+        case("directory-not-yet-issued", good, NOW - 2 * 3600, "bad_certificate"),
+        case(
+            "directory-rogue-signer",
+            raw_directory(world.rogue, world.centre_id, ordered, NOW - 3600, NOW + DAY),
+            NOW,
+            "bad_certificate",
+        ),
+        case("directory-tampered", flip(good, 20), NOW, "bad_certificate"),
+        case(
+            "directory-unsorted",
+            raw_directory(world.admin, world.centre_id, ordered[::-1], NOW - 3600, NOW + DAY),
+            NOW,
+            "malformed",
+        ),
+        case(
+            "directory-duplicate",
+            raw_directory(world.admin, world.centre_id, [ordered[0], *ordered], NOW - 3600, NOW + DAY),
+            NOW,
+            "malformed",
+        ),
+        case(
+            "directory-entry-other-centre",
+            raw_directory(
+                world.admin,
+                world.centre_id,
+                sorted([*ordered[:2], other_centre], key=lambda c: c[19:35]),
+                NOW - 3600,
+                NOW + DAY,
+            ),
+            NOW,
+            "bad_certificate",
+        ),
+        case(
+            "directory-entry-rogue-signed",
+            raw_directory(
+                world.admin,
+                world.centre_id,
+                sorted([*ordered[:2], rogue_entry], key=lambda c: c[19:35]),
+                NOW - 3600,
+                NOW + DAY,
+            ),
+            NOW,
+            "bad_certificate",
+        ),
+        case("directory-truncated", good[:-10], NOW, "truncated"),
+    ]
+    return {
+        "description": "The signed staff directory a visitor's client encrypts the queue epoch to.",
+        "cases": cases,
+    }
+
+
+# -- resume codes, visitor state, staff backup, fingerprints ----------------------------
+
+
+def resume_code_vectors(world: World) -> Json:
+    rand = t.DeterministicRandom(b"trygg vectors: resume")
+    cases: list[Json] = []
+    codes = []
+    for i in range(4):
+        entropy = rand(12) if i else bytes(12)
+        code = code_from_entropy(entropy)
+        codes.append(code)
+        cases.append(
+            {
+                "id": f"generate-{i}",
+                "kind": "generate",
+                "entropy_hex": hx(entropy),
+                "code": code,
+                "formatted": format_resume_code(code),
+                "result": "valid",
+            }
+        )
+    code = codes[1]
+    formatted = format_resume_code(code)
+    variants = {
+        "formatted": formatted,
+        "lowercase": formatted.lower(),
+        "spaces": " ".join(formatted.split("-")),
+        "no-separators": code,
+        "O-for-0": code.replace("0", "O"),
+        "I-and-L-for-1": code.replace("1", "I", 1).replace("1", "l"),
+        "nbsp-and-tab": formatted.replace("-", "\u00a0", 2).replace("-", "\t"),
+    }
+    for name, text in variants.items():
+        cases.append({"id": f"parse-{name}", "kind": "parse", "input": text, "code": code, "result": "valid"})
+    swapped = code[:5] + code[6] + code[5] + code[7:]
+    substituted = code[:8] + ("Z" if code[8] != "Z" else "Y") + code[9:]
+    bad = [
+        ("too-short", code[:-1], "bad_code_length"),
+        ("too-long", code + "0", "bad_code_length"),
+        ("letter-U", "U" + code[1:], "bad_code_character"),
+        ("non-ascii", "Ø" + code[1:], "bad_code_character"),
+        ("punctuation", code[:4] + "." + code[4:], "bad_code_character"),
+        ("one-substitution", substituted, "bad_code_checksum"),
+        ("check-symbol-changed", code[:-1] + ("0" if code[-1] != "0" else "1"), "bad_code_checksum"),
+        ("way-too-long", "0" * 70, "bad_code_length"),
+    ]
+    if swapped != code:
+        bad.append(("adjacent-swap", swapped, "bad_code_checksum"))
+    for name, text, error in bad:
+        cases.append(invalid({"id": f"parse-{name}", "kind": "parse", "input": text}, error))
+    for i, (c, iterations) in enumerate(
+        [(codes[1], LOW_ITERATIONS), (codes[2], LOW_ITERATIONS), (codes[3], MIN_ITERATIONS)]
+    ):
+        keys = t.derive_resume_keys_with_iterations(c, world.centre_id, iterations)
+        cases.append(
+            {
+                "id": f"derive-{i}-{iterations}",
+                "kind": "derive",
+                "code": format_resume_code(c),
+                "centre_id_hex": hx(world.centre_id),
+                "iterations": iterations,
+                "lookup_id_hex": hx(keys.lookup_id),
+                "access_verifier_hex": hx(keys.access_verifier),
+                "state_key_hex": hx(keys.state_key),
+                "result": "valid",
+            }
+        )
+    return {
+        "description": "Resume codes: 18 Crockford base32 data symbols + 2 check symbols (mod 1021).",
+        "cases": cases,
+    }
+
+
+def visitor_state_vectors(world: World, created: Created, code: str) -> Json:
+    t.derive_resume_keys_with_iterations(code, world.centre_id, LOW_ITERATIONS)
+    blob = created.visitor_state
+    assert blob is not None
+    conv = created.conversation
+    me = conv.me
+    base = {
+        "kind": "import",
+        "code": code,
+        "centre_id_hex": hx(world.centre_id),
+        "iterations": LOW_ITERATIONS,
+        "floor": "test",
+    }
+    other_code = format_resume_code(code_from_entropy(b"\x55" * 12))
+    cases: list[Json] = [
+        {
+            **base,
+            "id": "import-ok",
+            "state_b64url": b64encode(blob),
+            "conversation_id_hex": hx(conv.conversation_id),
+            "member_id_hex": hx(me.member_id),
+            "kem_public_hex": hx(me.kem_public),
+            "sig_public_hex": hx(me.sig_public),
+            "genesis_hash_hex": hx(conv.genesis_hash),
+            "anchors_hex": [hx(a) for a in conv.anchors],
+            "result": "valid",
+        },
+        invalid(
+            {**base, "id": "import-wrong-code", "code": other_code, "state_b64url": b64encode(blob)},
+            "bad_tag",
+        ),
+        invalid(
+            {
+                **base,
+                "id": "import-wrong-centre",
+                "centre_id_hex": hx(bytes(16)),
+                "state_b64url": b64encode(blob),
+            },
+            "bad_tag",
+        ),
+        invalid(
+            {**base, "id": "import-tampered-ciphertext", "state_b64url": b64encode(flip(blob, 40))}, "bad_tag"
+        ),
+        invalid({**base, "id": "import-tampered-nonce", "state_b64url": b64encode(flip(blob, 8))}, "bad_tag"),
+        invalid(
+            {
+                **base,
+                "id": "import-iterations-mismatch",
+                "state_b64url": b64encode(blob[:3] + (999).to_bytes(4, "big") + blob[7:]),
+            },
+            "weak_parameters",
+        ),
+        invalid(
+            {**base, "id": "import-production-floor", "floor": "production", "state_b64url": b64encode(blob)},
+            "weak_parameters",
+        ),
+        invalid(
+            {**base, "id": "import-unsupported-version", "state_b64url": b64encode(b"\x09" + blob[1:])},
+            "unsupported_version",
+        ),
+        invalid({**base, "id": "import-truncated", "state_b64url": b64encode(blob[:-1])}, "truncated"),
+        invalid({**base, "id": "import-trailing", "state_b64url": b64encode(blob + b"\x00")}, "malformed"),
+        invalid(
+            {
+                **base,
+                "id": "import-oversize-length",
+                "state_b64url": b64encode(blob[:19] + (5000).to_bytes(4, "big") + blob[23:]),
+            },
+            "oversize",
+        ),
+    ]
+    return {"description": "The visitor's keys sealed under the resume code's state key.", "cases": cases}
+
+
+def staff_backup_vectors(world: World) -> Json:
+    rand = t.DeterministicRandom(b"trygg vectors: backup")
+    member = world.staff["A"]
+    passphrase = "Grønn hest, batteri og stift"  # noqa: S105 - a published test vector
+    blob = t.export_staff_backup_with(member, passphrase, LOW_ITERATIONS, rand)
+    base = {"kind": "import", "floor": "test"}
+    decomposed = unicodedata.normalize("NFD", passphrase)
+    ok = {
+        "member_id_hex": hx(member.member_id),
+        "centre_id_hex": hx(member.centre_id),
+        "role": int(member.role),
+        "kem_public_hex": hx(member.kem_public),
+        "sig_public_hex": hx(member.sig_public),
+        "result": "valid",
+    }
+    cases: list[Json] = [
+        {**base, "id": "import-ok", "backup_b64url": b64encode(blob), "passphrase": passphrase, **ok},
+        {
+            **base,
+            "id": "import-nfd-passphrase",
+            "backup_b64url": b64encode(blob),
+            "passphrase": decomposed,
+            **ok,
+        },
+        invalid(
+            {
+                **base,
+                "id": "import-wrong-passphrase",
+                "backup_b64url": b64encode(blob),
+                "passphrase": passphrase + " ",
+            },
+            "bad_tag",
+        ),
+        invalid(
+            {
+                **base,
+                "id": "import-tampered-salt",
+                "backup_b64url": b64encode(flip(blob, 9)),
+                "passphrase": passphrase,
+            },
+            "bad_tag",
+        ),
+        invalid(
+            {
+                **base,
+                "id": "import-tampered-ciphertext",
+                "backup_b64url": b64encode(flip(blob, 60)),
+                "passphrase": passphrase,
+            },
+            "bad_tag",
+        ),
+        invalid(
+            {
+                **base,
+                "id": "import-production-floor",
+                "floor": "production",
+                "backup_b64url": b64encode(blob),
+                "passphrase": passphrase,
+            },
+            "weak_parameters",
+        ),
+        invalid(
+            {
+                **base,
+                "id": "import-truncated",
+                "backup_b64url": b64encode(blob[:30]),
+                "passphrase": passphrase,
+            },
+            "truncated",
+        ),
+        invalid(
+            {
+                **base,
+                "id": "import-unsupported-suite",
+                "backup_b64url": b64encode(blob[:1] + b"\x07" + blob[2:]),
+                "passphrase": passphrase,
+            },
+            "unsupported_suite",
+        ),
+    ]
+    try:
+        export_staff_backup(member, passphrase, LOW_ITERATIONS)
+    except ProtocolError as e:
+        cases.append(
+            invalid(
+                {
+                    "id": "export-low-iterations",
+                    "kind": "export",
+                    "iterations": LOW_ITERATIONS,
+                    "passphrase": passphrase,
+                },
+                e.code.value,
+            )
+        )
+    try:
+        export_staff_backup(member, "kort", MIN_ITERATIONS)
+    except ProtocolError as e:
+        cases.append(
+            invalid(
+                {
+                    "id": "export-short-passphrase",
+                    "kind": "export",
+                    "iterations": MIN_ITERATIONS,
+                    "passphrase": "kort",
+                },
+                e.code.value,
+            )
+        )
+    return {
+        "description": "Staff private keys sealed under a passphrase (PBKDF2-SHA256 + HKDF).",
+        "identity": member_json(member),
+        "cases": cases,
+    }
+
+
+def fingerprint_vectors(world: World, visitor: LocalMember) -> Json:
+    cases: list[Json] = []
+    prints = {}
+    for name, m in [("A", world.staff["A"]), ("I", world.staff["I"]), ("visitor", visitor)]:
+        fp = fingerprint(m.member_id, m.sig_public, m.kem_public)
+        prints[name] = fp
+        cases.append(
+            {
+                "id": f"fingerprint-{name}",
+                "kind": "fingerprint",
+                "member_id_hex": hx(m.member_id),
+                "sig_public_hex": hx(m.sig_public),
+                "kem_public_hex": hx(m.kem_public),
+                "fingerprint": fp,
+                "result": "valid",
+            }
+        )
+    cases.append(
+        {
+            "id": "safety-number-visitor-A",
+            "kind": "safety_number",
+            "a": prints["visitor"],
+            "b": prints["A"],
+            "safety_number": safety_number(prints["visitor"], prints["A"]),
+            "result": "valid",
+        }
+    )
+    a = world.staff["A"]
+    cases.append(
+        invalid(
+            {
+                "id": "fingerprint-short-id",
+                "kind": "fingerprint",
+                "member_id_hex": hx(a.member_id[:15]),
+                "sig_public_hex": hx(a.sig_public),
+                "kem_public_hex": hx(a.kem_public),
+            },
+            "malformed",
+        )
+    )
+    return {"description": "Safety numbers: 6 groups of 5 digits per key holder.", "cases": cases}
+
+
+# -- the conversation -------------------------------------------------------------------
+
+
+class Script:
+    """Runs the scenario with one Conversation per party and records every message."""
+
+    def __init__(self, world: World, resume_code: str) -> None:
+        self.world = world
+        seed = b"trygg vectors: genesis"
+        keys = t.derive_resume_keys_with_iterations(resume_code, world.centre_id, LOW_ITERATIONS)
+        self.rand = t.DeterministicRandom(seed)
+        self.created = t.create_conversation_with(world.directory, world.anchors, NOW, keys, self.rand)
+        self.visitor = self.created.conversation.me
+        self.members: dict[str, LocalMember] = {"visitor": self.visitor, **world.staff}
+        genesis = self.created.genesis
+        self.parties: dict[str, Conversation] = {
+            name: t.open_conversation_with(m, genesis, world.anchors, t.DeterministicRandom(b""))
+            for name, m in self.members.items()
+        }
+        self.transcript: list[bytes] = [genesis]
+        self.builds: list[Json] = [
+            {"party": "visitor", "op": "create", "now": NOW, "rand_seed_hex": hx(seed)}
+        ]
+        self.results: list[dict[str, Received]] = [{}]
+
+    def send(self, party: str, op: str, now: int | None = None, **args: Any) -> bytes:
+        seq = len(self.transcript)
+        seed = f"trygg vectors: message {seq}".encode()
+        conv = self.parties[party]
+        conv._rand = t.DeterministicRandom(seed)
+        build: Json = {"party": party, "op": op, "rand_seed_hex": hx(seed)}
+        if now is not None:
+            build["now"] = now
+        if op == "encrypt":
+            data = conv.encrypt(args["content_type"], args["body"])
+            build.update(content_type=args["content_type"], body_hex=hx(args["body"]))
+        elif op == "claim":
+            data = conv.claim(now)
+        elif op == "add_member":
+            data = conv.add_member(self.world.certs[args["name"]], now)
+            build["certificate_of"] = args["name"]
+        elif op == "remove_member":
+            data = conv.remove_member(self.members[args["name"]].member_id, now)
+            build["member"] = args["name"]
+        elif op == "share_history":
+            data = conv.share_history(self.members[args["name"]].member_id, args["epochs"])
+            build.update(recipient=args["name"], epochs=args["epochs"])
+        else:
+            raise ValueError(op)
+        self.transcript.append(data)
+        self.builds.append(build)
+        self.results.append({name: c.receive(data) for name, c in self.parties.items()})
+        return data
+
+    def state_at(self, prefix: int) -> tuple[int, bytes]:
+        """(next seq, last hash) after applying transcript[:prefix]."""
+        return prefix, message_hash(self.transcript[prefix - 1])
+
+    def run(self) -> None:
+        w = self.world
+        self.send("visitor", "encrypt", content_type=1, body="Hei. Jeg trenger noen å snakke med.".encode())
+        self.send("visitor", "encrypt", content_type=2, body=b'{"interpreter":"ar","topic":"vold"}')
+        self.send("A", "claim", NOW + 60)  # 3: epoch 1 = visitor + A
+        self.send("A", "encrypt", content_type=1, body=b"Hei, jeg heter Anna. Jeg er her for deg.")
+        self.send("visitor", "encrypt", content_type=1, body=b"Takk.")
+        self.send("A", "add_member", NOW + 120, name="B")  # 6: epoch 2 = visitor + A + B
+        self.send("A", "share_history", name="B", epochs=[0, 1])  # 7
+        self.send("B", "remove_member", NOW + 180, name="A")  # 8: epoch 3 = visitor + B
+        self.send("B", "encrypt", content_type=3, body=encode_add_proposal(w.certs["I"]))  # 9
+        self.send("visitor", "add_member", NOW + 240, name="I")  # 10: epoch 4 = visitor + B + I
+        self.send("visitor", "share_history", name="I", epochs=[3])  # 11
+        self.send("I", "encrypt", content_type=1, body="مرحبا، أنا المترجمة".encode())  # 12
+        self.send("I", "encrypt", content_type=3, body=encode_remove_proposal(self.members["I"].member_id))
+        self.send("B", "remove_member", NOW + 300, name="I")  # 14: epoch 5 = visitor + B
+        self.send(
+            "B", "encrypt", content_type=1, body="Tolken har gått. Dette kan bare du og jeg lese.".encode()
+        )
+        self.send("visitor", "encrypt", content_type=2, body=bytes(range(256)) * 20)  # 16: 16 KiB bucket
+
+
+def routing_json(data: bytes) -> Json:
+    r = peek(data)
+    return {
+        "type": int(r.type),
+        "conversation_id_hex": hx(r.conversation_id),
+        "epoch": r.epoch,
+        "seq": r.seq,
+        "sender_id_hex": hx(r.sender_id),
+        "prev_hash_hex": hx(r.prev_hash),
+        "message_hash_hex": hx(r.message_hash),
+        "members": [[hx(m), int(role)] for m, role in r.members],
+        "history_recipient_hex": hx(r.history_recipient) if r.history_recipient else None,
+    }
+
+
+class Forge:
+    """Build validly signed messages that break one rule, at a given transcript position."""
+
+    def __init__(self, script: Script) -> None:
+        self.s = script
+        self.rand = t.DeterministicRandom(b"trygg vectors: forgeries")
+        conv = script.parties["visitor"]
+        self.secrets = {n: e.secret for n, e in conv._epochs.items()}
+        self.conversation_id = conv.conversation_id
+
+    def env(self, object_type: ObjectType, prefix: int, epoch: int, sender: str, **over: Any) -> Envelope:
+        seq, last = self.s.state_at(prefix)
+        fields: dict[str, Any] = {
+            "type": object_type,
+            "conversation_id": self.conversation_id,
+            "epoch": epoch,
+            "seq": seq,
+            "sender_id": self.s.members[sender].member_id,
+            "prev_hash": last,
+        }
+        fields.update(over)
+        return Envelope(**fields)
+
+    def application(
+        self,
+        env: Envelope,
+        signer: str,
+        body: bytes = b"forged",
+        secret: bytes | None = None,
+        mutate: Callable[[bytes], bytes] | None = None,
+        ct_len: int | None = None,
+    ) -> bytes:
+        padded = pad(1, body)
+        key_nonce = self.rand(16)
+        aad = encode_envelope(env) + key_nonce + (ct_len or len(padded) + 16).to_bytes(4, "big")
+        key, nonce = message_key(secret or self.secrets[env.epoch] or bytes(32), key_nonce, aad)
+        ct = p.aead_seal(key, nonce, padded, aad)
+        if mutate:
+            ct = mutate(ct)
+        tbs = aad + ct
+        return tbs + p.ed25519_sign(self.s.members[signer].sig_private, signature_input("application", tbs))
+
+    def entries(self, names: list[str], extra: list[bytes] | None = None) -> list[MemberEntry]:
+        out = [_visitor_entry(self.s.visitor)]
+        out += [_staff_entry(self.s.world.certs[n]) for n in names]
+        out += [_staff_entry(c) for c in extra or []]
+        return sorted(out, key=lambda e: e.member_id)
+
+    def commit(
+        self,
+        env: Envelope,
+        signer: str,
+        entries: list[MemberEntry],
+        wrap_secret: dict[bytes, bytes] | None = None,
+        corrupt_wrap_of: bytes | None = None,
+        created_at: int = NOW + 400,
+    ) -> bytes:
+        secret = self.rand(32)
+        w = Writer().raw(encode_envelope(env)).u64(created_at).u16(len(entries))
+        for e in entries:
+            w.raw(e.raw)
+        for e in entries:
+            info = wrap_info(env.conversation_id, env.epoch, env.sender_id, e.member_id)
+            enc, ct = hpke.seal(
+                e.kem_public, info, b"", (wrap_secret or {}).get(e.member_id, secret), self.rand
+            )
+            if e.member_id == corrupt_wrap_of:
+                ct = flip(ct, 0)
+            w.raw(enc + ct)
+        confirm_input = w.getvalue()
+        tbs = confirm_input + confirmation(secret, p.sha256(confirm_input))
+        kind = "genesis" if env.type == ObjectType.GENESIS else "commit"
+        return tbs + p.ed25519_sign(self.s.members[signer].sig_private, signature_input(kind, tbs))
+
+    def history(
+        self,
+        env: Envelope,
+        signer: str,
+        recipient: str,
+        epochs: list[int],
+        secrets: list[bytes] | None = None,
+    ) -> bytes:
+        rec = self.s.members[recipient]
+        w = Writer().raw(encode_envelope(env)).raw(rec.member_id).u16(len(epochs))
+        for n in epochs:
+            w.u32(n)
+        ctx = w.getvalue()
+        plain = b"".join(secrets or [self.secrets[n] or b"" for n in epochs])
+        enc, ct = hpke.seal(rec.kem_public, history_info(ctx), b"", plain, self.rand)
+        tbs = ctx + enc + ct
+        return tbs + p.ed25519_sign(self.s.members[signer].sig_private, signature_input("history", tbs))
+
+
+def resign(data: bytes, kind: str, signer: LocalMember) -> bytes:
+    tbs = data[:-SIG_LEN]
+    return tbs + p.ed25519_sign(signer.sig_private, signature_input(kind, tbs))
+
+
+def negative_cases(s: Script) -> list[Json]:
+    f = Forge(s)
+    tr = s.transcript
+    V, A, B = s.members["visitor"], s.members["A"], s.members["B"]
+    cases: list[Json] = []
+
+    def add(case_id: str, receiver: str, prefix: int, data: bytes, error: str, append: int = 0) -> None:
+        case: Json = {
+            "id": case_id,
+            "receiver": receiver,
+            "prefix": prefix,
+            "message_b64url": b64encode(data),
+        }
+        if append:
+            case["append_zero_bytes"] = append  # keeps the file small; runners append them
+        cases.append(invalid(case, error))
+
+    m4 = tr[4]  # A's first message, epoch 1
+    ct_start = 75 + 16 + 4
+    add("app-tampered-ciphertext", "visitor", 4, flip(m4, ct_start + 5), "bad_signature")
+    add("app-tampered-tag", "visitor", 4, flip(m4, len(m4) - SIG_LEN - 1), "bad_signature")
+    add("app-tampered-signature", "visitor", 4, flip(m4, len(m4) - 1), "bad_signature")
+    add("app-tampered-key-nonce", "visitor", 4, flip(m4, 80), "bad_signature")
+    add(
+        "app-tampered-ciphertext-resigned",
+        "visitor",
+        4,
+        resign(flip(m4, ct_start + 5), "application", A),
+        "bad_tag",
+    )
+    add(
+        "app-tampered-tag-resigned",
+        "visitor",
+        4,
+        resign(flip(m4, len(m4) - SIG_LEN - 1), "application", A),
+        "bad_tag",
+    )
+    add("app-tampered-key-nonce-resigned", "visitor", 4, resign(flip(m4, 80), "application", A), "bad_tag")
+    add("app-signed-by-other-member", "visitor", 4, resign(m4, "application", V), "bad_signature")
+    add("app-wrong-signature-label", "visitor", 4, resign(m4, "history", A), "bad_signature")
+    add("app-sender-changed", "visitor", 4, m4[:27] + V.member_id + m4[43:], "bad_signature")
+    add("app-replayed-last", "visitor", 5, m4, "replay")
+    add("app-replayed-old", "B", 9, tr[5], "replay")
+    add("app-replayed-genesis", "A", 3, tr[0], "replay")
+    add("app-reordered-skips-one", "visitor", 4, tr[5], "gap")
+    add("app-reordered-far-ahead", "A", 2, tr[12], "gap")
+    add(
+        "app-fork-wrong-prev-hash",
+        "visitor",
+        5,
+        f.application(f.env(ObjectType.APPLICATION, 5, 1, "A", prev_hash=message_hash(tr[3])), "A"),
+        "fork",
+    )
+    add(
+        "app-spliced-from-other-conversation",
+        "visitor",
+        5,
+        f.application(f.env(ObjectType.APPLICATION, 5, 1, "A", conversation_id=bytes(16)), "A"),
+        "wrong_conversation",
+    )
+    add(
+        "app-old-epoch",
+        "visitor",
+        7,
+        f.application(f.env(ObjectType.APPLICATION, 7, 1, "A"), "A"),
+        "wrong_epoch",
+    )
+    add(
+        "app-future-epoch",
+        "visitor",
+        7,
+        f.application(f.env(ObjectType.APPLICATION, 7, 3, "A"), "A", secret=bytes(32)),
+        "wrong_epoch",
+    )
+    add(
+        "app-removed-member-C",
+        "visitor",
+        4,
+        f.application(f.env(ObjectType.APPLICATION, 4, 1, "C"), "C", secret=bytes(32)),
+        "not_a_member",
+    )
+    add(
+        "app-removed-member-A",
+        "B",
+        9,
+        f.application(f.env(ObjectType.APPLICATION, 9, 3, "A"), "A"),
+        "not_a_member",
+    )
+    add(
+        "app-interpreter-after-leaving",
+        "visitor",
+        15,
+        f.application(f.env(ObjectType.APPLICATION, 15, 5, "I"), "I", secret=bytes(32)),
+        "not_a_member",
+    )
+    add(
+        "app-wrong-key",
+        "visitor",
+        5,
+        f.application(f.env(ObjectType.APPLICATION, 5, 1, "A"), "A", secret=bytes(32)),
+        "bad_tag",
+    )
+    add("app-truncated-by-one", "visitor", 4, m4[:-1], "truncated")
+    add("app-truncated-header", "visitor", 4, m4[:40], "truncated")
+    add("app-truncated-to-two-bytes", "visitor", 4, m4[:2], "truncated")
+    add("app-empty", "visitor", 4, b"", "truncated")
+    add("app-trailing-byte", "visitor", 4, m4 + b"\x00", "malformed")
+    add(
+        "app-ciphertext-length-oversize",
+        "visitor",
+        4,
+        m4[:91] + (70_000).to_bytes(4, "big") + m4[95:],
+        "oversize",
+    )
+    add(
+        "app-ciphertext-length-not-a-bucket",
+        "visitor",
+        4,
+        m4[:91] + (300).to_bytes(4, "big") + m4[95:],
+        "malformed",
+    )
+    add("app-input-oversize", "visitor", 4, m4, "oversize", append=131_072)
+    add("app-unsupported-version", "visitor", 4, b"\x02" + m4[1:], "unsupported_version")
+    add("app-unsupported-suite", "visitor", 4, m4[:1] + b"\x02" + m4[2:], "unsupported_suite")
+    add("app-unknown-type", "visitor", 4, m4[:2] + b"\x7f" + m4[3:], "malformed")
+    add("app-type-is-certificate", "visitor", 4, m4[:2] + b"\x01" + m4[3:], "malformed")
+
+    # commits
+    m6 = tr[6]
+    add("commit-tampered-member-list", "visitor", 6, flip(m6, 100), "bad_signature")
+    add("commit-replayed", "visitor", 8, tr[6], "replay")
+    add(
+        "commit-wrong-epoch-same",
+        "visitor",
+        6,
+        f.commit(f.env(ObjectType.COMMIT, 6, 1, "A"), "A", f.entries(["A", "B"])),
+        "wrong_epoch",
+    )
+    add(
+        "commit-wrong-epoch-skip",
+        "visitor",
+        6,
+        f.commit(f.env(ObjectType.COMMIT, 6, 3, "A"), "A", f.entries(["A", "B"])),
+        "wrong_epoch",
+    )
+    add(
+        "commit-by-non-member",
+        "visitor",
+        6,
+        f.commit(f.env(ObjectType.COMMIT, 6, 2, "C"), "C", f.entries(["C"])),
+        "not_a_member",
+    )
+    add(
+        "commit-counsellor-adds-interpreter",
+        "visitor",
+        6,
+        f.commit(f.env(ObjectType.COMMIT, 6, 2, "A"), "A", f.entries(["A", "I"])),
+        "forbidden",
+    )
+    add(
+        "commit-interpreter-commits",
+        "visitor",
+        12,
+        f.commit(f.env(ObjectType.COMMIT, 12, 5, "I"), "I", f.entries(["B", "I"])),
+        "forbidden",
+    )
+    add(
+        "commit-committer-leaves-itself-out",
+        "visitor",
+        6,
+        f.commit(f.env(ObjectType.COMMIT, 6, 2, "A"), "A", f.entries(["B"])),
+        "forbidden",
+    )
+    other_visitor = MemberEntry(
+        V.member_id,
+        Role.VISITOR,
+        B.kem_public,
+        V.sig_public,
+        None,
+        Writer().u8(0).raw(V.member_id).raw(B.kem_public).raw(V.sig_public).getvalue(),
+    )
+    entries = sorted([other_visitor, _staff_entry(s.world.certs["A"])], key=lambda e: e.member_id)
+    add(
+        "commit-replaces-visitor-key",
+        "A",
+        6,
+        f.commit(f.env(ObjectType.COMMIT, 6, 2, "A"), "A", entries),
+        "forbidden",
+    )
+    rogue_b = raw_certificate(s.world.rogue, issuer=s.world.admin.public, **cert_fields(s.world, "B"))
+    add(
+        "commit-adds-rogue-certificate",
+        "visitor",
+        6,
+        f.commit(f.env(ObjectType.COMMIT, 6, 2, "A"), "A", f.entries(["A"], [rogue_b])),
+        "bad_certificate",
+    )
+    expired_b = raw_certificate(s.world.admin, **{**cert_fields(s.world, "B"), "not_after": NOW + 10})
+    add(
+        "commit-adds-expired-certificate",
+        "visitor",
+        6,
+        f.commit(f.env(ObjectType.COMMIT, 6, 2, "A"), "A", f.entries(["A"], [expired_b])),
+        "bad_certificate",
+    )
+    add(
+        "commit-corrupt-wrap-for-receiver",
+        "visitor",
+        6,
+        f.commit(
+            f.env(ObjectType.COMMIT, 6, 2, "A"), "A", f.entries(["A", "B"]), corrupt_wrap_of=V.member_id
+        ),
+        "bad_tag",
+    )
+    add(
+        "commit-split-secret",
+        "B",
+        6,
+        f.commit(
+            f.env(ObjectType.COMMIT, 6, 2, "A"),
+            "A",
+            f.entries(["A", "B"]),
+            wrap_secret={B.member_id: bytes(32)},
+        ),
+        "bad_confirmation",
+    )
+    add("commit-truncated-in-members", "visitor", 6, m6[:200], "truncated")
+    count_at = 75 + 8
+    add(
+        "commit-member-count-oversize",
+        "visitor",
+        6,
+        m6[:count_at] + (257).to_bytes(2, "big") + m6[count_at + 2 :],
+        "oversize",
+    )
+    add(
+        "commit-member-count-zero",
+        "visitor",
+        6,
+        m6[:count_at] + (0).to_bytes(2, "big") + m6[count_at + 2 :],
+        "malformed",
+    )
+    unsorted = f.entries(["A", "B"])[::-1]
+    add(
+        "commit-members-unsorted",
+        "visitor",
+        6,
+        f.commit(f.env(ObjectType.COMMIT, 6, 2, "A"), "A", unsorted),
+        "malformed",
+    )
+    add(
+        "commit-no-visitor",
+        "visitor",
+        6,
+        f.commit(
+            f.env(ObjectType.COMMIT, 6, 2, "A"),
+            "A",
+            [e for e in f.entries(["A", "B"]) if e.role != Role.VISITOR],
+        ),
+        "malformed",
+    )
+    add(
+        "commit-typed-as-genesis",
+        "visitor",
+        6,
+        f.commit(f.env(ObjectType.GENESIS, 6, 2, "A"), "A", f.entries(["A", "B"])),
+        "malformed",
+    )
+
+    # history bundles
+    add(
+        "history-interpreter-shared-by-counsellor",
+        "I",
+        11,
+        f.history(f.env(ObjectType.HISTORY, 11, 4, "B"), "B", "I", [3]),
+        "forbidden",
+    )
+    add(
+        "history-shared-by-interpreter",
+        "B",
+        12,
+        f.history(f.env(ObjectType.HISTORY, 12, 4, "I"), "I", "B", [3]),
+        "forbidden",
+    )
+    add(
+        "history-to-non-member",
+        "visitor",
+        7,
+        f.history(f.env(ObjectType.HISTORY, 7, 2, "A"), "A", "C", [0]),
+        "not_a_member",
+    )
+    add(
+        "history-current-epoch",
+        "B",
+        7,
+        f.history(f.env(ObjectType.HISTORY, 7, 2, "A"), "A", "B", [1, 2]),
+        "wrong_epoch",
+    )
+    add(
+        "history-wrong-secret",
+        "B",
+        7,
+        f.history(f.env(ObjectType.HISTORY, 7, 2, "A"), "A", "B", [0, 1], [f.secrets[0] or b"", bytes(32)]),
+        "bad_confirmation",
+    )
+    add(
+        "history-tampered-ciphertext-resigned",
+        "B",
+        7,
+        resign(flip(tr[7], len(tr[7]) - SIG_LEN - 3), "history", A),
+        "bad_tag",
+    )
+    add("history-tampered-epoch-list", "B", 7, flip(tr[7], 75 + 16 + 2 + 4), "bad_signature")
+    add(
+        "history-to-self",
+        "visitor",
+        7,
+        f.history(f.env(ObjectType.HISTORY, 7, 2, "A"), "A", "A", [0]),
+        "malformed",
+    )
+    add(
+        "history-epochs-unsorted",
+        "B",
+        7,
+        f.history(f.env(ObjectType.HISTORY, 7, 2, "A"), "A", "B", [1, 0]),
+        "malformed",
+    )
+    return cases
+
+
+def genesis_cases(s: Script) -> list[Json]:
+    f = Forge(s)
+    g = s.transcript[0]
+    cases: list[Json] = []
+
+    def add(case_id: str, data: bytes, error: str) -> None:
+        cases.append(invalid({"id": case_id, "receiver": "A", "genesis_b64url": b64encode(data)}, error))
+
+    env0 = Envelope(ObjectType.GENESIS, f.conversation_id, 0, 0, s.visitor.member_id, bytes(32))
+    add("genesis-tampered", flip(g, 120), "bad_signature")
+    add("genesis-tampered-signature", flip(g, len(g) - 5), "bad_signature")
+    add(
+        "genesis-with-interpreter",
+        f.commit(env0, "visitor", f.entries(["A", "I"]), created_at=NOW),
+        "malformed",
+    )
+    add("genesis-without-counsellors", f.commit(env0, "visitor", f.entries([]), created_at=NOW), "malformed")
+    add(
+        "genesis-nonzero-seq",
+        f.commit(
+            Envelope(ObjectType.GENESIS, f.conversation_id, 0, 1, s.visitor.member_id, bytes(32)),
+            "visitor",
+            f.entries(["A"]),
+            created_at=NOW,
+        ),
+        "malformed",
+    )
+    add(
+        "genesis-signed-by-counsellor",
+        f.commit(
+            Envelope(ObjectType.GENESIS, f.conversation_id, 0, 0, s.members["A"].member_id, bytes(32)),
+            "A",
+            f.entries(["A"]),
+            created_at=NOW,
+        ),
+        "malformed",
+    )
+    rogue_c = raw_certificate(s.world.rogue, issuer=s.world.admin.public, **cert_fields(s.world, "C"))
+    add(
+        "genesis-rogue-certificate",
+        f.commit(env0, "visitor", f.entries(["A"], [rogue_c]), created_at=NOW),
+        "bad_certificate",
+    )
+    add(
+        "genesis-expired-certificate",
+        f.commit(env0, "visitor", f.entries(["A"]), created_at=NOW + 400 * DAY),
+        "bad_certificate",
+    )
+    add("genesis-is-a-commit", s.transcript[3], "malformed")
+    add(
+        "genesis-split-secret",
+        f.commit(
+            env0,
+            "visitor",
+            f.entries(["A", "B"]),
+            wrap_secret={s.members["A"].member_id: bytes(32)},
+            created_at=NOW,
+        ),
+        "bad_confirmation",
+    )
+    return cases
+
+
+def past_cases(s: Script) -> list[Json]:
+    def case(case_id: str, receiver: str, prefix: int, index: int, error: str | None) -> Json:
+        c = {"id": case_id, "receiver": receiver, "prefix": prefix, "message_index": index}
+        if error:
+            return invalid(c, error)
+        r = s.results[index]["visitor"]
+        assert r.body is not None
+        return {**c, "content_type": r.content_type, "body_hex": hx(r.body), "result": "valid"}
+
+    return [
+        case("interpreter-reads-shared-epoch", "I", 12, 9, None),
+        case("interpreter-before-history", "I", 11, 9, "no_key"),
+        case("interpreter-epoch-not-shared", "I", 12, 5, "no_key"),
+        case("colleague-reads-claimed-epoch", "B", 8, 4, None),
+        case("colleague-reads-visitor-in-claimed-epoch", "B", 8, 5, None),
+        case("queue-epoch-was-readable", "B", 8, 1, "fork"),
+        case("left-counsellor-cannot", "C", 17, 15, "no_key"),
+        case("interpreter-after-leaving", "I", 17, 15, "no_key"),
+        case("was-readable", "B", 17, 15, "fork"),
+        case("not-yet-received", "I", 10, 12, "gap"),
+    ]
+
+
+def conversation_vectors(world: World, script: Script) -> Json:
+    transcript = []
+    for i, data in enumerate(script.transcript):
+        results = script.results[i]
+        entry: Json = {
+            "seq": i,
+            "message_b64url": b64encode(data),
+            "build": script.builds[i],
+            "routing": routing_json(data),
+        }
+        if i:
+            any_result = results["visitor"]
+            entry.update(
+                kind=any_result.kind.value,
+                epoch=any_result.epoch,
+                sender_id_hex=hx(any_result.sender_id),
+                sender_role=int(any_result.sender_role),
+                added_hex=[hx(x) for x in any_result.added],
+                removed_hex=[hx(x) for x in any_result.removed],
+                history_recipient_hex=hx(any_result.history_recipient)
+                if any_result.history_recipient
+                else None,
+                history_epochs=list(any_result.history_epochs),
+                readable={name: r.readable for name, r in results.items()},
+            )
+            if any_result.body is not None:  # the visitor is in every epoch
+                entry.update(content_type=any_result.content_type, body_hex=hx(any_result.body))
+        else:
+            entry.update(
+                kind="genesis",
+                epoch=0,
+                sender_id_hex=hx(script.visitor.member_id),
+                sender_role=0,
+                readable={name: c.can_read for name, c in _fresh_parties(script).items()},
+            )
+        transcript.append(entry)
+    return {
+        "description": (
+            "A whole conversation: queue, claim, transfer with history, interpreter joins with "
+            "the visitor's consent and leaves. Each receiver opens transcript[0] with its keys and "
+            "receives the rest in order; cases apply transcript[:prefix] first."
+        ),
+        "now": NOW,
+        "world": world.admin_json(),
+        "anchors_hex": [hx(a) for a in world.anchors],
+        "directory_hex": hx(world.directory),
+        "certificates_hex": {n: hx(c) for n, c in world.certs.items()},
+        "receivers": {name: member_json(m) for name, m in script.members.items()},
+        "transcript": transcript,
+        "cases": negative_cases(script),
+        "genesis_cases": genesis_cases(script),
+        "past_cases": past_cases(script),
+    }
+
+
+def _fresh_parties(script: Script) -> dict[str, Conversation]:
+    return {
+        name: t.open_conversation_with(
+            m, script.transcript[0], script.world.anchors, t.DeterministicRandom(b"")
+        )
+        for name, m in script.members.items()
+    }
+
+
+def build_all() -> dict[str, Json]:
+    world = World()
+    code = format_resume_code(code_from_entropy(t.DeterministicRandom(b"trygg vectors: visitor code")(12)))
+    script = Script(world, code)
+    script.run()
+    return {
+        "encoding.json": encoding_vectors(),
+        "padding.json": padding_vectors(),
+        "key_schedule.json": key_schedule_vectors(),
+        "hpke_wrap.json": hpke_wrap_vectors(),
+        "certificates.json": certificate_vectors(world),
+        "directory.json": directory_vectors(world),
+        "resume_code.json": resume_code_vectors(world),
+        "visitor_state.json": visitor_state_vectors(world, script.created, code),
+        "staff_backup.json": staff_backup_vectors(world),
+        "fingerprint.json": fingerprint_vectors(world, script.visitor),
+        "conversation.json": conversation_vectors(world, script),
+    }
+
+
+def render(doc: Json) -> str:
+    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    docs = build_all()
+    if "--check" in argv:
+        stale = [n for n, d in docs.items() if (OUT / n).read_text(encoding="utf-8") != render(d)]
+        for name in stale:
+            print(f"stale: crypto/vectors/{name}")
+        return 1 if stale else 0
+    for name, doc in docs.items():
+        (OUT / name).write_text(render(doc), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
