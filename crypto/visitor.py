@@ -79,6 +79,8 @@ def create_conversation(
     resume_keys: ResumeKeys | None = None,
 ) -> Created:
     """Visitor starts a conversation readable by every counsellor certified in the directory."""
+    if resume_keys is not None and resume_keys.iterations < MIN_ITERATIONS:
+        raise ProtocolError(ErrorCode.WEAK_PARAMETERS)
     return _create(directory, anchors, now, resume_keys, p.system_random)
 
 

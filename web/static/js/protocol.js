@@ -1,0 +1,16 @@
+// Trygg's end-to-end encryption protocol for the browser (and Node 20+): WebCrypto only, no DOM,
+// no dependencies. The same protocol as the Python package `crypto`; see crypto/PROTOCOL.md.
+// Everything here is async and throws only ProtocolError (with a stable .code).
+
+export { ErrorCode, ProtocolError } from "./protocol/errors.js";
+export { ContentType, MIN_ITERATIONS, ObjectType, Role } from "./protocol/constants.js";
+export { b64decode, b64encode, fromHex, toHex, utf8, utf8Decode } from "./protocol/bytes.js";
+export { generateAdminKey, memberFromPrivateBytes } from "./protocol/identity.js";
+export { certify, signDirectory, verifyCertificate, verifyDirectory } from "./protocol/certificates.js";
+export { createStaffIdentity, importStaffBackup } from "./protocol/backup.js";
+export { deriveResumeKeys, formatResumeCode, generateResumeCode, parseResumeCode } from "./protocol/resume.js";
+export { createConversation, importVisitorState, resumeConversation } from "./protocol/visitor.js";
+export { Conversation, openConversation } from "./protocol/conversation.js";
+export { encodeAddProposal, encodeRemoveProposal, parseProposal } from "./protocol/messages.js";
+export { fingerprint, safetyNumber } from "./protocol/fingerprint.js";
+export { peek } from "./protocol/wire.js";

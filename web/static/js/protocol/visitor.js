@@ -1,0 +1,118 @@
+// The visitor's side: start a conversation from the signed directory, export and resume it.
+// The visitor's private keys exist as raw bytes only while the state export is sealed at
+// creation; afterwards the conversation holds non-extractable CryptoKeys (PROTOCOL.md §13).
+
+import { checkAnchors, readHeader, validAt, verifyDirectory } from "./certificates.js";
+import { ctEqual, Reader, Writer } from "./bytes.js";
+import {
+  AEAD_NONCE_LEN,
+  HASH_LEN,
+  ID_LEN,
+  KEY_LEN,
+  MAX_ANCHORS,
+  MAX_OBJECT,
+  MAX_STATE_CIPHERTEXT,
+  MIN_ITERATIONS,
+  ObjectType,
+  Role,
+  SUITE,
+  TAG_LEN,
+  VERSION,
+} from "./constants.js";
+import { newGenesis, openGenesis } from "./conversation.js";
+import { ErrorCode, fail, guard } from "./errors.js";
+import { memberFromSeeds } from "./identity.js";
+import { messageHash } from "./keyschedule.js";
+import * as p from "./primitives.js";
+
+function statePlaintext(conversation, kemSeed, sigSeed) {
+  const w = new Writer().fixed(conversation.centreId, ID_LEN).fixed(conversation.conversationId, ID_LEN);
+  w.fixed(conversation.me.memberId, ID_LEN).fixed(kemSeed, KEY_LEN).fixed(sigSeed, KEY_LEN);
+  w.fixed(conversation.genesisHash, HASH_LEN).u8(conversation.anchors.length);
+  for (const a of conversation.anchors) w.fixed(a, KEY_LEN);
+  return w.bytes();
+}
+
+async function exportState(conversation, kemSeed, sigSeed, keys, rand) {
+  if (!ctEqual(keys.centreId, conversation.centreId)) fail(ErrorCode.MALFORMED);
+  const plaintext = statePlaintext(conversation, kemSeed, sigSeed);
+  const nonce = await rand(AEAD_NONCE_LEN);
+  const head = new Writer().raw(new Uint8Array([VERSION, SUITE, ObjectType.VISITOR_STATE])).u32(keys.iterations);
+  const aad = head.fixed(nonce, AEAD_NONCE_LEN).u32(plaintext.length + TAG_LEN).bytes();
+  const sealed = await p.aeadSeal(keys.stateKey, nonce, plaintext, aad);
+  plaintext.fill(0);
+  return new Writer().raw(aad).raw(sealed).bytes();
+}
+
+export async function createWith({ directory, anchors, now, resumeKeys }, rand) {
+  const when = now ?? Math.floor(Date.now() / 1000);
+  const verified = await verifyDirectory(directory, anchors, when);
+  const counsellors = verified.certificates.filter((c) => c.role === Role.COUNSELLOR && validAt(c, when));
+  if (counsellors.length === 0) fail(ErrorCode.NO_RECIPIENTS);
+  const memberId = await rand(ID_LEN);
+  const kemSeed = await rand(32);
+  const sigSeed = await rand(32);
+  const me = await memberFromSeeds(memberId, Role.VISITOR, verified.centreId, kemSeed, sigSeed);
+  const conversationId = await rand(ID_LEN);
+  const genesis = await newGenesis(me, conversationId, counsellors, when, rand);
+  const conversation = await openGenesis(me, genesis, anchors, rand);
+  let visitorState = null;
+  if (resumeKeys) visitorState = await exportState(conversation, kemSeed, sigSeed, resumeKeys, rand);
+  kemSeed.fill(0);
+  sigSeed.fill(0);
+  return { conversation, genesis, visitorState };
+}
+
+/**
+ * Visitor starts a conversation readable by every counsellor certified in the directory.
+ * Returns { conversation, genesis (send it), visitorState (store it under the resume code) }.
+ */
+export const createConversation = guard(async (options) => {
+  if (options.resumeKeys && options.resumeKeys.iterations < MIN_ITERATIONS) fail(ErrorCode.WEAK_PARAMETERS);
+  return createWith(options, p.systemRandom);
+});
+
+export async function importWithFloor(blob, keys, minIterations) {
+  if (blob.length > MAX_OBJECT) fail(ErrorCode.OVERSIZE);
+  const r = new Reader(blob);
+  readHeader(r, ObjectType.VISITOR_STATE);
+  const iterations = r.u32();
+  const nonce = r.take(AEAD_NONCE_LEN);
+  const ctLen = r.u32();
+  if (ctLen > MAX_STATE_CIPHERTEXT) fail(ErrorCode.OVERSIZE);
+  const aad = r.consumed();
+  const ciphertext = r.take(ctLen);
+  r.finish();
+  if (iterations < minIterations || iterations !== keys.iterations) fail(ErrorCode.WEAK_PARAMETERS);
+  const plain = await p.aeadOpen(keys.stateKey, nonce, ciphertext, aad);
+  const s = new Reader(plain);
+  const centreId = s.take(ID_LEN);
+  const conversationId = s.take(ID_LEN);
+  const memberId = s.take(ID_LEN);
+  const kemSeed = s.take(KEY_LEN);
+  const sigSeed = s.take(KEY_LEN);
+  const genesisHash = s.take(HASH_LEN);
+  const count = s.u8();
+  if (count > MAX_ANCHORS) fail(ErrorCode.OVERSIZE);
+  const anchors = [];
+  for (let i = 0; i < count; i++) anchors.push(s.take(KEY_LEN));
+  s.finish();
+  checkAnchors(anchors);
+  if (!ctEqual(centreId, keys.centreId)) fail(ErrorCode.WRONG_CONVERSATION);
+  const me = await memberFromSeeds(memberId, Role.VISITOR, centreId, kemSeed, sigSeed);
+  plain.fill(0);
+  return Object.freeze({ me, conversationId, genesisHash, anchors });
+}
+
+/** Open a state export; BAD_TAG means the code does not match this record. */
+export const importVisitorState = guard(async (blob, keys) => importWithFloor(blob, keys, MIN_ITERATIONS));
+
+export async function resumeWith(state, genesis, rand) {
+  if (!ctEqual(await messageHash(genesis), state.genesisHash)) fail(ErrorCode.FORK);
+  const conversation = await openGenesis(state.me, genesis, state.anchors, rand);
+  if (!ctEqual(conversation.visitorId, state.me.memberId)) fail(ErrorCode.NOT_A_MEMBER);
+  return conversation;
+}
+
+/** Rebuild the visitor's conversation from its genesis; then receive() every later message. */
+export const resumeConversation = guard(async (state, genesis) => resumeWith(state, genesis, p.systemRandom));
