@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from crypto import (
@@ -55,7 +57,10 @@ class World:
         )
 
     def create(self, resume_keys: ResumeKeys | None = None) -> Created:
-        return create_conversation(self.directory, self.anchors, NOW, resume_keys)
+        if resume_keys is None:
+            return create_conversation(self.directory, self.anchors, NOW)
+        # Test keys use few PBKDF2 iterations, which the production entry point refuses.
+        return t.create_conversation_with(self.directory, self.anchors, NOW, resume_keys, os.urandom)
 
 
 class Server:
@@ -211,6 +216,12 @@ def test_concurrent_messages_are_rebuilt_not_lost() -> None:
     a.say("two")  # rebuilt after catching up
     visitor.sync()
     assert [body for _, body in visitor.inbox] == [b"one", b"two"]
+
+
+def test_production_create_refuses_weak_resume_keys() -> None:
+    world = World()
+    weak = t.derive_resume_keys_with_iterations(generate_resume_code(), world.centre_id, 1000)
+    assert error_of(create_conversation, world.directory, world.anchors, NOW, weak) == "weak_parameters"
 
 
 def test_visitor_needs_a_counsellor() -> None:
