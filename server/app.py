@@ -9,14 +9,16 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp
 
 from server.access import LoginRequired
 from server.db import create_engine, create_sessionmaker, migrate
 from server.errors import exception_handlers, wants_json
 from server.logs import RequestLogMiddleware
+from server.realtime.socket import websocket_endpoint
 from server.resources import Resources
-from server.routes import admin, staff, system, visitor
+from server.routes import admin, api_keys, api_visitor, staff, system, visitor
 from server.security.body_limit import BodyLimitMiddleware
 from server.security.csrf import CSRFMiddleware
 from server.security.headers import SecurityHeadersMiddleware
@@ -45,6 +47,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await migrate(settings)
+        await res.bus.start()
         try:
             yield
         finally:
@@ -58,7 +61,15 @@ def create_app(settings: Settings) -> Starlette:
     handlers = exception_handlers(res.renderer)
     handlers[LoginRequired] = login_required
     app = TryggApp(
-        routes=[*system.routes, *staff.routes, *admin.routes, *visitor.routes],
+        routes=[
+            *system.routes,
+            *api_visitor.routes,
+            *api_keys.routes,
+            *staff.routes,
+            *admin.routes,
+            WebSocketRoute("/ws", websocket_endpoint),
+            *visitor.routes,
+        ],
         middleware=[
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, renderer=res.renderer),
             Middleware(

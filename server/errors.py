@@ -46,13 +46,14 @@ def error_response(
     status: int,
     detail: str | None = None,
     headers: dict[str, str] | None = None,
+    code: str | None = None,
 ) -> Response:
     """The error page (or JSON) for `status`; `detail` is an English message id to translate."""
     language = request_language(request, renderer.settings)
     translate = Translator(language)
     message = translate(detail or MESSAGES.get(status, HTTPStatus(status).phrase))
     if wants_json(request):
-        code = HTTPStatus(status).phrase.lower().replace(" ", "_")
+        code = code or HTTPStatus(status).phrase.lower().replace(" ", "_")
         return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
     response = renderer.page(
         request,
@@ -69,11 +70,14 @@ def error_response(
 class PublicError(Exception):
     """An error whose message (an English message id) is safe to show the person, translated."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, headers: dict[str, str] | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers
+        self.code = code or HTTPStatus(status).phrase.lower().replace(" ", "_")
 
 
 def exception_handlers(renderer: Renderer) -> dict[int | type[Exception], Any]:
@@ -81,7 +85,7 @@ def exception_handlers(renderer: Renderer) -> dict[int | type[Exception], Any]:
 
     async def public_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PublicError)
-        return error_response(request, renderer, exc.status, exc.message, exc.headers)
+        return error_response(request, renderer, exc.status, exc.message, exc.headers, exc.code)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

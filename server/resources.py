@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 
 from server.assets import AssetManifest
 from server.passwords import Passwords
+from server.realtime.bus import Bus, LocalBus, RedisBus
 from server.security.clients import ClientHasher
 from server.security.cookies import Cookies
 from server.security.throttle import Limiter, MemoryLimiter, RedisLimiter
@@ -34,6 +35,8 @@ class Resources:
     login_per_client: Limiter
     login_per_account: Limiter
     redis: Redis | None
+    bus: Bus
+    visitor_limits: dict[str, Limiter]
 
     @classmethod
     def build(
@@ -42,10 +45,10 @@ class Resources:
         assets = AssetManifest()
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
 
-        def limiter(name: str, limit: int) -> Limiter:
+        def limiter(name: str, limit: int, window: float = LOGIN_WINDOW_SECONDS) -> Limiter:
             if redis is None:
-                return MemoryLimiter(limit, LOGIN_WINDOW_SECONDS)
-            return RedisLimiter(redis, name, limit, LOGIN_WINDOW_SECONDS)
+                return MemoryLimiter(limit, window)
+            return RedisLimiter(redis, name, limit, window)
 
         return cls(
             settings=settings,
@@ -59,10 +62,16 @@ class Resources:
             login_per_client=limiter("login-client", settings.login_attempts_per_client),
             login_per_account=limiter("login-account", settings.login_attempts_per_account),
             redis=redis,
+            bus=RedisBus(redis) if redis else LocalBus(),
+            visitor_limits={
+                "create": limiter("visitor-create", settings.conversations_per_client_per_hour, 3600),
+                "resume": limiter("visitor-resume", 10, LOGIN_WINDOW_SECONDS),
+            },
         )
 
     async def close(self) -> None:
         """Release connections (at shutdown)."""
+        await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()

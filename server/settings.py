@@ -60,6 +60,8 @@ class Settings:
     login_attempts_per_account: int = 5
     migrate_on_start: bool = True
     redis_url: str = ""
+    max_open_per_counsellor: int = 5
+    conversations_per_client_per_hour: int = 10
     log_level: str = "INFO"
 
     @property
@@ -101,6 +103,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         login_attempts_per_account=_int(env, "TRYGG_LOGIN_ATTEMPTS_PER_ACCOUNT", 5, 1, 100),
         migrate_on_start=_bool(env, "TRYGG_MIGRATE_ON_START", True),
         redis_url=_redis_url(env.get("TRYGG_REDIS_URL", "")),
+        max_open_per_counsellor=_int(env, "TRYGG_MAX_OPEN_PER_COUNSELLOR", 5, 1, 50),
+        conversations_per_client_per_hour=_int(env, "TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR", 10, 1, 10_000),
         log_level=_choice(
             "TRYGG_LOG_LEVEL",
             env.get("TRYGG_LOG_LEVEL", "INFO").upper(),

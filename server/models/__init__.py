@@ -2,17 +2,40 @@
 
 from server.models.base import Base, UTCDateTime, new_id, utcnow
 from server.models.centre import AuditEvent, OpeningHours
+from server.models.conversations import (
+    OUTCOMES,
+    CannedReply,
+    Conversation,
+    ConversationMember,
+    ConversationMessage,
+    StaffPresence,
+    Status,
+    VisitorToken,
+)
+from server.models.keys import CentreDirectory, CentreIdentity, CentreKey, StaffKey
 from server.models.staff import Role, StaffAccount, StaffInvite, StaffSession
 
 __all__ = [
+    "OUTCOMES",
     "AuditEvent",
     "Base",
+    "CannedReply",
+    "CentreDirectory",
+    "CentreIdentity",
+    "CentreKey",
+    "Conversation",
+    "ConversationMember",
+    "ConversationMessage",
     "OpeningHours",
     "Role",
     "StaffAccount",
     "StaffInvite",
+    "StaffKey",
+    "StaffPresence",
     "StaffSession",
+    "Status",
     "UTCDateTime",
+    "VisitorToken",
     "new_id",
     "utcnow",
 ]

@@ -1,0 +1,33 @@
+"""Reading JSON request bodies with the same field validators the websocket uses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+
+from server.errors import PublicError
+from server.i18n import N_
+from server.realtime.frames import FrameError
+
+BAD_JSON = N_("The request could not be understood.")
+
+
+async def read_json(request: Request, schema: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
+    """The body as a JSON object with exactly the fields of `schema`, each validated; else 4xx."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise PublicError(
+            415, N_("This kind of content is not accepted here."), code="unsupported_media_type"
+        )
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise PublicError(400, BAD_JSON, code="bad_json") from None
+    if not isinstance(data, dict) or set(data) != set(schema):
+        raise PublicError(422, BAD_JSON, code="bad_fields")
+    try:
+        return {name: check(data[name]) for name, check in schema.items()}
+    except FrameError:
+        raise PublicError(422, BAD_JSON, code="bad_fields") from None

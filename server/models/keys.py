@@ -1,0 +1,69 @@
+"""Public keys and encrypted key backups: the server stores nothing that opens a message.
+
+- `CentreKey`: an administrator's Ed25519 signing key, a trust anchor for the
+  staff directory.  Public key in clear; private key only as a passphrase backup.
+- `StaffKey`: a staff member's X25519 + Ed25519 identity made in their browser,
+  with its passphrase-encrypted backup and, once an admin certified it, the
+  certificate (a directory entry).
+- `CentreDirectory`: the latest signed directory of certified staff keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.models.base import Base, UTCDateTime, utcnow
+
+
+class CentreKey(Base):
+    __tablename__ = "centre_keys"
+
+    admin_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    sig_public: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    backup: Mapped[bytes] = mapped_column(LargeBinary(4096))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffKey(Base):
+    __tablename__ = "staff_keys"
+
+    staff_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    kem_public: Mapped[bytes] = mapped_column(LargeBinary(32))
+    sig_public: Mapped[bytes] = mapped_column(LargeBinary(32))
+    backup: Mapped[bytes] = mapped_column(LargeBinary(4096))
+    certificate: Mapped[bytes | None] = mapped_column(LargeBinary(1024))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    certified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CentreDirectory(Base):
+    """One row per published directory; the highest serial is current."""
+
+    __tablename__ = "centre_directories"
+
+    serial: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    signed: Mapped[bytes] = mapped_column(LargeBinary(262_144))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("staff_accounts.id", ondelete="SET NULL")
+    )
+
+
+class CentreIdentity(Base):
+    """The centre's 16-byte protocol id (salt of resume codes, bound into every certificate).
+
+    Made once, at first use, and never changed: changing it would orphan every resume code.
+    """
+
+    __tablename__ = "centre_identity"
+
+    singleton: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    centre_id: Mapped[bytes] = mapped_column(LargeBinary(16))

@@ -1,0 +1,1 @@
+"""Realtime delivery: a small message bus and the websocket protocol built on it."""

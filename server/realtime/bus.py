@@ -1,0 +1,154 @@
+"""A tiny publish/subscribe bus for wake-up signals between connections and processes.
+
+The database is the source of truth: an event only says "something changed
+in channel X" (e.g. a conversation got a new message); each connection then
+reads what it has not delivered yet from the database.  So a lost or
+duplicated event can delay a delivery but never lose or duplicate a message.
+
+`LocalBus` serves one process.  `RedisBus` relays through Redis pub/sub so
+several server processes see each other's events; locally it fans out the
+same way.  (Not PostgreSQL NOTIFY: it serialises every committing transaction.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+
+log = logging.getLogger("trygg.bus")
+QUEUE_LIMIT = 1000  # events waiting for one slow subscriber before it is told to resynchronise
+OVERFLOW: dict[str, Any] = {"type": "overflow"}
+
+
+class Subscription:
+    """Events for the channels one connection listens to, in arrival order."""
+
+    def __init__(self, bus: LocalBus) -> None:
+        self._bus = bus
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(QUEUE_LIMIT)
+        self.channels: set[str] = set()
+
+    def add(self, channel: str) -> None:
+        self.channels.add(channel)
+        self._bus._listen(channel, self)
+
+    def remove(self, channel: str) -> None:
+        self.channels.discard(channel)
+        self._bus._unlisten(channel, self)
+
+    def close(self) -> None:
+        for channel in list(self.channels):
+            self.remove(channel)
+
+    async def get(self) -> tuple[str, dict[str, Any]]:
+        """The next (channel, event); waits until there is one."""
+        return await self._queue.get()
+
+    def _deliver(self, channel: str, event: dict[str, Any]) -> None:
+        try:
+            self._queue.put_nowait((channel, event))
+        except asyncio.QueueFull:
+            # Too slow to keep up: drop the backlog and ask it to re-read everything.
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(("*", OVERFLOW))
+
+
+class Bus(Protocol):
+    async def publish(self, channel: str, event: dict[str, Any]) -> None: ...
+
+    def subscription(self) -> Subscription: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class LocalBus:
+    """In-process fan-out: the default for a single server process."""
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, set[Subscription]] = {}
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        self._listeners.clear()
+
+    def subscription(self) -> Subscription:
+        return Subscription(self)
+
+    async def publish(self, channel: str, event: dict[str, Any]) -> None:
+        self._fan_out(channel, event)
+
+    def _fan_out(self, channel: str, event: dict[str, Any]) -> None:
+        for subscription in list(self._listeners.get(channel, ())):
+            subscription._deliver(channel, event)
+
+    def _listen(self, channel: str, subscription: Subscription) -> None:
+        self._listeners.setdefault(channel, set()).add(subscription)
+
+    def _unlisten(self, channel: str, subscription: Subscription) -> None:
+        listeners = self._listeners.get(channel)
+        if listeners is not None:
+            listeners.discard(subscription)
+            if not listeners:
+                del self._listeners[channel]
+
+
+class RedisBus(LocalBus):
+    """Events relayed through Redis so every process (including this one) receives them."""
+
+    PREFIX = "trygg:bus:"
+
+    def __init__(self, redis: Redis) -> None:
+        super().__init__()
+        self._redis = redis
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._relay(), name="trygg-redis-bus")
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await super().stop()
+
+    async def publish(self, channel: str, event: dict[str, Any]) -> None:
+        await self._redis.publish(self.PREFIX + channel, json.dumps(event, separators=(",", ":")))
+
+    async def _relay(self) -> None:
+        """Receive every bus event from Redis and fan it out locally; reconnect on failure."""
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.psubscribe(self.PREFIX + "*")
+                    self._ready.set()
+                    async for message in self._messages(pubsub):
+                        channel = message["channel"].decode()[len(self.PREFIX) :]
+                        self._fan_out(channel, json.loads(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a Redis outage must not kill the process
+                log.warning("redis bus disconnected", extra={"error": type(error).__name__})
+                # Events may have been missed while disconnected: every listener re-reads.
+                for channel in list(self._listeners):
+                    self._fan_out(channel, OVERFLOW)
+                await asyncio.sleep(1)
+
+    @staticmethod
+    async def _messages(pubsub: Any) -> AsyncIterator[dict[str, Any]]:
+        async for message in pubsub.listen():
+            if message.get("type") == "pmessage":
+                yield message

@@ -1,0 +1,680 @@
+"""Conversations: creation by a visitor, the encrypted log, claim/transfer/release/close, deletion.
+
+The log of a conversation is a gap-free sequence from 0 (the genesis).  A
+protocol object is stored only if its `seq` is the next number and its
+`prev_hash` is the hash of the object stored before it; otherwise the sender
+is told `conflict` and re-encrypts at the new head.  Every write happens in one
+transaction that first locks the conversation row, so two writers (or two
+claiming counsellors) are serialised on SQLite and PostgreSQL alike.  Events
+are published only after commit, and only say "look again".
+"""
+
+from __future__ import annotations
+
+import hmac
+import statistics
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crypto.constants import ZERO_HASH, ObjectType
+from crypto.constants import Role as MemberRole
+from crypto.errors import ProtocolError
+from crypto.wire import Routing, peek
+from server.errors import PublicError
+from server.i18n import N_
+from server.models import (
+    OUTCOMES,
+    Conversation,
+    ConversationMember,
+    ConversationMessage,
+    Role,
+    StaffAccount,
+    StaffKey,
+    StaffPresence,
+    Status,
+    VisitorToken,
+    utcnow,
+)
+from server.resources import Resources
+from server.services.tokens import new_token, token_hash
+
+NOT_FOUND = N_("This conversation does not exist or has been deleted.")
+BAD_MESSAGE = N_("The message could not be read.")
+CONFLICT = N_("Someone else wrote at the same time; the message will be sent again.")
+ALREADY_CLAIMED = N_("Another counsellor has already taken this conversation.")
+NOT_ALLOWED = N_("You cannot do that in this conversation.")
+TOO_MANY_OPEN = N_("You already have as many open conversations as allowed.")
+BAD_OUTCOME = N_("Choose an outcome.")
+TAKEN_ID = N_("That conversation id is already in use.")
+ON_DUTY_WINDOW = timedelta(seconds=75)
+ESTIMATE_WINDOW = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a visitor (holding one conversation's token) or a staff member."""
+
+    staff: StaffAccount | None = None
+    conversation_id: uuid.UUID | None = None
+
+    @property
+    def is_visitor(self) -> bool:
+        return self.staff is None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The result of storing an object in a conversation's log."""
+
+    conversation_id: uuid.UUID
+    seq: int
+    duplicate: bool = False
+
+
+# --- parsing -------------------------------------------------------------------
+
+
+def route(message: bytes) -> Routing:
+    """The clear routing fields of a protocol object; 400 if it is not one."""
+    try:
+        return peek(message)
+    except ProtocolError:
+        raise PublicError(400, BAD_MESSAGE, code="bad_message") from None
+
+
+def member_uuid(member_id: bytes) -> uuid.UUID:
+    """Staff member ids in the protocol are the 16 bytes of the staff account id."""
+    return uuid.UUID(bytes=member_id)
+
+
+# --- visitor: create, resume, delete --------------------------------------------
+
+
+async def create(
+    res: Resources,
+    conversation_id: uuid.UUID,
+    lookup: str,
+    verifier: str,
+    state: bytes,
+    genesis: bytes,
+    language: str,
+) -> str:
+    """Store a visitor's new conversation (queued); returns the visitor's token."""
+    routing = route(genesis)
+    if (
+        routing.type != ObjectType.GENESIS
+        or routing.conversation_id != conversation_id.bytes
+        or routing.seq != 0
+        or routing.prev_hash != ZERO_HASH
+    ):
+        raise PublicError(400, BAD_MESSAGE, code="bad_message")
+    verifier_hash = await res.passwords.hash(verifier)
+    token = new_token()
+    try:
+        async with res.db.begin() as db:
+            staff_ids = await _staff_members(db, routing)
+            db.add(
+                Conversation(
+                    id=conversation_id,
+                    language=language,
+                    resume_lookup=lookup,
+                    verifier_hash=verifier_hash,
+                    visitor_state=state,
+                    last_seq=0,
+                    last_hash=routing.message_hash,
+                )
+            )
+            await db.flush()
+            db.add(_entry(conversation_id, routing, genesis, client_id=str(uuid.uuid4())))
+            _set_members(db, conversation_id, routing, staff_ids)
+            db.add(VisitorToken(token_hash=token_hash(token), conversation_id=conversation_id))
+    except IntegrityError:
+        raise PublicError(409, TAKEN_ID, code="taken") from None
+    await res.bus.publish("queue", {"kind": "queue"})
+    return token
+
+
+async def resume(res: Resources, lookup: str, verifier: str) -> tuple[uuid.UUID, bytes, str]:
+    """Check a resume code's verifier; returns the conversation, its key state and a new token."""
+    async with res.db() as db:
+        conversation = await db.scalar(select(Conversation).where(Conversation.resume_lookup == lookup))
+    stored = conversation.verifier_hash if conversation else None
+    if not await res.passwords.verify(stored, verifier) or conversation is None:
+        raise PublicError(404, NOT_FOUND, code="not_found")
+    if conversation.visitor_state is None or conversation.status == Status.DELETED:
+        raise PublicError(404, NOT_FOUND, code="not_found")
+    token = new_token()
+    async with res.db.begin() as db:
+        db.add(VisitorToken(token_hash=token_hash(token), conversation_id=conversation.id))
+    return conversation.id, conversation.visitor_state, token
+
+
+async def conversation_for_token(res: Resources, token: str) -> uuid.UUID | None:
+    """The conversation a visitor token opens, or None."""
+    async with res.db() as db:
+        row = await db.get(VisitorToken, token_hash(token))
+    return row.conversation_id if row else None
+
+
+async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID) -> None:
+    """Crypto-shredding: every message, the key state, the members and the tokens go for good.
+
+    A tombstone row (status `deleted`, no content, no code) stays so the counsellor
+    sees what happened.
+    """
+    async with res.db.begin() as db:
+        conversation = await _lock(db, conversation_id)
+        await db.execute(
+            delete(ConversationMessage).where(ConversationMessage.conversation_id == conversation_id)
+        )
+        await db.execute(
+            delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
+        )
+        await db.execute(delete(VisitorToken).where(VisitorToken.conversation_id == conversation_id))
+        conversation.status = Status.DELETED.value
+        conversation.resume_lookup = None
+        conversation.verifier_hash = None
+        conversation.visitor_state = None
+        conversation.last_hash = None
+        conversation.closed_at = conversation.closed_at or utcnow()
+    await _changed(res, conversation_id, queue=True)
+
+
+# --- the log ---------------------------------------------------------------------
+
+
+async def append(
+    res: Resources, principal: Principal, conversation_id: uuid.UUID, client_id: str, message: bytes
+) -> Stored:
+    """Store an application or history object sent by a member (idempotent by client_id)."""
+    routing = route(message)
+    if routing.type not in (ObjectType.APPLICATION, ObjectType.HISTORY):
+        raise PublicError(400, BAD_MESSAGE, code="bad_message")
+    async with res.db.begin() as db:
+        conversation = await _lock(db, conversation_id)
+        existing = await _existing(db, conversation_id, client_id)
+        if existing is not None:
+            return Stored(conversation_id, existing, duplicate=True)
+        if conversation.status not in (Status.QUEUED, Status.ACTIVE):
+            raise PublicError(409, NOT_ALLOWED, code="not_allowed")
+        await _check_sender(db, principal, conversation_id, routing)
+        seq = _check_head(conversation, routing)
+        db.add(_entry(conversation_id, routing, message, client_id))
+        _advance(conversation, routing)
+    await _changed(res, conversation_id)
+    return Stored(conversation_id, seq)
+
+
+async def claim(
+    res: Resources, staff: StaffAccount, conversation_id: uuid.UUID, client_id: str, commit: bytes
+) -> Stored:
+    """Take a queued conversation: exactly one of several simultaneous claims wins."""
+    routing = route(commit)
+    async with res.db.begin() as db:
+        conversation = await _lock(db, conversation_id)
+        existing = await _existing(db, conversation_id, client_id)
+        if existing is not None:
+            return Stored(conversation_id, existing, duplicate=True)
+        if conversation.status != Status.QUEUED:
+            raise PublicError(409, ALREADY_CLAIMED, code="already_claimed")
+        if staff.role != Role.COUNSELLOR:
+            raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+        await _check_open_limit(db, res, staff)
+        await _check_sender(db, Principal(staff=staff), conversation_id, routing)
+        _expect_commit(routing, {staff.id})
+        seq = _check_head(conversation, routing)
+        db.add(_entry(conversation_id, routing, commit, client_id))
+        _advance(conversation, routing)
+        await db.execute(
+            delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
+        )
+        _set_members(db, conversation_id, routing, {staff.id})
+        conversation.status = Status.ACTIVE.value
+        conversation.counsellor_id = staff.id
+        conversation.claimed_at = utcnow()
+    await _changed(res, conversation_id, queue=True, staff=[staff.id])
+    return Stored(conversation_id, seq)
+
+
+async def transfer(
+    res: Resources,
+    staff: StaffAccount,
+    conversation_id: uuid.UUID,
+    to: uuid.UUID,
+    client_id: str,
+    commit: bytes,
+) -> Stored:
+    """Hand an active conversation to a colleague; the commit must list only the visitor and them."""
+    routing = route(commit)
+    async with res.db.begin() as db:
+        conversation = await _lock(db, conversation_id)
+        existing = await _existing(db, conversation_id, client_id)
+        if existing is not None:
+            return Stored(conversation_id, existing, duplicate=True)
+        if conversation.status != Status.ACTIVE or conversation.counsellor_id != staff.id or to == staff.id:
+            raise PublicError(409, NOT_ALLOWED, code="not_allowed")
+        colleague = await db.get(StaffAccount, to)
+        if colleague is None or not colleague.is_active or colleague.role != Role.COUNSELLOR:
+            raise PublicError(409, NOT_ALLOWED, code="not_allowed")
+        await _check_sender(db, Principal(staff=staff), conversation_id, routing)
+        _expect_commit(routing, {to})
+        seq = _check_head(conversation, routing)
+        db.add(_entry(conversation_id, routing, commit, client_id))
+        _advance(conversation, routing)
+        await db.execute(
+            delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
+        )
+        _set_members(db, conversation_id, routing, {to})
+        conversation.counsellor_id = to
+    await _changed(res, conversation_id, queue=True, staff=[staff.id, to])
+    return Stored(conversation_id, seq)
+
+
+async def release(
+    res: Resources, staff: StaffAccount, conversation_id: uuid.UUID, client_id: str, commit: bytes
+) -> Stored:
+    """Return an active conversation to the shared queue (re-keyed to every certified counsellor)."""
+    routing = route(commit)
+    async with res.db.begin() as db:
+        conversation = await _lock(db, conversation_id)
+        existing = await _existing(db, conversation_id, client_id)
+        if existing is not None:
+            return Stored(conversation_id, existing, duplicate=True)
+        if conversation.status != Status.ACTIVE or conversation.counsellor_id != staff.id:
+            raise PublicError(409, NOT_ALLOWED, code="not_allowed")
+        await _check_sender(db, Principal(staff=staff), conversation_id, routing)
+        staff_ids = await _staff_members(db, routing)
+        if routing.type != ObjectType.COMMIT or not staff_ids:
+            raise PublicError(400, BAD_MESSAGE, code="bad_message")
+        seq = _check_head(conversation, routing)
+        db.add(_entry(conversation_id, routing, commit, client_id))
+        _advance(conversation, routing)
+        await db.execute(
+            delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
+        )
+        _set_members(db, conversation_id, routing, staff_ids)
+        conversation.status = Status.QUEUED.value
+        conversation.counsellor_id = None
+        conversation.queued_at = utcnow()
+        conversation.claimed_at = None
+    await _changed(res, conversation_id, queue=True, staff=[staff.id])
+    return Stored(conversation_id, seq)
+
+
+async def close(
+    res: Resources, principal: Principal, conversation_id: uuid.UUID, outcome: str | None
+) -> None:
+    """End a conversation: by its counsellor (with an outcome tag) or by the visitor."""
+    if principal.staff is not None and outcome not in OUTCOMES:
+        raise PublicError(422, BAD_OUTCOME, code="bad_outcome")
+    async with res.db.begin() as db:
+        conversation = await _lock(db, conversation_id)
+        if conversation.status not in (Status.QUEUED, Status.ACTIVE):
+            raise PublicError(409, NOT_ALLOWED, code="not_allowed")
+        if principal.staff is not None:
+            if conversation.counsellor_id != principal.staff.id:
+                raise PublicError(409, NOT_ALLOWED, code="not_allowed")
+            conversation.outcome = outcome
+        conversation.status = Status.CLOSED.value
+        conversation.closed_at = utcnow()
+    await _changed(res, conversation_id, queue=True)
+
+
+async def record_receipt(
+    res: Resources, principal: Principal, conversation_id: uuid.UUID, delivered: int, read: int
+) -> bytes | None:
+    """Remember how far a member has received and read; returns their member id if it moved."""
+    async with res.db.begin() as db:
+        member = await _member_of(db, principal, conversation_id)
+        if member is None:
+            return None
+        conversation = await db.get(Conversation, conversation_id)
+        top = conversation.last_seq if conversation else -1
+        delivered, read = min(delivered, top), min(read, top)
+        if delivered <= member.delivered_seq and read <= member.read_seq:
+            return None
+        member.delivered_seq = max(member.delivered_seq, delivered)
+        member.read_seq = max(member.read_seq, read)
+        member_id = member.member_id
+    return member_id
+
+
+async def messages_after(
+    res: Resources, conversation_id: uuid.UUID, after: int, limit: int = 200
+) -> Sequence[ConversationMessage]:
+    """Stored objects with seq > after, oldest first."""
+    async with res.db() as db:
+        return (
+            await db.scalars(
+                select(ConversationMessage)
+                .where(
+                    ConversationMessage.conversation_id == conversation_id, ConversationMessage.seq > after
+                )
+                .order_by(ConversationMessage.seq)
+                .limit(limit)
+            )
+        ).all()
+
+
+# --- reading for access checks and dashboards ---------------------------------------
+
+
+async def get(res: Resources, conversation_id: uuid.UUID) -> Conversation | None:
+    async with res.db() as db:
+        return await db.get(Conversation, conversation_id)
+
+
+async def is_member(res: Resources, principal: Principal, conversation_id: uuid.UUID) -> bool:
+    async with res.db() as db:
+        return await _member_of(db, principal, conversation_id) is not None
+
+
+async def member_ids(res: Resources, conversation_id: uuid.UUID) -> dict[bytes, int]:
+    async with res.db() as db:
+        rows = await db.execute(
+            select(ConversationMember.member_id, ConversationMember.role).where(
+                ConversationMember.conversation_id == conversation_id
+            )
+        )
+        return {member_id: role for member_id, role in rows}
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    conversation_id: uuid.UUID
+    queued_at: datetime
+    language: str
+    position: int
+
+
+async def queue(res: Resources) -> list[QueueItem]:
+    """Waiting conversations, oldest first."""
+    async with res.db() as db:
+        rows = (
+            await db.scalars(
+                select(Conversation)
+                .where(Conversation.status == Status.QUEUED)
+                .order_by(Conversation.queued_at)
+            )
+        ).all()
+    return [
+        QueueItem(row.id, row.queued_at or row.created_at, row.language, index + 1)
+        for index, row in enumerate(rows)
+    ]
+
+
+@dataclass(frozen=True)
+class QueueStanding:
+    status: str
+    position: int | None
+    estimated_wait_minutes: int | None
+
+
+async def standing(res: Resources, conversation_id: uuid.UUID) -> QueueStanding:
+    """A visitor's place in the queue and an honest estimate from recent claim times."""
+    async with res.db() as db:
+        conversation = await db.get(Conversation, conversation_id)
+        if conversation is None or conversation.status == Status.DELETED:
+            raise PublicError(404, NOT_FOUND, code="not_found")
+        if conversation.status != Status.QUEUED:
+            return QueueStanding(conversation.status, None, None)
+        ahead = await db.scalar(
+            select(func.count())
+            .select_from(Conversation)
+            .where(Conversation.status == Status.QUEUED, Conversation.queued_at < conversation.queued_at)
+        )
+        since = utcnow() - ESTIMATE_WINDOW
+        waits = [
+            (claimed - queued).total_seconds()
+            for queued, claimed in await db.execute(
+                select(Conversation.queued_at, Conversation.claimed_at)
+                .where(Conversation.claimed_at.is_not(None), Conversation.claimed_at > since)
+                .order_by(Conversation.claimed_at.desc())
+                .limit(50)
+            )
+            if queued is not None and claimed is not None
+        ]
+        on_duty = await _on_duty_count(db)
+    position = int(ahead or 0) + 1
+    if len(waits) < 3 or on_duty == 0:
+        return QueueStanding(Status.QUEUED.value, position, None)
+    per_person = statistics.median(waits) / 60
+    estimate = max(1, round(per_person * position / max(1, on_duty)))
+    return QueueStanding(Status.QUEUED.value, position, estimate)
+
+
+async def open_conversations(res: Resources, staff: StaffAccount) -> list[Conversation]:
+    """A counsellor's (or interpreter's) active conversations."""
+    async with res.db() as db:
+        member_of = select(ConversationMember.conversation_id).where(ConversationMember.staff_id == staff.id)
+        return list(
+            (
+                await db.scalars(
+                    select(Conversation)
+                    .where(Conversation.id.in_(member_of), Conversation.status == Status.ACTIVE)
+                    .order_by(Conversation.claimed_at)
+                )
+            ).all()
+        )
+
+
+async def touch_presence(res: Resources, staff: StaffAccount) -> None:
+    async with res.db.begin() as db:
+        row = await db.get(StaffPresence, staff.id)
+        if row is None:
+            db.add(StaffPresence(staff_id=staff.id))
+        else:
+            row.last_seen_at = utcnow()
+
+
+async def on_duty(res: Resources) -> list[StaffAccount]:
+    """Counsellors whose dashboard checked in within the last minute or so."""
+    async with res.db() as db:
+        return list(
+            (
+                await db.scalars(
+                    select(StaffAccount)
+                    .join(StaffPresence, StaffPresence.staff_id == StaffAccount.id)
+                    .where(
+                        StaffPresence.last_seen_at > utcnow() - ON_DUTY_WINDOW,
+                        StaffAccount.is_active.is_(True),
+                        StaffAccount.role == Role.COUNSELLOR,
+                    )
+                    .order_by(StaffAccount.display_name)
+                )
+            ).all()
+        )
+
+
+@dataclass(frozen=True)
+class Load:
+    """What a supervisor sees: counts and waiting times, never content."""
+
+    queued: int
+    active: int
+    closed_today: int
+    longest_wait_minutes: int | None
+    on_duty: int
+
+
+async def load(res: Resources) -> Load:
+    now = utcnow()
+    async with res.db() as db:
+        counts = dict(
+            (await db.execute(select(Conversation.status, func.count()).group_by(Conversation.status))).all()
+        )
+        oldest = await db.scalar(
+            select(func.min(Conversation.queued_at)).where(Conversation.status == Status.QUEUED)
+        )
+        midnight = now.astimezone(res.settings.zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        closed_today = await db.scalar(
+            select(func.count()).select_from(Conversation).where(Conversation.closed_at >= midnight)
+        )
+        duty = await _on_duty_count(db)
+    longest = None
+    if oldest is not None:
+        oldest_aware = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
+        longest = int((now - oldest_aware).total_seconds() // 60)
+    return Load(
+        int(counts.get(Status.QUEUED, 0)),
+        int(counts.get(Status.ACTIVE, 0)),
+        int(closed_today or 0),
+        longest,
+        duty,
+    )
+
+
+# --- internals -----------------------------------------------------------------------
+
+
+async def _lock(db: AsyncSession, conversation_id: uuid.UUID) -> Conversation:
+    """Load the conversation for writing; PostgreSQL locks the row, SQLite holds the write lock already."""
+    conversation = await db.scalar(
+        select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+    )
+    if conversation is None or conversation.status == Status.DELETED:
+        raise PublicError(404, NOT_FOUND, code="not_found")
+    return conversation
+
+
+async def _existing(db: AsyncSession, conversation_id: uuid.UUID, client_id: str) -> int | None:
+    return await db.scalar(
+        select(ConversationMessage.seq).where(
+            ConversationMessage.conversation_id == conversation_id, ConversationMessage.client_id == client_id
+        )
+    )
+
+
+def _check_head(conversation: Conversation, routing: Routing) -> int:
+    """The object must continue the log exactly: next seq, and a link to the last object."""
+    if routing.conversation_id != conversation.id.bytes:
+        raise PublicError(400, BAD_MESSAGE, code="bad_message")
+    expected = conversation.last_seq + 1
+    last_hash = conversation.last_hash or b""
+    if routing.seq != expected or not hmac.compare_digest(routing.prev_hash, last_hash):
+        raise PublicError(409, CONFLICT, code="conflict")
+    return expected
+
+
+def _advance(conversation: Conversation, routing: Routing) -> None:
+    conversation.last_seq = routing.seq
+    conversation.last_hash = routing.message_hash
+
+
+def _entry(conversation_id: uuid.UUID, routing: Routing, body: bytes, client_id: str) -> ConversationMessage:
+    return ConversationMessage(
+        conversation_id=conversation_id,
+        seq=routing.seq,
+        client_id=client_id,
+        kind=int(routing.type),
+        epoch=routing.epoch,
+        sender_id=routing.sender_id,
+        message_hash=routing.message_hash,
+        body=body,
+    )
+
+
+async def _member_of(
+    db: AsyncSession, principal: Principal, conversation_id: uuid.UUID
+) -> ConversationMember | None:
+    query = select(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
+    if principal.staff is not None:
+        return await db.scalar(query.where(ConversationMember.staff_id == principal.staff.id))
+    if principal.conversation_id != conversation_id:
+        return None
+    return await db.scalar(query.where(ConversationMember.role == int(MemberRole.VISITOR)))
+
+
+async def _check_sender(
+    db: AsyncSession, principal: Principal, conversation_id: uuid.UUID, routing: Routing
+) -> None:
+    """The object's sender id must be the acting person's own member id in this conversation."""
+    member = await _member_of(db, principal, conversation_id)
+    if member is None or member.member_id != routing.sender_id:
+        raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+
+
+def _expect_commit(routing: Routing, staff: set[uuid.UUID]) -> None:
+    """A claim or transfer commit lists exactly the visitor and the given staff members."""
+    if routing.type != ObjectType.COMMIT:
+        raise PublicError(400, BAD_MESSAGE, code="bad_message")
+    listed = {member_uuid(m) for m, role in routing.members if role != MemberRole.VISITOR}
+    visitors = [m for m, role in routing.members if role == MemberRole.VISITOR]
+    if listed != staff or len(visitors) != 1:
+        raise PublicError(400, BAD_MESSAGE, code="bad_message")
+
+
+async def _staff_members(db: AsyncSession, routing: Routing) -> set[uuid.UUID]:
+    """The staff listed in a genesis/commit; each must have a certified key.
+
+    Deactivated accounts may still be listed (the visitor's directory can be older than the
+    deactivation); they cannot log in, so they can never fetch what was wrapped to them.
+    """
+    ids = {member_uuid(m) for m, role in routing.members if role != MemberRole.VISITOR}
+    if not ids:
+        return ids
+    known = set(
+        await db.scalars(
+            select(StaffAccount.id)
+            .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
+            .where(StaffAccount.id.in_(ids), StaffKey.certificate.is_not(None))
+        )
+    )
+    if known != ids:
+        raise PublicError(400, BAD_MESSAGE, code="bad_message")
+    return ids
+
+
+def _set_members(
+    db: AsyncSession, conversation_id: uuid.UUID, routing: Routing, staff_ids: set[uuid.UUID]
+) -> None:
+    for member_id, role in routing.members:
+        staff_id = None if role == MemberRole.VISITOR else member_uuid(member_id)
+        if staff_id is not None and staff_id not in staff_ids:
+            raise PublicError(400, BAD_MESSAGE, code="bad_message")
+        db.add(
+            ConversationMember(
+                conversation_id=conversation_id, member_id=member_id, role=int(role), staff_id=staff_id
+            )
+        )
+
+
+async def _check_open_limit(db: AsyncSession, res: Resources, staff: StaffAccount) -> None:
+    count = await db.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.counsellor_id == staff.id, Conversation.status == Status.ACTIVE)
+    )
+    if int(count or 0) >= res.settings.max_open_per_counsellor:
+        raise PublicError(409, TOO_MANY_OPEN, code="limit_reached")
+
+
+async def _on_duty_count(db: AsyncSession) -> int:
+    return int(
+        await db.scalar(
+            select(func.count())
+            .select_from(StaffPresence)
+            .join(StaffAccount, StaffAccount.id == StaffPresence.staff_id)
+            .where(
+                StaffPresence.last_seen_at > utcnow() - ON_DUTY_WINDOW, StaffAccount.role == Role.COUNSELLOR
+            )
+        )
+        or 0
+    )
+
+
+async def _changed(
+    res: Resources, conversation_id: uuid.UUID, queue: bool = False, staff: Sequence[uuid.UUID] = ()
+) -> None:
+    """After commit: wake every connection that shows this conversation (and the queue)."""
+    await res.bus.publish(f"conversation:{conversation_id.hex}", {"kind": "changed"})
+    if queue:
+        await res.bus.publish("queue", {"kind": "queue"})
+    for staff_id in staff:
+        await res.bus.publish(f"staff:{staff_id.hex}", {"kind": "assignments"})

@@ -1,0 +1,191 @@
+"""Public keys, encrypted key backups, certificates and the signed staff directory.
+
+The server never holds a private key in clear.  It checks what it stores
+(structure, sizes, and that the published directory and certificates verify
+against the centre's anchors and match the accounts they name), so a broken
+or hostile admin client cannot publish a directory the visitors' clients
+would then reject, and the wrong person cannot be certified by mistake.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from crypto import ProtocolError, Role, verify_certificate, verify_directory
+from server.errors import PublicError
+from server.i18n import N_
+from server.models import (
+    AuditEvent,
+    CentreDirectory,
+    CentreIdentity,
+    CentreKey,
+    StaffAccount,
+    StaffKey,
+    utcnow,
+)
+from server.models import Role as AccountRole
+from server.resources import Resources
+
+BAD_KEY = N_("The key could not be read.")
+BAD_DIRECTORY = N_("The directory does not match the certified keys.")
+NO_CENTRE_KEY = N_("The centre has no signing key yet.")
+ROLE_OF = {AccountRole.COUNSELLOR.value: Role.COUNSELLOR, AccountRole.INTERPRETER.value: Role.INTERPRETER}
+
+
+async def centre_id(res: Resources) -> bytes:
+    """The centre's protocol id, created on first use."""
+    async with res.db() as db:
+        row = await db.get(CentreIdentity, 1)
+    if row is not None:
+        return row.centre_id
+    try:
+        async with res.db.begin() as db:
+            db.add(CentreIdentity(singleton=1, centre_id=secrets.token_bytes(16)))
+    except IntegrityError:
+        pass  # another process made it first
+    async with res.db() as db:
+        made = await db.get(CentreIdentity, 1)
+    assert made is not None
+    return made.centre_id
+
+
+async def anchors(res: Resources) -> list[bytes]:
+    """Every administrator's public signing key, oldest first (the visitors' trust anchors)."""
+    async with res.db() as db:
+        return list(await db.scalars(select(CentreKey.sig_public).order_by(CentreKey.created_at)))
+
+
+async def current_directory(res: Resources) -> bytes | None:
+    async with res.db() as db:
+        return await db.scalar(
+            select(CentreDirectory.signed).order_by(CentreDirectory.serial.desc()).limit(1)
+        )
+
+
+@dataclass(frozen=True)
+class OwnKeys:
+    backup: bytes | None
+    certificate: bytes | None
+
+
+async def own_keys(res: Resources, staff: StaffAccount) -> OwnKeys:
+    async with res.db() as db:
+        row = await db.get(StaffKey, staff.id)
+    return OwnKeys(row.backup, row.certificate) if row else OwnKeys(None, None)
+
+
+async def set_own_keys(
+    res: Resources, staff: StaffAccount, kem_public: bytes, sig_public: bytes, backup: bytes
+) -> None:
+    """Store a staff member's new public keys and backup; a new key needs a new certificate."""
+    if len(kem_public) != 32 or len(sig_public) != 32 or not 32 < len(backup) <= 4096:
+        raise PublicError(422, BAD_KEY, code="bad_key")
+    async with res.db.begin() as db:
+        row = await db.get(StaffKey, staff.id)
+        if row is None:
+            db.add(StaffKey(staff_id=staff.id, kem_public=kem_public, sig_public=sig_public, backup=backup))
+        else:
+            same_key = row.kem_public == kem_public and row.sig_public == sig_public
+            row.backup = backup
+            if not same_key:  # a passphrase change keeps the key; a new key loses the certificate
+                row.kem_public, row.sig_public = kem_public, sig_public
+                row.certificate, row.certified_at = None, None
+        db.add(AuditEvent(actor_id=staff.id, action="keys.set", subject_id=staff.id))
+
+
+async def centre_key(res: Resources, admin: StaffAccount) -> CentreKey | None:
+    async with res.db() as db:
+        return await db.get(CentreKey, admin.id)
+
+
+async def set_centre_key(res: Resources, admin: StaffAccount, sig_public: bytes, backup: bytes) -> None:
+    if len(sig_public) != 32 or not 32 < len(backup) <= 4096:
+        raise PublicError(422, BAD_KEY, code="bad_key")
+    try:
+        async with res.db.begin() as db:
+            row = await db.get(CentreKey, admin.id)
+            if row is None:
+                db.add(CentreKey(admin_id=admin.id, sig_public=sig_public, backup=backup))
+            else:
+                row.sig_public, row.backup = sig_public, backup
+            db.add(AuditEvent(actor_id=admin.id, action="centre_key.set", subject_id=admin.id))
+    except IntegrityError:
+        raise PublicError(409, BAD_KEY, code="bad_key") from None
+
+
+@dataclass(frozen=True)
+class StaffKeyInfo:
+    account: StaffAccount
+    key: StaffKey
+
+
+async def staff_keys(res: Resources) -> list[StaffKeyInfo]:
+    """Active counsellors' and interpreters' keys, for the admin who certifies them."""
+    async with res.db() as db:
+        rows = await db.execute(
+            select(StaffAccount, StaffKey)
+            .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
+            .where(StaffAccount.is_active.is_(True), StaffAccount.role.in_(tuple(ROLE_OF)))
+            .order_by(StaffAccount.display_name)
+        )
+        return [StaffKeyInfo(account, key) for account, key in rows]
+
+
+async def publish_directory(
+    res: Resources, admin: StaffAccount, certificates: dict[uuid.UUID, bytes], directory: bytes
+) -> None:
+    """Store new certificates and the directory listing exactly the certified, active staff."""
+    trusted = await anchors(res)
+    if not trusted:
+        raise PublicError(409, NO_CENTRE_KEY, code="no_centre_key")
+    now = int(time.time())
+    try:
+        verified = verify_directory(directory, trusted, now)
+        parsed = {staff_id: verify_certificate(raw, trusted, now) for staff_id, raw in certificates.items()}
+    except ProtocolError:
+        raise PublicError(422, BAD_DIRECTORY, code="bad_directory") from None
+    ours = await centre_id(res)
+    async with res.db.begin() as db:
+        last = await db.scalar(
+            select(CentreDirectory.serial).order_by(CentreDirectory.serial.desc()).limit(1)
+        )
+        if verified.centre_id != ours or verified.serial <= (last or 0):
+            raise PublicError(422, BAD_DIRECTORY, code="bad_directory")
+        rows = {
+            key.staff_id: (account, key)
+            for account, key in await db.execute(
+                select(StaffAccount, StaffKey).join(StaffKey, StaffKey.staff_id == StaffAccount.id)
+            )
+        }
+        for staff_id, cert in parsed.items():
+            found = rows.get(staff_id)
+            if (
+                found is None
+                or cert.staff_id != staff_id.bytes
+                or cert.centre_id != ours
+                or cert.kem_public != found[1].kem_public
+                or cert.sig_public != found[1].sig_public
+                or ROLE_OF.get(found[0].role) != cert.role
+                or not found[0].is_active
+            ):
+                raise PublicError(422, BAD_DIRECTORY, code="bad_directory")
+            found[1].certificate = cert.raw
+            found[1].certified_at = utcnow()
+        listed = {uuid.UUID(bytes=c.staff_id) for c in verified.certificates}
+        certified = {
+            staff_id
+            for staff_id, (account, key) in rows.items()
+            if key.certificate is not None and account.is_active and account.role in ROLE_OF
+        }
+        if listed != certified or any(
+            rows[uuid.UUID(bytes=c.staff_id)][1].certificate != c.raw for c in verified.certificates
+        ):
+            raise PublicError(422, BAD_DIRECTORY, code="bad_directory")
+        db.add(CentreDirectory(serial=verified.serial, signed=directory, published_by=admin.id))
+        db.add(AuditEvent(actor_id=admin.id, action="directory.publish"))
