@@ -23,9 +23,12 @@ import {
   utf8Decode,
 } from "../../web/static/js/protocol.js";
 import { equal } from "../../web/static/js/protocol/bytes.js";
-import { createConversationWith, deriveResumeKeysWithIterations, importVisitorStateLowIterations, resumeConversationWith } from "../../web/static/js/protocol/testing.js";
 import * as p from "../../web/static/js/protocol/primitives.js";
 import { errorOf } from "./helpers.mjs";
+import { importModules, makeTesting } from "./vector_checks.mjs";
+
+const { createConversationWith, deriveResumeKeysWithIterations, importVisitorStateLowIterations, resumeConversationWith } =
+  makeTesting(await importModules(new URL("../../web/static/js/", import.meta.url).href));
 
 const NOW = 1767225600;
 
