@@ -3,7 +3,12 @@
 The names below are the whole public API; everything else is an implementation detail.
 """
 
-from .backup import export_staff_backup, import_staff_backup
+from .backup import (
+    export_admin_backup,
+    export_staff_backup,
+    import_admin_backup,
+    import_staff_backup,
+)
 from .certificates import (
     Certificate,
     Directory,
@@ -65,12 +70,14 @@ __all__ = [
     "derive_resume_keys",
     "encode_add_proposal",
     "encode_remove_proposal",
+    "export_admin_backup",
     "export_staff_backup",
     "export_visitor_state",
     "fingerprint",
     "format_resume_code",
     "generate_admin_key",
     "generate_resume_code",
+    "import_admin_backup",
     "import_staff_backup",
     "import_visitor_state",
     "open_conversation",

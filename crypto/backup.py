@@ -1,4 +1,8 @@
-"""Staff key backup: private keys sealed under a passphrase so staff can work from another device."""
+"""Key backups sealed under a passphrase: staff identities and the centre admin's signing key.
+
+Both use one layout (PROTOCOL.md §13); the type byte, which is part of the AEAD's associated
+data, keeps a staff backup from ever opening as an admin backup and vice versa.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from .constants import (
 )
 from .encoding import Reader, Writer, header
 from .errors import ErrorCode, ProtocolError, guarded
-from .identity import LocalMember, member_from_private_bytes
+from .identity import AdminKey, LocalMember, member_from_private_bytes
 
 SALT_LEN = 16
 
@@ -41,36 +45,32 @@ def _backup_key(passphrase: str, salt: bytes, iterations: int) -> bytes:
     return p.hkdf(master, b"", label("backup/key"), 32)
 
 
-def _export(identity: LocalMember, passphrase: str, iterations: int, rand: p.RandomSource) -> bytes:
-    if identity.role not in (Role.COUNSELLOR, Role.INTERPRETER):
-        raise ProtocolError(ErrorCode.MALFORMED)
+def _check_strength(passphrase: str, iterations: int) -> None:
+    chars = len(unicodedata.normalize("NFC", passphrase))
+    if iterations < MIN_ITERATIONS or chars < MIN_PASSPHRASE_CHARS:
+        raise ProtocolError(ErrorCode.WEAK_PARAMETERS)
+
+
+def _seal(
+    object_type: ObjectType,
+    plaintext: bytes,
+    passphrase: str,
+    iterations: int,
+    rand: p.RandomSource,
+) -> bytes:
     salt = rand(SALT_LEN)
     nonce = rand(AEAD_NONCE_LEN)
-    w = Writer().fixed(identity.centre_id, ID_LEN).fixed(identity.member_id, ID_LEN)
-    w.u8(identity.role)
-    w.fixed(p.x25519_private_bytes(identity.kem_private), KEY_LEN)
-    w.fixed(p.ed25519_private_bytes(identity.sig_private), KEY_LEN)
-    plaintext = w.getvalue()
-    head = Writer().raw(header(ObjectType.STAFF_BACKUP, VERSION, SUITE)).u32(iterations)
+    head = Writer().raw(header(object_type, VERSION, SUITE)).u32(iterations)
     head.fixed(salt, SALT_LEN).fixed(nonce, AEAD_NONCE_LEN).u32(len(plaintext) + TAG_LEN)
     aad = head.getvalue()
-    key = _backup_key(passphrase, salt, iterations)
-    return aad + p.aead_seal(key, nonce, plaintext, aad)
+    return aad + p.aead_seal(_backup_key(passphrase, salt, iterations), nonce, plaintext, aad)
 
 
-@guarded
-def export_staff_backup(identity: LocalMember, passphrase: str, iterations: int = MIN_ITERATIONS) -> bytes:
-    """Seal a staff identity's private keys; refuses short passphrases and weak iteration counts."""
-    if iterations < MIN_ITERATIONS or len(unicodedata.normalize("NFC", passphrase)) < MIN_PASSPHRASE_CHARS:
-        raise ProtocolError(ErrorCode.WEAK_PARAMETERS)
-    return _export(identity, passphrase, iterations, p.system_random)
-
-
-def _import(blob: bytes, passphrase: str, min_iterations: int) -> LocalMember:
+def _open(object_type: ObjectType, blob: bytes, passphrase: str, min_iterations: int) -> bytes:
     if len(blob) > MAX_OBJECT:
         raise ProtocolError(ErrorCode.OVERSIZE)
     r = Reader(blob)
-    read_header(r, ObjectType.STAFF_BACKUP)
+    read_header(r, object_type)
     iterations = r.u32()
     salt = r.take(SALT_LEN)
     nonce = r.take(AEAD_NONCE_LEN)
@@ -82,8 +82,33 @@ def _import(blob: bytes, passphrase: str, min_iterations: int) -> LocalMember:
     r.finish()
     if iterations < min_iterations:
         raise ProtocolError(ErrorCode.WEAK_PARAMETERS)
-    key = _backup_key(passphrase, salt, iterations)
-    s = Reader(p.aead_open(key, nonce, ciphertext, aad))
+    return p.aead_open(_backup_key(passphrase, salt, iterations), nonce, ciphertext, aad)
+
+
+def _staff_plaintext(identity: LocalMember) -> bytes:
+    if identity.role not in (Role.COUNSELLOR, Role.INTERPRETER):
+        raise ProtocolError(ErrorCode.MALFORMED)
+    w = Writer().fixed(identity.centre_id, ID_LEN).fixed(identity.member_id, ID_LEN)
+    w.u8(identity.role)
+    w.fixed(p.x25519_private_bytes(identity.kem_private), KEY_LEN)
+    w.fixed(p.ed25519_private_bytes(identity.sig_private), KEY_LEN)
+    return w.getvalue()
+
+
+def _export_staff(identity: LocalMember, passphrase: str, iterations: int, rand: p.RandomSource) -> bytes:
+    plaintext = _staff_plaintext(identity)
+    return _seal(ObjectType.STAFF_BACKUP, plaintext, passphrase, iterations, rand)
+
+
+@guarded
+def export_staff_backup(identity: LocalMember, passphrase: str, iterations: int = MIN_ITERATIONS) -> bytes:
+    """Seal a staff identity's private keys; refuses short passphrases and weak iteration counts."""
+    _check_strength(passphrase, iterations)
+    return _export_staff(identity, passphrase, iterations, p.system_random)
+
+
+def _import_staff(blob: bytes, passphrase: str, min_iterations: int) -> LocalMember:
+    s = Reader(_open(ObjectType.STAFF_BACKUP, blob, passphrase, min_iterations))
     centre_id = s.take(ID_LEN)
     staff_id = s.take(ID_LEN)
     role = s.u8()
@@ -97,5 +122,30 @@ def _import(blob: bytes, passphrase: str, min_iterations: int) -> LocalMember:
 
 @guarded
 def import_staff_backup(blob: bytes, passphrase: str) -> LocalMember:
-    """Open a backup; BAD_TAG means a wrong passphrase (or a tampered blob)."""
-    return _import(blob, passphrase, MIN_ITERATIONS)
+    """Open a staff backup; BAD_TAG means a wrong passphrase (or a tampered blob)."""
+    return _import_staff(blob, passphrase, MIN_ITERATIONS)
+
+
+def _export_admin(admin: AdminKey, passphrase: str, iterations: int, rand: p.RandomSource) -> bytes:
+    plaintext = p.ed25519_private_bytes(admin.private)
+    return _seal(ObjectType.ADMIN_BACKUP, plaintext, passphrase, iterations, rand)
+
+
+@guarded
+def export_admin_backup(admin: AdminKey, passphrase: str, iterations: int = MIN_ITERATIONS) -> bytes:
+    """Seal the centre admin's signing key, so the admin can certify from another device."""
+    _check_strength(passphrase, iterations)
+    return _export_admin(admin, passphrase, iterations, p.system_random)
+
+
+def _import_admin(blob: bytes, passphrase: str, min_iterations: int) -> AdminKey:
+    s = Reader(_open(ObjectType.ADMIN_BACKUP, blob, passphrase, min_iterations))
+    key = p.ed25519_private(s.take(KEY_LEN))
+    s.finish()
+    return AdminKey(private=key, public=p.ed25519_public_bytes(key))
+
+
+@guarded
+def import_admin_backup(blob: bytes, passphrase: str) -> AdminKey:
+    """Open an admin backup; BAD_TAG means a wrong passphrase (or a tampered blob)."""
+    return _import_admin(blob, passphrase, MIN_ITERATIONS)

@@ -47,6 +47,7 @@ class ObjectType(enum.IntEnum):
     HISTORY = 0x13
     STAFF_BACKUP = 0x20
     VISITOR_STATE = 0x21
+    ADMIN_BACKUP = 0x22
 
 
 class Role(enum.IntEnum):

@@ -95,9 +95,21 @@ def import_visitor_state_low_iterations(blob: bytes, keys: resume.ResumeKeys) ->
 def export_staff_backup_with(
     identity: LocalMember, passphrase: str, iterations: int, rand: p.RandomSource
 ) -> bytes:
-    return backup._export(identity, passphrase, iterations, rand)
+    return backup._export_staff(identity, passphrase, iterations, rand)
 
 
 @guarded
 def import_staff_backup_low_iterations(blob: bytes, passphrase: str) -> LocalMember:
-    return backup._import(blob, passphrase, 1)
+    return backup._import_staff(blob, passphrase, 1)
+
+
+@guarded
+def export_admin_backup_with(
+    admin: AdminKey, passphrase: str, iterations: int, rand: p.RandomSource
+) -> bytes:
+    return backup._export_admin(admin, passphrase, iterations, rand)
+
+
+@guarded
+def import_admin_backup_low_iterations(blob: bytes, passphrase: str) -> AdminKey:
+    return backup._import_admin(blob, passphrase, 1)

@@ -832,6 +832,67 @@ def staff_backup_vectors(world: World) -> Json:
     }
 
 
+def admin_backup_vectors(world: World) -> Json:
+    rand = t.DeterministicRandom(b"trygg vectors: admin backup")
+    passphrase = "Senterets nøkkel, trygt forvart"  # noqa: S105 - a published test vector
+    blob = t.export_admin_backup_with(world.admin, passphrase, LOW_ITERATIONS, rand)
+    staff_blob = t.export_staff_backup_with(world.staff["B"], passphrase, LOW_ITERATIONS, rand)
+    base = {"kind": "import", "floor": "test", "passphrase": passphrase}
+    cases: list[Json] = [
+        {
+            **base,
+            "id": "import-ok",
+            "backup_b64url": b64encode(blob),
+            "admin_public_hex": hx(world.admin.public),
+            "result": "valid",
+        },
+        invalid(
+            {
+                **base,
+                "id": "import-wrong-passphrase",
+                "backup_b64url": b64encode(blob),
+                "passphrase": "Senterets nøkkel",
+            },
+            "bad_tag",
+        ),
+        invalid({**base, "id": "import-tampered", "backup_b64url": b64encode(flip(blob, 45))}, "bad_tag"),
+        invalid(
+            {
+                **base,
+                "id": "import-production-floor",
+                "floor": "production",
+                "backup_b64url": b64encode(blob),
+            },
+            "weak_parameters",
+        ),
+        invalid(
+            {**base, "id": "import-staff-backup-as-admin", "backup_b64url": b64encode(staff_blob)},
+            "malformed",
+        ),
+        invalid(
+            {
+                **base,
+                "id": "import-admin-backup-as-staff",
+                "kind": "import_staff",
+                "backup_b64url": b64encode(blob),
+            },
+            "malformed",
+        ),
+        invalid(
+            {
+                **base,
+                "id": "import-retyped-staff-backup",
+                "backup_b64url": b64encode(staff_blob[:2] + b"\x22" + staff_blob[3:]),
+            },
+            "bad_tag",
+        ),
+    ]
+    return {
+        "description": "The centre admin's signing key sealed under a passphrase (type 0x22).",
+        "cases": cases,
+    }
+
+
 def fingerprint_vectors(world: World, visitor: LocalMember) -> Json:
     cases: list[Json] = []
     prints = {}
@@ -1563,6 +1624,7 @@ def build_all() -> dict[str, Json]:
         "resume_code.json": resume_code_vectors(world),
         "visitor_state.json": visitor_state_vectors(world, script.created, code),
         "staff_backup.json": staff_backup_vectors(world),
+        "admin_backup.json": admin_backup_vectors(world),
         "fingerprint.json": fingerprint_vectors(world, script.visitor),
         "conversation.json": conversation_vectors(world, script),
     }

@@ -6,7 +6,16 @@ from typing import Any
 
 import pytest
 
-from crypto import Role, b64decode, create_staff_identity, export_staff_backup, import_staff_backup
+from crypto import (
+    Role,
+    b64decode,
+    create_staff_identity,
+    export_admin_backup,
+    export_staff_backup,
+    generate_admin_key,
+    import_admin_backup,
+    import_staff_backup,
+)
 from crypto import testing as t
 
 from .vectors import cases, error_of, h, load
@@ -52,3 +61,25 @@ def test_production_round_trip() -> None:
         member.sig_public,
     )
     assert error_of(import_staff_backup, blob, "en lang og god passfrasE") == "bad_tag"
+
+
+@pytest.mark.parametrize("case", cases("admin_backup.json"))
+def test_admin_backup(case: dict[str, Any]) -> None:
+    blob = b64decode(case["backup_b64url"])
+    if case["kind"] == "import_staff":
+        importer: Any = t.import_staff_backup_low_iterations
+    elif case["floor"] == "production":
+        importer = import_admin_backup
+    else:
+        importer = t.import_admin_backup_low_iterations
+    if case["result"] == "invalid":
+        assert error_of(importer, blob, case["passphrase"]) == case["error"]
+    else:
+        assert importer(blob, case["passphrase"]).public == h(case["admin_public_hex"])
+
+
+def test_admin_round_trip() -> None:
+    admin = generate_admin_key()
+    blob = export_admin_backup(admin, "senterets lange passfrase")
+    assert import_admin_backup(blob, "senterets lange passfrase").public == admin.public
+    assert error_of(export_admin_backup, admin, "kort") == "weak_parameters"

@@ -7,6 +7,10 @@ import { test } from "node:test";
 import {
   certify,
   ContentType,
+  createAdminKey,
+  importAdminBackup,
+  importStaffBackup,
+  verifyCertificate,
   createConversation,
   createStaffIdentity,
   encodeAddProposal,
@@ -203,4 +207,23 @@ test("fail closed: nothing to send when encryption cannot happen", async () => {
   const weak = await deriveResumeKeysWithIterations(generateResumeCode(), w.centreId, 1000);
   assert.equal(await errorOf(() => createConversation({ directory: w.directory, anchors: w.anchors, now: NOW, resumeKeys: weak })), ErrorCode.WEAK_PARAMETERS);
   assert.equal(await errorOf(() => createStaffIdentity({ centreId: w.centreId, staffId: new Uint8Array(16), role: Role.COUNSELLOR, passphrase: "kort" })), ErrorCode.WEAK_PARAMETERS);
+});
+
+test("admin and staff keys survive a move to another device through their backups", async () => {
+  const { admin, backup } = await createAdminKey({ passphrase: "senterets lange passfrase" });
+  assert.equal(admin.privateKey.extractable, false);
+  const again = await importAdminBackup(backup, "senterets lange passfrase");
+  assert.ok(equal(again.public, admin.public));
+  const centreId = new Uint8Array(16);
+  const staffId = new Uint8Array(16).fill(1);
+  const { identity, backup: staffBackup } = await createStaffIdentity({ centreId, staffId, role: Role.COUNSELLOR, passphrase: "en lang og god passfrase" });
+  const cert = await certify(again, {
+    centreId, staffId, role: Role.COUNSELLOR, displayName: "Anna", kemPublic: identity.kemPublic, sigPublic: identity.sigPublic, notBefore: 0, notAfter: 10,
+  });
+  const restored = await importStaffBackup(staffBackup, "en lang og god passfrase");
+  assert.ok(equal(restored.kemPublic, identity.kemPublic));
+  const verified = await verifyCertificate(cert, [admin.public], 5);
+  assert.ok(equal(verified.sigPublic, restored.sigPublic));
+  assert.equal(await errorOf(() => importAdminBackup(backup, "feil passfrase")), ErrorCode.BAD_TAG);
+  assert.equal(await errorOf(() => importStaffBackup(backup, "senterets lange passfrase")), ErrorCode.MALFORMED);
 });

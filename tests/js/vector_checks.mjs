@@ -43,6 +43,7 @@ export function makeTesting(m) {
     deriveResumeKeysWithIterations: (code, centreId, iterations) => m.resume.deriveWithIterations(code, centreId, iterations),
     importVisitorStateLowIterations: (blob, keys) => m.visitor.importWithFloor(blob, keys, 1),
     importStaffBackupLowIterations: (blob, passphrase) => m.backup.importWithFloor(blob, passphrase, 1),
+    importAdminBackupLowIterations: (blob, passphrase) => m.backup.importAdminWithFloor(blob, passphrase, 1),
     createConversationWith: (options, rand) => m.visitor.createWith(options, rand),
     openConversationWith: (me, genesis, anchors, rand) => m.conversation.openGenesis(me, genesis, anchors, rand),
     resumeConversationWith: (state, genesis, rand) => m.visitor.resumeWith(state, genesis, rand),
@@ -372,6 +373,23 @@ export const CHECKS = {
       eq(toHex(member.sigPublic), c.sig_public_hex, c.id);
       eq(member.kemPrivate.extractable, false, c.id);
     }
+  },
+
+  "admin_backup.json": async (doc, m, t) => {
+    const { toHex, b64decode } = m.bytes;
+    for (const c of doc.cases) {
+      const blob = b64decode(c.backup_b64url);
+      let importer = c.floor === "production" ? m.P.importAdminBackup : t.importAdminBackupLowIterations;
+      if (c.kind === "import_staff") importer = t.importStaffBackupLowIterations;
+      if (c.result === "invalid") {
+        eq(await errorOf(m, () => importer(blob, c.passphrase)), c.error, c.id);
+        continue;
+      }
+      const admin = await importer(blob, c.passphrase);
+      eq(toHex(admin.public), c.admin_public_hex, c.id);
+      eq(admin.privateKey.extractable, false, c.id);
+    }
+    eq(await errorOf(m, () => m.P.createAdminKey({ passphrase: "kort" })), "weak_parameters", "short passphrase");
   },
 
   "fingerprint.json": async (doc, m) => {

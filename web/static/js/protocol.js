@@ -7,7 +7,7 @@ export { ContentType, MIN_ITERATIONS, ObjectType, Role } from "./protocol/consta
 export { b64decode, b64encode, fromHex, toHex, utf8, utf8Decode } from "./protocol/bytes.js";
 export { generateAdminKey, memberFromPrivateBytes } from "./protocol/identity.js";
 export { certify, signDirectory, verifyCertificate, verifyDirectory } from "./protocol/certificates.js";
-export { createStaffIdentity, importStaffBackup } from "./protocol/backup.js";
+export { createAdminKey, createStaffIdentity, importAdminBackup, importStaffBackup } from "./protocol/backup.js";
 export { deriveResumeKeys, formatResumeCode, generateResumeCode, parseResumeCode } from "./protocol/resume.js";
 export { createConversation, importVisitorState, resumeConversation } from "./protocol/visitor.js";
 export { Conversation, openConversation } from "./protocol/conversation.js";

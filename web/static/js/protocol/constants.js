@@ -42,6 +42,7 @@ export const ObjectType = Object.freeze({
   HISTORY: 0x13,
   STAFF_BACKUP: 0x20,
   VISITOR_STATE: 0x21,
+  ADMIN_BACKUP: 0x22,
 });
 
 export const Role = Object.freeze({ VISITOR: 0, COUNSELLOR: 1, INTERPRETER: 2 });
