@@ -7,7 +7,7 @@ import binascii
 import re
 
 from .constants import MAX_OBJECT
-from .errors import ErrorCode, ProtocolError
+from .errors import ErrorCode, ProtocolError, guarded
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
@@ -16,6 +16,8 @@ class Reader:
     """Consume a byte string field by field; every read is bounds-checked."""
 
     def __init__(self, data: bytes) -> None:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ProtocolError(ErrorCode.MALFORMED)
         self._data = bytes(data)
         self._pos = 0
 
@@ -61,7 +63,7 @@ class Reader:
 
 
 class Writer:
-    """Build a canonical encoding; out-of-range values are programming errors."""
+    """Build a canonical encoding; a wrong-length field or out-of-range integer is MALFORMED."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
@@ -72,12 +74,14 @@ class Writer:
 
     def fixed(self, data: bytes, n: int) -> Writer:
         if len(data) != n:
-            raise ValueError("wrong field length")
+            raise ProtocolError(ErrorCode.MALFORMED)
         self._buf += data
         return self
 
     def uint(self, value: int, width: int) -> Writer:
-        self._buf += value.to_bytes(width, "big")  # OverflowError if out of range
+        if not 0 <= value < 1 << (8 * width):
+            raise ProtocolError(ErrorCode.MALFORMED)
+        self._buf += value.to_bytes(width, "big")
         return self
 
     def u8(self, value: int) -> Writer:
@@ -105,13 +109,17 @@ def header(object_type: int, version: int, suite: int) -> bytes:
     return bytes([version, suite, object_type])
 
 
+@guarded
 def b64encode(data: bytes) -> str:
     """base64url without padding (RFC 4648 §5), the transport form of every object."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+@guarded
 def b64decode(text: str, max_len: int = MAX_OBJECT) -> bytes:
     """Strict base64url: no padding, no whitespace, canonical trailing bits, bounded length."""
+    if not isinstance(text, str):
+        raise ProtocolError(ErrorCode.MALFORMED)
     if len(text) > (max_len * 4 + 2) // 3:
         raise ProtocolError(ErrorCode.OVERSIZE)
     if not _B64URL.fullmatch(text) or len(text) % 4 == 1:

@@ -24,7 +24,10 @@ def fingerprint(member_id: bytes, sig_public: bytes, kem_public: bytes) -> str:
     return " ".join(f"{int.from_bytes(c, 'big') % 10**DIGITS:05d}" for c in chunks)
 
 
+@guarded
 def safety_number(fingerprint_a: str, fingerprint_b: str) -> str:
     """Both parties' fingerprints, lower first, so both screens show the same 60 digits."""
+    if not isinstance(fingerprint_a, str) or not isinstance(fingerprint_b, str):
+        raise ProtocolError(ErrorCode.MALFORMED)
     first, second = sorted((fingerprint_a, fingerprint_b))
     return f"{first} {second}"

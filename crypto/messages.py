@@ -30,7 +30,7 @@ from .constants import (
     Role,
 )
 from .encoding import Reader, Writer
-from .errors import ErrorCode, ProtocolError
+from .errors import ErrorCode, ProtocolError, guarded
 
 CONVERSATION_TYPES = (
     ObjectType.GENESIS,
@@ -243,6 +243,7 @@ def parse_message(data: bytes) -> Message:
     return _parse_history(r, env, data)
 
 
+@guarded
 def parse_proposal(body: bytes) -> tuple[int, bytes]:
     """Body of a PROPOSAL application payload: (1, certificate) to add or (2, member id) to remove."""
     r = Reader(body)
@@ -258,10 +259,12 @@ def parse_proposal(body: bytes) -> tuple[int, bytes]:
     return action, value
 
 
+@guarded
 def encode_add_proposal(certificate: bytes) -> bytes:
     parse_certificate(certificate)
     return Writer().u8(1).opaque(certificate, 2).getvalue()
 
 
+@guarded
 def encode_remove_proposal(member_id: bytes) -> bytes:
     return Writer().u8(2).fixed(member_id, ID_LEN).getvalue()

@@ -50,6 +50,7 @@ def code_from_entropy(entropy: bytes) -> str:
     return "".join(ALPHABET[v] for v in values + _checksum(values))
 
 
+@guarded
 def format_resume_code(code: str) -> str:
     """Groups of four separated by dashes, for display and for writing down."""
     canonical = parse_resume_code(code)
@@ -69,7 +70,7 @@ def parse_resume_code(text: str) -> str:
     Case is ignored, spaces and dashes are dropped, O reads as 0 and I/L as 1. Errors say which
     check failed: length, an impossible character, or the check symbols.
     """
-    if len(text) > 64:
+    if not isinstance(text, str) or len(text) > 64:
         raise ProtocolError(ErrorCode.BAD_CODE_LENGTH)
     kept = [c for c in text if c not in _SEPARATORS]
     if any(not c.isascii() for c in kept):

@@ -12,7 +12,12 @@ from crypto import (
     Conversation,
     ErrorCode,
     b64decode,
+    encode_remove_proposal,
+    format_resume_code,
     open_conversation,
+    parse_proposal,
+    peek,
+    safety_number,
     verify_certificate,
     verify_directory,
 )
@@ -110,3 +115,17 @@ def test_flipped_visitor_state_is_rejected(where: int, mask: int) -> None:
     data = bytearray(b64decode(case["state_b64url"]))
     data[where % len(data)] ^= mask
     assert error_of(t.import_visitor_state_low_iterations, bytes(data), keys) in CODES
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600), st.text(max_size=300))
+def test_public_helpers_only_raise_protocol_errors(blob: bytes, text: str) -> None:
+    for call in (
+        lambda: parse_proposal(blob),
+        lambda: encode_remove_proposal(blob),
+        lambda: peek(blob),
+        lambda: b64decode(text),
+        lambda: format_resume_code(text),
+        lambda: safety_number(text, text[::-1]),
+    ):
+        assert error_of(call) in CODES | {None}

@@ -227,3 +227,29 @@ test("admin and staff keys survive a move to another device through their backup
   assert.equal(await errorOf(() => importAdminBackup(backup, "feil passfrase")), ErrorCode.BAD_TAG);
   assert.equal(await errorOf(() => importStaffBackup(backup, "senterets lange passfrase")), ErrorCode.MALFORMED);
 });
+
+test("public helpers raise only ProtocolError, whatever they are given", async () => {
+  const { b64decode, encodeRemoveProposal, parseProposal, peek, safetyNumber, formatResumeCode, fromHex } = await import("../../web/static/js/protocol.js");
+  const codes = new Set(Object.values(ErrorCode).filter((c) => c !== ErrorCode.INTERNAL));
+  let state = 99;
+  const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31);
+  const inputs = [undefined, null, 42, "text", {}, [], new Uint8Array(0)];
+  for (let i = 0; i < 200; i++) {
+    const bytes = Uint8Array.from({ length: next() % 300 }, () => next() % 256);
+    inputs.push(bytes, String.fromCharCode(...bytes.slice(0, 40)));
+  }
+  for (const input of inputs) {
+    for (const call of [
+      () => parseProposal(input),
+      () => encodeRemoveProposal(input),
+      () => peek(input),
+      () => b64decode(input),
+      () => formatResumeCode(input),
+      () => safetyNumber(input, "x"),
+      () => fromHex(input),
+    ]) {
+      const code = await errorOf(call);
+      assert.ok(code === null || codes.has(code), `${code}`);
+    }
+  }
+});

@@ -4,7 +4,7 @@
 
 export { ErrorCode, ProtocolError } from "./protocol/errors.js";
 export { ContentType, MIN_ITERATIONS, ObjectType, Role } from "./protocol/constants.js";
-export { b64decode, b64encode, fromHex, toHex, utf8, utf8Decode } from "./protocol/bytes.js";
+export { b64decode, b64encode, concat, fromHex, toHex, utf8, utf8Decode } from "./protocol/bytes.js";
 export { generateAdminKey, memberFromPrivateBytes } from "./protocol/identity.js";
 export { certify, signDirectory, verifyCertificate, verifyDirectory } from "./protocol/certificates.js";
 export { createAdminKey, createStaffIdentity, importAdminBackup, importStaffBackup } from "./protocol/backup.js";

@@ -6,11 +6,13 @@ const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function utf8(text) {
+  if (typeof text !== "string") fail(ErrorCode.MALFORMED);
   return encoder.encode(text);
 }
 
 /** Strict UTF-8 decoding; invalid sequences are MALFORMED. */
 export function utf8Decode(bytes) {
+  if (!(bytes instanceof Uint8Array)) fail(ErrorCode.MALFORMED);
   try {
     return strictDecoder.decode(bytes);
   } catch {
@@ -52,7 +54,7 @@ export function toHex(bytes) {
 }
 
 export function fromHex(text) {
-  if (text.length % 2 !== 0 || /[^0-9a-fA-F]/.test(text)) fail(ErrorCode.MALFORMED);
+  if (typeof text !== "string" || text.length % 2 !== 0 || /[^0-9a-fA-F]/.test(text)) fail(ErrorCode.MALFORMED);
   const out = new Uint8Array(text.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
   return out;
@@ -63,6 +65,7 @@ const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
 
 /** base64url without padding (RFC 4648 §5), the transport form of every object. */
 export function b64encode(bytes) {
+  if (!(bytes instanceof Uint8Array)) fail(ErrorCode.MALFORMED);
   let out = "";
   for (let i = 0; i < bytes.length; i += 3) {
     const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
@@ -97,8 +100,10 @@ export function b64decode(text, maxLen = 131072) {
 }
 
 export function uint(value, width) {
+  if (typeof value === "number" && !Number.isSafeInteger(value)) fail(ErrorCode.MALFORMED);
+  if (typeof value !== "number" && typeof value !== "bigint") fail(ErrorCode.MALFORMED);
   let v = BigInt(value);
-  if (v < 0n || v >= 1n << BigInt(8 * width)) throw new RangeError("integer out of range");
+  if (v < 0n || v >= 1n << BigInt(8 * width)) fail(ErrorCode.MALFORMED);
   const out = new Uint8Array(width);
   for (let i = width - 1; i >= 0; i--) {
     out[i] = Number(v & 0xffn);
@@ -110,6 +115,7 @@ export function uint(value, width) {
 /** Consume a byte string field by field; every read is bounds-checked. */
 export class Reader {
   constructor(data) {
+    if (!(data instanceof Uint8Array)) fail(ErrorCode.MALFORMED);
     this.data = data;
     this.pos = 0;
   }
@@ -195,6 +201,7 @@ export class Writer {
   }
 
   opaque(bytes, width) {
+    if (!(bytes instanceof Uint8Array)) fail(ErrorCode.MALFORMED);
     this.raw(uint(bytes.length, width));
     return this.raw(bytes);
   }

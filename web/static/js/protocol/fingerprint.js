@@ -22,6 +22,7 @@ export const fingerprint = guard(async (memberId, sigPublic, kemPublic) => {
 
 /** Both parties' fingerprints, lower first, so both screens show the same 60 digits. */
 export function safetyNumber(a, b) {
+  if (typeof a !== "string" || typeof b !== "string") fail(ErrorCode.MALFORMED);
   const [first, second] = a < b ? [a, b] : [b, a];
   return `${first} ${second}`;
 }

@@ -23,7 +23,7 @@ import {
   WRAP_LEN,
   ZERO_HASH,
 } from "./constants.js";
-import { ErrorCode, fail } from "./errors.js";
+import { ErrorCode, fail, guardSync } from "./errors.js";
 
 const CONVERSATION_TYPES = [ObjectType.GENESIS, ObjectType.COMMIT, ObjectType.APPLICATION, ObjectType.HISTORY];
 const MAX_CIPHERTEXT = Math.max(...CIPHERTEXT_SIZES);
@@ -167,7 +167,7 @@ export function parseMessage(input) {
 }
 
 /** Body of a PROPOSAL payload: {action: 1, value: certificate} or {action: 2, value: member id}. */
-export function parseProposal(body) {
+export const parseProposal = guardSync((body) => {
   const r = new Reader(body);
   const action = r.u8();
   let value;
@@ -181,13 +181,11 @@ export function parseProposal(body) {
   }
   r.finish();
   return { action, value };
-}
+});
 
-export function encodeAddProposal(certificate) {
+export const encodeAddProposal = guardSync((certificate) => {
   parseCertificate(certificate);
   return new Writer().u8(1).opaque(certificate, 2).bytes();
-}
+});
 
-export function encodeRemoveProposal(memberId) {
-  return new Writer().u8(2).fixed(memberId, ID_LEN).bytes();
-}
+export const encodeRemoveProposal = guardSync((memberId) => new Writer().u8(2).fixed(memberId, ID_LEN).bytes());

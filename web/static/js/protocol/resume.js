@@ -68,14 +68,12 @@ export async function deriveWithIterations(code, centreId, iterations) {
   const canonical = parseResumeCode(code);
   const master = await p.pbkdf2Sha256(utf8(canonical), label("resume", centreId), iterations, 32);
   const empty = new Uint8Array(0);
-  return Object.freeze({
-    lookupId: await p.hkdf(master, empty, label("resume/lookup"), 16),
-    accessVerifier: await p.hkdf(master, empty, label("resume/verifier"), 32),
-    stateKey: await p.hkdf(master, empty, label("resume/state-key"), 32),
-    centreId: centreId.slice(),
-    iterations,
-    toJSON: () => "ResumeKeys(<secret>)",
-  });
+  const keys = { lookupId: await p.hkdf(master, empty, label("resume/lookup"), 16), centreId: centreId.slice(), iterations };
+  // The two secrets are non-enumerable, so logging or serialising the object does not show them.
+  Object.defineProperty(keys, "accessVerifier", { value: await p.hkdf(master, empty, label("resume/verifier"), 32) });
+  Object.defineProperty(keys, "stateKey", { value: await p.hkdf(master, empty, label("resume/state-key"), 32) });
+  Object.defineProperty(keys, "toJSON", { value: () => "ResumeKeys(<secret>)" });
+  return Object.freeze(keys);
 }
 
 /**
