@@ -201,6 +201,8 @@ test("random tampering is always rejected with a protocol error, never a crash",
 test("fail closed: nothing to send when encryption cannot happen", async () => {
   const w = await world();
   const created = await createConversation({ directory: w.directory, anchors: w.anchors, now: NOW });
+  assert.ok(!Object.keys(created.conversation).some((k) => k.startsWith("_")), "secrets are not enumerable");
+  assert.ok(!JSON.stringify(created.conversation).includes("secret"));
   assert.equal(await errorOf(() => created.conversation.encrypt(1, new Uint8Array(65532))), ErrorCode.OVERSIZE);
   assert.equal(await errorOf(() => created.conversation.encrypt(0, utf8("x"))), ErrorCode.MALFORMED);
   assert.equal(await errorOf(() => created.conversation.encrypt(1, "not bytes")), ErrorCode.MALFORMED);

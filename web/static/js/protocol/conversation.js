@@ -86,9 +86,12 @@ function sortEntries(entries) {
 export class Conversation {
   constructor(me, anchors, genesis, centreId, secret, genesisHash, rand) {
     const env = genesis.envelope;
+    // Epoch secrets, the randomness source and held-back hashes are non-enumerable, so that
+    // logging a conversation object never prints key material.
+    const hidden = (name, value) => Object.defineProperty(this, name, { value, writable: true });
     this.me = me;
     this.anchors = anchors;
-    this._rand = rand;
+    hidden("_rand", rand);
     this.conversationId = env.conversationId;
     this.centreId = centreId;
     this.visitorId = env.senderId;
@@ -96,10 +99,13 @@ export class Conversation {
     this.nextSeq = 1;
     this.lastHash = genesisHash;
     this.epoch = 0;
-    this._epochs = new Map([
-      [0, { number: 0, members: membersMap(genesis.members), confirmHash: genesis.confirmHash, confirmation: genesis.confirmation, secret }],
-    ]);
-    this._unread = new Map();
+    hidden(
+      "_epochs",
+      new Map([
+        [0, { number: 0, members: membersMap(genesis.members), confirmHash: genesis.confirmHash, confirmation: genesis.confirmation, secret }],
+      ]),
+    );
+    hidden("_unread", new Map());
   }
 
   toString() {
