@@ -13,7 +13,7 @@ from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp
 
 from server.access import LoginRequired
-from server.db import create_engine, create_sessionmaker, migrate
+from server.db import Database, migrate
 from server.errors import exception_handlers, wants_json
 from server.logs import RequestLogMiddleware
 from server.realtime.socket import websocket_endpoint
@@ -40,8 +40,7 @@ class TryggApp(Starlette):
 
 def create_app(settings: Settings) -> Starlette:
     """Build the whole service for one configuration."""
-    engine = create_engine(settings.database_url)
-    res = Resources.build(settings, engine, create_sessionmaker(engine))
+    res = Resources.build(settings, Database(settings.database_url))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -74,7 +74,7 @@ def _serve(settings: Settings, host: str, port: int, proxy_headers: bool) -> int
 
 
 def _create_admin(settings: Settings, username: str, display_name: str | None, password_stdin: bool) -> int:
-    from server.db import create_engine, create_sessionmaker, upgrade_database
+    from server.db import Database, upgrade_database
     from server.errors import PublicError
     from server.passwords import Passwords
     from server.services.accounts import create_admin
@@ -89,10 +89,10 @@ def _create_admin(settings: Settings, username: str, display_name: str | None, p
     upgrade_database(settings.database_url)
 
     async def run() -> None:
-        engine = create_engine(settings.database_url)
+        database = Database(settings.database_url)
         try:
             await create_admin(
-                create_sessionmaker(engine),
+                database,
                 Passwords(settings.password_hashing),
                 username,
                 display_name or username,
@@ -100,7 +100,7 @@ def _create_admin(settings: Settings, username: str, display_name: str | None, p
                 settings.default_language,
             )
         finally:
-            await engine.dispose()
+            await database.dispose()
 
     try:
         asyncio.run(run())

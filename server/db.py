@@ -1,14 +1,17 @@
 """Database engine, sessions and migrations.
 
 SQLite is the zero-set-up default: WAL journal, synchronous=FULL (an acknowledged
-write survives a power cut), foreign keys on, and every transaction opened with
-BEGIN IMMEDIATE so two writers never interleave a check and an insert.
+write survives a power cut), foreign keys on, and every write transaction opened
+with BEGIN IMMEDIATE so two writers never interleave a check and an insert.
+Reads use plain (deferred) transactions on a second engine, so in WAL mode they
+never hold the write lock: a reader cancelled mid-query cannot block writers.
 PostgreSQL (asyncpg) is used when DATABASE_URL says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +30,19 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_DIR = PROJECT_ROOT / "alembic"
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+def create_engine(database_url: str, immediate: bool = True) -> AsyncEngine:
     """An async engine configured for Trygg's guarantees on either backend."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database:
             Path(url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, immediate)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
@@ -52,12 +55,35 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded attributes after commit (no surprise lazy loads in async code)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+class Database:
+    """Sessions: `db()` for reading, `db.begin()` for a write transaction (committed on exit).
+
+    Sessions keep loaded attributes after commit (no surprise lazy loads in async code).
+    """
+
+    def __init__(self, database_url: str) -> None:
+        self.engine = create_engine(database_url)
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_engine = (
+            create_engine(database_url, immediate=False)
+            if self.engine.dialect.name == "sqlite"
+            else self.engine
+        )
+        self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    def __call__(self) -> AsyncSession:
+        return self._reader()
+
+    def begin(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self._writer.begin()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 def alembic_config(database_url: str) -> Any:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
 from server.assets import AssetManifest
+from server.db import Database
 from server.passwords import Passwords
 from server.realtime.bus import Bus, LocalBus, RedisBus
 from server.security.clients import ClientHasher
@@ -26,7 +27,7 @@ class Resources:
 
     settings: Settings
     engine: AsyncEngine
-    db: async_sessionmaker[AsyncSession]
+    db: Database
     passwords: Passwords
     assets: AssetManifest
     renderer: Renderer
@@ -39,9 +40,7 @@ class Resources:
     visitor_limits: dict[str, Limiter]
 
     @classmethod
-    def build(
-        cls, settings: Settings, engine: AsyncEngine, db: async_sessionmaker[AsyncSession]
-    ) -> Resources:
+    def build(cls, settings: Settings, db: Database) -> Resources:
         assets = AssetManifest()
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
 
@@ -52,7 +51,7 @@ class Resources:
 
         return cls(
             settings=settings,
-            engine=engine,
+            engine=db.engine,
             db=db,
             passwords=Passwords(settings.password_hashing),
             assets=assets,
@@ -74,7 +73,7 @@ class Resources:
         await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()
-        await self.engine.dispose()
+        await self.db.dispose()
 
 
 def resources(connection: HTTPConnection) -> Resources:

@@ -89,6 +89,7 @@ SCHEMAS: dict[str, dict[str, Callable[[Any], Any]]] = {
     "claim": {"conversation": conversation_id, "client_id": client_id, "message": b64u},
     "transfer": {"conversation": conversation_id, "to": staff_id, "client_id": client_id, "message": b64u},
     "release": {"conversation": conversation_id, "client_id": client_id, "message": b64u},
+    "commit": {"conversation": conversation_id, "client_id": client_id, "message": b64u},
     "close": {"conversation": conversation_id, "outcome": text(32)},
     "ping": {},
 }

@@ -298,6 +298,11 @@ class Connection:
                 self.res, staff, conversation_id, fields["client_id"], fields["message"]
             )
             await self._ack(ref, fields["client_id"], stored)
+        elif kind == "commit":
+            stored = await conversations.recommit(
+                self.res, principal, conversation_id, fields["client_id"], fields["message"]
+            )
+            await self._ack(ref, fields["client_id"], stored)
         elif kind == "close":
             await conversations.close(
                 self.res, principal, conversation_id, fields["outcome"] if principal.staff else None

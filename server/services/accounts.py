@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.db import Database
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import AuditEvent, Role, StaffAccount, StaffInvite, StaffSession, utcnow
@@ -57,7 +57,7 @@ def check_password(password: str, username: str) -> None:
 
 
 async def create_admin(
-    db: async_sessionmaker[AsyncSession],
+    db: Database,
     passwords: Passwords,
     username: str,
     display_name: str,
@@ -91,7 +91,7 @@ class NewInvite:
 
 
 async def invite_staff(
-    db: async_sessionmaker[AsyncSession],
+    db: Database,
     actor: StaffAccount,
     role: str,
     display_name: str,
@@ -112,7 +112,7 @@ async def invite_staff(
     return NewInvite(invite, token)
 
 
-async def find_open_invite(db: async_sessionmaker[AsyncSession], token: str) -> StaffInvite:
+async def find_open_invite(db: Database, token: str) -> StaffInvite:
     """The unused, unexpired invitation for `token`, or PublicError(404)."""
     async with db() as session:
         invite = await session.scalar(select(StaffInvite).where(StaffInvite.token_hash == token_hash(token)))
@@ -122,7 +122,7 @@ async def find_open_invite(db: async_sessionmaker[AsyncSession], token: str) -> 
 
 
 async def accept_invite(
-    db: async_sessionmaker[AsyncSession],
+    db: Database,
     passwords: Passwords,
     token: str,
     username: str,
@@ -159,9 +159,7 @@ async def accept_invite(
     return account
 
 
-async def revoke_invite(
-    db: async_sessionmaker[AsyncSession], actor: StaffAccount, invite_id: uuid.UUID
-) -> None:
+async def revoke_invite(db: Database, actor: StaffAccount, invite_id: uuid.UUID) -> None:
     async with db.begin() as session:
         invite = await session.get(StaffInvite, invite_id)
         if invite is None or invite.used_at is not None:
@@ -170,9 +168,7 @@ async def revoke_invite(
         session.add(AuditEvent(actor_id=actor.id, action="invite.revoke", subject_id=invite_id))
 
 
-async def set_active(
-    db: async_sessionmaker[AsyncSession], actor: StaffAccount, account_id: uuid.UUID, active: bool
-) -> StaffAccount:
+async def set_active(db: Database, actor: StaffAccount, account_id: uuid.UUID, active: bool) -> StaffAccount:
     """Deactivate (ending every session at once) or reactivate an account."""
     if account_id == actor.id and not active:
         raise PublicError(409, CANNOT_DEACTIVATE_SELF)
@@ -189,7 +185,7 @@ async def set_active(
     return account
 
 
-async def set_language(db: async_sessionmaker[AsyncSession], account: StaffAccount, language: str) -> None:
+async def set_language(db: Database, account: StaffAccount, language: str) -> None:
     async with db.begin() as session:
         live = await session.get(StaffAccount, account.id)
         if live:
@@ -202,7 +198,7 @@ class StaffOverview:
     open_invites: list[StaffInvite]
 
 
-async def staff_overview(db: async_sessionmaker[AsyncSession]) -> StaffOverview:
+async def staff_overview(db: Database) -> StaffOverview:
     async with db() as session:
         accounts = list(
             await session.scalars(

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.db import Database
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import AuditEvent, OpeningHours, StaffAccount
@@ -26,7 +26,7 @@ class DayHours:
         return self.opens_at is not None
 
 
-async def opening_hours(db: async_sessionmaker[AsyncSession]) -> list[DayHours]:
+async def opening_hours(db: Database) -> list[DayHours]:
     """Seven entries, Monday first; closed days have no times."""
     async with db() as session:
         rows = {row.weekday: row for row in await session.scalars(select(OpeningHours))}
@@ -50,9 +50,7 @@ def parse_day(weekday: int, opens: str, closes: str) -> DayHours:
     return DayHours(weekday, opens_at, closes_at)
 
 
-async def set_opening_hours(
-    db: async_sessionmaker[AsyncSession], actor: StaffAccount, days: list[DayHours]
-) -> None:
+async def set_opening_hours(db: Database, actor: StaffAccount, days: list[DayHours]) -> None:
     async with db.begin() as session:
         await session.execute(delete(OpeningHours))
         for day in days:

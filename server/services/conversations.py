@@ -250,7 +250,12 @@ async def transfer(
     client_id: str,
     commit: bytes,
 ) -> Stored:
-    """Hand an active conversation to a colleague; the commit must list only the visitor and them."""
+    """Hand an active conversation to a colleague.
+
+    The commit lists the visitor, the current counsellor and the colleague (the protocol
+    wants the committer in the new epoch); the colleague then owns the conversation and
+    removes the previous counsellor with a `commit` of their own (or keeps them: a team).
+    """
     routing = route(commit)
     async with res.db.begin() as db:
         conversation = await _lock(db, conversation_id)
@@ -263,16 +268,51 @@ async def transfer(
         if colleague is None or not colleague.is_active or colleague.role != Role.COUNSELLOR:
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         await _check_sender(db, Principal(staff=staff), conversation_id, routing)
-        _expect_commit(routing, {to})
+        _expect_commit(routing, {staff.id, to})
+        staff_ids = await _staff_members(db, routing)
         seq = _check_head(conversation, routing)
         db.add(_entry(conversation_id, routing, commit, client_id))
         _advance(conversation, routing)
-        await db.execute(
-            delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
-        )
-        _set_members(db, conversation_id, routing, {to})
+        await _replace_members(db, conversation_id, routing, staff_ids)
         conversation.counsellor_id = to
     await _changed(res, conversation_id, queue=True, staff=[staff.id, to])
+    return Stored(conversation_id, seq)
+
+
+async def recommit(
+    res: Resources, principal: Principal, conversation_id: uuid.UUID, client_id: str, commit: bytes
+) -> Stored:
+    """A membership change by a member: remove someone, re-key, (visitor only) let someone in.
+
+    The server mirrors the protocol's rules where they decide access: the visitor stays,
+    only the visitor adds an interpreter, and the conversation's counsellor stays in it.
+    """
+    routing = route(commit)
+    if routing.type != ObjectType.COMMIT:
+        raise PublicError(400, BAD_MESSAGE, code="bad_message")
+    async with res.db.begin() as db:
+        conversation = await _lock(db, conversation_id)
+        existing = await _existing(db, conversation_id, client_id)
+        if existing is not None:
+            return Stored(conversation_id, existing, duplicate=True)
+        if conversation.status != Status.ACTIVE:
+            raise PublicError(409, NOT_ALLOWED, code="not_allowed")
+        await _check_sender(db, principal, conversation_id, routing)
+        staff_ids = await _staff_members(db, routing)
+        before = {m.member_id: m.role for m in await _members(db, conversation_id)}
+        after = dict(routing.members)
+        added = {m for m in after if m not in before}
+        if sum(1 for role in after.values() if role == MemberRole.VISITOR) != 1:
+            raise PublicError(400, BAD_MESSAGE, code="bad_message")
+        if principal.staff is not None and any(after[m] == MemberRole.INTERPRETER for m in added):
+            raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+        if conversation.counsellor_id is None or conversation.counsellor_id not in staff_ids:
+            raise PublicError(409, NOT_ALLOWED, code="not_allowed")
+        seq = _check_head(conversation, routing)
+        db.add(_entry(conversation_id, routing, commit, client_id))
+        _advance(conversation, routing)
+        await _replace_members(db, conversation_id, routing, staff_ids)
+    await _changed(res, conversation_id, staff=list(staff_ids))
     return Stored(conversation_id, seq)
 
 
@@ -629,6 +669,28 @@ async def _staff_members(db: AsyncSession, routing: Routing) -> set[uuid.UUID]:
     if known != ids:
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
     return ids
+
+
+async def _members(db: AsyncSession, conversation_id: uuid.UUID) -> Sequence[ConversationMember]:
+    return (
+        await db.scalars(
+            select(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
+        )
+    ).all()
+
+
+async def _replace_members(
+    db: AsyncSession, conversation_id: uuid.UUID, routing: Routing, staff_ids: set[uuid.UUID]
+) -> None:
+    """The roster becomes the commit's; read positions of members who stay are kept."""
+    kept = {m.member_id: m for m in await _members(db, conversation_id)}
+    await db.execute(delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id))
+    await db.flush()
+    _set_members(db, conversation_id, routing, staff_ids)
+    for member in db.new:
+        if isinstance(member, ConversationMember) and member.member_id in kept:
+            member.delivered_seq = kept[member.member_id].delivered_seq
+            member.read_seq = kept[member.member_id].read_seq
 
 
 def _set_members(

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
+from server.db import Database
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import StaffAccount, StaffSession, utcnow
@@ -82,7 +82,7 @@ async def log_in(
     return LoginResult(account, token)
 
 
-async def start_session(db: async_sessionmaker[AsyncSession], account: StaffAccount) -> str:
+async def start_session(db: Database, account: StaffAccount) -> str:
     """A new session for an account that has just proved who it is (e.g. by accepting an invite)."""
     token = new_token()
     async with db.begin() as session:
@@ -116,7 +116,7 @@ async def current_account(res: Resources, token: str) -> StaffAccount | None:
     return row.account
 
 
-async def log_out(db: async_sessionmaker[AsyncSession], token: str) -> None:
+async def log_out(db: Database, token: str) -> None:
     """End one session."""
     async with db.begin() as session:
         await session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(token)))

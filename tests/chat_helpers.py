@@ -1,0 +1,267 @@
+"""People, keys and conversations for chat tests, through the real HTTP API.
+
+Each `Person` keeps their own cookies, so one TestClient (one event loop, one
+database engine) can play a visitor and several staff members at once; the
+same helpers drive a live server subprocess through httpx.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crypto import (
+    ContentType,
+    Conversation,
+    LocalMember,
+    Role,
+    certify,
+    create_staff_identity,
+    generate_admin_key,
+    generate_resume_code,
+    open_conversation,
+    sign_directory,
+)
+from crypto import testing as crypto_testing
+from crypto.resume import ResumeKeys
+
+PASSWORD = "correct horse battery staple"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+INVITE_RE = re.compile(r'id="invite-url" class="copy-field" readonly value="[^"]*(/staff/invite/[^"]+)"')
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Person:
+    """One browser: its own cookie jar over a shared HTTP client."""
+
+    def __init__(self, http: Any, origin: str) -> None:
+        self.http = http
+        self.origin = origin
+        self.jar: dict[str, str] = {}
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        self.http.cookies.clear()
+        for name, value in self.jar.items():
+            self.http.cookies.set(name, value)
+        response = self.http.request(method, url, **kwargs)
+        self.jar = dict(self.http.cookies.items())
+        return response
+
+    def csrf(self, path: str) -> str:
+        match = CSRF_RE.search(self.request("GET", path).text)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def form(self, path: str, data: dict[str, str], token_from: str | None = None) -> Any:
+        token = self.csrf(token_from or path)
+        return self.request("POST", path, data={**data, "csrf_token": token}, follow_redirects=False)
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {"x-csrf-token": self.csrf("/staff/"), "origin": self.origin}
+        return self.request(method, path, json=body, headers=headers)
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.jar.items())
+
+    def login(self, username: str, password: str = PASSWORD) -> None:
+        response = self.form("/staff/login", {"username": username, "password": password})
+        assert response.status_code == 303, response.text
+
+
+@dataclass
+class StaffMember:
+    person: Person
+    account_id: uuid.UUID
+    username: str
+    identity: LocalMember | None = None
+    certificate: bytes | None = None
+
+
+@dataclass
+class Centre:
+    """An admin, certified counsellors (and interpreters), the centre key and a signed directory."""
+
+    http: Any
+    origin: str
+    admin: Person
+    centre_id: bytes = b""
+    admin_key: Any = None
+    staff: dict[str, StaffMember] = field(default_factory=dict)
+    directory: bytes = b""
+    serial: int = 0
+
+    @property
+    def anchors(self) -> list[bytes]:
+        return [self.admin_key.public]
+
+    def invite(self, name: str, role: str) -> StaffMember:
+        response = self.admin.form(
+            "/staff/admin/invites",
+            {"role": role, "display_name": name.title()},
+            token_from="/staff/admin/staff",
+        )
+        match = INVITE_RE.search(response.text)
+        assert match, response.text
+        person = Person(self.http, self.origin)
+        accepted = person.form(
+            match.group(1), {"username": name, "password": PASSWORD, "password_again": PASSWORD}
+        )
+        assert accepted.status_code == 303, accepted.text
+        info = person.api("GET", "/api/staff/keys").json()
+        member = StaffMember(person, uuid.UUID(hex=info["staff_id"]), name)
+        self.staff[name] = member
+        return member
+
+    def give_keys(self, member: StaffMember, role: Role) -> None:
+        member.identity = create_staff_identity(self.centre_id, member.account_id.bytes, role)
+        response = member.person.api(
+            "PUT",
+            "/api/staff/keys",
+            {
+                "kem_public": b64(member.identity.kem_public),
+                "sig_public": b64(member.identity.sig_public),
+                "backup": b64(b"\x01" * 64),
+            },
+        )
+        assert response.status_code == 204, response.text
+
+    def publish(self) -> None:
+        """Certify every staff member with keys and publish a directory of exactly them."""
+        now = int(time.time())
+        certificates = {}
+        for member in self.staff.values():
+            if member.identity is not None and member.certificate is None:
+                member.certificate = certify(
+                    self.admin_key, member.identity, member.username.title(), now - 60, now + 86_400 * 365
+                )
+                certificates[member.account_id.hex] = b64(member.certificate)
+        self.serial += 1
+        listed = [m.certificate for m in self.staff.values() if m.certificate is not None]
+        self.directory = sign_directory(
+            self.admin_key, self.centre_id, self.serial, now - 60, now + 86_400, listed
+        )
+        response = self.admin.api(
+            "POST", "/api/admin/directory", {"certificates": certificates, "directory": b64(self.directory)}
+        )
+        assert response.status_code == 204, response.text
+
+
+def build_centre(http: Any, origin: str, make_admin: Callable[[], None], names: dict[str, str]) -> Centre:
+    """An admin (made by `make_admin` with user name `admin`) and staff named in `names` (name -> role)."""
+    make_admin()
+    admin = Person(http, origin)
+    admin.login("admin")
+    centre = Centre(http, origin, admin)
+    centre.admin_key = generate_admin_key()
+    response = admin.api(
+        "PUT",
+        "/api/admin/centre-key",
+        {"sig_public": b64(centre.admin_key.public), "backup": b64(b"\x02" * 64)},
+    )
+    assert response.status_code == 204, response.text
+    centre.centre_id = bytes.fromhex(admin.api("GET", "/api/staff/keys").json()["centre_id"])
+    for name, role in names.items():
+        member = centre.invite(name, role)
+        centre.give_keys(member, Role.COUNSELLOR if role == "counsellor" else Role.INTERPRETER)
+    centre.publish()
+    return centre
+
+
+@dataclass
+class VisitorChat:
+    """A visitor's side: the conversation state, the resume code and the bearer token."""
+
+    conversation: Conversation
+    genesis: bytes
+    code: str
+    keys: ResumeKeys
+    token: str
+
+    @property
+    def id(self) -> uuid.UUID:
+        return uuid.UUID(bytes=self.conversation.conversation_id)
+
+
+def start_visitor(http: Any, origin: str, centre: Centre, language: str = "en") -> VisitorChat:
+    code = generate_resume_code()
+    keys = crypto_testing.derive_resume_keys_with_iterations(code, centre.centre_id, 1000)
+    created = crypto_testing.create_conversation_with(
+        centre.directory, centre.anchors, int(time.time()), keys, os.urandom
+    )
+    assert created.visitor_state is not None
+    body = {
+        "conversation": created.conversation.conversation_id.hex(),
+        "lookup": keys.lookup_id.hex(),
+        "verifier": b64(keys.access_verifier),
+        "state": b64(created.visitor_state),
+        "genesis": b64(created.genesis),
+        "language": language,
+    }
+    http.cookies.clear()
+    response = http.post("/api/visitor/conversations", json=body, headers={"origin": origin})
+    assert response.status_code == 201, response.text
+    return VisitorChat(created.conversation, created.genesis, code, keys, response.json()["token"])
+
+
+def staff_view(centre: Centre, name: str, genesis: bytes) -> Conversation:
+    identity = centre.staff[name].identity
+    assert identity is not None
+    return open_conversation(identity, genesis, centre.anchors)
+
+
+def text(conversation: Conversation, words: str) -> bytes:
+    return conversation.encrypt(ContentType.TEXT, words.encode())
+
+
+class Socket:
+    """A websocket session; frames not yet asked for wait in `pending`, so none is lost."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.seen: list[dict[str, Any]] = []
+        self.pending: list[dict[str, Any]] = []
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self.raw.send_text(json.dumps(frame))
+
+    def receive(self) -> dict[str, Any]:
+        """The next frame off the wire (bypassing `pending`)."""
+        frame = json.loads(self.raw.receive_text())
+        self.seen.append(frame)
+        return frame
+
+    def until(self, kind: str, **match: Any) -> dict[str, Any]:
+        """The first frame (pending or new) of `kind` with the given fields; others stay pending."""
+
+        def fits(frame: dict[str, Any]) -> bool:
+            return frame.get("type") == kind and all(frame.get(k) == v for k, v in match.items())
+
+        for index, frame in enumerate(self.pending):
+            if fits(frame):
+                return self.pending.pop(index)
+        for _ in range(500):
+            frame = self.receive()
+            if fits(frame):
+                return frame
+            if frame.get("type") == "error" and kind != "error" and "ref" in match and frame.get("ref") == match["ref"]:
+                raise AssertionError(f"expected {kind}, got {frame}")
+            self.pending.append(frame)
+        raise AssertionError(f"no {kind} frame {match}")
+
+    def messages(self, conversation: uuid.UUID, count: int) -> list[dict[str, Any]]:
+        """The next `count` message frames of a conversation, in arrival order."""
+        return [self.until("message", conversation=conversation.hex) for _ in range(count)]
