@@ -257,7 +257,12 @@ class Socket:
             frame = self.receive()
             if fits(frame):
                 return frame
-            if frame.get("type") == "error" and kind != "error" and "ref" in match and frame.get("ref") == match["ref"]:
+            if (
+                frame.get("type") == "error"
+                and kind != "error"
+                and "ref" in match
+                and frame.get("ref") == match["ref"]
+            ):
                 raise AssertionError(f"expected {kind}, got {frame}")
             self.pending.append(frame)
         raise AssertionError(f"no {kind} frame {match}")
