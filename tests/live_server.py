@@ -71,6 +71,12 @@ class LiveServer:
                 self.process.kill()
                 self.process.wait()
 
+    def crash(self) -> None:
+        """Kill the process at once (SIGKILL): no shutdown, no flushing, like a power cut."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
