@@ -31,7 +31,6 @@ from .bus import OVERFLOW, Subscription
 from .frames import Frame, FrameError, encode, parse
 
 log = logging.getLogger("trygg.ws")
-FRAMES_PER_WINDOW = 30
 WINDOW_SECONDS = 10.0
 STRIKES_BEFORE_CLOSE = 3
 HELLO_TIMEOUT = 10.0
@@ -69,7 +68,7 @@ class Connection:
         self.dirty: set[uuid.UUID] = set()
         self.wake = asyncio.Event()
         self.send_lock = asyncio.Lock()
-        self.limiter = MemoryLimiter(FRAMES_PER_WINDOW, WINDOW_SECONDS)
+        self.limiter = MemoryLimiter(res.settings.websocket_frames_per_10s, WINDOW_SECONDS)
         self.strikes = 0
         self.connection_id = uuid.uuid4().hex
 
