@@ -1,0 +1,90 @@
+"""Whether the published staff directory still matches the staff: what admins must act on.
+
+A directory is signed in the admin's browser, so the server cannot fix it; it
+can only tell the admin when a new one is due: nothing published yet, expired
+or expiring soon, someone listed whose account is deactivated, someone
+certified and active who is not listed (e.g. after a reactivation), or keys
+waiting for a certificate.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from crypto import ProtocolError
+from crypto.certificates import parse_directory
+from server.models import StaffAccount, StaffKey
+from server.resources import Resources
+from server.services import keys
+
+EXPIRING_SOON_SECONDS = 14 * 86_400
+CHAT_ROLES = ("counsellor", "interpreter")
+
+
+@dataclass(frozen=True)
+class DirectoryStatus:
+    """The current directory's serial and dates, and what is wrong with it (empty if nothing)."""
+
+    serial: int
+    issued_at: int | None
+    expires_at: int | None
+    listed: list[uuid.UUID] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    deactivated_listed: list[str] = field(default_factory=list)
+    waiting: int = 0
+
+
+async def status(res: Resources) -> DirectoryStatus:
+    """Compare the newest published directory with the accounts and keys as they are now."""
+    signed = await keys.current_directory(res)
+    async with res.db() as db:
+        rows = list(
+            await db.execute(
+                select(StaffAccount, StaffKey)
+                .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
+                .where(StaffAccount.role.in_(CHAT_ROLES))
+            )
+        )
+    certified_active = {
+        account.id for account, key in rows if account.is_active and key.certificate is not None
+    }
+    waiting = sum(1 for account, key in rows if account.is_active and key.certificate is None)
+    names = {account.id: account.display_name for account, _ in rows}
+    active = {account.id for account, _ in rows if account.is_active}
+    problems: list[str] = []
+    if signed is None:
+        if certified_active or waiting:
+            problems.append("missing")
+        if waiting:
+            problems.append("waiting")
+        return DirectoryStatus(0, None, None, problems=problems, waiting=waiting)
+    try:
+        directory = parse_directory(signed)
+    except ProtocolError:  # the server verified it when it was published; belt and braces
+        return DirectoryStatus(0, None, None, problems=["missing"], waiting=waiting)
+    listed = [uuid.UUID(bytes=c.staff_id) for c in directory.certificates]
+    now = int(time.time())
+    if directory.expires_at < now:
+        problems.append("expired")
+    elif directory.expires_at < now + EXPIRING_SOON_SECONDS:
+        problems.append("expiring")
+    deactivated = [names.get(staff_id, "?") for staff_id in listed if staff_id not in active]
+    if deactivated:
+        problems.append("lists_deactivated")
+    if certified_active - set(listed):
+        problems.append("not_listed")
+    if waiting:
+        problems.append("waiting")
+    return DirectoryStatus(
+        directory.serial,
+        directory.issued_at,
+        directory.expires_at,
+        listed,
+        problems,
+        sorted(deactivated),
+        waiting,
+    )

@@ -1,0 +1,213 @@
+// /staff/admin/keys: the centre signing key (create or unlock), the staff keys with their
+// fingerprints, and "Certify and publish": certificates for the selected keys, then a new
+// signed directory listing every certified, active counsellor and interpreter.
+//
+// The unlocked centre key lives only in this page's memory (a non-extractable CryptoKey);
+// it is never stored, so leaving the page locks it again.
+
+import {
+  b64decode,
+  b64encode,
+  certify,
+  createAdminKey,
+  fingerprint,
+  fromHex,
+  importAdminBackup,
+  Role,
+  signDirectory,
+} from "./keys-lib.js";
+import { api, busy, el, format, nowSeconds, pageStrings, say } from "./common.js";
+import { bannerStale, refreshBanner } from "./directory-banner.js";
+
+const YEAR = 365 * 86400;
+const DIRECTORY_DAYS = 90;
+const MIN_CHARS = 12;
+const t = pageStrings();
+const $ = (id) => document.getElementById(id);
+const errorBox = $("admin-error");
+const doneBox = $("admin-done");
+const progress = $("admin-progress");
+const createForm = $("centre-create-form");
+const unlockForm = $("centre-unlock-form");
+const publishButton = $("certify-publish");
+
+let admin = null; // { privateKey (non-extractable), public }
+let serverKey = null; // { sig_public, backup } | null
+let staffKeys = [];
+let centreId = null;
+
+function problem(error) {
+  if (error?.code === "bad_tag") return t.wrong;
+  if (error?.code === "weak_parameters") return t.too_short;
+  if (error?.code === "bad_directory") return t.bad_directory;
+  if (error?.name === "ApiError" && error.message) return error.message;
+  return t.failed;
+}
+
+function showCentreKey() {
+  createForm.hidden = !(serverKey === null && admin === null);
+  unlockForm.hidden = !(serverKey !== null && admin === null);
+  $("centre-unlocked").hidden = admin === null;
+  publishButton.disabled = admin === null;
+}
+
+async function loadCentreKey() {
+  try {
+    serverKey = await api("GET", "/api/admin/centre-key");
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    serverKey = null;
+  }
+  showCentreKey();
+}
+
+async function loadStaffKeys() {
+  staffKeys = await api("GET", "/api/admin/staff-keys");
+  const rows = $("keys-rows");
+  rows.replaceChildren();
+  if (staffKeys.length === 0) {
+    rows.append(el("tr", {}, el("td", { colspan: "5", text: t.no_staff })));
+  }
+  for (const key of staffKeys) {
+    const print = await fingerprint(fromHex(key.staff_id), b64decode(key.sig_public), b64decode(key.kem_public));
+    const certified = key.certificate !== null;
+    const box = el("input", {
+      type: "checkbox",
+      class: "certify-box",
+      "data-staff-id": key.staff_id,
+      "aria-label": key.display_name,
+      checked: !certified,
+      disabled: certified,
+    });
+    rows.append(
+      el(
+        "tr",
+        { "data-staff-id": key.staff_id, "data-certified": certified ? "yes" : "no" },
+        el("td", {}, box),
+        el("td", { text: key.display_name }),
+        el("td", { text: t[key.role] || key.role }),
+        el("td", { class: "fingerprint", text: print }),
+        el("td", { class: "key-status", text: certified ? t.certified : t.waiting }),
+      ),
+    );
+  }
+}
+
+async function loadDirectory() {
+  const state = await api("GET", "/api/admin/directory-status");
+  const summary = $("directory-summary");
+  if (!state.serial) {
+    summary.textContent = t.none;
+  } else {
+    const expires = new Date(state.expires_at * 1000).toLocaleDateString(document.documentElement.lang);
+    summary.textContent = format(t.summary, { serial: state.serial, expires, count: state.listed.length });
+  }
+  return state;
+}
+
+createForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const first = $("admin-passphrase").value;
+  if ([...first.normalize("NFC")].length < MIN_CHARS) return say(errorBox, t.too_short);
+  if (first !== $("admin-passphrase-again").value) return say(errorBox, t.mismatch);
+  say(errorBox, "");
+  try {
+    await busy(progress, t.working, [...createForm.elements], async () => {
+      const made = await createAdminKey({ passphrase: first });
+      await api("PUT", "/api/admin/centre-key", {
+        sig_public: b64encode(made.admin.public),
+        backup: b64encode(made.backup),
+      });
+      admin = made.admin;
+    });
+    createForm.reset();
+    await loadCentreKey();
+  } catch (error) {
+    say(errorBox, problem(error));
+  }
+});
+
+unlockForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  say(errorBox, "");
+  try {
+    const opened = await busy(progress, t.unlocking, [...unlockForm.elements], () =>
+      importAdminBackup(b64decode(serverKey.backup, 8192), $("centre-passphrase").value),
+    );
+    if (b64encode(opened.public) !== serverKey.sig_public) return say(errorBox, t.other_key);
+    admin = opened;
+    unlockForm.reset();
+    showCentreKey();
+  } catch (error) {
+    say(errorBox, problem(error));
+  }
+});
+
+const ROLE = { counsellor: Role.COUNSELLOR, interpreter: Role.INTERPRETER };
+
+/** Certificates for the chosen keys, then a directory of exactly the certified, active staff. */
+async function certifyAndPublish() {
+  const now = nowSeconds();
+  const chosen = new Set(
+    [...document.querySelectorAll(".certify-box:checked:not(:disabled)")].map((box) => box.dataset.staffId),
+  );
+  const fresh = {};
+  const listed = [];
+  for (const key of staffKeys) {
+    if (key.certificate !== null) {
+      listed.push(b64decode(key.certificate, 1024));
+    } else if (chosen.has(key.staff_id)) {
+      const certificate = await certify(admin, {
+        centreId,
+        staffId: fromHex(key.staff_id),
+        role: ROLE[key.role],
+        displayName: key.display_name,
+        kemPublic: b64decode(key.kem_public),
+        sigPublic: b64decode(key.sig_public),
+        notBefore: now - 300,
+        notAfter: now + YEAR,
+      });
+      fresh[key.staff_id] = b64encode(certificate);
+      listed.push(certificate);
+    }
+  }
+  const state = await api("GET", "/api/admin/directory-status");
+  const serial = state.serial + 1;
+  const directory = await signDirectory(admin, {
+    centreId,
+    serial,
+    issuedAt: now - 300,
+    expiresAt: now + DIRECTORY_DAYS * 86400,
+    certificates: listed,
+  });
+  await api("POST", "/api/admin/directory", { certificates: fresh, directory: b64encode(directory) });
+  return { serial, count: listed.length };
+}
+
+publishButton.addEventListener("click", async () => {
+  if (!admin) return say(errorBox, t.unlock_first);
+  bannerStale();
+  say(errorBox, "");
+  say(doneBox, "");
+  try {
+    const result = await busy(progress, t.publishing, [publishButton], certifyAndPublish);
+    say(doneBox, format(t.published, result));
+  } catch (error) {
+    say(errorBox, problem(error));
+  }
+  await loadStaffKeys();
+  await loadDirectory();
+  await refreshBanner();
+  publishButton.disabled = admin === null;
+});
+
+async function start() {
+  const mine = await api("GET", "/api/staff/keys");
+  centreId = fromHex(mine.centre_id);
+  await loadCentreKey();
+  await loadStaffKeys();
+  await loadDirectory();
+  document.body.dataset.ready = "yes";
+}
+
+start().catch((error) => say(errorBox, problem(error)));
