@@ -1,0 +1,339 @@
+"""The visitor's chat in a real browser, with a counsellor played from Python over the websocket.
+
+The centre is set up through the live server's HTTP API (tests/chat_helpers.py over httpx2);
+the counsellor is the `crypto` package behind a `websockets` client, so every byte the page
+sends is checked by the other implementation.  Every request body and websocket frame the page
+sends or receives is captured, and the plaintext typed must never appear in any of them, in
+the SQLite file, or in the server log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from websockets.sync.client import connect
+
+from crypto import ContentType, Conversation
+from tests.chat_helpers import PASSWORD, Centre, Socket, b64, build_centre, staff_view, text, unb64
+from tests.live_server import LiveServer, NeutralSite
+
+SECRET = "kanarifugl-{}"  # each test's plaintext carries this marker
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory, neutral_site: NeutralSite) -> Iterator[LiveServer]:
+    """Our own server: this module starts more conversations than one client may per hour."""
+    server = LiveServer(
+        tmp_path_factory.mktemp("live-chat"),
+        TRYGG_EXIT_URL=f"{neutral_site.url}/weather",
+        TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR="500",
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def centre(live_server: LiveServer) -> Iterator[Centre]:
+    with httpx2.Client(base_url=live_server.url) as http:
+        yield build_centre(
+            http,
+            live_server.url,
+            lambda: live_server.create_admin("admin", PASSWORD),
+            {"anna": "counsellor", "bodil": "counsellor"},
+        )
+
+
+class _Raw:
+    """The websockets client with the method names tests/chat_helpers.Socket expects."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def send_text(self, data: str) -> None:
+        self.connection.send(data)
+
+    def receive_text(self) -> str:
+        data = self.connection.recv(timeout=20)
+        return data if isinstance(data, str) else data.decode()
+
+
+class Counsellor:
+    """A counsellor's client: the Python protocol implementation over a real websocket."""
+
+    def __init__(self, connection: Any, centre: Centre, name: str) -> None:
+        self.centre = centre
+        self.name = name
+        member = centre.staff[name]
+        self.socket = Socket(_Raw(connection))
+        self.conversation: Conversation | None = None
+        self.conversation_id = ""
+        self.member_id = member.account_id.hex
+        self.texts: list[str] = []
+
+    def follow(self, conversation_id: str) -> None:
+        """Sync the conversation from the start and open it from its genesis."""
+        self.conversation_id = conversation_id
+        self.socket.send({"type": "sync", "conversation": conversation_id, "after": -1, "ref": "sync"})
+        self.socket.until("synced", ref="sync")
+        genesis = self.socket.until("message", conversation=conversation_id)
+        assert genesis["seq"] == 0
+        self.conversation = staff_view(self.centre, self.name, unb64(genesis["message"]))
+
+    def next_message(self) -> dict[str, Any]:
+        """Receive the next stored message; returns the frame (texts are collected)."""
+        assert self.conversation is not None
+        frame = self.socket.until("message", conversation=self.conversation_id)
+        received = self.conversation.receive(unb64(frame["message"]))
+        if received.content_type == ContentType.TEXT and received.body is not None:
+            self.texts.append(received.body.decode())
+        return frame
+
+    def read_until(self, words: str) -> None:
+        while words not in self.texts:
+            self.next_message()
+
+    def claim(self) -> None:
+        assert self.conversation is not None
+        self.socket.send(
+            {
+                "type": "claim",
+                "conversation": self.conversation_id,
+                "client_id": str(uuid.uuid4()),
+                "message": b64(self.conversation.claim()),
+                "ref": "claim",
+            }
+        )
+        seq = self.socket.until("ack", ref="claim")["seq"]
+        while self.conversation.next_seq <= seq:
+            self.next_message()
+
+    def say(self, words: str) -> int:
+        assert self.conversation is not None
+        ref = f"say-{len(self.texts)}"
+        self.socket.send(
+            {
+                "type": "send",
+                "conversation": self.conversation_id,
+                "client_id": str(uuid.uuid4()),
+                "message": b64(text(self.conversation, words)),
+                "ref": ref,
+            }
+        )
+        seq = int(self.socket.until("ack", ref=ref)["seq"])
+        while self.conversation.next_seq <= seq:
+            self.next_message()
+        return seq
+
+    def typing(self) -> None:
+        self.socket.send({"type": "typing", "conversation": self.conversation_id})
+
+    def receipt(self, delivered: int, read: int) -> None:
+        self.socket.send(
+            {"type": "receipt", "conversation": self.conversation_id, "delivered": delivered, "read": read}
+        )
+
+    def status(self, wanted: str) -> dict[str, Any]:
+        return self.socket.until("conversation", conversation=self.conversation_id, status=wanted)
+
+
+@contextlib.contextmanager
+def counsellor(live_server: LiveServer, centre: Centre, name: str) -> Iterator[Counsellor]:
+    """A counsellor connected over a websocket with their session cookie."""
+    cookie = centre.staff[name].person.cookie_header()
+    with connect(
+        live_server.url.replace("http", "ws", 1) + "/ws",
+        origin=live_server.url,
+        additional_headers={"Cookie": cookie},
+        compression=None,
+    ) as connection:
+        yield Counsellor(connection, centre, name)
+
+
+@dataclass
+class Wire:
+    """Everything the pages sent or received over the network."""
+
+    items: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any) -> None:
+        def on_request(request: Any) -> None:
+            self.requests.append(f"{request.method} {request.url}")
+            body = request.post_data
+            if body:
+                self.items.append(body)
+
+        def on_socket(socket: Any) -> None:
+            socket.on("framesent", lambda payload: self.items.append(str(payload)))
+            socket.on("framereceived", lambda payload: self.items.append(str(payload)))
+
+        page.on("request", on_request)
+        page.on("websocket", on_socket)
+
+    def frames_of(self, kind: str) -> list[dict[str, Any]]:
+        found = []
+        for item in self.items:
+            if item.startswith("{") and f'"type":"{kind}"' in item.replace(" ", ""):
+                found.append(json.loads(item))
+        return found
+
+
+@pytest.fixture
+def wire(page: Any) -> Wire:
+    captured = Wire()
+    captured.watch(page)
+    return captured
+
+
+@pytest.fixture
+def secret() -> str:
+    return SECRET.format(uuid.uuid4().hex[:8])
+
+
+def assert_never_in_clear(live_server: LiveServer, wire: Wire, *plaintexts: str) -> None:
+    stored = b"".join(
+        path.read_bytes() for path in Path(live_server.data_dir).glob("trygg.sqlite3*") if path.is_file()
+    )
+    log = live_server.log()
+    assert wire.items, "nothing was captured"
+    for words in plaintexts:
+        for item in wire.items:
+            assert words not in item
+        assert words.encode() not in stored
+        assert words not in log
+
+
+def start_chat(page: Any, live_server: LiveServer, keep: bool = False) -> str:
+    """From the front page to the chat; returns the resume code shown."""
+    page.goto(live_server.url + "/en/")
+    page.click("#start-chat")
+    page.wait_for_url("**/en/chat")
+    page.click("#start")
+    page.wait_for_selector("#view-code:not([hidden])", timeout=30_000)
+    code = page.inner_text("#resume-code")
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){4}", code), code
+    assert page.is_disabled("#continue")
+    page.check("#written-down")
+    if keep:
+        page.check("#keep-signed-in")
+    page.click("#continue")
+    page.wait_for_selector("#view-chat:not([hidden])")
+    page.wait_for_function("document.getElementById('connection').textContent === ''")
+    return code
+
+
+def conversation_id(page: Any) -> str:
+    stored = page.evaluate("sessionStorage.getItem('trygg.visitor') || localStorage.getItem('trygg.visitor')")
+    value = json.loads(stored)
+    assert isinstance(value, dict)
+    return str(value["conversation"])
+
+
+def send(page: Any, words: str) -> None:
+    page.fill("#message-text", words)
+    page.press("#message-text", "Enter")
+
+
+def mine(page: Any, words: str) -> Any:
+    return page.locator("#messages li.message.mine", has_text=words)
+
+
+def theirs(page: Any, words: str) -> Any:
+    return page.locator("#messages li.message.theirs", has_text=words)
+
+
+def test_start_wait_claim_talk_and_reload(
+    page: Any, browser_context: Any, live_server: LiveServer, centre: Centre, wire: Wire, secret: str
+) -> None:
+    browser_context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.goto(live_server.url + "/en/")
+    page.click("#start-chat")
+    page.click("#start")
+    page.wait_for_selector("#view-code:not([hidden])", timeout=30_000)
+    code = page.inner_text("#resume-code")
+    page.click("#copy-code")
+    page.wait_for_function("document.getElementById('copy-status').textContent !== ''")
+    assert page.inner_text("#copy-status") == "Copied."
+    assert page.evaluate("navigator.clipboard.readText()") == code
+    assert page.is_disabled("#continue")
+    page.check("#written-down")
+    page.click("#continue")
+    page.wait_for_selector("#view-chat:not([hidden])")
+    # The code is shown once: it is no longer anywhere in the page, and not kept in storage.
+    assert code not in page.content()
+    stored = page.evaluate("sessionStorage.getItem('trygg.visitor')")
+    assert code not in stored
+    assert code.replace("-", "") not in stored
+    assert page.evaluate("localStorage.length") == 0
+    assert page.context.cookies() == []
+    # Waiting: place in the queue and an honest estimate (or the honest absence of one).
+    status = page.locator("#chat-status")
+    status.get_by_text(re.compile(r"You are number \d+ in the queue\.")).wait_for()
+    assert re.search(
+        r"We cannot estimate the wait right now\.|Estimated wait: about \d+ minutes\.", status.inner_text()
+    )
+
+    opening = f"{secret} I do not know where to start"
+    send(page, opening)
+    mine(page, opening).locator(".receipt", has_text="Sent").wait_for()
+
+    with counsellor(live_server, centre, "anna") as anna:
+        anna.follow(conversation_id(page))
+        anna.read_until(opening)
+        anna.claim()
+        status.get_by_text("You are talking to Anna.").wait_for()
+        member = page.locator("#counsellors .member")
+        assert member.locator(".member-name").inner_text() == "Anna"
+        identity = centre.staff["anna"].identity
+        assert identity is not None
+        from crypto import fingerprint
+
+        full = fingerprint(identity.member_id, identity.sig_public, identity.kem_public)
+        assert member.locator(".fingerprint").text_content() == full
+        assert " ".join(full.split()[:2]) in member.locator("summary").inner_text()
+
+        anna.typing()
+        page.locator("#typing", has_text="Anna is writing…").wait_for()
+        reply = f"{secret} Hi, I am Anna. Take your time."
+        reply_seq = anna.say(reply)
+        theirs(page, reply).wait_for()
+        assert page.inner_text("#typing") == ""
+        # The visitor's page reports what it received and read.
+        seen = anna.socket.until("receipt", read=reply_seq)
+        assert seen["delivered"] == reply_seq
+        assert seen["member"] != anna.member_id
+        # The counsellor's receipts show on the visitor's own message: delivered, then read.
+        opening_seq = int(mine(page, opening).get_attribute("data-seq") or "0")
+        anna.receipt(opening_seq, opening_seq - 1)
+        mine(page, opening).locator(".receipt", has_text="Delivered").wait_for()
+        anna.receipt(reply_seq, reply_seq)
+        mine(page, opening).locator(".receipt", has_text="Read").wait_for()
+
+        second = f"{secret} thank you"
+        send(page, second)
+        anna.read_until(second)
+
+        # Closing the tab's page and coming back (a reload): the same conversation, whole history.
+        page.reload()
+        page.wait_for_selector("#view-chat:not([hidden])")
+        for words in (opening, second):
+            mine(page, words).wait_for()
+        theirs(page, reply).wait_for()
+        assert page.locator("#messages li.message").count() == 3
+        third = f"{secret} after the reload"
+        send(page, third)
+        anna.read_until(third)
+        anna.say(f"{secret} still here")
+        theirs(page, f"{secret} still here").wait_for()
+        assert anna.texts.count(third) == 1
+    assert page.locator("#quick-exit").is_visible()
+    assert_never_in_clear(live_server, wire, secret)

@@ -1,0 +1,553 @@
+// The visitor's chat page: start an anonymous conversation (or reopen the one this tab
+// keeps), show the resume code once, wait in the queue, and talk.  Every word is encrypted
+// here before it leaves; if any cryptographic step fails, nothing is sent (fail closed).
+
+import {
+  b64decode,
+  b64encode,
+  createConversation,
+  deriveResumeKeys,
+  fingerprint,
+  fromHex,
+  generateResumeCode,
+  importVisitorState,
+  ProtocolError,
+  Role,
+  toHex,
+} from "../protocol.js";
+import { api, ApiError } from "./api.js";
+import { ChatClient } from "./client.js";
+import { byId, el, showView } from "./dom.js";
+import { clearSession, loadSession, saveSession } from "./session.js";
+import { VisitorSocket } from "./socket.js";
+import { t } from "./strings.js";
+
+const QUEUE_POLL_MS = 15000;
+const QUEUE_MIN_GAP_MS = 2000;
+
+const app = byId("chat-app");
+const lang = app.dataset.lang;
+const openNow = app.dataset.open === "true";
+const views = [...app.querySelectorAll(".view")];
+const show = (id) => showView(id, views);
+
+// The page never adds history entries; drop anything after the path (nothing should be there).
+history.replaceState(null, "", window.location.pathname);
+
+const chat = {
+  token: null,
+  client: null,
+  socket: null,
+  status: null,
+  standing: null,
+  lastQueueFetch: 0,
+  poller: null,
+  members: new Map(), // member id hex -> { name, role, fingerprint }
+  staffNow: [], // staff in the current epoch
+  counsellorId: null,
+  mine: new Map(), // seq -> receipt <span> of my messages
+  pending: new Map(), // clientId -> <li>
+  receipts: { delivered: -1, read: -1 },
+  typingTimer: null,
+  finished: false,
+};
+
+// --- failing closed -----------------------------------------------------------------
+
+function failureText(error) {
+  if (error instanceof ProtocolError) {
+    return error.code === "no_recipients" ? t("error_no_counsellors") : t("error_crypto");
+  }
+  if (error instanceof ApiError) return error.serverMessage || t("error_network");
+  if (error && error.message === "no_directory") return t("error_no_counsellors");
+  return t("error_network");
+}
+
+function fail(error) {
+  byId("error-text").textContent = failureText(error);
+  show("view-error");
+}
+
+// --- starting -----------------------------------------------------------------------
+
+async function prepare() {
+  show("view-preparing");
+  byId("preparing-status").textContent = t("preparing");
+  const directory = await api.directory();
+  if (!directory.directory) throw new Error("no_directory");
+  const centreId = fromHex(directory.centre_id);
+  const code = generateResumeCode();
+  const keys = await deriveResumeKeys(code, centreId);
+  const created = await createConversation({
+    directory: b64decode(directory.directory),
+    anchors: directory.anchors.map((a) => b64decode(a)),
+    resumeKeys: keys,
+  });
+  return { code, keys, created, centreId };
+}
+
+function showCode(prepared) {
+  const codeBox = byId("resume-code");
+  codeBox.textContent = prepared.code;
+  const written = byId("written-down");
+  const next = byId("continue");
+  written.checked = false;
+  next.disabled = true;
+  written.addEventListener("change", () => {
+    next.disabled = !written.checked;
+  });
+  byId("copy-code").addEventListener("click", async () => {
+    const status = byId("copy-status");
+    try {
+      await navigator.clipboard.writeText(prepared.code);
+      status.textContent = t("copied");
+    } catch {
+      window.getSelection()?.selectAllChildren(codeBox);
+      status.textContent = t("copy_failed");
+    }
+  });
+  next.addEventListener("click", () => create(prepared), { once: true });
+  show("view-code");
+}
+
+async function create({ keys, created, centreId }) {
+  byId("continue").disabled = true;
+  const body = {
+    conversation: toHex(created.conversation.conversationId),
+    lookup: toHex(keys.lookupId),
+    verifier: b64encode(keys.accessVerifier),
+    state: b64encode(created.visitorState),
+    genesis: b64encode(created.genesis),
+    language: lang,
+  };
+  let answer;
+  try {
+    answer = await api.create(body);
+  } catch (error) {
+    fail(error);
+    return;
+  } finally {
+    byId("resume-code").textContent = ""; // shown once: gone from the page now
+  }
+  const session = {
+    conversation: body.conversation,
+    token: answer.token,
+    state: body.state,
+    stateKey: b64encode(keys.stateKey),
+    iterations: keys.iterations,
+    centreId: toHex(centreId),
+  };
+  try {
+    saveSession(session, byId("keep-signed-in").checked);
+  } catch {
+    // Storage refused (some private modes): the chat still works until the tab closes.
+  }
+  openChat(session, created.conversation, null);
+}
+
+async function reopen(session) {
+  show("view-preparing");
+  byId("preparing-status").textContent = t("connecting");
+  let resumeState;
+  try {
+    const keys = { stateKey: b64decode(session.stateKey), iterations: session.iterations, centreId: fromHex(session.centreId) };
+    resumeState = await importVisitorState(b64decode(session.state), keys);
+  } catch (error) {
+    clearSession();
+    fail(error);
+    return;
+  }
+  openChat(session, null, resumeState);
+}
+
+// --- the chat ------------------------------------------------------------------------
+
+function openChat(session, conversation, resumeState) {
+  chat.token = session.token;
+  show("view-chat");
+  renderStatus();
+  chat.client = new ChatClient({
+    conversationId: session.conversation,
+    conversation,
+    resumeState,
+    send: (frame) => chat.socket.send(frame),
+    emit: onEvent,
+    isVisible: () => document.visibilityState === "visible",
+  });
+  chat.socket = new VisitorSocket(session.token, {
+    welcome: () => {
+      setConnection("");
+      chat.client.connected();
+      refreshPending();
+    },
+    frame: (frame) => chat.client.frame(frame),
+    down: () => {
+      chat.client.disconnected();
+      setConnection(t("offline"));
+      refreshPending();
+    },
+    unauthorized: () => finish(t("gone")),
+  });
+  setConnection(t("connecting"));
+  chat.socket.start();
+  refreshQueue(true);
+  chat.poller = setInterval(() => refreshQueue(false), QUEUE_POLL_MS);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") chat.client?.seen();
+  });
+  wireComposer();
+  wireActions();
+}
+
+function setConnection(text) {
+  byId("connection").textContent = text;
+}
+
+function onEvent(name, detail) {
+  if (chat.finished) return;
+  switch (name) {
+    case "message":
+      addMessage(detail);
+      break;
+    case "members":
+      updateMembers(detail);
+      break;
+    case "status":
+      onStatus(detail.status, detail.counsellor);
+      break;
+    case "receipts":
+      chat.receipts = detail;
+      for (const [seq, span] of chat.mine) span.textContent = receiptText(seq);
+      break;
+    case "typing":
+      showTyping(detail.member, detail.seconds);
+      break;
+    case "settled":
+      dropPending(detail.item.clientId);
+      break;
+    case "failed":
+      markFailed(detail.item.clientId);
+      break;
+    case "broken":
+      showChatError(t("error_broken"));
+      chat.socket?.stop();
+      setComposerEnabled(false);
+      break;
+    case "gone":
+      finish(t("gone"));
+      break;
+    default:
+      break;
+  }
+}
+
+// --- status and queue ------------------------------------------------------------------
+
+async function refreshQueue(force) {
+  if (!chat.token || chat.finished) return;
+  if (!force && chat.status !== null && chat.status !== "queued") return;
+  if (!force && Date.now() - chat.lastQueueFetch < QUEUE_MIN_GAP_MS) return;
+  chat.lastQueueFetch = Date.now();
+  try {
+    const standing = await api.queue(chat.token);
+    chat.standing = standing;
+    onStatus(standing.status, chat.counsellorId);
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 404)) finish(t("gone"));
+  }
+}
+
+function onStatus(status, counsellor) {
+  const changed = status !== chat.status;
+  chat.status = status;
+  if (counsellor !== undefined) chat.counsellorId = counsellor;
+  if (status === "deleted") {
+    finish(t("gone"));
+    return;
+  }
+  if (status === "queued" && changed) refreshQueue(false);
+  setComposerEnabled(status !== "closed");
+  byId("end").hidden = status === "closed";
+  renderStatus();
+}
+
+function renderStatus() {
+  const box = byId("chat-status");
+  const lines = [];
+  const status = chat.status;
+  if (status === "queued" || status === null) {
+    lines.push(t("waiting"));
+    const standing = chat.standing;
+    if (standing && standing.status === "queued") {
+      if (standing.position) lines.push(t("queue_position", { position: standing.position }));
+      lines.push(
+        standing.estimated_wait_minutes === null
+          ? t("queue_no_estimate")
+          : t("queue_estimate", { minutes: standing.estimated_wait_minutes }),
+      );
+      if (!standing.open_now) lines.push(t("queue_closed"));
+    } else if (!openNow) {
+      lines.push(t("queue_closed"));
+    }
+  } else if (status === "active") {
+    const counsellor = chat.counsellorId ? chat.members.get(chat.counsellorId) : null;
+    lines.push(counsellor ? t("talking_to", { name: counsellor.name }) : t("status_active"));
+  } else if (status === "closed") {
+    lines.push(t("status_closed"));
+  }
+  box.replaceChildren(...lines.map((line) => el("p", {}, line)));
+}
+
+// --- members (who can read), with fingerprints --------------------------------------------
+
+async function updateMembers({ members, added, removed }) {
+  for (const m of members) {
+    const id = toHex(m.memberId);
+    if (!chat.members.has(id)) {
+      const name = m.displayName || (m.role === Role.INTERPRETER ? t("interpreter") : t("counsellor"));
+      chat.members.set(id, { name, role: m.role, fingerprint: await fingerprint(m.memberId, m.sigPublic, m.kemPublic) });
+    }
+  }
+  chat.staffNow = members.map((m) => toHex(m.memberId));
+  const small = members.length <= 3; // after a claim or transfer; a release lists every counsellor
+  if (small) {
+    for (const id of added) if (chat.members.has(id)) addNote(t("joined", { name: chat.members.get(id).name }));
+    for (const id of removed) if (chat.members.has(id)) addNote(t("left", { name: chat.members.get(id).name }));
+    if (!chat.counsellorId || !chat.staffNow.includes(chat.counsellorId)) {
+      chat.counsellorId = members.find((m) => m.role === Role.COUNSELLOR) ? toHex(members.find((m) => m.role === Role.COUNSELLOR).memberId) : null;
+    }
+  }
+  renderMembers(small);
+  renderStatus();
+}
+
+function renderMembers(small) {
+  const box = byId("counsellors");
+  if (!small || chat.staffNow.length === 0) {
+    box.hidden = true;
+    box.replaceChildren();
+    return;
+  }
+  const rows = [];
+  for (const id of chat.staffNow) {
+    const member = chat.members.get(id);
+    if (!member) continue;
+    const short = member.fingerprint.split(" ").slice(0, 2).join(" ");
+    const role = member.role === Role.INTERPRETER ? t("interpreter") : t("counsellor");
+    rows.push(
+      el("div", { className: "member", "data-member": id },
+        el("p", {}, el("strong", { className: "member-name" }, member.name), ` (${role})`),
+        el("details", {},
+          el("summary", {}, t("fingerprint", { number: short })),
+          el("p", { className: "fingerprint" }, member.fingerprint))),
+    );
+  }
+  box.replaceChildren(...rows);
+  box.hidden = false;
+}
+
+// --- the transcript ------------------------------------------------------------------------
+
+function timeOf(at) {
+  const when = at ? new Date(at) : new Date();
+  return Number.isNaN(when.getTime()) ? "" : when.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+}
+
+function receiptText(seq) {
+  if (chat.receipts.read >= seq) return t("read");
+  if (chat.receipts.delivered >= seq) return t("delivered");
+  return t("sent");
+}
+
+function senderName(detail) {
+  const member = chat.members.get(detail.senderId);
+  if (member) return member.name;
+  const current = chat.client?.conversation?.members ?? [];
+  const found = current.find((m) => toHex(m.memberId) === detail.senderId);
+  if (found && found.displayName) return found.displayName;
+  return detail.senderRole === Role.INTERPRETER ? t("interpreter") : t("counsellor");
+}
+
+function addMessage(detail) {
+  if (detail.item) dropPending(detail.item.clientId);
+  const meta = el("p", { className: "meta" }, el("span", { className: "who" }, detail.mine ? t("you") : senderName(detail)), el("time", {}, timeOf(detail.at)));
+  if (detail.mine) {
+    const receipt = el("span", { className: "receipt" }, receiptText(detail.seq));
+    chat.mine.set(detail.seq, receipt);
+    meta.append(receipt);
+  }
+  const item = el("li", { className: `message ${detail.mine ? "mine" : "theirs"}`, "data-seq": detail.seq }, el("p", { className: "text" }, detail.text), meta);
+  byId("messages").append(item);
+  if (!detail.mine) showTyping(detail.senderId, 0);
+  item.scrollIntoView({ block: "nearest" });
+}
+
+function addNote(text) {
+  byId("messages").append(el("li", { className: "system-note" }, text));
+}
+
+function pendingText() {
+  return chat.socket && chat.socket.up ? t("sending") : t("waiting_connection");
+}
+
+function addPending(item) {
+  const li = el("li", { className: "message mine pending", "data-client-id": item.clientId },
+    el("p", { className: "text" }, item.text),
+    el("p", { className: "meta" }, el("span", { className: "receipt" }, pendingText())));
+  chat.pending.set(item.clientId, li);
+  byId("outbox").append(li);
+  li.scrollIntoView({ block: "nearest" });
+}
+
+function refreshPending() {
+  for (const li of chat.pending.values()) {
+    if (!li.classList.contains("failed")) li.querySelector(".receipt").textContent = pendingText();
+  }
+}
+
+function dropPending(clientId) {
+  chat.pending.get(clientId)?.remove();
+  chat.pending.delete(clientId);
+}
+
+function markFailed(clientId) {
+  const li = chat.pending.get(clientId);
+  if (!li) return;
+  li.classList.add("failed");
+  li.querySelector(".receipt").textContent = t("failed");
+}
+
+function showTyping(member, seconds) {
+  const line = byId("typing");
+  clearTimeout(chat.typingTimer);
+  if (!seconds) {
+    line.textContent = "";
+    return;
+  }
+  const known = chat.members.get(member);
+  line.textContent = known ? t("typing_named", { name: known.name }) : t("typing");
+  chat.typingTimer = setTimeout(() => {
+    line.textContent = "";
+  }, seconds * 1000);
+}
+
+function showChatError(text) {
+  const box = byId("chat-error");
+  box.textContent = text;
+  box.hidden = false;
+}
+
+// --- writing ---------------------------------------------------------------------------------
+
+function setComposerEnabled(enabled) {
+  byId("message-text").disabled = !enabled;
+  byId("send").disabled = !enabled;
+}
+
+function wireComposer() {
+  const form = byId("composer");
+  const box = byId("message-text");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = box.value.trim();
+    if (!text || !chat.client || chat.client.broken) return;
+    addPending(chat.client.write(text));
+    box.value = "";
+    box.focus();
+  });
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  box.addEventListener("input", () => {
+    if (box.value.trim()) chat.client?.typing();
+  });
+}
+
+// --- ending and deleting ----------------------------------------------------------------------
+
+function wireActions() {
+  const confirmBox = byId("confirm-delete");
+  byId("end").addEventListener("click", async () => {
+    byId("end").disabled = true;
+    try {
+      await api.end(chat.token);
+      onStatus("closed", chat.counsellorId);
+    } catch {
+      showChatError(t("end_failed"));
+    } finally {
+      byId("end").disabled = false;
+    }
+  });
+  byId("delete").addEventListener("click", () => {
+    confirmBox.hidden = false;
+    byId("confirm-heading").focus();
+  });
+  byId("delete-no").addEventListener("click", () => {
+    confirmBox.hidden = true;
+    byId("delete").focus();
+  });
+  byId("delete-yes").addEventListener("click", async () => {
+    byId("delete-yes").disabled = true;
+    try {
+      await api.remove(chat.token);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) {
+        byId("delete-yes").disabled = false;
+        showChatError(t("delete_failed"));
+        return;
+      }
+    }
+    finish(null);
+  });
+}
+
+/** The conversation is gone (deleted here or elsewhere): forget everything in this browser. */
+function finish(text) {
+  if (chat.finished) return;
+  chat.finished = true;
+  chat.socket?.stop();
+  clearInterval(chat.poller);
+  clearTimeout(chat.typingTimer);
+  try {
+    clearSession();
+  } catch {
+    // nothing stored
+  }
+  chat.client = null;
+  chat.token = null;
+  for (const id of ["messages", "outbox", "counsellors", "chat-status", "typing"]) byId(id).replaceChildren();
+  byId("message-text").value = "";
+  if (text) byId("gone-text").textContent = text;
+  show("view-gone");
+}
+
+// --- the page ----------------------------------------------------------------------------------
+
+function main() {
+  let found = null;
+  try {
+    found = loadSession();
+  } catch {
+    found = null;
+  }
+  if (found) {
+    reopen(found.session);
+    return;
+  }
+  const start = byId("start");
+  start.addEventListener("click", async () => {
+    start.disabled = true;
+    try {
+      showCode(await prepare());
+    } catch (error) {
+      fail(error);
+    }
+  });
+  start.disabled = false;
+  show("view-start");
+}
+
+main();
