@@ -18,7 +18,17 @@ from server.errors import exception_handlers, wants_json
 from server.logs import RequestLogMiddleware
 from server.realtime.socket import websocket_endpoint
 from server.resources import Resources
-from server.routes import admin, api_keys, api_visitor, staff, staff_keys, system, visitor, visitor_chat
+from server.routes import (
+    admin,
+    api_keys,
+    api_visitor,
+    dashboard,
+    staff,
+    staff_keys,
+    system,
+    visitor,
+    visitor_chat,
+)
 from server.security.body_limit import BodyLimitMiddleware
 from server.security.csrf import CSRFMiddleware
 from server.security.headers import SecurityHeadersMiddleware
@@ -67,6 +77,7 @@ def create_app(settings: Settings) -> Starlette:
             *staff.routes,
             *admin.routes,
             *staff_keys.routes,
+            *dashboard.routes,
             WebSocketRoute("/ws", websocket_endpoint),
             *visitor_chat.routes,
             *visitor.routes,

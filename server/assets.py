@@ -28,6 +28,7 @@ CONTENT_TYPES = {
     ".woff2": "font/woff2",
     ".mp3": "audio/mpeg",
     ".ogg": "audio/ogg",
+    ".wav": "audio/wav",
 }
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from crypto import Role, sign_directory
-from tests.chat_helpers import Centre, b64, build_centre
+from tests.chat_helpers import Centre, b64, build_centre, start_visitor
 from tests.conftest import BASE_URL, Client
 
 
@@ -38,15 +38,16 @@ def status(client: Client, centre: Centre) -> dict[str, object]:
     return body
 
 
-@pytest.mark.parametrize("path", ["/staff/keys", "/staff/admin/keys"])
+@pytest.mark.parametrize("path", ["/staff/keys", "/staff/admin/keys", "/staff/chat", "/staff/admin/load"])
 def test_pages_need_a_login(client: Client, path: str) -> None:
     response = client.get(path, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/staff/login"
 
 
-def test_api_needs_a_login(client: Client) -> None:
-    answer = client.get("/api/admin/directory-status")
+@pytest.mark.parametrize("path", ["/api/admin/directory-status", "/api/admin/load"])
+def test_api_needs_a_login(client: Client, path: str) -> None:
+    answer = client.get(path)
     assert answer.status_code == 401
     assert answer.json()["error"] == "login_required"
 
@@ -164,3 +165,64 @@ def test_no_directory_yet(client: Client) -> None:
         "deactivated_listed": [],
         "waiting": 0,
     }
+
+
+def test_dashboard_is_for_counsellors(client: Client, centre: Centre) -> None:
+    as_person(client, centre, "anna")
+    page = client.get("/staff/chat")
+    assert page.status_code == 200
+    assert 'src="/static/js/staff/dashboard.' in page.text
+    assert 'data-max-open="5"' in page.text
+    assert 'href="/staff/chat"' in page.text
+    assert "/static/sounds/notify." in page.text
+    for outcome in ("support_given", "information_given", "referred", "booked", "no_contact", "other"):
+        assert f'<option value="{outcome}">' in page.text
+    assert (
+        "<textarea" not in page.text.split('id="outcome"')[1].split("</select>")[0]
+    )  # a list, never free text
+    for name in ("ivan", "admin"):
+        as_person(client, centre, name)
+        assert client.get("/staff/chat").status_code == 403
+
+
+def test_dashboard_in_norwegian(client: Client, centre: Centre) -> None:
+    as_person(client, centre, "anna")
+    token = client.csrf("/staff/")
+    client.post("/staff/language", data={"csrf_token": token, "language": "nb"})
+    page = client.get("/staff/chat").text
+    assert "Støtte gitt" in page
+    assert "Tilbake til køen" in page
+
+
+def test_the_sound_is_served_like_other_assets(client: Client) -> None:
+    url = client.app.state.resources.assets["sounds/notify.wav"].url  # type: ignore[attr-defined]
+    answer = client.get(url)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "audio/wav"
+    assert answer.content.startswith(b"RIFF")
+
+
+def test_load_is_counts_and_waiting_times_for_admins(client: Client, centre: Centre) -> None:
+    start_visitor(client, BASE_URL, centre, language="sv")
+    start_visitor(client, BASE_URL, centre, language="en")
+    as_person(client, centre, "anna")
+    assert client.get("/staff/admin/load").status_code == 403
+    assert client.get("/api/admin/load").status_code == 403
+    as_person(client, centre, "admin")
+    page = client.get("/staff/admin/load")
+    assert page.status_code == 200
+    assert 'src="/static/js/staff/load.' in page.text
+    figures = client.get("/api/admin/load").json()
+    assert set(figures) == {
+        "queued",
+        "active",
+        "closed_today",
+        "longest_wait_minutes",
+        "on_duty",
+        "waits_minutes",
+        "languages",
+    }
+    assert figures["queued"] == 2
+    assert figures["active"] == 0
+    assert figures["waits_minutes"] == [0, 0]
+    assert figures["languages"] == {"en": 1, "sv": 1}

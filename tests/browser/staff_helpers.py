@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from crypto import ContentType, Role, create_staff_identity, export_staff_backup
 from tests.browser.conftest import RECORD_VIOLATIONS, Problems
-from tests.chat_helpers import PASSWORD, Person
+from tests.chat_helpers import PASSWORD, Centre, Person, Socket, b64, build_centre, start_visitor, unb64
 from tests.live_server import LiveServer
 
 PASSPHRASE = "a long and private passphrase"
@@ -130,3 +134,109 @@ def certify_and_publish(page: Any) -> str:
     page.wait_for_selector("#admin-done:not([hidden]), #admin-error:not([hidden])", timeout=KEY_TIMEOUT)
     assert page.is_hidden("#admin-error"), page.inner_text("#admin-error")
     return str(page.inner_text("#admin-done"))
+
+
+def staffed_centre(http: httpx.Client, live_server: LiveServer, names: dict[str, str]) -> Centre:
+    """An admin, staff whose keys have real passphrase backups (browsers unlock them), a directory."""
+    centre = build_centre(http, live_server.url, lambda: live_server.create_admin("admin", PASSWORD), {})
+    for name, role in names.items():
+        member = centre.invite(name, role)
+        kind = Role.COUNSELLOR if role == "counsellor" else Role.INTERPRETER
+        member.identity = create_staff_identity(centre.centre_id, member.account_id.bytes, kind)
+        backup = export_staff_backup(member.identity, PASSPHRASE)
+        keys = {
+            "kem_public": b64(member.identity.kem_public),
+            "sig_public": b64(member.identity.sig_public),
+            "backup": b64(backup),
+        }
+        assert member.person.api("PUT", "/api/staff/keys", keys).status_code == 204
+    centre.publish()
+    return centre
+
+
+# --- a visitor driven from Python against the live server -----------------------------------
+
+
+class SyncSocket:
+    """websockets.sync.client under the names chat_helpers.Socket uses (send_text/receive_text)."""
+
+    def __init__(self, url: str, origin: str) -> None:
+        from websockets.sync.client import connect
+
+        ws_url = url.replace("http://", "ws://", 1) + "/ws"
+        self.ws = connect(ws_url, origin=origin, compression=None, open_timeout=30)  # type: ignore[arg-type]
+        self.ws.__enter__()  # websockets wants its connections entered as context managers
+
+    def send_text(self, text: str) -> None:
+        self.ws.send(text)
+
+    def receive_text(self) -> str:
+        data = self.ws.recv(timeout=60)
+        return data if isinstance(data, str) else data.decode()
+
+    def close(self) -> None:
+        self.ws.__exit__(None, None, None)
+
+
+class LiveVisitor:
+    """The visitor's side of one conversation: the protocol state, a websocket, what they read."""
+
+    def __init__(
+        self, http: httpx.Client, live_server: LiveServer, centre: Centre, language: str = "en"
+    ) -> None:
+        self.chat = start_visitor(http, live_server.url, centre, language)
+        self.raw = SyncSocket(live_server.url, live_server.url)
+        self.socket = Socket(self.raw)
+        self.socket.send({"type": "hello", "token": self.chat.token, "ref": "hello"})
+        self.socket.until("welcome")
+        self.socket.send({"type": "sync", "conversation": self.chat.id.hex, "after": 0})
+        self.texts: list[str] = []
+        self.members: list[str] = []
+        self.refs = 0
+
+    @property
+    def id(self) -> str:
+        return self.chat.id.hex
+
+    def _send(self, message: bytes) -> int:
+        self.refs += 1
+        ref = f"v{self.refs}"
+        frame = {"type": "send", "conversation": self.id, "client_id": str(uuid.uuid4()), "ref": ref}
+        self.socket.send({**frame, "message": b64(message)})
+        seq = int(self.socket.until("ack", ref=ref)["seq"])
+        self.read_until(seq)
+        return seq
+
+    def say(self, words: str) -> int:
+        return self._send(self.chat.conversation.encrypt(ContentType.TEXT, words.encode()))
+
+    def ask_for_interpreter(self, language: str) -> int:
+        body = json.dumps({"kind": "interpreter_request", "language": language}).encode()
+        return self._send(self.chat.conversation.encrypt(ContentType.APP_JSON, body))
+
+    def read_until(self, seq: int) -> None:
+        """Apply every message up to `seq` (including our own echoes)."""
+        while self.chat.conversation.next_seq <= seq:
+            frame = self.socket.until("message", conversation=self.id)
+            if frame["seq"] < self.chat.conversation.next_seq:
+                continue
+            received = self.chat.conversation.receive(unb64(frame["message"]))
+            if received.kind == "application" and received.content_type == ContentType.TEXT and received.body:
+                self.texts.append(received.body.decode())
+            if received.kind == "commit":
+                self.members = [m.display_name or "visitor" for m in received.members]
+
+    def wait_for_text(self, words: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while words not in self.texts:
+            assert time.monotonic() < deadline, (words, self.texts)
+            self.read_until(self.chat.conversation.next_seq)
+
+    def typing(self) -> None:
+        self.socket.send({"type": "typing", "conversation": self.id})
+
+    def receipt(self, delivered: int, read: int) -> None:
+        self.socket.send({"type": "receipt", "conversation": self.id, "delivered": delivered, "read": read})
+
+    def close(self) -> None:
+        self.raw.close()

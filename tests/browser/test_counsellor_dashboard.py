@@ -1,0 +1,218 @@
+"""The counsellor dashboard in Chromium against a visitor driven from Python, on the live server.
+
+Two counsellors unlock their keys in their own browser profiles, see a queued conversation
+(with the interpreter request decrypted on their device), claim it at the same instant
+(exactly one wins), chat both ways with typing and receipts, transfer, release and close.
+Every request body and websocket frame the pages send or receive is captured: the words
+written never appear in them, in the database file or in the server log.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.staff_helpers import (
+    PASSPHRASE,
+    LiveVisitor,
+    http_fixture,
+    log_in,
+    new_page_fixture,
+    staffed_centre,
+)
+from tests.chat_helpers import Centre
+from tests.live_server import LiveServer
+
+FIXTURES = (http_fixture, new_page_fixture)  # used by name in the tests below
+WAIT = 30_000
+
+
+@dataclass
+class Wire:
+    """Everything the browsers sent and received, as text."""
+
+    items: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any) -> None:
+        page.on("request", lambda request: self.items.append(request.post_data or ""))
+
+        def on_socket(ws: Any) -> None:
+            ws.on("framesent", lambda payload: self.items.append(str(payload)))
+            ws.on("framereceived", lambda payload: self.items.append(str(payload)))
+
+        page.on("websocket", on_socket)
+
+    def assert_never(self, *words: str) -> None:
+        joined = "\n".join(self.items)
+        assert len(self.items) > 20
+        for word in words:
+            assert word not in joined, word
+
+
+@pytest.fixture(scope="module")
+def centre(live_server: LiveServer) -> Iterator[Centre]:
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        yield staffed_centre(
+            http, live_server, {"anna": "counsellor", "bodil": "counsellor", "cleo": "counsellor"}
+        )
+
+
+def open_dashboard(new_page: Any, live_server: LiveServer, name: str, wire: Wire) -> Any:
+    page = new_page()
+    wire.watch(page)
+    log_in(page, live_server.url, name)
+    page.goto(live_server.url + "/staff/chat")
+    page.wait_for_selector("body[data-ready]", state="attached", timeout=WAIT)
+    if page.get_attribute("body", "data-ready") == "locked":
+        page.fill("#passphrase", PASSPHRASE)
+        page.click("#unlock")
+    page.wait_for_selector("body[data-ready=yes]", state="attached", timeout=60_000)
+    page.wait_for_selector("#connection[data-state=online]", timeout=WAIT)
+    return page
+
+
+def queue_item(page: Any, conversation: str) -> Any:
+    return page.locator(f'#queue li[data-conversation="{conversation}"]')
+
+
+def message(page: Any, words: str) -> Any:
+    return page.locator("#messages li", has_text=words)
+
+
+def click_together(pages: list[Any], selector: str) -> None:
+    """Click `selector` on every page at the same wall-clock instant."""
+    at = int(time.time() * 1000) + 400
+    for page in pages:
+        page.evaluate(
+            "([selector, at]) => setTimeout(() => document.querySelector(selector)?.click(), at - Date.now())",
+            [selector, at],
+        )
+
+
+def test_queue_claim_chat_transfer_release_close(
+    new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
+) -> None:
+    wire = Wire()
+    anna = open_dashboard(new_page, live_server, "anna", wire)
+    bodil = open_dashboard(new_page, live_server, "bodil", wire)
+
+    visitor = LiveVisitor(http, live_server, centre, language="sv")
+    visitor.ask_for_interpreter("ar")
+    opening = "hemlig-oppning: jag behöver prata med någon"
+    visitor.say(opening)
+
+    # Both see the queued conversation, its interface language and — decrypted on their own
+    # device — the interpreter request.
+    for page in (anna, bodil):
+        item = queue_item(page, visitor.id)
+        item.locator(".interpreter").wait_for(timeout=WAIT)
+        assert "Arabic" in item.locator(".interpreter").inner_text()
+        assert "Svenska" in item.inner_text()
+        page.wait_for_function("document.title.startsWith('(1)')", timeout=WAIT)
+        page.locator(f"#take-{visitor.id}:not([disabled])").wait_for(timeout=WAIT)
+
+    # Both take it at the same instant: exactly one wins, the other is told.
+    click_together([anna, bodil], f"#take-{visitor.id}")
+    anna.wait_for_function(
+        "() => document.querySelector('#queue-notice') || document.querySelector('#chat-view:not([hidden])')",
+        timeout=WAIT,
+    )
+    bodil.wait_for_function(
+        "() => document.querySelector('#queue-notice') || document.querySelector('#chat-view:not([hidden])')",
+        timeout=WAIT,
+    )
+    winners = [p for p in (anna, bodil) if p.is_visible("#chat-view")]
+    losers = [p for p in (anna, bodil) if p.locator("#queue-notice").count()]
+    assert len(winners) == 1, (len(winners), len(losers))
+    assert len(losers) == 1
+    assert "already taken" in losers[0].inner_text("#queue-notice")
+    winner, loser = winners[0], losers[0]
+    winner_name, loser_name = ("Anna", "Bodil") if winner is anna else ("Bodil", "Anna")
+
+    # The winner reads what was written while waiting, and the interpreter request.
+    message(winner, opening).wait_for(timeout=WAIT)
+    assert "Arabic" in winner.inner_text("#chat-header")
+
+    # Chat both ways, with typing indicators and receipts.
+    reply = "hemlig-svar: jag är här och lyssnar"
+    winner.fill("#message-input", reply)
+    winner.press("#message-input", "Enter")
+    visitor.wait_for_text(reply)
+    typing = visitor.socket.until("typing", conversation=visitor.id)
+    assert typing["member"] != "visitor"
+    visitor.typing()
+    winner.wait_for_selector("#typing:has-text('writing')", timeout=WAIT)
+    reply_seq = int(message(winner, reply).get_attribute("data-seq") or "0")
+    visitor.receipt(reply_seq, reply_seq)
+    winner.wait_for_selector(f'#messages li[data-seq="{reply_seq}"][data-status="read"]', timeout=WAIT)
+    second = "hemlig-andra: tack, det hjälper"
+    visitor.say(second)
+    message(winner, second).wait_for(timeout=WAIT)
+
+    # Transfer to the colleague with a note everyone in the conversation reads.
+    note = "hemlig-anteckning: vill ha tolk, har berättat om hotet"
+    winner.click("#transfer summary")
+    winner.select_option(
+        "#transfer-to",
+        label=next(
+            o for o in winner.locator("#transfer-to option").all_inner_texts() if o.startswith(loser_name)
+        ),
+    )
+    winner.fill("#transfer-note", note)
+    winner.click("#transfer-go")
+    visitor.wait_for_text(note)
+    winner.wait_for_selector(f"#chat-notice:has-text('transferred to {loser_name}')", timeout=WAIT)
+    # The colleague gets it, reads the history, and removes the previous counsellor.
+    loser.wait_for_selector(f'#my-conversations button[data-conversation="{visitor.id}"]', timeout=WAIT)
+    message(loser, opening).wait_for(timeout=WAIT)
+    message(loser, note).wait_for(timeout=WAIT)
+    loser.wait_for_selector(f"#messages li.system:has-text('{winner_name} left')", timeout=60_000)
+    deadline = time.monotonic() + 30
+    while winner_name in visitor.members or not visitor.members:
+        assert time.monotonic() < deadline, visitor.members
+        visitor.read_until(visitor.chat.conversation.next_seq)
+    after = "hemlig-efter: hej igen"
+    visitor.say(after)
+    message(loser, after).wait_for(timeout=WAIT)
+
+    # Back to the queue: re-keyed to every counsellor; the first counsellor takes it again.
+    loser.click("#release")
+    for page in (anna, bodil):
+        queue_item(page, visitor.id).wait_for(timeout=WAIT)
+    winner.locator(f"#take-{visitor.id}:not([disabled])").wait_for(timeout=WAIT)
+    winner.click(f"#take-{visitor.id}")
+    winner.wait_for_selector(
+        f'#my-conversations button[data-conversation="{visitor.id}"][aria-current="true"]', timeout=WAIT
+    )
+
+    # Close with an outcome tag from the list.
+    winner.click("#close summary")
+    winner.select_option("#outcome", "support_given")
+    winner.click("#close-go")
+    winner.wait_for_selector("#chat-notice:has-text('closed')", timeout=WAIT)
+    visitor.close()
+
+    database = live_server.data_dir / "trygg.sqlite3"
+    with sqlite3.connect(database) as db:
+        status, outcome = db.execute(
+            "SELECT status, outcome FROM conversations WHERE id = ?", (visitor.chat.id.hex,)
+        ).fetchone() or (None, None)
+    if status is None:  # SQLAlchemy may store UUIDs with dashes
+        with sqlite3.connect(database) as db:
+            status, outcome = db.execute(
+                "SELECT status, outcome FROM conversations WHERE id = ?", (str(visitor.chat.id),)
+            ).fetchone()
+    assert (status, outcome) == ("closed", "support_given")
+
+    words = (opening, reply, second, note, after, "hemlig")
+    wire.assert_never(*words)
+    stored = b"".join(path.read_bytes() for path in live_server.data_dir.glob("trygg.sqlite3*"))
+    for word in words:
+        assert word.encode() not in stored, word
+        assert word not in live_server.log(), word

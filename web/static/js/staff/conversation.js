@@ -1,0 +1,297 @@
+// One conversation as the counsellor's dashboard follows it: the protocol state, what has been
+// decrypted, and an outbox whose items are (re)built at the current head, sent with a stable
+// client_id, and done only when the server echoes them back in the transcript.
+//
+// Nothing here touches the DOM; the dashboard listens through `onChange`.
+
+import { b64decode, b64encode, ContentType, openConversation, Role, toHex, utf8, utf8Decode } from "./keys-lib.js";
+import { Disconnected } from "./socket.js";
+
+const ECHO_WAIT_MS = 8000;
+const HANDOVER_GRACE_MS = 90000;
+const OPENED_AT = Date.now(); // messages older than the dashboard do not count as new
+
+/** An application message with ContentType.APP_JSON that the dashboard understands. */
+function parseJson(body) {
+  try {
+    const value = JSON.parse(utf8Decode(body));
+    return value && typeof value === "object" && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export class ChatConversation {
+  constructor(id, { identity, anchors, socket, onChange, counsellorIds = new Set() }) {
+    this.id = id;
+    this.identity = identity;
+    this.me = toHex(identity.memberId);
+    this.anchors = anchors;
+    this.counsellorIds = counsellorIds; // every certified counsellor (a release re-keys to all of them)
+    this.inQueue = true; // from the transcript: waiting since the genesis or the last release
+    this.socket = socket;
+    this.onChange = onChange;
+    this.status = "queued";
+    this.language = null;
+    this.queuedAt = null;
+    this.counsellor = null; // who owns it, per the server's status frames
+    this.mine = false;
+    this.protocol = null; // the protocol Conversation, from the genesis
+    this.lastSeq = -1;
+    this.synced = false;
+    this.broken = null; // an error code when the transcript could not be followed
+    this.entries = []; // {seq, kind: "text"|"system", from, role, text, at, key?, values?}
+    this.held = new Map(); // seq -> bytes of messages we could not open yet (before a history share)
+    this.interpreter = null; // the language a visitor asked an interpreter for
+    this.members = [];
+    this.outbox = [];
+    this.sending = false;
+    this.waiters = [];
+    this.visitorReceipt = { delivered: -1, read: -1 };
+    this.typingUntil = 0;
+    this.unread = 0;
+    this.handover = null; // {from, at, shared}: a colleague handed this conversation to me
+    this.chain = Promise.resolve(); // incoming messages are processed one at a time, in order
+  }
+
+  get visitorId() {
+    return this.protocol ? toHex(this.protocol.visitorId) : null;
+  }
+
+  get canRead() {
+    return Boolean(this.protocol && this.protocol.canRead && this.protocol.isMember);
+  }
+
+  changed(what = "conversation") {
+    this.onChange?.(this, what);
+  }
+
+  // --- following the transcript ----------------------------------------------------------
+
+  /** Ask the server for everything after what we have (again after a reconnect). */
+  sync() {
+    this.synced = true;
+    return this.socket.send({ type: "sync", conversation: this.id, after: this.lastSeq });
+  }
+
+  /** A `message` frame: process it after any before it, strictly in order. */
+  deliver(frame) {
+    this.chain = this.chain.then(() => this._deliver(frame)).catch(() => {});
+    return this.chain;
+  }
+
+  async _deliver(frame) {
+    if (this.broken || frame.seq <= this.lastSeq) return;
+    if (frame.seq !== this.lastSeq + 1) {
+      this.sync(); // a gap: ask again from where we are
+      return;
+    }
+    const data = b64decode(frame.message);
+    try {
+      if (frame.seq === 0) {
+        this.protocol = await openConversation(this.identity, data, this.anchors);
+        this.members = this.protocol.members;
+      } else {
+        this._apply(frame, await this.protocol.receive(data), data);
+      }
+    } catch (error) {
+      this.broken = error?.code || "internal_error";
+      this.changed();
+      return;
+    }
+    this.lastSeq = frame.seq;
+    this.waiters = this.waiters.filter((w) => {
+      if (this.lastSeq < w.seq) return true;
+      w.resolve();
+      return false;
+    });
+    this.changed("messages");
+  }
+
+  _apply(frame, r, data) {
+    const from = toHex(r.senderId);
+    const base = { seq: r.seq, from, role: r.senderRole, at: frame.at };
+    if (r.kind === "application") {
+      if (!r.readable) {
+        this.held.set(r.seq, data);
+        return;
+      }
+      this._entry(base, r);
+    } else if (r.kind === "commit") {
+      this._commit(base, r, from);
+    } else if (r.kind === "history" && r.readable) {
+      for (const [seq, held] of [...this.held]) {
+        this.protocol
+          .decryptPast(held)
+          .then((past) => {
+            this.held.delete(seq);
+            this._entry({ seq, from: toHex(past.senderId), role: past.senderRole, at: null }, past);
+            this.entries.sort((a, b) => a.seq - b.seq);
+            this.changed("messages");
+          })
+          .catch(() => {});
+      }
+      if (this.handover && this.handover.from === from) this.handover.shared = true;
+    }
+  }
+
+  _commit(base, r, from) {
+    const before = new Map(this.members.map((m) => [toHex(m.memberId), m]));
+    this.members = r.members;
+    const names = new Map(r.members.map((m) => [toHex(m.memberId), m]));
+    const staff = r.members.filter((m) => m.role !== Role.VISITOR).map((m) => toHex(m.memberId));
+    const added = r.added.map(toHex);
+    const removed = r.removed.map(toHex);
+    const committer = names.get(from)?.displayName || "";
+    if (added.includes(this.me) && from !== this.me && r.senderRole === Role.COUNSELLOR && staff.length <= 3) {
+      this.handover = { from, at: Date.now(), shared: false };
+    }
+    if (this.handover && removed.includes(this.handover.from)) this.handover = null;
+    const everyone = this.counsellorIds.size > 1 && [...this.counsellorIds].every((id) => staff.includes(id));
+    if (this.inQueue && staff.length === 1 && staff[0] === from) {
+      this.inQueue = false;
+      this.entries.push({ ...base, kind: "system", key: "claimed", values: { name: committer } });
+    } else if (everyone || added.length > 2) {
+      this.inQueue = true;
+      this.entries.push({ ...base, kind: "system", key: "requeued", values: { name: committer } });
+    } else {
+      for (const id of added) {
+        this.entries.push({ ...base, kind: "system", key: "joined", values: { name: names.get(id)?.displayName || "" } });
+      }
+      for (const id of removed) {
+        this.entries.push({ ...base, kind: "system", key: "left", values: { name: before.get(id)?.displayName || "" } });
+      }
+    }
+  }
+
+  _entry(base, r) {
+    if (r.contentType === ContentType.TEXT) {
+      this.entries.push({ ...base, kind: "text", text: utf8Decode(r.body) });
+      const live = base.at !== null && Date.parse(base.at) > OPENED_AT - 5000;
+      if (base.from !== this.me && live) this.unread += 1;
+    } else if (r.contentType === ContentType.APP_JSON) {
+      const value = parseJson(r.body);
+      if (value?.kind === "interpreter_request" && typeof value.language === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/.test(value.language)) {
+        this.interpreter = value.language;
+        this.entries.push({ ...base, kind: "system", key: "interpreter", values: { language: value.language } });
+      }
+    }
+  }
+
+  /** Resolve once the transcript has reached `seq` (or after a while, to check again). */
+  reached(seq) {
+    if (this.lastSeq >= seq) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { seq, resolve: () => resolve(true) };
+      this.waiters.push(waiter);
+      setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, ECHO_WAIT_MS);
+    });
+  }
+
+  /** Does the handover from a colleague call for removing them now? */
+  handoverDue() {
+    if (!this.handover || !this.mine) return null;
+    if (this.counsellor && this.counsellor !== this.me) return null; // the server says it is not mine
+    const stillThere = this.members.some((m) => toHex(m.memberId) === this.handover.from);
+    if (!stillThere) return null;
+    return this.handover.shared || Date.now() - this.handover.at > HANDOVER_GRACE_MS ? this.handover.from : null;
+  }
+
+  // --- sending ----------------------------------------------------------------------------
+
+  /**
+   * Queue an outgoing protocol object. `build()` makes it at the current head (null: nothing to
+   * send any more); `type` is the frame type (send, claim, transfer, release, commit); `extra`
+   * are further frame fields. Resolves with {ok: true, seq} or {ok: false, code, message}.
+   */
+  enqueue(type, build, { extra = {}, text = null } = {}) {
+    return new Promise((resolve) => {
+      this.outbox.push({ clientId: crypto.randomUUID(), type, build, extra, text, ackSeq: null, resolve, tries: 0 });
+      this.changed("outbox");
+      this.pump();
+    });
+  }
+
+  /** Send the outbox, one item at a time; called again after every reconnect. */
+  async pump() {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (this.outbox.length && this.socket.up) {
+        const item = this.outbox[0];
+        const outcome = await this._attempt(item);
+        if (outcome === "retry") continue;
+        if (outcome === "offline") break;
+        this.outbox.shift();
+        item.resolve(outcome);
+        this.changed("outbox");
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  async _attempt(item) {
+    await this.chain; // build only on a fully applied transcript
+    if (item.ackSeq !== null) {
+      if (await this.reached(item.ackSeq)) return { ok: true, seq: item.ackSeq };
+      this.sync();
+      return "retry";
+    }
+    if (this.broken || !this.protocol) return { ok: false, code: this.broken || "not_ready" };
+    const builtAt = this.protocol.nextSeq;
+    let data;
+    try {
+      data = await item.build();
+    } catch (error) {
+      return { ok: false, code: error?.code || "internal_error" };
+    }
+    if (data === null) return { ok: true, seq: null };
+    let answer;
+    try {
+      answer = await this.socket.request({
+        type: item.type,
+        conversation: this.id,
+        client_id: item.clientId,
+        message: b64encode(data),
+        ...item.extra,
+      });
+    } catch (error) {
+      if (error instanceof Disconnected) return "offline";
+      throw error;
+    }
+    if (answer.type === "ack") {
+      item.ackSeq = answer.seq;
+      return "retry";
+    }
+    if (answer.code === "conflict" && item.tries++ < 20) {
+      // Someone wrote first: catch up, then build again at the new head, same client_id.
+      if (!(await this.reached(builtAt))) this.sync();
+      return "retry";
+    }
+    return { ok: false, code: answer.code, message: answer.message };
+  }
+
+  /** Encrypt and send a text message. */
+  sendText(text) {
+    return this.enqueue("send", () => this.protocol.encrypt(ContentType.TEXT, utf8(text)), { text });
+  }
+
+  /** The transcript position of messages written by me, for receipts. */
+  myLastSeq() {
+    for (let i = this.entries.length - 1; i >= 0; i--) if (this.entries[i].from === this.me) return this.entries[i].seq;
+    return -1;
+  }
+
+  /** Forget everything decrypted (the visitor deleted the conversation). */
+  shred() {
+    this.entries = [];
+    this.held.clear();
+    this.outbox.splice(0).forEach((item) => item.resolve({ ok: false, code: "deleted" }));
+    this.protocol = null;
+    this.interpreter = null;
+  }
+}
