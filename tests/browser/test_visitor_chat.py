@@ -20,9 +20,11 @@ from typing import Any
 
 import httpx2
 import pytest
+from playwright.sync_api import expect
 from websockets.sync.client import connect
 
 from crypto import ContentType, Conversation
+from tests.browser.conftest import RECORD_VIOLATIONS
 from tests.chat_helpers import PASSWORD, Centre, Socket, b64, build_centre, staff_view, text, unb64
 from tests.live_server import LiveServer, NeutralSite
 
@@ -227,7 +229,7 @@ def start_chat(page: Any, live_server: LiveServer, keep: bool = False) -> str:
         page.check("#keep-signed-in")
     page.click("#continue")
     page.wait_for_selector("#view-chat:not([hidden])")
-    page.wait_for_function("document.getElementById('connection').textContent === ''")
+    expect(page.locator("#connection")).to_have_text("")
     return code
 
 
@@ -261,8 +263,7 @@ def test_start_wait_claim_talk_and_reload(
     page.wait_for_selector("#view-code:not([hidden])", timeout=30_000)
     code = page.inner_text("#resume-code")
     page.click("#copy-code")
-    page.wait_for_function("document.getElementById('copy-status').textContent !== ''")
-    assert page.inner_text("#copy-status") == "Copied."
+    expect(page.locator("#copy-status")).to_have_text("Copied.")
     assert page.evaluate("navigator.clipboard.readText()") == code
     assert page.is_disabled("#continue")
     page.check("#written-down")
@@ -318,7 +319,10 @@ def test_start_wait_claim_talk_and_reload(
         anna.receipt(reply_seq, reply_seq)
         mine(page, opening).locator(".receipt", has_text="Read").wait_for()
 
+        # The visitor's typing reaches the counsellor (without any of the words).
         second = f"{secret} thank you"
+        page.locator("#message-text").press_sequentially(second[:5])
+        assert anna.socket.until("typing")["member"] == "visitor"
         send(page, second)
         anna.read_until(second)
 
@@ -336,4 +340,218 @@ def test_start_wait_claim_talk_and_reload(
         theirs(page, f"{secret} still here").wait_for()
         assert anna.texts.count(third) == 1
     assert page.locator("#quick-exit").is_visible()
+    assert_never_in_clear(live_server, wire, secret)
+
+
+def claimed_chat(page: Any, live_server: LiveServer, anna: Counsellor, secret: str) -> str:
+    """A chat started in the page and claimed by the counsellor; returns the resume code."""
+    code = start_chat(page, live_server)
+    anna.follow(conversation_id(page))
+    anna.claim()
+    page.locator("#chat-status", has_text="You are talking to Anna.").wait_for()
+    return code
+
+
+def test_network_loss_delivers_the_unsent_message_exactly_once(
+    page: Any, live_server: LiveServer, centre: Centre, wire: Wire, secret: str
+) -> None:
+    with counsellor(live_server, centre, "anna") as anna:
+        claimed_chat(page, live_server, anna, secret)
+        page.context.set_offline(True)
+        page.locator("#connection", has_text="No connection.").wait_for()
+        offline = f"{secret} written while offline"
+        send(page, offline)
+        pending = page.locator("#outbox li.pending", has_text=offline)
+        pending.locator(".receipt", has_text="Waiting for the connection…").wait_for()
+        # Meanwhile the counsellor writes: the page must catch up before its message goes.
+        anna.say(f"{secret} are you still there?")
+        page.wait_for_timeout(500)
+        assert anna.texts.count(offline) == 0
+        page.context.set_offline(False)
+        mine(page, offline).locator(".receipt", has_text="Sent").wait_for(timeout=30_000)
+        theirs(page, f"{secret} are you still there?").wait_for()
+        assert pending.count() == 0
+        anna.read_until(offline)
+        assert page.locator("#messages li.message.mine", has_text=offline).count() == 1
+        sent_frames = [f for f in wire.frames_of("send")]
+        assert len({f["client_id"] for f in sent_frames}) == 1  # one message, one client_id throughout
+    # A fresh look at the stored log: the message is there exactly once.
+    with counsellor(live_server, centre, "anna") as again:
+        again.follow(conversation_id(page))
+        while True:
+            frame = again.next_message()
+            if offline in again.texts:
+                break
+        again.socket.send({"type": "ping", "ref": "p"})
+        again.socket.until("pong", ref="p")
+        while again.socket.pending:
+            again.next_message()
+        assert again.texts.count(offline) == 1
+        assert frame["seq"] > 0
+    assert_never_in_clear(live_server, wire, secret)
+
+
+def test_resume_from_another_device_with_the_code(
+    page: Any,
+    browser: Any,
+    live_server: LiveServer,
+    centre: Centre,
+    wire: Wire,
+    secret: str,
+    problems: Any,
+) -> None:
+    with counsellor(live_server, centre, "anna") as anna:
+        first = f"{secret} first words"
+        code = start_chat(page, live_server)
+        send(page, first)
+        mine(page, first).wait_for()
+        anna.follow(conversation_id(page))
+        anna.read_until(first)
+        anna.claim()
+        reply = f"{secret} an answer to read later"
+        anna.say(reply)
+        theirs(page, reply).wait_for()
+
+        other = browser.new_context(locale="en-GB")
+        other.add_init_script(RECORD_VIOLATIONS)
+        try:
+            device = other.new_page()
+            problems.watch(device)
+            wire.watch(device)
+            device.goto(live_server.url + "/en/")
+            device.goto(live_server.url + "/en/chat")
+            device.click("#have-code")
+            device.wait_for_url("**/en/resume")
+            expect(device.locator("#resume-submit")).to_be_enabled()
+            # A typo (two symbols swapped) is caught in the page, before any network call.
+            symbols = code.replace("-", "")
+            swap = next(i for i in range(len(symbols) - 1) if symbols[i] != symbols[i + 1])
+            typo = symbols[:swap] + symbols[swap + 1] + symbols[swap] + symbols[swap + 2 :]
+            before = len(wire.requests)
+            device.fill("#code", typo)
+            device.click("#resume-submit")
+            device.locator("#code-error", has_text="There is a typo in the code.").wait_for()
+            device.fill("#code", symbols[:12])
+            device.press("#code", "Enter")
+            device.locator("#code-error", has_text="A code has 20 letters and digits").wait_for()
+            device.fill("#code", symbols[:19] + "U")
+            device.press("#code", "Enter")
+            device.locator("#code-error", has_text="cannot be in a code").wait_for()
+            assert device.get_attribute("#code", "aria-invalid") == "true"
+            assert wire.requests[before:] == []
+            # The right code, typed in small letters without dashes.
+            device.fill("#code", code.lower().replace("-", " "))
+            device.click("#resume-submit")
+            device.wait_for_url("**/en/chat", timeout=30_000)
+            device.wait_for_selector("#view-chat:not([hidden])")
+            mine(device, first).wait_for()
+            theirs(device, reply).wait_for()
+            device.locator("#chat-status", has_text="You are talking to Anna.").wait_for()
+            # One history entry: the resume page was replaced by the chat.
+            assert device.evaluate("history.length") == 3
+            later = f"{secret} written on the other device"
+            send(device, later)
+            anna.read_until(later)
+            mine(page, later).wait_for()  # the first tab sees it too
+            assert device.evaluate("localStorage.length") == 0
+            problems.collect(device)
+        finally:
+            other.close()
+    assert_never_in_clear(live_server, wire, secret)
+
+
+def test_end_then_delete_everything(
+    page: Any, live_server: LiveServer, centre: Centre, wire: Wire, secret: str
+) -> None:
+    page.set_viewport_size({"width": 320, "height": 640})
+    with counsellor(live_server, centre, "anna") as anna:
+        code = claimed_chat(page, live_server, anna, secret)
+        words = f"{secret} please delete this later"
+        send(page, words)
+        anna.read_until(words)
+        # Usable at 320 px: nothing wider than the screen.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        page.click("#end")
+        anna.status("closed")
+        page.locator("#chat-status", has_text="This conversation has ended.").wait_for()
+        assert page.is_disabled("#message-text")
+        assert page.locator("#end").is_hidden()
+        mine(page, words).wait_for()  # still readable
+        # Delete asks first, and can be cancelled.
+        page.click("#delete")
+        page.locator("#confirm-delete", has_text="It cannot be undone").wait_for()
+        page.click("#delete-no")
+        assert page.locator("#confirm-delete").is_hidden()
+        page.click("#delete")
+        page.click("#delete-yes")
+        page.locator("#view-gone", has_text="The conversation has been deleted.").wait_for()
+        anna.status("deleted")
+    assert page.evaluate("sessionStorage.length + localStorage.length") == 0
+    assert page.locator("#messages li").count() == 0
+    assert words not in page.content()
+    # The code no longer opens anything.
+    page.goto(live_server.url + "/en/resume")
+    expect(page.locator("#resume-submit")).to_be_enabled()
+    page.fill("#code", code)
+    page.click("#resume-submit")
+    page.locator("#code-error", has_text="No conversation matches this code.").wait_for(timeout=30_000)
+    assert_never_in_clear(live_server, wire, secret)
+
+
+def test_keep_me_signed_in_survives_closing_the_tab(
+    page: Any, browser_context: Any, live_server: LiveServer, centre: Centre, secret: str
+) -> None:
+    start_chat(page, live_server, keep=True)
+    assert page.evaluate("sessionStorage.length") == 0
+    assert page.evaluate("localStorage.getItem('trygg.visitor')") is not None
+    words = f"{secret} kept on this device"
+    send(page, words)
+    mine(page, words).locator(".receipt", has_text="Sent").wait_for()
+    page.close()
+    again = browser_context.new_page()
+    again.goto(live_server.url + "/en/chat")
+    mine(again, words).wait_for()
+    again.click("#delete")
+    again.click("#delete-yes")
+    again.locator("#view-gone").wait_for()
+    assert again.evaluate("localStorage.length + sessionStorage.length") == 0
+    again.close()
+
+
+def test_without_keep_nothing_outlives_the_tab(
+    page: Any, browser_context: Any, live_server: LiveServer
+) -> None:
+    start_chat(page, live_server)
+    page.close()
+    again = browser_context.new_page()
+    again.goto(live_server.url + "/en/chat")
+    again.wait_for_selector("#view-start:not([hidden])")
+    assert again.evaluate("localStorage.length + sessionStorage.length") == 0
+    again.close()
+
+
+def test_server_restart_loses_nothing(
+    page: Any, live_server: LiveServer, centre: Centre, wire: Wire, secret: str
+) -> None:
+    before = f"{secret} before the restart"
+    with counsellor(live_server, centre, "anna") as anna:
+        claimed_chat(page, live_server, anna, secret)
+        send(page, before)
+        anna.read_until(before)
+    live_server.stop()
+    page.locator("#connection", has_text="No connection.").wait_for()
+    during = f"{secret} written while the server was down"
+    send(page, during)
+    page.locator("#outbox li.pending", has_text=during).wait_for()
+    live_server.start()
+    mine(page, during).locator(".receipt", has_text="Sent").wait_for(timeout=45_000)
+    with counsellor(live_server, centre, "anna") as anna:
+        anna.follow(conversation_id(page))
+        anna.read_until(during)
+        reply = f"{secret} after the restart"
+        anna.say(reply)
+        theirs(page, reply).wait_for()
+        assert anna.texts.count(during) == 1
+        assert anna.texts.count(before) == 1
+    assert page.locator("#messages li.message.mine", has_text=during).count() == 1
     assert_never_in_clear(live_server, wire, secret)

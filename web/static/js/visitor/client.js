@@ -71,6 +71,7 @@ export class ChatClient {
   /** Queue a text for sending; returns its outbox item. Nothing leaves unencrypted. */
   write(text) {
     const item = this.outbox.add(text);
+    this.lastTyping = 0; // the next words typed start a new burst: tell the other side at once
     this._later(() => this._flush());
     return item;
   }
