@@ -20,6 +20,7 @@ from server.realtime.socket import websocket_endpoint
 from server.resources import Resources
 from server.routes import (
     admin,
+    api_canned,
     api_keys,
     api_visitor,
     dashboard,
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> Starlette:
             *admin.routes,
             *staff_keys.routes,
             *dashboard.routes,
+            *api_canned.routes,
             WebSocketRoute("/ws", websocket_endpoint),
             *visitor_chat.routes,
             *visitor.routes,

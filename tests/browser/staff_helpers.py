@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -175,7 +176,8 @@ class SyncSocket:
         return data if isinstance(data, str) else data.decode()
 
     def close(self) -> None:
-        self.ws.__exit__(None, None, None)
+        with contextlib.suppress(Exception):  # already gone with a stopped server
+            self.ws.__exit__(None, None, None)
 
 
 class LiveVisitor:
@@ -231,6 +233,24 @@ class LiveVisitor:
         while words not in self.texts:
             assert time.monotonic() < deadline, (words, self.texts)
             self.read_until(self.chat.conversation.next_seq)
+
+    def reconnect(self, live_server: LiveServer) -> None:
+        """A new websocket (after the old one died), catching up from where this visitor is."""
+        self.raw.close()
+        self.raw = SyncSocket(live_server.url, live_server.url)
+        self.socket = Socket(self.raw)
+        self.socket.send({"type": "hello", "token": self.chat.token, "ref": "hello"})
+        self.socket.until("welcome")
+        after = self.chat.conversation.next_seq - 1
+        self.socket.send({"type": "sync", "conversation": self.id, "after": after})
+
+    def delete(self, http: httpx.Client, live_server: LiveServer) -> None:
+        http.cookies.clear()
+        gone = http.delete(
+            "/api/visitor/conversation",
+            headers={"authorization": f"Bearer {self.chat.token}", "origin": live_server.url},
+        )
+        assert gone.status_code == 204, gone.text
 
     def typing(self) -> None:
         self.socket.send({"type": "typing", "conversation": self.id})

@@ -216,3 +216,78 @@ def test_queue_claim_chat_transfer_release_close(
     for word in words:
         assert word.encode() not in stored, word
         assert word not in live_server.log(), word
+
+
+def test_saved_replies_reconnect_notifications_and_deletion(
+    new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
+) -> None:
+    wire = Wire()
+    cleo = open_dashboard(new_page, live_server, "cleo", wire)
+    cleo.click("#sound-on")  # a user gesture: from now on the page may play its chime
+    cleo.click("#sound-on")
+    cleo.wait_for_selector("body[data-sound=ready]", state="attached", timeout=WAIT)
+
+    chimes = int(cleo.get_attribute("body", "data-chimes") or "0")
+    visitor = LiveVisitor(http, live_server, centre)
+    first = "hemlig-fråga: kan jag vara anonym?"
+    visitor.say(first)
+    queue_item(cleo, visitor.id).wait_for(timeout=WAIT)
+    cleo.wait_for_function(f"Number(document.body.dataset.chimes || 0) > {chimes}", timeout=WAIT)
+    cleo.locator(f"#take-{visitor.id}:not([disabled])").wait_for(timeout=WAIT)
+    cleo.click(f"#take-{visitor.id}")
+    message(cleo, first).wait_for(timeout=WAIT)
+
+    # A saved reply: sealed to Cleo's own key, listed after a reload, inserted and sent.
+    saved = "hemlig-mall: du kan vara helt anonym hos oss"
+    cleo.click("#canned summary")
+    cleo.fill("#canned-text", saved)
+    cleo.click("#canned-save")
+    cleo.locator("#canned-list button.insert", has_text=saved).wait_for(timeout=WAIT)
+    cleo.reload()
+    cleo.wait_for_selector("body[data-ready=yes]", state="attached", timeout=WAIT)
+    cleo.wait_for_selector(f'#my-conversations button[data-conversation="{visitor.id}"]', timeout=WAIT)
+    message(cleo, first).wait_for(timeout=WAIT)
+    cleo.click("#canned summary")
+    cleo.locator("#canned-list button.insert", has_text=saved).click()
+    assert cleo.input_value("#message-input") == saved
+    cleo.press("#message-input", "Enter")
+    visitor.wait_for_text(saved)
+
+    # The server goes away: what Cleo writes waits in the outbox and is sent once it is back.
+    live_server.stop()
+    cleo.wait_for_selector("#connection[data-state=offline]", timeout=WAIT)
+    offline = "hemlig-offline: jag är kvar, skriv när du vill"
+    cleo.fill("#message-input", offline)
+    cleo.press("#message-input", "Enter")
+    cleo.locator("#messages li.pending", has_text=offline).wait_for(timeout=WAIT)
+    live_server.start()
+    cleo.wait_for_selector("#connection[data-state=online]", timeout=60_000)
+    cleo.locator("#messages li.mine:not(.pending)", has_text=offline).wait_for(timeout=WAIT)
+    assert cleo.locator("#messages li", has_text=offline).count() == 1
+    visitor.reconnect(live_server)
+    visitor.wait_for_text(offline)
+    assert visitor.texts.count(offline) == 1
+
+    # A new message while the tab is hidden counts in the title.
+    cleo.evaluate(
+        "() => { Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});"
+        " document.dispatchEvent(new Event('visibilitychange')); }"
+    )
+    later = "hemlig-senare: tack"
+    visitor.say(later)
+    message(cleo, later).wait_for(timeout=WAIT)
+    cleo.wait_for_function("document.title.startsWith('(1)')", timeout=WAIT)
+
+    # The visitor deletes everything: the dashboard says so and forgets the content.
+    visitor.delete(http, live_server)
+    cleo.wait_for_selector("#chat-notice:has-text('deleted this conversation')", timeout=WAIT)
+    assert cleo.locator("#messages li").count() == 0
+    assert cleo.is_disabled("#message-input")
+    visitor.close()
+
+    words = (first, saved, offline, later, "hemlig")
+    wire.assert_never(*words)
+    stored = b"".join(path.read_bytes() for path in live_server.data_dir.glob("trygg.sqlite3*"))
+    for word in words:
+        assert word.encode() not in stored, word
+        assert word not in live_server.log(), word
