@@ -114,8 +114,12 @@ def test_queue_claim_chat_transfer_release_close(
         item.locator(".interpreter").wait_for(timeout=WAIT)
         assert "Arabic" in item.locator(".interpreter").inner_text()
         assert "Svenska" in item.inner_text()
-        page.wait_for_function("document.title.startsWith('(1)')", timeout=WAIT)
+        page.wait_for_function("() => document.title.startsWith('(1)')", timeout=WAIT)
         page.locator(f"#take-{visitor.id}:not([disabled])").wait_for(timeout=WAIT)
+
+    # Colleagues on duty: each sees the other.
+    anna.locator("#on-duty li", has_text="Bodil").wait_for(timeout=WAIT)
+    bodil.locator("#on-duty li", has_text="Anna").wait_for(timeout=WAIT)
 
     # Both take it at the same instant: exactly one wins, the other is told.
     click_together([anna, bodil], f"#take-{visitor.id}")
@@ -232,7 +236,7 @@ def test_saved_replies_reconnect_notifications_and_deletion(
     first = "hemlig-fråga: kan jag vara anonym?"
     visitor.say(first)
     queue_item(cleo, visitor.id).wait_for(timeout=WAIT)
-    cleo.wait_for_function(f"Number(document.body.dataset.chimes || 0) > {chimes}", timeout=WAIT)
+    cleo.wait_for_function(f"() => Number(document.body.dataset.chimes || 0) > {chimes}", timeout=WAIT)
     cleo.locator(f"#take-{visitor.id}:not([disabled])").wait_for(timeout=WAIT)
     cleo.click(f"#take-{visitor.id}")
     message(cleo, first).wait_for(timeout=WAIT)
@@ -276,7 +280,7 @@ def test_saved_replies_reconnect_notifications_and_deletion(
     later = "hemlig-senare: tack"
     visitor.say(later)
     message(cleo, later).wait_for(timeout=WAIT)
-    cleo.wait_for_function("document.title.startsWith('(1)')", timeout=WAIT)
+    cleo.wait_for_function("() => document.title.startsWith('(1)')", timeout=WAIT)
 
     # The visitor deletes everything: the dashboard says so and forgets the content.
     visitor.delete(http, live_server)
@@ -291,3 +295,26 @@ def test_saved_replies_reconnect_notifications_and_deletion(
     for word in words:
         assert word.encode() not in stored, word
         assert word not in live_server.log(), word
+
+
+def test_load_page_shows_counts_and_refreshes(
+    new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
+) -> None:
+    wire = Wire()
+    admin = new_page()
+    wire.watch(admin)
+    log_in(admin, live_server.url, "admin")
+    admin.click("#nav-load")
+    admin.wait_for_selector("body[data-refreshed]", state="attached", timeout=WAIT)
+    before = int(admin.inner_text("#load-queued"))
+    visitor = LiveVisitor(http, live_server, centre, language="nb")
+    secret = "hemlig-last: ingen administratör läser detta"
+    visitor.say(secret)
+    admin.wait_for_function(
+        f"() => Number(document.getElementById('load-queued').textContent) === {before + 1}", timeout=40_000
+    )
+    assert admin.locator("#load-waits tr").count() == before + 1
+    assert admin.inner_text("#load-longest") != "–"
+    visitor.close()
+    joined = "\n".join(wire.items) + admin.content()
+    assert secret not in joined
