@@ -94,7 +94,7 @@ def postgres_template() -> Iterator[str]:
     """A migrated PostgreSQL database used as a template for one fresh database per test."""
     base = need_postgres()
     maintenance = _admin_url(base, make_url(base).database or "test")
-    name = "trygg_template"
+    name = f"trygg_template_{uuid.uuid4().hex[:8]}"  # unique: test runs may overlap on one server
     run_async(
         _pg_execute(maintenance, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
     )
