@@ -69,7 +69,40 @@ CHAT_STRINGS = {
     "code_checksum": N_("There is a typo in the code. Check each character and try again."),
     "code_not_found": N_("No conversation matches this code. Check it, or start a new chat."),
     "code_checking": N_("Checking the code…"),
+    "interpreter_requested": N_("You asked for an interpreter: %(language)s."),
 }
+
+# Languages a visitor can ask an interpreter for, each named in itself (ISO 639 codes);
+# the request travels encrypted, as {"kind": "interpreter_request", "language": code}.
+INTERPRETER_LANGUAGES = (
+    ("ar", "العربية"),
+    ("so", "Soomaali"),
+    ("ti", "ትግርኛ"),
+    ("am", "አማርኛ"),
+    ("fa", "فارسی"),
+    ("prs", "دری"),
+    ("ps", "پښتو"),
+    ("ku", "Kurdî"),
+    ("ur", "اردو"),
+    ("tr", "Türkçe"),
+    ("uk", "Українська"),
+    ("ru", "Русский"),
+    ("pl", "Polski"),
+    ("lt", "Lietuvių"),
+    ("ro", "Română"),
+    ("bs", "Bosanski / Hrvatski / Srpski"),
+    ("sq", "Shqip"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("th", "ไทย"),
+    ("vi", "Tiếng Việt"),
+    ("ta", "தமிழ்"),
+    ("zh", "中文"),
+    ("en", "English"),
+    ("se", "Davvisámegiella"),
+    ("nsl", "Norsk tegnspråk"),
+    ("swl", "Svenskt teckenspråk"),
+)
 
 
 def _language(request: Request) -> str:
@@ -89,7 +122,11 @@ async def chat_page(request: Request) -> Response:
     language = _language(request)
     res = resources(request)
     days = await opening_hours(res.db)
-    context = {"open_now": is_open_at(days, datetime.now(res.settings.zone)), "strings": strings(language)}
+    context = {
+        "open_now": is_open_at(days, datetime.now(res.settings.zone)),
+        "strings": strings(language),
+        "interpreter_languages": INTERPRETER_LANGUAGES,
+    }
     return res.renderer.page(request, "visitor/chat.html", context, language=language)
 
 

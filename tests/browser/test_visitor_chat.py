@@ -80,6 +80,7 @@ class Counsellor:
         self.conversation_id = ""
         self.member_id = member.account_id.hex
         self.texts: list[str] = []
+        self.data: list[Any] = []
 
     def follow(self, conversation_id: str) -> None:
         """Sync the conversation from the start and open it from its genesis."""
@@ -97,6 +98,8 @@ class Counsellor:
         received = self.conversation.receive(unb64(frame["message"]))
         if received.content_type == ContentType.TEXT and received.body is not None:
             self.texts.append(received.body.decode())
+        if received.content_type == ContentType.APP_JSON and received.body is not None:
+            self.data.append(json.loads(received.body))
         return frame
 
     def read_until(self, words: str) -> None:
@@ -555,3 +558,23 @@ def test_server_restart_loses_nothing(
         assert anna.texts.count(before) == 1
     assert page.locator("#messages li.message.mine", has_text=during).count() == 1
     assert_never_in_clear(live_server, wire, secret)
+
+
+def test_interpreter_request_travels_encrypted(
+    page: Any, live_server: LiveServer, centre: Centre, wire: Wire
+) -> None:
+    page.goto(live_server.url + "/en/chat")
+    assert page.locator("#interpreter-choice").is_hidden()
+    page.check("#need-interpreter")
+    page.select_option("#interpreter-language", "ti")
+    page.click("#start")
+    page.wait_for_selector("#view-code:not([hidden])", timeout=30_000)
+    page.check("#written-down")
+    page.click("#continue")
+    page.locator("#messages .system-note", has_text="You asked for an interpreter: Tigrinya.").wait_for()
+    with counsellor(live_server, centre, "bodil") as bodil:
+        bodil.follow(conversation_id(page))
+        while not bodil.data:
+            bodil.next_message()
+        assert bodil.data == [{"kind": "interpreter_request", "language": "ti"}]
+    assert not any("interpreter_request" in item for item in wire.items)

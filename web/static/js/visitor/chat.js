@@ -143,6 +143,23 @@ async function create({ keys, created, centreId }) {
     // Storage refused (some private modes): the chat still works until the tab closes.
   }
   openChat(session, created.conversation, null);
+  const language = interpreterLanguage();
+  if (language) chat.client.writeJson({ kind: "interpreter_request", language });
+}
+
+/** The language chosen for an interpreter on the start page, or null. */
+function interpreterLanguage() {
+  if (!byId("need-interpreter").checked) return null;
+  const code = byId("interpreter-language").value;
+  return /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/.test(code) ? code : null;
+}
+
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames([lang], { type: "language" }).of(code) || code;
+  } catch {
+    return code;
+  }
 }
 
 async function reopen(session) {
@@ -208,6 +225,12 @@ function onEvent(name, detail) {
   switch (name) {
     case "message":
       addMessage(detail);
+      break;
+    case "data":
+      if (detail.item) dropPending(detail.item.clientId);
+      if (detail.mine && detail.value.kind === "interpreter_request" && typeof detail.value.language === "string") {
+        addNote(t("interpreter_requested", { language: languageName(detail.value.language) }));
+      }
       break;
     case "members":
       updateMembers(detail);
@@ -537,6 +560,10 @@ function main() {
     reopen(found.session);
     return;
   }
+  const need = byId("need-interpreter");
+  need.addEventListener("change", () => {
+    byId("interpreter-choice").hidden = !need.checked;
+  });
   const start = byId("start");
   start.addEventListener("click", async () => {
     start.disabled = true;

@@ -76,6 +76,13 @@ export class ChatClient {
     return item;
   }
 
+  /** Queue a small structured message (ContentType.APP_JSON), e.g. an interpreter request. */
+  writeJson(value) {
+    const item = this.outbox.add(JSON.stringify(value), "json");
+    this._later(() => this._flush());
+    return item;
+  }
+
   /** The visitor is typing (sent at most every few seconds). */
   typing(now = Date.now()) {
     if (!this.online || this.broken || now - this.lastTyping < TYPING_EVERY_MS) return;
@@ -158,6 +165,15 @@ export class ChatClient {
     if (r.kind === "application" && r.readable && r.contentType === ContentType.TEXT) {
       const item = mine ? this.outbox.echoed(frame.message, r.seq) : null;
       this.emit("message", { seq: r.seq, mine, text: utf8Decode(r.body), at: frame.at, senderId, senderRole: r.senderRole, item });
+    } else if (r.kind === "application" && r.readable && r.contentType === ContentType.APP_JSON) {
+      const item = mine ? this.outbox.echoed(frame.message, r.seq) : null;
+      let value = null;
+      try {
+        value = JSON.parse(utf8Decode(r.body));
+      } catch {
+        value = null;
+      }
+      if (value && typeof value === "object") this.emit("data", { seq: r.seq, mine, value, item });
     } else if (r.kind === "commit") {
       this.emit("members", {
         seq: r.seq,
@@ -225,7 +241,8 @@ export class ChatClient {
     const seq = this.conversation.nextSeq;
     let wire;
     try {
-      wire = b64encode(await this.conversation.encrypt(ContentType.TEXT, utf8(item.text)));
+      const type = item.kind === "json" ? ContentType.APP_JSON : ContentType.TEXT;
+      wire = b64encode(await this.conversation.encrypt(type, utf8(item.text)));
     } catch (error) {
       // Fail closed: the message stays unsent and is marked so; nothing leaves in clear.
       this.outbox.failed(item.clientId);

@@ -14,9 +14,9 @@ export class Outbox {
     this.newId = newId;
   }
 
-  /** Queue a text; returns the item (its clientId names it from now on). */
-  add(text) {
-    const item = { clientId: this.newId(), text, wires: new Set(), seq: null, ackSeq: null, waitFor: null, failed: false };
+  /** Queue a body (text, or JSON for `kind: "json"`); returns the item (its clientId names it from now on). */
+  add(text, kind = "text") {
+    const item = { clientId: this.newId(), text, kind, wires: new Set(), seq: null, ackSeq: null, waitFor: null, failed: false };
     this.items.push(item);
     return item;
   }
