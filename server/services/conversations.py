@@ -197,16 +197,13 @@ async def append(
     if routing.type not in (ObjectType.APPLICATION, ObjectType.HISTORY):
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
     async with res.db.begin() as db:
-        conversation = await _lock(db, conversation_id)
-        existing = await _existing(db, conversation_id, client_id)
+        conversation, existing = await _open_for_write(db, conversation_id, client_id)
         if existing is not None:
-            return Stored(conversation_id, existing, duplicate=True)
+            return existing
         if conversation.status not in (Status.QUEUED, Status.ACTIVE):
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         await _check_sender(db, principal, conversation_id, routing)
-        seq = _check_head(conversation, routing)
-        db.add(_entry(conversation_id, routing, message, client_id))
-        _advance(conversation, routing)
+        seq = _store(db, conversation, routing, message, client_id)
     await _changed(res, conversation_id)
     return Stored(conversation_id, seq)
 
@@ -217,10 +214,9 @@ async def claim(
     """Take a queued conversation: exactly one of several simultaneous claims wins."""
     routing = route(commit)
     async with res.db.begin() as db:
-        conversation = await _lock(db, conversation_id)
-        existing = await _existing(db, conversation_id, client_id)
+        conversation, existing = await _open_for_write(db, conversation_id, client_id)
         if existing is not None:
-            return Stored(conversation_id, existing, duplicate=True)
+            return existing
         if conversation.status != Status.QUEUED:
             raise PublicError(409, ALREADY_CLAIMED, code="already_claimed")
         if staff.role != Role.COUNSELLOR:
@@ -228,9 +224,7 @@ async def claim(
         await _check_open_limit(db, res, staff)
         await _check_sender(db, Principal(staff=staff), conversation_id, routing)
         _expect_commit(routing, {staff.id})
-        seq = _check_head(conversation, routing)
-        db.add(_entry(conversation_id, routing, commit, client_id))
-        _advance(conversation, routing)
+        seq = _store(db, conversation, routing, commit, client_id)
         await db.execute(
             delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
         )
@@ -258,10 +252,9 @@ async def transfer(
     """
     routing = route(commit)
     async with res.db.begin() as db:
-        conversation = await _lock(db, conversation_id)
-        existing = await _existing(db, conversation_id, client_id)
+        conversation, existing = await _open_for_write(db, conversation_id, client_id)
         if existing is not None:
-            return Stored(conversation_id, existing, duplicate=True)
+            return existing
         if conversation.status != Status.ACTIVE or conversation.counsellor_id != staff.id or to == staff.id:
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         colleague = await db.get(StaffAccount, to)
@@ -270,9 +263,7 @@ async def transfer(
         await _check_sender(db, Principal(staff=staff), conversation_id, routing)
         _expect_commit(routing, {staff.id, to})
         staff_ids = await _staff_members(db, routing)
-        seq = _check_head(conversation, routing)
-        db.add(_entry(conversation_id, routing, commit, client_id))
-        _advance(conversation, routing)
+        seq = _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
         conversation.counsellor_id = to
     await _changed(res, conversation_id, queue=True, staff=[staff.id, to])
@@ -291,10 +282,9 @@ async def recommit(
     if routing.type != ObjectType.COMMIT:
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
     async with res.db.begin() as db:
-        conversation = await _lock(db, conversation_id)
-        existing = await _existing(db, conversation_id, client_id)
+        conversation, existing = await _open_for_write(db, conversation_id, client_id)
         if existing is not None:
-            return Stored(conversation_id, existing, duplicate=True)
+            return existing
         if conversation.status != Status.ACTIVE:
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         await _check_sender(db, principal, conversation_id, routing)
@@ -308,9 +298,7 @@ async def recommit(
             raise PublicError(403, NOT_ALLOWED, code="not_allowed")
         if conversation.counsellor_id is None or conversation.counsellor_id not in staff_ids:
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        seq = _check_head(conversation, routing)
-        db.add(_entry(conversation_id, routing, commit, client_id))
-        _advance(conversation, routing)
+        seq = _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
     await _changed(res, conversation_id, staff=list(staff_ids))
     return Stored(conversation_id, seq)
@@ -322,19 +310,16 @@ async def release(
     """Return an active conversation to the shared queue (re-keyed to every certified counsellor)."""
     routing = route(commit)
     async with res.db.begin() as db:
-        conversation = await _lock(db, conversation_id)
-        existing = await _existing(db, conversation_id, client_id)
+        conversation, existing = await _open_for_write(db, conversation_id, client_id)
         if existing is not None:
-            return Stored(conversation_id, existing, duplicate=True)
+            return existing
         if conversation.status != Status.ACTIVE or conversation.counsellor_id != staff.id:
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         await _check_sender(db, Principal(staff=staff), conversation_id, routing)
         staff_ids = await _staff_members(db, routing)
         if routing.type != ObjectType.COMMIT or not staff_ids:
             raise PublicError(400, BAD_MESSAGE, code="bad_message")
-        seq = _check_head(conversation, routing)
-        db.add(_entry(conversation_id, routing, commit, client_id))
-        _advance(conversation, routing)
+        seq = _store(db, conversation, routing, commit, client_id)
         await db.execute(
             delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
         )
@@ -589,6 +574,25 @@ async def _existing(db: AsyncSession, conversation_id: uuid.UUID, client_id: str
             ConversationMessage.conversation_id == conversation_id, ConversationMessage.client_id == client_id
         )
     )
+
+
+async def _open_for_write(
+    db: AsyncSession, conversation_id: uuid.UUID, client_id: str
+) -> tuple[Conversation, Stored | None]:
+    """Lock the conversation; if `client_id` is already stored, the earlier result (idempotency)."""
+    conversation = await _lock(db, conversation_id)
+    seq = await _existing(db, conversation_id, client_id)
+    return conversation, (Stored(conversation_id, seq, duplicate=True) if seq is not None else None)
+
+
+def _store(
+    db: AsyncSession, conversation: Conversation, routing: Routing, body: bytes, client_id: str
+) -> int:
+    """Append an object that continues the log exactly; returns its sequence number."""
+    seq = _check_head(conversation, routing)
+    db.add(_entry(conversation.id, routing, body, client_id))
+    _advance(conversation, routing)
+    return seq
 
 
 def _check_head(conversation: Conversation, routing: Routing) -> int:
