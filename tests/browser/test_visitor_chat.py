@@ -578,3 +578,28 @@ def test_interpreter_request_travels_encrypted(
             bodil.next_message()
         assert bodil.data == [{"kind": "interpreter_request", "language": "ti"}]
     assert not any("interpreter_request" in item for item in wire.items)
+
+
+@pytest.mark.parametrize("browser_context", ["sv-SE"], indirect=True)
+def test_swedish_at_320px(page: Any, live_server: LiveServer, centre: Centre) -> None:
+    page.set_viewport_size({"width": 320, "height": 640})
+    width = "document.documentElement.scrollWidth"
+    page.goto(live_server.url + "/sv/chat")
+    assert page.evaluate(width) <= 320
+    page.click("#start")
+    page.wait_for_selector("#view-code:not([hidden])", timeout=30_000)
+    assert page.locator("#code-heading").inner_text() == "Skriv ner din kod"
+    assert page.evaluate(width) <= 320
+    page.check("#written-down")
+    page.click("#continue")
+    page.locator("#chat-status", has_text=re.compile(r"Du är nummer \d+ i kön\.")).wait_for()
+    expect(page.locator("#connection")).to_have_text("")
+    send(page, "hej")
+    mine(page, "hej").locator(".receipt", has_text="Skickat").wait_for()
+    assert page.evaluate(width) <= 320
+    page.goto(live_server.url + "/sv/resume")
+    assert page.evaluate(width) <= 320
+    expect(page.locator("#resume-submit")).to_be_enabled()
+    page.fill("#code", "ABCD")
+    page.press("#code", "Enter")
+    page.locator("#code-error", has_text="En kod har 20 bokstäver och siffror").wait_for()
