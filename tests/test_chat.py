@@ -132,7 +132,13 @@ def test_whole_story_over_the_websocket(client: Client, centre: Centre, chat: Vi
         visitor.send({"type": "typing", "conversation": chat.id.hex})
         assert counsellor.until("typing")["member"] == "visitor"
         visitor.send({"type": "receipt", "conversation": chat.id.hex, "delivered": 3, "read": 3})
-        assert counsellor.until("receipt")["read"] == 3
+        visitor_id = chat.conversation.visitor_id.hex()
+        assert counsellor.until("receipt", member=visitor_id, read=3)["delivered"] == 3
+    # A page opened later learns at once how far everyone has read.
+    with staff_socket(client, centre, "anna") as a_raw:
+        later = Socket(a_raw)
+        later.send({"type": "sync", "conversation": chat.id.hex, "after": 3})
+        assert later.until("receipt", member=visitor_id)["read"] == 3
     assert stored_count(client, chat.id) == 4
 
 

@@ -254,6 +254,17 @@ class Connection:
             self.dirty.add(conversation_id)
             self.wake.set()
             await self.send({"type": "synced", "conversation": conversation_id.hex, "ref": ref})
+            # Where the others have got to, so a reloaded page shows delivered/read at once.
+            for other, delivered, read in await conversations.receipts(self.res, conversation_id):
+                await self.send(
+                    {
+                        "type": "receipt",
+                        "conversation": conversation_id.hex,
+                        "member": other.hex(),
+                        "delivered": delivered,
+                        "read": read,
+                    }
+                )
         elif kind == "send":
             stored = await conversations.append(
                 self.res, principal, conversation_id, fields["client_id"], fields["message"]

@@ -370,6 +370,17 @@ async def record_receipt(
     return member_id
 
 
+async def receipts(res: Resources, conversation_id: uuid.UUID) -> list[tuple[bytes, int, int]]:
+    """How far each current member has received and read: (member id, delivered, read)."""
+    async with res.db() as db:
+        rows = await db.execute(
+            select(
+                ConversationMember.member_id, ConversationMember.delivered_seq, ConversationMember.read_seq
+            ).where(ConversationMember.conversation_id == conversation_id)
+        )
+        return [(member_id, delivered, read) for member_id, delivered, read in rows]
+
+
 async def messages_after(
     res: Resources, conversation_id: uuid.UUID, after: int, limit: int = 200
 ) -> Sequence[ConversationMessage]:
