@@ -1,0 +1,214 @@
+"""The whole story of issue 4 in Chromium: a visitor and counsellors, each in their own browser.
+
+A visitor starts an anonymous chat from the front page and writes down the resume code; a
+counsellor (her key unlocked in her own browser) claims it from the live queue; they write both
+ways with typing indicators and read receipts; the visitor's network drops and what was typed
+meanwhile arrives exactly once; the visitor resumes in a new browser profile with the code and
+sees the whole history; the counsellor transfers to a colleague with a note; the colleague
+carries on and closes with an outcome; the visitor deletes everything and the colleague's
+dashboard says so.  Every request body and websocket frame of every page is captured: no
+sentence written ever appears in them, in the SQLite file (with its WAL) or in the server log.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.staff_helpers import new_page_fixture, staffed_centre
+from tests.browser.test_counsellor_dashboard import message, open_dashboard, queue_item
+from tests.browser.test_visitor_chat import (
+    Wire,
+    assert_never_in_clear,
+    conversation_id,
+    mine,
+    send,
+    start_chat,
+    theirs,
+)
+from tests.chat_helpers import Centre
+from tests.live_server import LiveServer, NeutralSite
+
+FIXTURES = (new_page_fixture,)  # used by name below
+WAIT = 30_000
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory, neutral_site: NeutralSite) -> Iterator[LiveServer]:
+    """Our own server, with room for many chats from this one machine (reruns in one session)."""
+    server = LiveServer(
+        tmp_path_factory.mktemp("live-story"),
+        TRYGG_EXIT_URL=f"{neutral_site.url}/weather",
+        TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR="500",
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def centre(live_server: LiveServer) -> Iterator[Centre]:
+    """Three counsellors: with only two, a transfer adds "every counsellor" and reads as a requeue."""
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        yield staffed_centre(
+            http, live_server, {"anna": "counsellor", "bodil": "counsellor", "cleo": "counsellor"}
+        )
+
+
+def send_from_dashboard(page: Any, words: str) -> None:
+    page.fill("#message-input", words)
+    page.press("#message-input", "Enter")
+
+
+def test_the_whole_story(new_page: Any, live_server: LiveServer, centre: Centre) -> None:
+    marker = f"vitnesord{uuid.uuid4().hex[:8]}"  # in every sentence: found nowhere in clear
+    said: list[str] = []
+
+    def sentence(words: str) -> str:
+        said.append(f"{marker} {words}")
+        return said[-1]
+
+    wire = Wire()  # every page of every browser profile
+    visitor_wire = Wire()  # the first visitor page only
+    csp_reports = live_server.log().count("csp violation")
+
+    # The counsellors are at work: logged in, keys unlocked in their own browsers.
+    anna = open_dashboard(new_page, live_server, "anna", wire)
+    bodil = open_dashboard(new_page, live_server, "bodil", wire)
+
+    # 1. The visitor starts from the front page, writes down the code and waits in the queue.
+    visitor = new_page()
+    wire.watch(visitor)
+    visitor_wire.watch(visitor)
+    code = start_chat(visitor, live_server)
+    chat_id = conversation_id(visitor)
+    status = visitor.locator("#chat-status")
+    status.get_by_text(re.compile(r"You are number \d+ in the queue\.")).wait_for(timeout=WAIT)
+    opening = sentence("I do not know where to start")
+    send(visitor, opening)
+    mine(visitor, opening).locator(".receipt", has_text="Sent").wait_for(timeout=WAIT)
+
+    # 2. Anna sees it in the live queue and claims it; she reads what was written while waiting.
+    queue_item(anna, chat_id).wait_for(timeout=WAIT)
+    queue_item(bodil, chat_id).wait_for(timeout=WAIT)
+    anna.locator("#on-duty li", has_text="Bodil").wait_for(timeout=WAIT)  # a colleague to hand over to
+    anna.locator(f"#take-{chat_id}:not([disabled])").wait_for(timeout=WAIT)
+    anna.click(f"#take-{chat_id}")
+    message(anna, opening).wait_for(timeout=WAIT)
+    status.get_by_text("You are talking to Anna.").wait_for(timeout=WAIT)
+    expect(queue_item(bodil, chat_id)).to_have_count(0, timeout=WAIT)
+
+    # 3. Both ways, with typing indicators and read receipts.
+    reply = sentence("Hi, I am Anna. Take your time.")
+    anna.locator("#message-input").press_sequentially(reply[:6])
+    visitor.locator("#typing", has_text="Anna is writing…").wait_for(timeout=WAIT)
+    send_from_dashboard(anna, reply)
+    theirs(visitor, reply).wait_for(timeout=WAIT)
+    reply_seq = message(anna, reply).get_attribute("data-seq")
+    anna.locator(f'#messages li[data-seq="{reply_seq}"][data-status="read"]').wait_for(timeout=WAIT)
+
+    answer = sentence("thank you, it happened last night")
+    visitor.locator("#message-text").press_sequentially(answer[:6])
+    anna.locator("#typing", has_text="The visitor is writing…").wait_for(timeout=WAIT)
+    send(visitor, answer)
+    message(anna, answer).wait_for(timeout=WAIT)
+    mine(visitor, answer).locator(".receipt", has_text="Read").wait_for(timeout=WAIT)
+
+    # 4. The visitor's network goes; what she writes meanwhile arrives once it is back, once.
+    sent_before = {f["client_id"] for f in visitor_wire.frames_of("send")}
+    visitor.context.set_offline(True)
+    visitor.locator("#connection", has_text="No connection.").wait_for(timeout=WAIT)
+    offline = sentence("written while the network was gone")
+    send(visitor, offline)
+    pending = visitor.locator("#outbox li.pending", has_text=offline)
+    pending.locator(".receipt", has_text="Waiting for the connection…").wait_for(timeout=WAIT)
+    meanwhile = sentence("are you still there?")
+    send_from_dashboard(anna, meanwhile)
+    anna.locator("#messages li.mine:not(.pending)", has_text=meanwhile).wait_for(timeout=WAIT)
+    visitor.context.set_offline(False)
+    mine(visitor, offline).locator(".receipt", has_text="Sent").wait_for(timeout=WAIT)
+    theirs(visitor, meanwhile).wait_for(timeout=WAIT)
+    expect(pending).to_have_count(0)
+    message(anna, offline).wait_for(timeout=WAIT)
+    still = sentence("yes, I am back")
+    send(visitor, still)
+    message(anna, still).wait_for(timeout=WAIT)
+    expect(message(anna, offline)).to_have_count(1)
+    expect(mine(visitor, offline)).to_have_count(1)
+    sent_after = {f["client_id"] for f in visitor_wire.frames_of("send")} - sent_before
+    assert len(sent_after) == 2, sent_after  # the offline message and the next: one client_id each
+
+    # 5. On another device (a new browser profile) the code opens the whole history.
+    device = new_page()
+    wire.watch(device)
+    device.goto(live_server.url + "/en/")
+    device.goto(live_server.url + "/en/chat")
+    device.click("#have-code")
+    device.wait_for_url("**/en/resume")
+    expect(device.locator("#resume-submit")).to_be_enabled()
+    device.fill("#code", code)
+    device.click("#resume-submit")
+    device.wait_for_url("**/en/chat", timeout=WAIT)
+    device.wait_for_selector("#view-chat:not([hidden])")
+    for words in (opening, answer, offline, still):
+        mine(device, words).wait_for(timeout=WAIT)
+    for words in (reply, meanwhile):
+        theirs(device, words).wait_for(timeout=WAIT)
+    expect(device.locator("#messages li.message")).to_have_count(6)
+    device.locator("#chat-status", has_text="You are talking to Anna.").wait_for(timeout=WAIT)
+    resumed = sentence("now on my other phone")
+    send(device, resumed)
+    message(anna, resumed).wait_for(timeout=WAIT)
+    mine(visitor, resumed).wait_for(timeout=WAIT)  # the first tab sees it too
+
+    # 6. Anna transfers to Bodil with a note; Bodil reads the history and carries on.
+    note = sentence("note: asked about a safe place to stay")
+    anna.click("#transfer summary")
+    options = anna.locator("#transfer-to option").all_inner_texts()
+    anna.select_option("#transfer-to", label=next(o for o in options if o.startswith("Bodil")))
+    anna.fill("#transfer-note", note)
+    anna.click("#transfer-go")
+    anna.locator("#chat-notice", has_text="transferred to Bodil").wait_for(timeout=WAIT)
+    bodil.locator(f'#my-conversations button[data-conversation="{chat_id}"]').wait_for(timeout=WAIT)
+    for words in (opening, reply, offline, resumed, note):
+        message(bodil, words).wait_for(timeout=WAIT)
+    bodil.locator("#messages li.system", has_text="Anna left").wait_for(timeout=60_000)
+    theirs(device, note).wait_for(timeout=WAIT)
+    device.locator("#chat-status", has_text="You are talking to Bodil.").wait_for(timeout=WAIT)
+    hello = sentence("Hello, I am Bodil and I have read everything.")
+    send_from_dashboard(bodil, hello)
+    theirs(device, hello).wait_for(timeout=WAIT)
+    theirs(visitor, hello).wait_for(timeout=WAIT)
+    thanks = sentence("good, thank you Bodil")
+    send(device, thanks)
+    message(bodil, thanks).wait_for(timeout=WAIT)
+
+    # 7. Bodil closes with an outcome; the visitor is told, and can still read.
+    bodil.click("#close summary")
+    bodil.select_option("#outcome", "support_given")
+    bodil.click("#close-go")
+    bodil.locator("#chat-notice", has_text="closed").wait_for(timeout=WAIT)
+    device.locator("#chat-status", has_text="This conversation has ended.").wait_for(timeout=WAIT)
+    expect(device.locator("#message-text")).to_be_disabled()
+    mine(device, thanks).wait_for()
+
+    # 8. The visitor deletes it; Bodil's dashboard says so and forgets the content.
+    device.click("#delete")
+    device.locator("#confirm-delete", has_text="It cannot be undone").wait_for(timeout=WAIT)
+    device.click("#delete-yes")
+    device.locator("#view-gone", has_text="The conversation has been deleted.").wait_for(timeout=WAIT)
+    bodil.locator("#chat-notice", has_text="deleted this conversation").wait_for(timeout=WAIT)
+    expect(bodil.locator("#messages li")).to_have_count(0)
+    expect(bodil.locator("#message-input")).to_be_disabled()
+    assert device.evaluate("sessionStorage.length + localStorage.length") == 0
+
+    # Nothing written was ever in clear: not on the wire, not in the database, not in the log.
+    assert len(said) == 10
+    assert len(wire.items) > 50
+    assert_never_in_clear(live_server, wire, marker, *said)
+    assert live_server.log().count("csp violation") == csp_reports, "the browser reported a CSP violation"
