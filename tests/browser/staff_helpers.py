@@ -7,7 +7,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -200,21 +200,40 @@ class LiveVisitor:
     def id(self) -> str:
         return self.chat.id.hex
 
-    def _send(self, message: bytes) -> int:
-        self.refs += 1
-        ref = f"v{self.refs}"
-        frame = {"type": "send", "conversation": self.id, "client_id": str(uuid.uuid4()), "ref": ref}
-        self.socket.send({**frame, "message": b64(message)})
-        seq = int(self.socket.until("ack", ref=ref)["seq"])
-        self.read_until(seq)
-        return seq
+    def _answer(self, ref: str) -> dict[str, Any]:
+        """The ack or error answering `ref`; other frames stay pending."""
+        for index, frame in enumerate(self.socket.pending):
+            if frame.get("ref") == ref:
+                return self.socket.pending.pop(index)
+        while True:
+            frame = self.socket.receive()
+            if frame.get("ref") == ref:
+                return frame
+            self.socket.pending.append(frame)
+
+    def _send(self, build: Callable[[], bytes]) -> int:
+        """Encrypt at the current head and send; after a conflict, catch up and build again."""
+        client_id = str(uuid.uuid4())
+        for _ in range(10):
+            self.refs += 1
+            ref = f"v{self.refs}"
+            frame = {"type": "send", "conversation": self.id, "client_id": client_id, "ref": ref}
+            self.socket.send({**frame, "message": b64(build())})
+            answer = self._answer(ref)
+            if answer["type"] == "ack":
+                seq = int(answer["seq"])
+                self.read_until(seq)
+                return seq
+            assert answer.get("code") == "conflict", answer
+            self.read_until(self.chat.conversation.next_seq)
+        raise AssertionError("could not send")
 
     def say(self, words: str) -> int:
-        return self._send(self.chat.conversation.encrypt(ContentType.TEXT, words.encode()))
+        return self._send(lambda: self.chat.conversation.encrypt(ContentType.TEXT, words.encode()))
 
     def ask_for_interpreter(self, language: str) -> int:
         body = json.dumps({"kind": "interpreter_request", "language": language}).encode()
-        return self._send(self.chat.conversation.encrypt(ContentType.APP_JSON, body))
+        return self._send(lambda: self.chat.conversation.encrypt(ContentType.APP_JSON, body))
 
     def read_until(self, seq: int) -> None:
         """Apply every message up to `seq` (including our own echoes)."""

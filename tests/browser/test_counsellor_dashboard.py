@@ -9,6 +9,8 @@ written never appear in them, in the database file or in the server log.
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -63,9 +65,11 @@ def centre(live_server: LiveServer) -> Iterator[Centre]:
         )
 
 
-def open_dashboard(new_page: Any, live_server: LiveServer, name: str, wire: Wire) -> Any:
+def open_dashboard(new_page: Any, live_server: LiveServer, name: str, wire: Wire, before: Any = None) -> Any:
     page = new_page()
     wire.watch(page)
+    if before is not None:
+        before(page)
     log_in(page, live_server.url, name)
     page.goto(live_server.url + "/staff/chat")
     page.wait_for_selector("body[data-ready]", state="attached", timeout=WAIT)
@@ -318,3 +322,98 @@ def test_load_page_shows_counts_and_refreshes(
     visitor.close()
     joined = "\n".join(wire.items) + admin.content()
     assert secret not in joined
+
+
+class HeldSocket:
+    """Sits between the page and the server; can hold back `message` frames to the page."""
+
+    def __init__(self) -> None:
+        self.hold = False
+        self.held: list[str] = []
+        self.to_server: list[dict[str, Any]] = []
+        self.to_page: list[dict[str, Any]] = []
+        self.route: Any = None
+
+    def install(self, page: Any) -> None:
+        page.route_web_socket(re.compile(r".*/ws$"), self._handle)
+
+    def _handle(self, route: Any) -> None:
+        self.route = route
+        server = route.connect_to_server()
+
+        def upstream(text: Any) -> None:
+            self.to_server.append(json.loads(text))
+            server.send(text)
+
+        def downstream(text: Any) -> None:
+            frame = json.loads(text)
+            if self.hold and frame.get("type") == "message":
+                self.held.append(text)
+                return
+            self.to_page.append(frame)
+            route.send(text)
+
+        route.on_message(upstream)
+        server.on_message(downstream)
+
+    def release(self) -> None:
+        self.hold = False
+        for text in self.held:
+            self.to_page.append(json.loads(text))
+            self.route.send(text)
+        self.held.clear()
+
+
+def test_a_conflict_is_caught_up_and_sent_again_with_the_same_client_id(
+    new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
+) -> None:
+    wire = Wire()
+    proxy = HeldSocket()
+    cleo = open_dashboard(new_page, live_server, "cleo", wire, before=proxy.install)
+    visitor = LiveVisitor(http, live_server, centre)
+    visitor.say("hemlig-start: hej")
+    cleo.locator(f"#take-{visitor.id}:not([disabled])").wait_for(timeout=WAIT)
+    cleo.click(f"#take-{visitor.id}")
+    message(cleo, "hemlig-start").wait_for(timeout=WAIT)
+    cleo.locator("#messages li.system", has_text="took the conversation").wait_for(timeout=WAIT)
+
+    # Cleo's page does not see the visitor's next message before she writes: both at one seq.
+    proxy.hold = True
+    from_visitor = "hemlig-samtidigt: från besökaren"
+    visitor_seq = visitor.say(from_visitor)
+    from_cleo = "hemlig-samtidigt: från cleo"
+    cleo.fill("#message-input", from_cleo)
+    cleo.press("#message-input", "Enter")
+    deadline = time.monotonic() + 30
+    while not any(f.get("code") == "conflict" for f in proxy.to_page):
+        assert time.monotonic() < deadline, (
+            [(f.get("type"), f.get("seq"), f.get("code")) for f in proxy.to_page[-12:]],
+            [
+                (f.get("type"), f.get("conversation", "")[:6], f.get("client_id"))
+                for f in proxy.to_server[-12:]
+            ],
+            cleo.evaluate(
+                "() => [...document.querySelectorAll('#messages li')].map(n => n.className + ':' + n.dataset.seq)"
+            ),
+        )
+        cleo.wait_for_timeout(100)
+    proxy.release()
+    cleo.locator("#messages li.mine:not(.pending)", has_text=from_cleo).wait_for(timeout=WAIT)
+    visitor.wait_for_text(from_cleo)
+    assert visitor.texts.count(from_cleo) == 1
+
+    sends = [f for f in proxy.to_server if f.get("type") == "send" and f.get("conversation") == visitor.id]
+    last = sends[-1]["client_id"]
+    attempts = [f for f in sends if f["client_id"] == last]
+    assert len(attempts) >= 2  # sent again after catching up ...
+    assert len({f["message"] for f in attempts}) == len(attempts)  # ... re-encrypted at the new head
+    acked = [f for f in proxy.to_page if f.get("type") == "ack" and f.get("client_id") == last]
+    assert len(acked) == 1
+    assert acked[0]["seq"] == visitor_seq + 1
+    seqs = [
+        int(x)
+        for x in cleo.locator("#messages li[data-seq]").evaluate_all("ns => ns.map(n => n.dataset.seq)")
+    ]
+    assert seqs == sorted(seqs)
+    visitor.close()
+    wire.assert_never(from_visitor, from_cleo)

@@ -189,16 +189,21 @@ publishButton.addEventListener("click", async () => {
   bannerStale();
   say(errorBox, "");
   say(doneBox, "");
+  let done = "";
+  let failure = "";
   try {
     const result = await busy(progress, t.publishing, [publishButton], certifyAndPublish);
-    say(doneBox, format(t.published, result));
+    done = format(t.published, result);
   } catch (error) {
-    say(errorBox, problem(error));
+    failure = problem(error);
   }
+  // Show the outcome only once the lists below say what the server now holds.
   await loadStaffKeys();
   await loadDirectory();
   await refreshBanner();
   publishButton.disabled = admin === null;
+  say(doneBox, done);
+  say(errorBox, failure);
 });
 
 async function start() {
