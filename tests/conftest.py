@@ -218,7 +218,12 @@ def neutral_site() -> Iterator[NeutralSite]:
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory, neutral_site: NeutralSite) -> Iterator[LiveServer]:
-    """The real service, started once per test module, on SQLite."""
-    server = LiveServer(tmp_path_factory.mktemp("live"), TRYGG_EXIT_URL=f"{neutral_site.url}/weather").start()
+    """The real service, started once per test module, on SQLite (browser tests start many chats
+    from this one machine, so the per-client hourly limit on new conversations is raised)."""
+    server = LiveServer(
+        tmp_path_factory.mktemp("live"),
+        TRYGG_EXIT_URL=f"{neutral_site.url}/weather",
+        TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR="500",
+    ).start()
     yield server
     server.stop()

@@ -622,3 +622,28 @@ def test_two_processes_deliver_through_redis(redis_pair: tuple[Client, Client]) 
             visitor.send(send_frame(chat, text(chat.conversation, "across processes"), ref="x"))
             visitor.until("ack", ref="x")
             assert receive_all(anna, counsellor.messages(chat.id, 1)) == ["across processes"]
+
+
+def test_a_counsellor_cannot_open_more_than_the_limit(client: Client, centre: Centre) -> None:
+    """TRYGG_MAX_OPEN_PER_COUNSELLOR (5 by default): the sixth claim is refused, nothing stored,
+    the conversation stays queued; closing one frees a place."""
+    limit = client.res.settings.max_open_per_counsellor
+    chats = [start_visitor(client, BASE_URL, centre) for _ in range(limit + 1)]
+    with staff_socket(client, centre, "anna") as raw:
+        anna = Socket(raw)
+        for number, chat in enumerate(chats[:limit]):
+            anna.send(claim_frame(staff_view(centre, "anna", chat.genesis), chat, f"c{number}"))
+            anna.until("ack", ref=f"c{number}")
+        last = chats[-1]
+        anna.send(claim_frame(staff_view(centre, "anna", last.genesis), last, "over"))
+        error = anna.until("error", ref="over")
+        assert error["code"] == "limit_reached"
+        assert "as many open conversations as allowed" in error["message"]
+        assert stored_count(client, last.id) == 1  # only the genesis
+        anna.send({"type": "queue", "ref": "q"})
+        assert last.id.hex in [item["conversation"] for item in anna.until("queue", ref="q")["items"]]
+
+        anna.send({"type": "close", "conversation": chats[0].id.hex, "outcome": "support_given", "ref": "x"})
+        anna.until("closed", ref="x")
+        anna.send(claim_frame(staff_view(centre, "anna", last.genesis), last, "again"))
+        assert anna.until("ack", ref="again")["seq"] == 1

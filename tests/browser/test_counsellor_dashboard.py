@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.staff_helpers import (
     PASSPHRASE,
@@ -261,6 +262,18 @@ def test_saved_replies_reconnect_notifications_and_deletion(
     cleo.press("#message-input", "Enter")
     visitor.wait_for_text(saved)
 
+    # Deleting the saved reply removes it for good: gone from the list, also after a reload.
+    if not cleo.locator("#canned-list").is_visible():
+        cleo.click("#canned summary")
+    cleo.locator("#canned-list li", has_text=saved).locator("button.delete-reply").click()
+    cleo.locator("#canned-list li", has_text="No saved replies yet.").wait_for(timeout=WAIT)
+    cleo.reload()
+    cleo.wait_for_selector("body[data-ready=yes]", state="attached", timeout=WAIT)
+    cleo.wait_for_selector(f'#my-conversations button[data-conversation="{visitor.id}"]', timeout=WAIT)
+    cleo.click("#canned summary")
+    cleo.locator("#canned-list li", has_text="No saved replies yet.").wait_for(timeout=WAIT)
+    expect(cleo.locator("#canned-list button.insert", has_text=saved)).to_have_count(0)
+
     # The server goes away: what Cleo writes waits in the outbox and is sent once it is back.
     live_server.stop()
     cleo.wait_for_selector("#connection[data-state=offline]", timeout=WAIT)
@@ -417,3 +430,36 @@ def test_a_conflict_is_caught_up_and_sent_again_with_the_same_client_id(
     assert seqs == sorted(seqs)
     visitor.close()
     wire.assert_never(from_visitor, from_cleo)
+
+
+def test_the_open_conversation_limit_holds_and_frees_up(
+    new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
+) -> None:
+    """TRYGG_MAX_OPEN_PER_COUNSELLOR (5 here): at the limit the dashboard switches taking off and
+    says why (the server refuses a sixth claim too: tests/test_chat.py); closing one frees a place."""
+    wire = Wire()
+    bodil = open_dashboard(new_page, live_server, "bodil", wire)
+    visitors = [LiveVisitor(http, live_server, centre) for _ in range(6)]
+    for number, visitor in enumerate(visitors[:5]):
+        bodil.locator(f"#take-{visitor.id}:not([disabled])").wait_for(timeout=WAIT)
+        bodil.click(f"#take-{visitor.id}")
+        bodil.wait_for_selector(f'#my-conversations button[data-conversation="{visitor.id}"]', timeout=WAIT)
+        expect(bodil.locator("#my-conversations button[data-conversation]")).to_have_count(number + 1)
+
+    # At the limit: taking is switched off, with the reason beside the queue.
+    last = visitors[5]
+    queue_item(bodil, last.id).wait_for(timeout=WAIT)
+    bodil.locator("#queue-full", has_text="5 conversations open, the most allowed").wait_for(timeout=WAIT)
+    expect(bodil.locator(f"#take-{last.id}")).to_be_disabled()
+
+    # Close one; now the sixth can be taken.
+    bodil.click(f'#my-conversations button[data-conversation="{visitors[0].id}"]')
+    bodil.click("#close summary")
+    bodil.select_option("#outcome", "support_given")
+    bodil.click("#close-go")
+    bodil.wait_for_selector("#chat-notice:has-text('closed')", timeout=WAIT)
+    bodil.locator(f"#take-{last.id}:not([disabled])").wait_for(timeout=WAIT)
+    bodil.click(f"#take-{last.id}")
+    bodil.wait_for_selector(f'#my-conversations button[data-conversation="{last.id}"]', timeout=WAIT)
+    for visitor in visitors:
+        visitor.close()

@@ -26,21 +26,9 @@ from websockets.sync.client import connect
 from crypto import ContentType, Conversation
 from tests.browser.conftest import RECORD_VIOLATIONS
 from tests.chat_helpers import PASSWORD, Centre, Socket, b64, build_centre, staff_view, text, unb64
-from tests.live_server import LiveServer, NeutralSite
+from tests.live_server import LiveServer
 
 SECRET = "kanarifugl-{}"  # each test's plaintext carries this marker
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory, neutral_site: NeutralSite) -> Iterator[LiveServer]:
-    """Our own server: this module starts more conversations than one client may per hour."""
-    server = LiveServer(
-        tmp_path_factory.mktemp("live-chat"),
-        TRYGG_EXIT_URL=f"{neutral_site.url}/weather",
-        TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR="500",
-    ).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -33,31 +33,18 @@ from tests.browser.test_visitor_chat import (
     theirs,
 )
 from tests.chat_helpers import Centre
-from tests.live_server import LiveServer, NeutralSite
+from tests.live_server import LiveServer
 
 FIXTURES = (new_page_fixture,)  # used by name below
 WAIT = 30_000
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory, neutral_site: NeutralSite) -> Iterator[LiveServer]:
-    """Our own server, with room for many chats from this one machine (reruns in one session)."""
-    server = LiveServer(
-        tmp_path_factory.mktemp("live-story"),
-        TRYGG_EXIT_URL=f"{neutral_site.url}/weather",
-        TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR="500",
-    ).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def centre(live_server: LiveServer) -> Iterator[Centre]:
-    """Three counsellors: with only two, a transfer adds "every counsellor" and reads as a requeue."""
+    """Exactly two counsellors: a transfer and a return to the queue then have the same member
+    list ({visitor, Anna, Bodil}); only the counsellor's signed handover marker tells them apart."""
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
-        yield staffed_centre(
-            http, live_server, {"anna": "counsellor", "bodil": "counsellor", "cleo": "counsellor"}
-        )
+        yield staffed_centre(http, live_server, {"anna": "counsellor", "bodil": "counsellor"})
 
 
 def send_from_dashboard(page: Any, words: str) -> None:
@@ -178,7 +165,12 @@ def test_the_whole_story(new_page: Any, live_server: LiveServer, centre: Centre)
     for words in (opening, reply, offline, resumed, note):
         message(bodil, words).wait_for(timeout=WAIT)
     bodil.locator("#messages li.system", has_text="Anna left").wait_for(timeout=60_000)
+    bodil.locator("#messages li.system", has_text="Bodil joined the conversation.").wait_for(timeout=WAIT)
+    expect(bodil.locator("#messages li.system", has_text="returned the conversation")).to_have_count(0)
     theirs(device, note).wait_for(timeout=WAIT)
+    device.locator("#messages li.system-note", has_text="Bodil has joined the conversation.").wait_for(
+        timeout=WAIT
+    )
     device.locator("#chat-status", has_text="You are talking to Bodil.").wait_for(timeout=WAIT)
     hello = sentence("Hello, I am Bodil and I have read everything.")
     send_from_dashboard(bodil, hello)
@@ -212,3 +204,56 @@ def test_the_whole_story(new_page: Any, live_server: LiveServer, centre: Centre)
     assert len(wire.items) > 50
     assert_never_in_clear(live_server, wire, marker, *said)
     assert live_server.log().count("csp violation") == csp_reports, "the browser reported a CSP violation"
+
+
+def test_two_counsellors_tell_a_return_to_the_queue_from_a_transfer(
+    new_page: Any, live_server: LiveServer, centre: Centre
+) -> None:
+    """With two counsellors both moves re-key to {visitor, Anna, Bodil}; labels follow the marker."""
+    wire = Wire()
+    anna = open_dashboard(new_page, live_server, "anna", wire)
+    bodil = open_dashboard(new_page, live_server, "bodil", wire)
+    visitor = new_page()
+    wire.watch(visitor)
+    start_chat(visitor, live_server)
+    chat_id = conversation_id(visitor)
+    words = f"tvaa-raadgivere {uuid.uuid4().hex[:8]}"
+    send(visitor, words)
+
+    anna.locator(f"#take-{chat_id}:not([disabled])").wait_for(timeout=WAIT)
+    anna.click(f"#take-{chat_id}")
+    message(anna, words).wait_for(timeout=WAIT)
+    visitor.locator("#chat-status", has_text="You are talking to Anna.").wait_for(timeout=WAIT)
+
+    # Anna returns it to the queue: the visitor waits again, nobody "joins".
+    anna.click("#release")
+    anna.locator("#queue-notice", has_text="back in the queue").wait_for(timeout=WAIT)  # the release settled
+    queue_item(bodil, chat_id).wait_for(timeout=WAIT)
+    visitor.locator("#chat-status").get_by_text(re.compile(r"in the queue")).wait_for(timeout=WAIT)
+
+    # Bodil takes it: her transcript says Anna returned it, then that she took it.
+    bodil.locator(f"#take-{chat_id}:not([disabled])").wait_for(timeout=WAIT)
+    bodil.click(f"#take-{chat_id}")
+    message(bodil, words).wait_for(timeout=WAIT)
+    system = bodil.locator("#messages li.system")
+    system.filter(has_text="Anna returned the conversation to the queue.").wait_for(timeout=WAIT)
+    system.filter(has_text="Bodil took the conversation.").wait_for(timeout=WAIT)
+    expect(system.filter(has_text="Bodil joined")).to_have_count(0)
+    visitor.locator("#chat-status", has_text="You are talking to Bodil.").wait_for(timeout=WAIT)
+    notes = visitor.locator("#messages li.system-note")
+    expect(notes.filter(has_text="Bodil has joined")).to_have_count(0)
+
+    # Bodil transfers it to Anna: the same member list as the release, read as a transfer.
+    bodil.click("#transfer summary")
+    options = bodil.locator("#transfer-to option").all_inner_texts()
+    bodil.select_option("#transfer-to", label=next(o for o in options if o.startswith("Anna")))
+    bodil.click("#transfer-go")
+    anna.locator(f'#my-conversations button[data-conversation="{chat_id}"]').wait_for(timeout=WAIT)
+    anna.click(f'#my-conversations button[data-conversation="{chat_id}"]')
+    anna_system = anna.locator("#messages li.system")
+    anna_system.filter(has_text="Anna joined the conversation.").wait_for(timeout=WAIT)
+    anna_system.filter(has_text="Bodil left").wait_for(timeout=60_000)
+    expect(anna_system.filter(has_text="Bodil returned")).to_have_count(0)
+    notes.filter(has_text="Anna has joined the conversation.").wait_for(timeout=WAIT)
+    visitor.locator("#chat-status", has_text="You are talking to Anna.").wait_for(timeout=WAIT)
+    assert_never_in_clear(live_server, wire, words)

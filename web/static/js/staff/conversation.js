@@ -21,6 +21,15 @@ function parseJson(body) {
   }
 }
 
+/** The marker a counsellor sends right after returning a conversation or handing it over. */
+export function handoverMarker(action, commitSeq, to = null) {
+  return utf8(JSON.stringify(to ? { kind: "handover", action, commit: commitSeq, to } : { kind: "handover", action, commit: commitSeq }));
+}
+
+function isHandover(value) {
+  return value?.kind === "handover" && (value.action === "release" || value.action === "transfer") && Number.isSafeInteger(value.commit);
+}
+
 export class ChatConversation {
   constructor(id, { identity, anchors, socket, onChange, counsellorIds = new Set() }) {
     this.id = id;
@@ -147,21 +156,49 @@ export class ChatConversation {
       this.handover = { from, at: Date.now(), shared: false };
     }
     if (this.handover && removed.includes(this.handover.from)) this.handover = null;
+    // Labels are a first reading of the member lists; the committer's signed handover marker
+    // (right after a release or transfer) settles what it was — in a centre with two
+    // counsellors a transfer and a return to the queue have the same member list.
+    this.lastCommit = { seq: base.seq, base, from, committer, names, before, added, removed };
     const everyone = this.counsellorIds.size > 1 && [...this.counsellorIds].every((id) => staff.includes(id));
     if (this.inQueue && staff.length === 1 && staff[0] === from) {
       this.inQueue = false;
-      this.entries.push({ ...base, kind: "system", key: "claimed", values: { name: committer } });
+      this._system(base, "claimed", { name: committer });
     } else if (everyone || added.length > 2) {
       this.inQueue = true;
-      this.entries.push({ ...base, kind: "system", key: "requeued", values: { name: committer } });
+      this._system(base, "requeued", { name: committer });
     } else {
-      for (const id of added) {
-        this.entries.push({ ...base, kind: "system", key: "joined", values: { name: names.get(id)?.displayName || "" } });
-      }
-      for (const id of removed) {
-        this.entries.push({ ...base, kind: "system", key: "left", values: { name: before.get(id)?.displayName || "" } });
-      }
+      this._membership(this.lastCommit);
     }
+  }
+
+  _membership({ base, names, before, added, removed }) {
+    for (const id of added) this._system(base, "joined", { name: names.get(id)?.displayName || "" });
+    for (const id of removed) this._system(base, "left", { name: before.get(id)?.displayName || "" });
+  }
+
+  _system(base, key, values) {
+    this.entries.push({ ...base, kind: "system", key, values, commitSeq: base.seq });
+  }
+
+  /** A signed {kind: "handover", action, commit} from the committer: relabel that commit. */
+  _handover(value, from) {
+    const last = this.lastCommit;
+    if (!last || last.seq !== value.commit || last.from !== from) return;
+    const at = this.entries.findIndex((e) => e.commitSeq === last.seq);
+    const kept = this.entries.filter((e) => e.commitSeq !== last.seq);
+    const tail = this.entries.length;
+    if (value.action === "release") {
+      this.inQueue = true;
+      if (this.handover?.from === from) this.handover = null; // returned to the queue, not handed to me
+      this._system(last.base, "requeued", { name: last.committer });
+    } else {
+      this.inQueue = false;
+      this._membership(last);
+    }
+    const fresh = this.entries.slice(tail);
+    kept.splice(at < 0 ? kept.length : at, 0, ...fresh);
+    this.entries = kept;
   }
 
   _entry(base, r) {
@@ -174,6 +211,8 @@ export class ChatConversation {
       if (value?.kind === "interpreter_request" && typeof value.language === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/.test(value.language)) {
         this.interpreter = value.language;
         this.entries.push({ ...base, kind: "system", key: "interpreter", values: { language: value.language } });
+      } else if (isHandover(value)) {
+        this._handover(value, base.from);
       }
     }
   }

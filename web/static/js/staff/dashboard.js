@@ -7,7 +7,7 @@ import { api, busy, el, format, pageStrings, say } from "./common.js";
 import { certifies, forget, loadIdentity, serverKeys, unlock } from "./identity.js";
 import { b64decode, ContentType, fromHex, Role, toHex, utf8, verifyDirectory } from "./keys-lib.js";
 import { StaffSocket } from "./socket.js";
-import { ChatConversation } from "./conversation.js";
+import { ChatConversation, handoverMarker } from "./conversation.js";
 import { Notifier } from "./notify.js";
 import * as canned from "./canned.js";
 
@@ -220,7 +220,8 @@ function onQueue(frame) {
     }
   }
   for (const [id, conv] of state.convs) {
-    if (conv.status === "queued" && !ids.includes(id) && !state.tabs.includes(id)) state.convs.delete(id);
+    const idle = conv.outbox.length === 0; // never drop what is still being sent
+    if (conv.status === "queued" && !ids.includes(id) && !state.tabs.includes(id) && idle) state.convs.delete(id);
   }
   state.queue = ids;
   state.onDuty = frame.on_duty || [];
@@ -253,16 +254,22 @@ function onStatus(conv, frame) {
     conv.status = "closed";
     conv.mine = false;
   } else if (frame.status === "queued") {
-    if (conv.mine && conv.status === "active") {
+    const wasMine = conv.mine && conv.status === "active";
+    conv.status = "queued"; // first: closing the tab must keep it (it is still in the queue, and mine to follow)
+    conv.transferredTo = null; // whoever had it before, it is nobody's now
+    if (wasMine) {
       conv.mine = false;
       closeTab(conv.id);
     }
-    conv.status = "queued";
   } else if (frame.status === "active") {
     if (conv.status === "queued" && frame.counsellor !== state.me && !state.tabs.includes(conv.id)) {
       state.convs.delete(conv.id); // a colleague took it
       state.queue = state.queue.filter((id) => id !== conv.id);
     } else if (frame.counsellor === state.me) {
+      if (previous !== state.me) {
+        conv.transferredTo = null; // mine (again)
+        conv.notice = null;
+      }
       conv.status = "active";
       conv.mine = true;
       openTab(conv.id);
@@ -439,6 +446,7 @@ $("transfer-form").addEventListener("submit", async (event) => {
   }
   $("transfer-note").value = "";
   conv.transferredTo = colleague.name;
+  conv.enqueue("send", () => conv.protocol.encrypt(ContentType.APP_JSON, handoverMarker("transfer", moved.seq, to)));
   // The note is an ordinary message: everyone in the conversation reads it, the visitor too.
   if (note) conv.enqueue("send", () => conv.protocol.encrypt(ContentType.TEXT, utf8(note)), { text: note });
   // Then the earlier epochs' keys for the colleague, so they can read what came before.
@@ -461,6 +469,11 @@ $("release").addEventListener("click", async () => {
   if (!conv || !writable(conv)) return;
   const result = await conv.enqueue("release", () => conv.protocol.commit(releaseCertificates()));
   if (result.ok) {
+    // Signed, so every member can tell a return to the queue from a transfer (same member list
+    // when the centre has two counsellors). Not sent if a colleague has claimed it meanwhile.
+    conv.enqueue("send", () =>
+      conv.protocol.isMember ? conv.protocol.encrypt(ContentType.APP_JSON, handoverMarker("release", result.seq)) : null,
+    );
     conv.mine = false;
     conv.status = "queued";
     closeTab(conv.id);
@@ -595,7 +608,10 @@ function renderQueue() {
     );
   });
   const notice = state.queueNotice ? el("li", { class: "notice", id: "queue-notice", role: "status", text: state.queueNotice }) : null;
-  $("queue").replaceChildren(...[notice, ...items].filter(Boolean));
+  const limit = full && items.length
+    ? el("li", { class: "notice", id: "queue-full", text: format(t.at_limit, { count: $("dashboard").dataset.maxOpen }) })
+    : null;
+  $("queue").replaceChildren(...[notice, limit, ...items].filter(Boolean));
 }
 
 function renderMine() {

@@ -45,6 +45,8 @@ const chat = {
   members: new Map(), // member id hex -> { name, role, fingerprint }
   staffNow: [], // staff in the current epoch
   counsellorId: null,
+  membership: Promise.resolve(), // member changes are shown one after another, in order
+  pendingCommit: null, // {detail, ready, timer}: a commit whose meaning the counsellor's marker settles
   mine: new Map(), // seq -> receipt <span> of my messages
   pending: new Map(), // clientId -> <li>
   receipts: { delivered: -1, read: -1 },
@@ -230,6 +232,8 @@ function onEvent(name, detail) {
       if (detail.item) dropPending(detail.item.clientId);
       if (detail.mine && detail.value.kind === "interpreter_request" && typeof detail.value.language === "string") {
         addNote(t("interpreter_requested", { language: languageName(detail.value.language) }));
+      } else if (!detail.mine && detail.value.kind === "handover") {
+        onHandover(detail.value, detail.senderId);
       }
       break;
     case "members":
@@ -323,7 +327,10 @@ function renderStatus() {
 
 // --- members (who can read), with fingerprints --------------------------------------------
 
-async function updateMembers({ members, added, removed }) {
+const HANDOVER_WAIT_MS = 3000;
+
+/** Learn the names and fingerprints of members not seen before. */
+async function learnMembers(members) {
   for (const m of members) {
     const id = toHex(m.memberId);
     if (!chat.members.has(id)) {
@@ -331,17 +338,56 @@ async function updateMembers({ members, added, removed }) {
       chat.members.set(id, { name, role: m.role, fingerprint: await fingerprint(m.memberId, m.sigPublic, m.kemPublic) });
     }
   }
-  chat.staffNow = members.map((m) => toHex(m.memberId));
-  const small = members.length <= 3; // after a claim or transfer; a release lists every counsellor
-  if (small) {
-    for (const id of added) if (chat.members.has(id)) addNote(t("joined", { name: chat.members.get(id).name }));
-    for (const id of removed) if (chat.members.has(id)) addNote(t("left", { name: chat.members.get(id).name }));
-    if (!chat.counsellorId || !chat.staffNow.includes(chat.counsellorId)) {
-      chat.counsellorId = members.find((m) => m.role === Role.COUNSELLOR) ? toHex(members.find((m) => m.role === Role.COUNSELLOR).memberId) : null;
-    }
+}
+
+// Decided at once, in transcript order (a handover marker may follow its commit immediately);
+// shown once the new members' fingerprints are known.
+function updateMembers(detail) {
+  const { members } = detail;
+  const ready = learnMembers(members);
+  settleCommit(null); // an earlier commit still waiting for its marker: read it as it stands
+  const committer = members.find((m) => toHex(m.memberId) === detail.senderId);
+  if (members.length > 3) {
+    showMembership(detail, "release", ready); // a return to the queue lists every counsellor
+  } else if (committer?.role === Role.COUNSELLOR && detail.added.length && !detail.removed.length) {
+    // A transfer, or — when the centre has two counsellors — a return to the queue: the same
+    // member list. The counsellor's signed handover marker, sent right after, tells which.
+    chat.pendingCommit = { detail, ready, timer: setTimeout(() => settleCommit(null), HANDOVER_WAIT_MS) };
+  } else {
+    showMembership(detail, "change", ready);
   }
-  renderMembers(small);
-  renderStatus();
+}
+
+/** Show the commit that waits for a handover marker, as `action` says (null: as it looks). */
+function settleCommit(action) {
+  const pending = chat.pendingCommit;
+  if (!pending) return;
+  chat.pendingCommit = null;
+  clearTimeout(pending.timer);
+  showMembership(pending.detail, action === "release" ? "release" : "change", pending.ready);
+}
+
+function onHandover(value, senderId) {
+  const pending = chat.pendingCommit;
+  if (pending && pending.detail.seq === value.commit && pending.detail.senderId === senderId) settleCommit(value.action);
+}
+
+function showMembership({ members, added, removed }, kind, ready) {
+  chat.membership = chat.membership.then(async () => {
+    await ready;
+    chat.staffNow = members.map((m) => toHex(m.memberId));
+    const small = kind !== "release";
+    if (small) {
+      for (const id of added) if (chat.members.has(id)) addNote(t("joined", { name: chat.members.get(id).name }));
+      for (const id of removed) if (chat.members.has(id)) addNote(t("left", { name: chat.members.get(id).name }));
+      if (!chat.counsellorId || !chat.staffNow.includes(chat.counsellorId)) {
+        const counsellor = chat.staffNow.find((id) => chat.members.get(id)?.role === Role.COUNSELLOR);
+        chat.counsellorId = counsellor ?? null;
+      }
+    }
+    renderMembers(small);
+    renderStatus();
+  });
 }
 
 function renderMembers(small) {

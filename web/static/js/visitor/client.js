@@ -173,7 +173,7 @@ export class ChatClient {
       } catch {
         value = null;
       }
-      if (value && typeof value === "object") this.emit("data", { seq: r.seq, mine, value, item });
+      if (value && typeof value === "object") this.emit("data", { seq: r.seq, mine, value, item, senderId });
     } else if (r.kind === "commit") {
       this.emit("members", {
         seq: r.seq,
