@@ -1,0 +1,124 @@
+// /staff/bookings: a counsellor's bookings with the visitor's sealed details (note, contact,
+// interpreter request) opened here with the counsellor's own key (booking-seal.js); an admin
+// sees every booking's time, type and status, never the contents.
+
+import { open as openPayload } from "../booking-seal.js";
+import { api, busy, el, format, pageStrings, say } from "./common.js";
+import { certifies, forget, loadIdentity, serverKeys, unlock } from "./identity.js";
+import { b64decode } from "./keys-lib.js";
+
+const t = pageStrings();
+const $ = (id) => document.getElementById(id);
+const app = $("bookings-app");
+const isAdmin = app.dataset.admin === "yes";
+const zone = app.dataset.timeZone || "Europe/Oslo";
+const lang = document.documentElement.lang || undefined;
+const state = { info: null, identity: null };
+
+function whenText(booking) {
+  const [y, m, d] = String(booking.date).split("-").map(Number);
+  const noon = new Date(Date.UTC(y, m - 1, d, 12));
+  let day = String(booking.date);
+  try {
+    day = new Intl.DateTimeFormat(lang, { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: zone }).format(noon);
+  } catch {
+    // the plain date
+  }
+  return `${day} ${booking.time}`;
+}
+
+function languageName(code) {
+  return t.interpreter_languages?.[code] || code;
+}
+
+/** The opened payload as lines of text (never markup). */
+function detailLines(payload) {
+  const lines = [];
+  if (payload.note) lines.push(el("p", { class: "sealed note-text" }, format(t.note, { text: payload.note })));
+  if (payload.contact?.phone) lines.push(el("p", { class: "contact-phone" }, format(t.phone_contact, { number: payload.contact.phone })));
+  if (payload.contact?.email) lines.push(el("p", { class: "contact-email" }, format(t.email_contact, { address: payload.contact.email })));
+  if (payload.interpreter) {
+    const i = payload.interpreter;
+    const parts = [languageName(i.language)];
+    if (i.dialect) parts.push(format(t.dialect, { dialect: i.dialect }));
+    parts.push(i.mode === "remote" ? t.mode_remote : t.mode_in_person);
+    if (i.gender) parts.push(i.gender === "female" ? t.gender_female : t.gender_male);
+    lines.push(el("p", { class: "interpreter-request" }, format(t.interpreter, { language: parts.join(", ") })));
+  }
+  if (!lines.length) lines.push(el("p", { class: "note" }, t.nothing));
+  if (payload.lang && t.language_names?.[payload.lang]) {
+    lines.push(el("p", { class: "note" }, format(t.visitor_language, { language: t.language_names[payload.lang] })));
+  }
+  return lines;
+}
+
+async function details(booking) {
+  if (!booking.payload || !state.identity) return [el("p", { class: "note" }, t.unreadable)];
+  try {
+    return detailLines(await openPayload(state.identity, b64decode(booking.payload, 16384)));
+  } catch {
+    return [el("p", { class: "note unreadable" }, t.unreadable)];
+  }
+}
+
+async function row(booking) {
+  const cells = [
+    el("td", { class: "when" }, whenText(booking)),
+    el("td", { class: "kind" }, t[booking.kind] || booking.kind),
+    el("td", { class: "status" }, t[booking.status] || booking.status, booking.from_chat ? el("br") : null, booking.from_chat ? el("small", {}, t.from_chat) : null),
+    el("td", { class: "reference" }, booking.reference),
+    isAdmin
+      ? el("td", { class: "counsellor" }, booking.counsellor_name || "")
+      : el("td", { class: "details" }, ...(await details(booking))),
+    el("td", {}, el("a", { href: `/staff/bookings/${encodeURIComponent(booking.reference)}/invite.ics`, download: `${booking.reference}.ics` }, t.invite)),
+  ];
+  return el("tr", { "data-reference": booking.reference, "data-status": booking.status }, ...cells);
+}
+
+async function load() {
+  const answer = await api("GET", "/api/staff/bookings");
+  const rows = [];
+  for (const booking of answer.bookings) rows.push(await row(booking));
+  $("bookings").replaceChildren(...rows);
+  $("bookings-table").hidden = rows.length === 0;
+  $("no-bookings").hidden = rows.length !== 0;
+  document.body.dataset.ready = "yes";
+}
+
+async function start() {
+  if (isAdmin) {
+    await load();
+    return;
+  }
+  state.info = await serverKeys();
+  let identity = await loadIdentity();
+  if (identity && state.info.certificate && !certifies(state.info.certificate, identity)) {
+    await forget(); // replaced from another device: unlock the current key
+    identity = null;
+  }
+  if (!identity) {
+    $("unlock-panel").hidden = false;
+    $("unlock-form").hidden = !state.info.backup;
+    $("no-key").hidden = Boolean(state.info.backup);
+    document.body.dataset.ready = "locked";
+    return;
+  }
+  state.identity = identity;
+  await load();
+}
+
+$("unlock-form")?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  say($("bookings-error"), "");
+  try {
+    state.identity = await busy($("unlock-progress"), t.unlocking, [...event.target.elements], () =>
+      unlock($("passphrase").value, state.info),
+    );
+    $("unlock-panel").hidden = true;
+    await load();
+  } catch (error) {
+    say($("bookings-error"), error?.code === "bad_tag" ? t.wrong : t.failed);
+  }
+});
+
+start().catch(() => say($("bookings-error"), t.failed));
