@@ -20,9 +20,11 @@ from server.realtime.socket import websocket_endpoint
 from server.resources import Resources
 from server.routes import (
     admin,
+    api_booking,
     api_canned,
     api_keys,
     api_visitor,
+    booking_staff,
     dashboard,
     staff,
     staff_keys,
@@ -36,7 +38,7 @@ from server.security.headers import SecurityHeadersMiddleware
 from server.settings import Settings
 
 # Paths whose unsafe requests carry no cookie authority (origin-checked, no token needed).
-TOKEN_EXEMPT = ("/csp-report", "/api/visitor/")
+TOKEN_EXEMPT = ("/csp-report", "/api/visitor/", "/api/booking/")
 
 
 class TryggApp(Starlette):
@@ -80,6 +82,8 @@ def create_app(settings: Settings) -> Starlette:
             *staff_keys.routes,
             *dashboard.routes,
             *api_canned.routes,
+            *api_booking.routes,
+            *booking_staff.routes,
             WebSocketRoute("/ws", websocket_endpoint),
             *visitor_chat.routes,
             *visitor.routes,

@@ -65,6 +65,8 @@ class Resources:
             visitor_limits={
                 "create": limiter("visitor-create", settings.conversations_per_client_per_hour, 3600),
                 "resume": limiter("visitor-resume", 10, LOGIN_WINDOW_SECONDS),
+                "book": limiter("visitor-book", settings.bookings_per_client_per_hour, 3600),
+                "booking-code": limiter("visitor-booking-code", 10, LOGIN_WINDOW_SECONDS),
             },
         )
 

@@ -62,6 +62,7 @@ class Settings:
     redis_url: str = ""
     max_open_per_counsellor: int = 5
     conversations_per_client_per_hour: int = 10
+    bookings_per_client_per_hour: int = 5
     websocket_frames_per_10s: int = 30
     log_level: str = "INFO"
 
@@ -107,6 +108,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_open_per_counsellor=_int(env, "TRYGG_MAX_OPEN_PER_COUNSELLOR", 5, 1, 50),
         websocket_frames_per_10s=_int(env, "TRYGG_WEBSOCKET_FRAMES_PER_10S", 30, 5, 10_000),
         conversations_per_client_per_hour=_int(env, "TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR", 10, 1, 10_000),
+        bookings_per_client_per_hour=_int(env, "TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR", 5, 1, 10_000),
         log_level=_choice(
             "TRYGG_LOG_LEVEL",
             env.get("TRYGG_LOG_LEVEL", "INFO").upper(),

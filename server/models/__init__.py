@@ -1,6 +1,15 @@
 """All models, imported here so Base.metadata knows every table (Alembic autogenerate needs it)."""
 
 from server.models.base import Base, UTCDateTime, new_id, utcnow
+from server.models.booking import (
+    KINDS,
+    AvailabilityException,
+    AvailabilityRule,
+    Booking,
+    BookingHolder,
+    BookingPolicy,
+    CalendarFeed,
+)
 from server.models.centre import AuditEvent, OpeningHours
 from server.models.conversations import (
     OUTCOMES,
@@ -16,9 +25,16 @@ from server.models.keys import CentreDirectory, CentreIdentity, CentreKey, Staff
 from server.models.staff import Role, StaffAccount, StaffInvite, StaffSession
 
 __all__ = [
+    "KINDS",
     "OUTCOMES",
     "AuditEvent",
+    "AvailabilityException",
+    "AvailabilityRule",
     "Base",
+    "Booking",
+    "BookingHolder",
+    "BookingPolicy",
+    "CalendarFeed",
     "CannedReply",
     "CentreDirectory",
     "CentreIdentity",

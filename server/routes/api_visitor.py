@@ -47,7 +47,7 @@ def verifier(value: Any) -> str:
     return str(value)
 
 
-async def _throttle(request: Request, name: str) -> None:
+async def throttle_visitor(request: Request, name: str) -> None:
     res = resources(request)
     limiter = res.visitor_limits[name]
     key = res.client_key(request.scope)
@@ -82,7 +82,7 @@ async def create(request: Request) -> Response:
             "language": language,
         },
     )
-    await _throttle(request, "create")
+    await throttle_visitor(request, "create")
     token = await conversations.create(
         resources(request),
         fields["conversation"],
@@ -97,7 +97,7 @@ async def create(request: Request) -> Response:
 
 async def resume(request: Request) -> Response:
     fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
-    await _throttle(request, "resume")
+    await throttle_visitor(request, "resume")
     found, state, token = await conversations.resume(resources(request), fields["lookup"], fields["verifier"])
     return JSONResponse({"conversation": found.hex, "state": b64(state), "token": token})
 

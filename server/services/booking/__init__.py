@@ -1,0 +1,1 @@
+"""Booking informal consultations: policy, availability, bookings, invites and feeds (docs/BOOKING.md)."""
