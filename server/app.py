@@ -27,9 +27,11 @@ from server.routes import (
     booking_staff,
     dashboard,
     staff,
+    staff_bookings,
     staff_keys,
     system,
     visitor,
+    visitor_booking,
     visitor_chat,
 )
 from server.security.body_limit import BodyLimitMiddleware
@@ -84,7 +86,9 @@ def create_app(settings: Settings) -> Starlette:
             *api_canned.routes,
             *api_booking.routes,
             *booking_staff.routes,
+            *staff_bookings.routes,
             WebSocketRoute("/ws", websocket_endpoint),
+            *visitor_booking.routes,
             *visitor_chat.routes,
             *visitor.routes,
         ],
