@@ -1,0 +1,299 @@
+"""Booking in Chromium on the live server (docs/BOOKING.md), from both sides.
+
+A counsellor with weekly availability and a calendar feed; a visitor books from the front
+page (the note, contact details and interpreter request sealed in the browser), loses a
+slot to someone faster (409, the times are refreshed), books another, writes the code down,
+and downloads a discreet invite.  The counsellor opens the booking's details on their own
+device on /staff/bookings and sees it in the feed; the visitor comes back with the code on
+another device, cancels, gets the cancellation file, and the feed shows it cancelled.
+Every request body and websocket frame is captured: the note and the contact details never
+appear in them, in the SQLite files or in the server log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from icalendar import Calendar
+
+from tests.browser.staff_helpers import PASSPHRASE, http_fixture, log_in, new_page_fixture, staffed_centre
+from tests.chat_helpers import Centre, b64
+from tests.live_server import LiveServer, NeutralSite
+
+FIXTURES = (http_fixture, new_page_fixture)  # used by name in the tests below
+WAIT = 30_000
+KEY_WAIT = 90_000
+CENTRE_NAME = "Kriseteam Vest"
+ADDRESS = "Storgata 17, 0184 Oslo"
+FEED_RE = re.compile(r'<code id="feed-url">([^<]+)</code>')
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory, neutral_site: NeutralSite) -> Iterator[LiveServer]:
+    """The service with a distinctive centre name (it must not reach a discreet invite)."""
+    server = LiveServer(
+        tmp_path_factory.mktemp("live-booking"),
+        TRYGG_EXIT_URL=f"{neutral_site.url}/weather",
+        TRYGG_CENTRE_NAME=CENTRE_NAME,
+        TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR="200",
+    ).start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Wire:
+    """Everything the browsers sent and received over websockets, and every request body."""
+
+    items: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any) -> None:
+        def on_request(request: Any) -> None:
+            self.urls.append(f"{request.method} {request.url}")
+            self.items.append(request.post_data or "")
+
+        def on_socket(ws: Any) -> None:
+            ws.on("framesent", lambda payload: self.items.append(str(payload)))
+            ws.on("framereceived", lambda payload: self.items.append(str(payload)))
+
+        page.on("request", on_request)
+        page.on("websocket", on_socket)
+
+
+def assert_never_in_clear(live_server: LiveServer, wire: Wire, *plaintexts: str) -> None:
+    stored = b"".join(
+        path.read_bytes() for path in Path(live_server.data_dir).glob("trygg.sqlite3*") if path.is_file()
+    )
+    assert stored, "no database file found"
+    log = live_server.log()
+    assert any('"payload"' in item for item in wire.items), "the booking request was not captured"
+    joined = "\n".join(wire.items + wire.urls)
+    for words in plaintexts:
+        assert words not in joined, words
+        assert words.encode() not in stored, words
+        assert words not in log, words
+
+
+def set_up_centre(http: httpx.Client, live_server: LiveServer) -> tuple[Centre, str]:
+    """A counsellor available every day 08:00–20:00, a calendar feed, and all three kinds offered."""
+    centre = staffed_centre(http, live_server, {"carla": "counsellor"})
+    carla = centre.staff["carla"].person
+    for weekday in range(7):
+        added = carla.form(
+            "/staff/availability/rules",
+            {"weekday": str(weekday), "starts": "08:00", "ends": "20:00"},
+            token_from="/staff/availability",
+        )
+        assert added.status_code == 303, added.text
+    made = carla.form("/staff/availability/feed", {}, token_from="/staff/availability")
+    match = FEED_RE.search(made.text)
+    assert match, made.text
+    policy = centre.admin.form(
+        "/staff/admin/booking",
+        {
+            "slot_minutes": "60",
+            "buffer_minutes": "15",
+            "min_notice_hours": "24",
+            "horizon_days": "28",
+            "max_future_bookings": "3",
+            "address": ADDRESS,
+            "video_link": "https://video.example.org/room",
+            "phone": "on",
+        },
+    )
+    assert policy.status_code == 303, policy.text
+    return centre, match.group(1)
+
+
+def feed_event(http: httpx.Client, feed_url: str, reference: str) -> Any:
+    http.cookies.clear()
+    response = http.get(feed_url)
+    assert response.status_code == 200, response.text
+    calendar = Calendar.from_ical(response.content)
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    events = [
+        e
+        for e in calendar.walk("VEVENT")
+        if reference in str(e.get("SUMMARY", "")) + str(e.get("DESCRIPTION", ""))
+    ]
+    assert len(events) == 1, response.text
+    return events[0]
+
+
+def download(page: Any, selector: str) -> bytes:
+    with page.expect_download(timeout=WAIT) as info:
+        page.click(selector)
+    path = info.value.path()
+    assert path is not None
+    return Path(path).read_bytes()
+
+
+def take_slot(http: httpx.Client, live_server: LiveServer, start: str) -> None:
+    """Someone else books `start` first, straight through the API (any well-formed sealed box)."""
+    http.cookies.clear()
+    headers = {"origin": live_server.url}
+    holder = http.post(
+        "/api/booking/holders",
+        json={"lookup": os.urandom(16).hex(), "verifier": b64(os.urandom(32))},
+        headers=headers,
+    )
+    assert holder.status_code == 201, holder.text
+    sealed = bytes([1, 1]) + os.urandom(96 + 12 + 272)
+    booked = http.post(
+        "/api/booking/bookings",
+        json={
+            "start": start,
+            "kind": "phone",
+            "payload": b64(sealed),
+            "fuller_invite": False,
+            "same_counsellor": False,
+        },
+        headers={**headers, "authorization": f"Bearer {holder.json()['token']}"},
+    )
+    assert booked.status_code == 201, booked.text
+
+
+def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: LiveServer) -> None:
+    centre, feed_url = set_up_centre(http, live_server)
+    wire = Wire()
+    tag = uuid.uuid4().hex[:10]
+    note = f"Jeg trenger å snakke om det som skjedde {tag}"
+    phone = f"+47 9{int(tag[:6], 16) % 10_000_000:07d}"
+    email = f"someone.{tag}@example.org"
+    dialect = f"Asmara-{tag[:4]}"
+
+    # --- the visitor books from the front page ------------------------------------------------
+    visitor = new_page()
+    wire.watch(visitor)
+    visitor.set_viewport_size({"width": 320, "height": 640})
+    visitor.goto(live_server.url + "/en/")
+    visitor.click("#book")
+    visitor.wait_for_url("**/en/book")
+    visitor.wait_for_selector("#view-slots:not([hidden]) button.slot", timeout=WAIT)
+    assert visitor.is_visible("#quick-exit")
+    assert visitor.evaluate("document.documentElement.scrollWidth") <= 320
+    first = visitor.locator("button.slot").first
+    taken_start = first.get_attribute("data-start")
+    assert taken_start
+    assert taken_start.endswith("Z")
+    first.click()
+    visitor.wait_for_selector("#view-details:not([hidden])")
+    assert visitor.evaluate("document.documentElement.scrollWidth") <= 320
+    kinds = visitor.eval_on_selector_all("input[name=kind]", "nodes => nodes.map(n => n.value)")
+    assert kinds == ["in_person", "phone", "video"]
+    assert ADDRESS in visitor.inner_text("#kind-address")
+    visitor.check("#kind-in_person")
+    visitor.check("#need-interpreter")
+    visitor.select_option("#interpreter-language", "ti")
+    visitor.fill("#interpreter-dialect", dialect)
+    visitor.check("#mode-remote")
+    visitor.select_option("#interpreter-gender", "female")
+    visitor.fill("#note", note)
+    visitor.fill("#contact-phone", phone)
+    visitor.fill("#contact-email", email)
+    assert not visitor.is_checked("#fuller-invite"), "the discreet invite is the default"
+    visitor.click("#book-submit")
+    visitor.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
+    code = visitor.inner_text("#booking-code").strip()
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){4}", code), code
+    assert visitor.is_disabled("#confirm-booking")
+    visitor.check("#written-down")
+
+    # Someone else is faster: the slot is gone; the visitor is told and picks another.
+    take_slot(http, live_server, taken_start)
+    visitor.click("#confirm-booking")
+    visitor.wait_for_selector("#slots-error:not([hidden])", timeout=WAIT)
+    assert "no longer available" in visitor.inner_text("#slots-error")
+    visitor.wait_for_selector("#view-slots:not([hidden]) button.slot", timeout=WAIT)
+    assert visitor.locator(f'button.slot[data-start="{taken_start}"]').count() == 0
+    assert visitor.inner_text("#booking-code") == "", "the code is shown only once"
+    visitor.locator("button.slot").first.click()
+    visitor.wait_for_selector("#view-details:not([hidden])")
+    assert visitor.input_value("#note") == note, "the details are kept"
+    visitor.click("#book-submit")
+    visitor.wait_for_selector("#view-done:not([hidden])", timeout=WAIT)
+    reference = visitor.inner_text("#done-reference").strip()
+    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}", reference), reference
+    assert visitor.inner_text("#done-kind") == "In person"
+    assert visitor.evaluate("document.documentElement.scrollWidth") <= 320
+
+    invite = download(visitor, "#download-invite")
+    calendar = Calendar.from_ical(invite)
+    assert str(calendar["METHOD"]) == "REQUEST"
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Appointment"
+    assert str(event["STATUS"]) == "CONFIRMED"
+    assert reference in str(event["DESCRIPTION"])
+    assert "LOCATION" not in event
+    text = invite.decode()
+    for word in (CENTRE_NAME, ADDRESS, "Storgata", "crime", "abuse", "victim", note, email):
+        assert word.lower() not in text.lower(), word
+    assert visitor.evaluate("localStorage.length") == 0, "nothing is kept after the tab closes"
+
+    # --- the counsellor opens the details on their own device -------------------------------------
+    counsellor = new_page()
+    wire.watch(counsellor)
+    log_in(counsellor, live_server.url, "carla")
+    counsellor.click("#nav-bookings")
+    counsellor.wait_for_url("**/staff/bookings")
+    counsellor.wait_for_selector("body[data-ready=locked]", state="attached", timeout=WAIT)
+    counsellor.fill("#passphrase", PASSPHRASE)
+    counsellor.click("#unlock")
+    counsellor.wait_for_selector("body[data-ready=yes]", state="attached", timeout=KEY_WAIT)
+    row = counsellor.locator(f'tr[data-reference="{reference}"]')
+    details = row.locator("td.details").inner_text()
+    assert note in details
+    assert phone in details
+    assert email in details
+    assert "ትግርኛ" in details
+    assert dialect in details
+    assert "on the phone or video" in details
+    assert "a woman preferred" in details
+    assert row.locator("td.kind").inner_text() == "In person"
+    assert row.get_attribute("data-status") == "confirmed"
+    staff_ics = centre.staff["carla"].person.request("GET", f"/staff/bookings/{reference}/invite.ics")
+    assert staff_ics.status_code == 200
+    assert str(Calendar.from_ical(staff_ics.content)["METHOD"]) == "REQUEST"
+
+    event = feed_event(http, feed_url, reference)
+    assert str(event["STATUS"]) == "CONFIRMED"
+    sequence = int(event["SEQUENCE"])
+
+    # --- the visitor comes back on another device with the code, and cancels ------------------------
+    other = new_page()
+    wire.watch(other)
+    other.goto(live_server.url + "/en/booking")
+    other.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
+    other.fill("#code", code.lower().replace("-", " "))
+    other.click("#code-submit")
+    item = other.locator(f'li[data-reference="{reference}"]')
+    item.wait_for(timeout=WAIT)
+    assert item.get_attribute("data-status") == "confirmed"
+    item.locator("button.cancel").click()
+    item.locator("button.cancel-yes").wait_for()
+    item.locator("button.cancel-yes").click()
+    other.wait_for_selector(f'li[data-reference="{reference}"][data-status="cancelled"]', timeout=WAIT)
+    cancellation = download(other, f'li[data-reference="{reference}"] button.download')
+    cancelled = Calendar.from_ical(cancellation)
+    assert str(cancelled["METHOD"]) == "CANCEL"
+    (gone,) = cancelled.walk("VEVENT")
+    assert str(gone["STATUS"]) == "CANCELLED"
+
+    event = feed_event(http, feed_url, reference)
+    assert str(event["STATUS"]) == "CANCELLED"
+    assert int(event["SEQUENCE"]) > sequence
+
+    counsellor.reload()
+    counsellor.wait_for_selector("body[data-ready=yes]", state="attached", timeout=KEY_WAIT)
+    assert counsellor.locator(f'tr[data-reference="{reference}"]').get_attribute("data-status") == "cancelled"
+
+    assert_never_in_clear(live_server, wire, note, phone, email, dialect, tag)
