@@ -70,6 +70,7 @@ CHAT_STRINGS = {
     "code_not_found": N_("No conversation matches this code. Check it, or start a new chat."),
     "code_checking": N_("Checking the code…"),
     "interpreter_requested": N_("You asked for an interpreter: %(language)s."),
+    "booked": N_("You booked a consultation for %(when)s (reference %(reference)s)."),
 }
 
 # Languages a visitor can ask an interpreter for, each named in itself (ISO 639 codes);

@@ -30,6 +30,18 @@ function isHandover(value) {
   return value?.kind === "handover" && (value.action === "release" || value.action === "transfer") && Number.isSafeInteger(value.commit);
 }
 
+/** {kind: "booking", reference, start, meeting}: the visitor booked a consultation (docs/BOOKING.md). */
+function isBooking(value) {
+  return (
+    value?.kind === "booking" &&
+    typeof value.reference === "string" &&
+    /^[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(value.reference) &&
+    typeof value.start === "string" &&
+    !Number.isNaN(Date.parse(value.start)) &&
+    ["in_person", "phone", "video"].includes(value.meeting)
+  );
+}
+
 export class ChatConversation {
   constructor(id, { identity, anchors, socket, onChange, counsellorIds = new Set() }) {
     this.id = id;
@@ -213,6 +225,8 @@ export class ChatConversation {
         this.entries.push({ ...base, kind: "system", key: "interpreter", values: { language: value.language } });
       } else if (isHandover(value)) {
         this._handover(value, base.from);
+      } else if (isBooking(value) && base.role === Role.VISITOR) {
+        this.entries.push({ ...base, kind: "system", key: "booked", values: { start: value.start, reference: value.reference, meeting: value.meeting } });
       }
     }
   }

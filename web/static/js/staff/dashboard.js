@@ -696,6 +696,14 @@ function renderMessages() {
     if (entry.kind === "system") {
       const values = { ...entry.values };
       if (entry.key === "interpreter") values.language = languageName(values.language);
+      if (entry.key === "booked") {
+        values.when = new Date(values.start).toLocaleString(document.documentElement.lang || "en", {
+          timeZone: $("dashboard").dataset.timeZone,
+          dateStyle: "full",
+          timeStyle: "short",
+        });
+        values.meeting = t[`meeting_${values.meeting}`];
+      }
       const key = entry.key === "interpreter" ? "interpreter_requested" : entry.key;
       return el("li", { class: "system", "data-seq": entry.seq, text: format(t[key], values) });
     }

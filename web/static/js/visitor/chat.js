@@ -193,6 +193,8 @@ function openChat(session, conversation, resumeState) {
     emit: onEvent,
     isVisible: () => document.visibilityState === "visible",
   });
+  const booked = takeBooking();
+  if (booked) chat.client.writeJson(booked); // booked from this chat: tell the counsellor, encrypted
   chat.socket = new VisitorSocket(session.token, {
     welcome: () => {
       setConnection("");
@@ -234,6 +236,8 @@ function onEvent(name, detail) {
         addNote(t("interpreter_requested", { language: languageName(detail.value.language) }));
       } else if (!detail.mine && detail.value.kind === "handover") {
         onHandover(detail.value, detail.senderId);
+      } else if (detail.mine && detail.value.kind === "booking" && typeof detail.value.start === "string") {
+        addNote(t("booked", { when: bookingTime(detail.value.start), reference: String(detail.value.reference) }));
       }
       break;
     case "members":
@@ -323,6 +327,31 @@ function renderStatus() {
     lines.push(t("status_closed"));
   }
   box.replaceChildren(...lines.map((line) => el("p", {}, line)));
+}
+
+// --- a booking made from this chat ------------------------------------------------------------
+
+const BOOKED_KEY = "trygg.booked"; // left by /book when the booking was made from this chat
+
+/** The booking the booking page left for this chat, once (then forgotten). */
+function takeBooking() {
+  let value = null;
+  try {
+    value = JSON.parse(sessionStorage.getItem(BOOKED_KEY) ?? "null");
+  } catch {
+    value = null;
+  }
+  sessionStorage.removeItem(BOOKED_KEY);
+  if (!value || typeof value.reference !== "string" || typeof value.start !== "string") return null;
+  if (!["in_person", "phone", "video"].includes(value.meeting)) return null;
+  return { kind: "booking", reference: value.reference, start: value.start, meeting: value.meeting };
+}
+
+function bookingTime(start) {
+  const when = new Date(start);
+  if (Number.isNaN(when.getTime())) return start;
+  const timeZone = byId("chat-app").dataset.timeZone || undefined;
+  return when.toLocaleString(lang, { timeZone, dateStyle: "full", timeStyle: "short" });
 }
 
 // --- members (who can read), with fingerprints --------------------------------------------
