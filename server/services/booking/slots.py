@@ -104,14 +104,32 @@ def free_slots(
 ) -> list[Slot]:
     """The centre's bookable slots on `days`: each with the counsellors free for it."""
     earliest, latest = window(rules, now)
+    pad = timedelta(minutes=rules.buffer_minutes)
     found: dict[tuple[datetime, datetime], list[uuid.UUID]] = {}
     for staff_id in sorted(weekly):
-        for start, end in counsellor_slots(rules, weekly[staff_id], days_off.get(staff_id, ()), days, zone):
+        candidates = counsellor_slots(rules, weekly[staff_id], days_off.get(staff_id, ()), days, zone)
+        # One sweep over slots and bookings, both in start order (a counsellor's confirmed
+        # bookings never overlap, so they are in end order too): linear, not slots × bookings.
+        taken = sorted(busy.get(staff_id, ()), key=lambda b: b.starts_at)
+        first = 0
+        for start, end in candidates:
             if not earliest <= start <= latest:
                 continue
-            if is_free(start, end, busy.get(staff_id, ()), rules.buffer_minutes):
+            while first < len(taken) and taken[first].ends_at + pad <= start:
+                first += 1
+            if is_free(start, end, _overlapping(taken, first, end + pad), rules.buffer_minutes):
                 found.setdefault((start, end), []).append(staff_id)
     return [Slot(start, end, tuple(ids)) for (start, end), ids in sorted(found.items())]
+
+
+def _overlapping(taken: Sequence[Busy], first: int, before: datetime) -> list[Busy]:
+    """The bookings from `first` on that start before `before` (the only ones that can clash)."""
+    out = []
+    for booking in taken[first:]:
+        if booking.starts_at >= before:
+            break
+        out.append(booking)
+    return out
 
 
 def days_from(first: date, count: int) -> list[date]:
