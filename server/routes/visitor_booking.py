@@ -76,6 +76,8 @@ BOOKING_STRINGS = {
     "with_counsellor": N_("With %(name)s"),
     "interpreter_line": N_("Interpreter: %(language)s"),
     "past": N_("Past"),
+    "chat_noted": N_("The booking is also noted in your chat, for the counsellors."),
+    "chat_not_noted": N_("The booking is made. It will be noted in your chat when you go back to it."),
 }
 
 

@@ -12,6 +12,7 @@ appear in them, in the SQLite files or in the server log.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import uuid
@@ -25,7 +26,7 @@ import pytest
 from icalendar import Calendar
 
 from tests.browser.staff_helpers import PASSPHRASE, http_fixture, log_in, new_page_fixture, staffed_centre
-from tests.chat_helpers import Centre, b64
+from tests.chat_helpers import Person, b64
 from tests.live_server import LiveServer, NeutralSite
 
 FIXTURES = (http_fixture, new_page_fixture)  # used by name in the tests below
@@ -83,8 +84,14 @@ def assert_never_in_clear(live_server: LiveServer, wire: Wire, *plaintexts: str)
         assert words not in log, words
 
 
-def set_up_centre(http: httpx.Client, live_server: LiveServer) -> tuple[Centre, str]:
-    """A counsellor available every day 08:00–20:00, a calendar feed, and all three kinds offered."""
+_FEEDS: dict[str, str] = {}
+
+
+def set_up_centre(http: httpx.Client, live_server: LiveServer) -> str:
+    """Once per server: a counsellor (carla) available every day 08:00–20:00, a calendar feed,
+    and all three kinds offered.  Returns the feed's URL."""
+    if live_server.url in _FEEDS:
+        return _FEEDS[live_server.url]
     centre = staffed_centre(http, live_server, {"carla": "counsellor"})
     carla = centre.staff["carla"].person
     for weekday in range(7):
@@ -111,7 +118,8 @@ def set_up_centre(http: httpx.Client, live_server: LiveServer) -> tuple[Centre, 
         },
     )
     assert policy.status_code == 303, policy.text
-    return centre, match.group(1)
+    _FEEDS[live_server.url] = match.group(1)
+    return match.group(1)
 
 
 def feed_event(http: httpx.Client, feed_url: str, reference: str) -> Any:
@@ -163,7 +171,9 @@ def take_slot(http: httpx.Client, live_server: LiveServer, start: str) -> None:
 
 
 def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: LiveServer) -> None:
-    centre, feed_url = set_up_centre(http, live_server)
+    feed_url = set_up_centre(http, live_server)
+    carla = Person(http, live_server.url)
+    carla.login("carla")
     wire = Wire()
     tag = uuid.uuid4().hex[:10]
     note = f"Jeg trenger å snakke om det som skjedde {tag}"
@@ -260,7 +270,7 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     assert "a woman preferred" in details
     assert row.locator("td.kind").inner_text() == "In person"
     assert row.get_attribute("data-status") == "confirmed"
-    staff_ics = centre.staff["carla"].person.request("GET", f"/staff/bookings/{reference}/invite.ics")
+    staff_ics = carla.request("GET", f"/staff/bookings/{reference}/invite.ics")
     assert staff_ics.status_code == 200
     assert str(Calendar.from_ical(staff_ics.content)["METHOD"]) == "REQUEST"
 
@@ -297,3 +307,62 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     assert counsellor.locator(f'tr[data-reference="{reference}"]').get_attribute("data-status") == "cancelled"
 
     assert_never_in_clear(live_server, wire, note, phone, email, dialect, tag)
+
+
+def test_book_from_a_chat(new_page: Any, http: httpx.Client, live_server: LiveServer) -> None:
+    """From a chat in the same tab: no new code, the booking is tied to the conversation and
+    noted in it (an encrypted APP_JSON message), and /booking lists it without a code."""
+    set_up_centre(http, live_server)
+    wire = Wire()
+    tag = uuid.uuid4().hex[:10]
+    note = f"Fra chatten {tag}"
+    visitor = new_page()
+    wire.watch(visitor)
+    visitor.goto(live_server.url + "/en/")
+    visitor.click("#start-chat")
+    visitor.wait_for_url("**/en/chat")
+    visitor.click("#start")
+    visitor.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
+    visitor.check("#written-down")
+    visitor.click("#continue")
+    visitor.wait_for_selector("#view-chat:not([hidden])")
+    conversation = json.loads(visitor.evaluate("sessionStorage.getItem('trygg.visitor')"))["conversation"]
+
+    visitor.goto(live_server.url + "/en/")
+    visitor.click("#book")
+    visitor.wait_for_url("**/en/book")
+    visitor.wait_for_selector("#view-slots:not([hidden]) button.slot", timeout=WAIT)
+    assert visitor.is_visible("#chat-linked")
+    assert visitor.is_hidden("#same-counsellor-choice"), "no counsellor has taken the chat yet"
+    visitor.locator("button.slot").nth(2).click()
+    visitor.check("#kind-phone")
+    visitor.fill("#note", note)
+    visitor.click("#book-submit")
+    visitor.wait_for_selector("#view-done:not([hidden])", timeout=WAIT)
+    assert visitor.is_hidden("#view-code"), "a chat needs no new code"
+    assert visitor.is_visible("#done-from-chat")
+    reference = visitor.inner_text("#done-reference").strip()
+    visitor.wait_for_selector("#book-app[data-chat-noted]", state="attached", timeout=WAIT)
+    assert visitor.get_attribute("#book-app", "data-chat-noted") == "yes"
+    sent = [json.loads(item) for item in wire.items if item.startswith('{"type":"send"')]
+    assert [frame["conversation"] for frame in sent] == [conversation]
+    assert any(item.startswith("{") and '"type":"ack"' in item for item in wire.items)
+
+    carla = Person(http, live_server.url)
+    carla.login("carla")
+    listed = {b["reference"]: b for b in carla.api("GET", "/api/staff/bookings").json()["bookings"]}
+    assert listed[reference]["from_chat"] is True
+    assert listed[reference]["kind"] == "phone"
+
+    # Back in the chat, the booking shows once (it was posted from /book, not again from here).
+    visitor.goto(live_server.url + "/en/chat")
+    visitor.wait_for_selector(f'#messages .system-note:has-text("{reference}")', timeout=WAIT)
+    visitor.wait_for_timeout(1000)
+    assert visitor.locator(f'#messages .system-note:has-text("{reference}")').count() == 1
+    assert visitor.evaluate("sessionStorage.getItem('trygg.booked')") is None
+
+    visitor.goto(live_server.url + "/en/booking")
+    visitor.wait_for_selector(f'li[data-reference="{reference}"]', timeout=WAIT)
+    assert visitor.is_hidden("#view-code")
+    assert visitor.evaluate("localStorage.length") == 0
+    assert_never_in_clear(live_server, wire, note, tag)

@@ -7,11 +7,13 @@
 import { b64decode, b64encode, deriveResumeKeys, fromHex, generateResumeCode, ProtocolError, toHex } from "../protocol.js";
 import { sealForDirectory } from "../booking-seal.js";
 import { ApiError, bookingApi, dateHeading, downloadInvite, localDate, nextDate, saveHolder, slotSections, whenText } from "./booking-api.js";
+import { tellChat } from "./booking-chat.js";
 import { byId, el, showView } from "./dom.js";
 import { loadSession } from "./session.js";
 import { t } from "./strings.js";
 
 const DAYS_PER_PAGE = 14;
+const BOOKED_KEY = "trygg.booked"; // read by the chat page (chat.js) when it could not be posted from here
 const app = byId("book-app");
 const lang = app.dataset.lang;
 const views = [...app.querySelectorAll(".view")];
@@ -28,6 +30,7 @@ const state = {
   holder: null, // holder token once we have one
   fromChat: false,
   counsellorName: null,
+  chatSession: null, // the chat this tab keeps, when booking from it
   pending: null, // {code, keys} until the code is written down and the holder made
   busy: false,
 };
@@ -286,6 +289,7 @@ function showDone(booking) {
   if (state.fromChat) {
     byId("done-code-reminder").hidden = true;
     say("done-from-chat", t("from_chat"));
+    noteInChat(booking);
   }
   const button = byId("download-invite");
   button.onclick = async () => {
@@ -303,6 +307,32 @@ function showDone(booking) {
   show("view-done");
 }
 
+/** Tell the chat about the booking (encrypted like any message); the booking stands either way. */
+async function noteInChat(booking) {
+  let ok = false;
+  try {
+    ok = await tellChat(state.chatSession, {
+      kind: "booking",
+      reference: booking.reference,
+      start: booking.start,
+      kind_of_meeting: booking.kind,
+      meeting: booking.kind, // the name the staff dashboard reads
+    });
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    // The chat page posts it when the visitor goes back to the chat in this tab.
+    try {
+      sessionStorage.setItem(BOOKED_KEY, JSON.stringify({ reference: booking.reference, start: booking.start, meeting: booking.kind }));
+    } catch {
+      // storage refused: the booking stands, the chat just does not hear of it
+    }
+  }
+  say("done-chat-status", ok ? t("chat_noted") : t("chat_not_noted"));
+  app.dataset.chatNoted = ok ? "yes" : "no";
+}
+
 // --- from a chat -------------------------------------------------------------------------------------
 
 async function linkChat() {
@@ -318,6 +348,7 @@ async function linkChat() {
     state.holder = answer.token;
     state.fromChat = true;
     state.counsellorName = answer.counsellor_name ?? null;
+    state.chatSession = found.session;
     saveHolder(answer.token, true);
   } catch {
     return; // the chat is gone or closed to booking: book with a new code instead
