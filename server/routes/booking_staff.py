@@ -197,10 +197,11 @@ async def save_policy(request: Request) -> Response:
         "video_link": field(form, "video_link", 300).strip(),
         "phone": field(form, "phone", 2) == "on",
     }
+    for name in NUMBERS:  # every field first: the form is shown again with all of them on an error
+        values[name] = field(form, name, 6).strip()
     try:
         for name, (label, low, high) in NUMBERS.items():
-            raw = field(form, name, 6).strip()
-            values[name] = raw
+            raw = values[name]
             if not raw.isdigit() or not low <= int(raw) <= high:
                 raise FieldError(BAD_NUMBER, field=label, low=low, high=high)
             values[name] = int(raw)
