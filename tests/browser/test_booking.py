@@ -288,6 +288,18 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     item = other.locator(f'li[data-reference="{reference}"]')
     item.wait_for(timeout=WAIT)
     assert item.get_attribute("data-status") == "confirmed"
+    assert other.evaluate("document.documentElement.scrollWidth") <= other.viewport_size["width"]
+    before = item.locator(".booking-when").inner_text()
+    item.locator("button.reschedule").click()
+    other.wait_for_selector("#view-reschedule:not([hidden]) button.slot", timeout=WAIT)
+    other.locator("button.slot").nth(3).click()
+    other.wait_for_selector("#list-message:not([hidden])", timeout=WAIT)
+    assert "moved" in other.inner_text("#list-message")
+    item = other.locator(f'li[data-reference="{reference}"]')
+    assert item.locator(".booking-when").inner_text() != before
+    moved = feed_event(http, feed_url, reference)
+    assert int(moved["SEQUENCE"]) == sequence + 1
+    sequence = int(moved["SEQUENCE"])
     item.locator("button.cancel").click()
     item.locator("button.cancel-yes").wait_for()
     item.locator("button.cancel-yes").click()
@@ -305,6 +317,17 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     counsellor.reload()
     counsellor.wait_for_selector("body[data-ready=yes]", state="attached", timeout=KEY_WAIT)
     assert counsellor.locator(f'tr[data-reference="{reference}"]').get_attribute("data-status") == "cancelled"
+
+    # An admin sees the booking on /staff/bookings, without the sealed details.
+    admin = new_page()
+    wire.watch(admin)
+    log_in(admin, live_server.url, "admin")
+    admin.goto(live_server.url + "/staff/bookings")
+    admin.wait_for_selector("body[data-ready=yes]", state="attached", timeout=WAIT)
+    admin_row = admin.locator(f'tr[data-reference="{reference}"]')
+    assert admin_row.locator("td.counsellor").inner_text() == "Carla"
+    assert admin_row.locator("td.details").count() == 0
+    assert note not in admin.content()
 
     assert_never_in_clear(live_server, wire, note, phone, email, dialect, tag)
 
