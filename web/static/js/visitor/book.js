@@ -108,6 +108,7 @@ function choose(date, slot) {
   state.chosen = { start: slot.start, date, time: slot.time };
   byId("chosen-time").textContent = t("chosen", { date: dateHeading(date, lang, state.zone), time: slot.time });
   say("details-error", "");
+  say("slots-error", "");
   show("view-details");
 }
 
