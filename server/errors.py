@@ -47,11 +47,13 @@ def error_response(
     detail: str | None = None,
     headers: dict[str, str] | None = None,
     code: str | None = None,
+    values: dict[str, object] | None = None,
 ) -> Response:
-    """The error page (or JSON) for `status`; `detail` is an English message id to translate."""
+    """The error page (or JSON) for `status`; `detail` is an English message id to translate
+    (with `values` for its placeholders)."""
     language = request_language(request, renderer.settings)
     translate = Translator(language)
-    message = translate(detail or MESSAGES.get(status, HTTPStatus(status).phrase))
+    message = translate(detail or MESSAGES.get(status, HTTPStatus(status).phrase), **(values or {}))
     if wants_json(request):
         code = code or HTTPStatus(status).phrase.lower().replace(" ", "_")
         return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
@@ -78,6 +80,7 @@ class PublicError(Exception):
         self.message = message
         self.headers = headers
         self.code = code or HTTPStatus(status).phrase.lower().replace(" ", "_")
+        self.values: dict[str, object] = {}  # the message's placeholders, if it has any
 
 
 def exception_handlers(renderer: Renderer) -> dict[int | type[Exception], Any]:
@@ -85,7 +88,7 @@ def exception_handlers(renderer: Renderer) -> dict[int | type[Exception], Any]:
 
     async def public_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PublicError)
-        return error_response(request, renderer, exc.status, exc.message, exc.headers, exc.code)
+        return error_response(request, renderer, exc.status, exc.message, exc.headers, exc.code, exc.values)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

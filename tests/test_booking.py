@@ -624,6 +624,7 @@ def test_booking_is_rate_limited_per_client(make_settings: Any) -> None:
         blocked = visitor.book(at(day, "11:30"))
         assert blocked.status_code == 429
         assert int(blocked.headers["retry-after"]) > 0
+        assert blocked.json()["message"] == "Too many attempts from this device. Try again in 60 minutes."
         assert new_visitor(client).book(at(day, "11:30")).status_code == 429  # per client, not per code
         assert len(stored(client)) == 2
 

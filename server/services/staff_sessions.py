@@ -34,6 +34,7 @@ class ThrottledError(PublicError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(429, message, {"Retry-After": str(retry_after)})
         self.minutes = max(1, (retry_after + 59) // 60)
+        self.values = {"minutes": self.minutes}
 
 
 def normalize_username(username: str) -> str:
