@@ -22,6 +22,7 @@ from server.routes.visitor_chat import INTERPRETER_LANGUAGES
 BOOKING_STRINGS = {
     "loading": N_("Finding free times…"),
     "no_slots": N_("There are no free times in these weeks. Try later weeks, or call us."),
+    "no_kinds": N_("Booking is not possible right now. Please call us or start a chat."),
     "more": N_("Show later times"),
     "kind_in_person": N_("In person"),
     "kind_phone": N_("By phone"),

@@ -117,6 +117,10 @@ function choose(date, slot) {
 function renderKinds() {
   const kinds = state.options.kinds;
   const box = byId("kind-choices");
+  if (kinds.length === 0) {
+    box.replaceChildren(el("p", { className: "notice", id: "no-kinds" }, t("no_kinds")));
+    return;
+  }
   box.replaceChildren(
     ...kinds.map((kind, index) =>
       el("p", { className: "check" },
@@ -316,8 +320,7 @@ async function noteInChat(booking) {
       kind: "booking",
       reference: booking.reference,
       start: booking.start,
-      kind_of_meeting: booking.kind,
-      meeting: booking.kind, // the name the staff dashboard reads
+      meeting: booking.kind,
     });
   } catch {
     ok = false;

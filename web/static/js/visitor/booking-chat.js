@@ -1,6 +1,6 @@
 // After booking from a chat: tell the conversation, end-to-end encrypted like every message,
-// with one small APP_JSON message {"kind": "booking", "reference", "start", "kind_of_meeting",
-// "meeting"} (the same type under both names: the brief's and the one the dashboard reads).
+// with one small APP_JSON message {"kind": "booking", "reference", "start", "meeting"}
+// (docs/API.md, application messages).
 // It reopens the chat kept in this tab (sessionStorage) just long enough to catch up with the
 // transcript (every message verified, as on the chat page), send, and see it acknowledged.
 // No receipts are sent from here: the visitor has not read anything on this page.
