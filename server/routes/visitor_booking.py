@@ -13,10 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.errors import PublicError
-from server.i18n import N_, Translator, is_language
+from server.i18n import N_, Translator
 from server.resources import resources
-from server.routes.visitor_chat import INTERPRETER_LANGUAGES
+from server.routes.visitor_chat import INTERPRETER_LANGUAGES, visitor_language
 
 # Words the booking scripts show; keys are what the scripts ask for.
 BOOKING_STRINGS = {
@@ -82,13 +81,6 @@ BOOKING_STRINGS = {
 }
 
 
-def _language(request: Request) -> str:
-    language = str(request.path_params["lang"])
-    if not is_language(language):
-        raise PublicError(404, N_("This page does not exist."))
-    return language
-
-
 def strings(language: str) -> dict[str, str]:
     translate = Translator(language)
     return {key: translate(message) for key, message in BOOKING_STRINGS.items()}
@@ -96,7 +88,7 @@ def strings(language: str) -> dict[str, str]:
 
 async def book_page(request: Request) -> Response:
     """Book an informal consultation: a free time, the type, an interpreter, sealed details."""
-    language = _language(request)
+    language = visitor_language(request)
     res = resources(request)
     context = {"strings": strings(language), "interpreter_languages": INTERPRETER_LANGUAGES}
     return res.renderer.page(request, "visitor/book.html", context, language=language)
@@ -104,7 +96,7 @@ async def book_page(request: Request) -> Response:
 
 async def manage_page(request: Request) -> Response:
     """See the bookings a code holds; cancel, move, or download the calendar file."""
-    language = _language(request)
+    language = visitor_language(request)
     res = resources(request)
     return res.renderer.page(
         request, "visitor/booking.html", {"strings": strings(language)}, language=language

@@ -106,7 +106,8 @@ INTERPRETER_LANGUAGES = (
 )
 
 
-def _language(request: Request) -> str:
+def visitor_language(request: Request) -> str:
+    """The language in a visitor page's path (/nb/…, /sv/…, /en/…); any other is a 404."""
     language = str(request.path_params["lang"])
     if not is_language(language):
         raise PublicError(404, N_("This page does not exist."))
@@ -120,7 +121,7 @@ def strings(language: str) -> dict[str, str]:
 
 async def chat_page(request: Request) -> Response:
     """Start an anonymous chat, or reopen the one this tab (or device) keeps."""
-    language = _language(request)
+    language = visitor_language(request)
     res = resources(request)
     days = await opening_hours(res.db)
     context = {
@@ -133,7 +134,7 @@ async def chat_page(request: Request) -> Response:
 
 async def resume_page(request: Request) -> Response:
     """Come back to a conversation from any device with the resume code."""
-    language = _language(request)
+    language = visitor_language(request)
     res = resources(request)
     return res.renderer.page(
         request, "visitor/resume.html", {"strings": strings(language)}, language=language

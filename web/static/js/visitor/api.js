@@ -10,8 +10,9 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method, path, { token, body } = {}) {
-  const headers = { Accept: "application/json" };
+/** One JSON call (or, with `raw`, a file as a Blob); a non-2xx answer throws ApiError. */
+export async function call(method, path, { token, body, raw = false } = {}) {
+  const headers = { Accept: raw ? "text/calendar" : "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
@@ -22,6 +23,7 @@ async function call(method, path, { token, body } = {}) {
     cache: "no-store",
     referrerPolicy: "no-referrer",
   });
+  if (raw && response.ok) return response.blob();
   if (response.status === 204) return null;
   let data = null;
   try {

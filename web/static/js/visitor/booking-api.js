@@ -2,36 +2,12 @@
 // token kept in this tab only, local dates in the centre's time zone, the calendar download.
 // No cookies, no localStorage: the holder token lives in sessionStorage and dies with the tab.
 
-import { ApiError } from "./api.js";
+import { ApiError, call } from "./api.js";
 import { el } from "./dom.js";
 
 export { ApiError };
 
 export const HOLDER_KEY = "trygg.booking";
-
-async function call(method, path, { token, body, raw = false } = {}) {
-  const headers = { Accept: raw ? "text/calendar" : "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "omit",
-    cache: "no-store",
-    referrerPolicy: "no-referrer",
-  });
-  if (raw && response.ok) return response.blob();
-  if (response.status === 204) return null;
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok) throw new ApiError(response.status, data?.error ?? "error", data?.message ?? "");
-  return data;
-}
 
 const enc = encodeURIComponent;
 
