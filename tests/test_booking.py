@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from server.models import StaffAccount
+from server.models import Booking, StaffAccount
 from server.settings import Settings
 from tests.booking_helpers import (
     EVERY_DAY,
@@ -694,3 +695,58 @@ def test_reschedule_onto_a_taken_time_changes_nothing(client: Client, desk: Desk
         (0, instant(at(day, "09:00"))),
         (0, instant(at(day, "10:15"))),
     ]
+
+
+def test_removing_a_weekly_rule_removes_its_slots(client: Client, desk: Desk) -> None:
+    day = ahead(DAY)
+    desk.available("anna", [day.weekday()], "09:00", "10:00")
+    assert times(client, day) == ["09:00"]
+    page = desk.staff["anna"].request("GET", "/staff/availability").text
+    rule_id = page.split('data-rule="')[1].split('"')[0]
+    removed = desk.staff["anna"].form(
+        f"/staff/availability/rules/{rule_id}/remove", {}, token_from="/staff/availability"
+    )
+    assert removed.status_code == 303
+    assert times(client, day) == []
+    # Removing it again, or someone else's, is a clear 404.
+    again = desk.staff["anna"].form(
+        f"/staff/availability/rules/{rule_id}/remove", {}, token_from="/staff/availability"
+    )
+    assert again.status_code == 404
+
+
+def test_one_person_has_at_most_fifty_weekly_rules_and_fifty_days_off(client: Client, desk: Desk) -> None:
+    for number in range(50):
+        assert (
+            desk.rule("anna", number % 7, f"{number % 24:02d}:00", f"{number % 24:02d}:30").status_code == 303
+        )
+    refused = desk.rule("anna", 0, "23:00", "23:30")
+    assert refused.status_code == 409
+    assert "as many entries as one person may have" in refused.text
+    start = ahead(DAY)
+    for number in range(50):
+        assert desk.day_off("anna", (start + timedelta(days=number)).isoformat()).status_code == 303
+    assert desk.day_off("anna", (start + timedelta(days=60)).isoformat()).status_code == 409
+
+
+def test_a_booking_that_has_taken_place_cannot_be_cancelled_or_moved(client: Client, desk: Desk) -> None:
+    """Its time is moved into the past in the database (the clock cannot be turned forward)."""
+    day = ahead(DAY)
+    desk.available("anna", [day.weekday()], "09:00", "12:00")
+    visitor = new_visitor(client)
+    booking = visitor.booked(at(day, "09:00"))
+
+    async def into_the_past() -> None:
+        async with client.res.db.begin() as db:
+            row = (await db.scalars(select(Booking))).one()
+            row.starts_at = datetime.now(UTC) - timedelta(days=2, hours=1)
+            row.ends_at = row.starts_at + timedelta(hours=1)
+
+    client.run(into_the_past)
+    for response in (
+        visitor.cancel(booking["reference"]),
+        visitor.reschedule(booking["reference"], at(day, "10:15")),
+    ):
+        assert response.status_code == 409, response.text
+        assert response.json()["error"] == "past"
+    assert [b.status for b in stored(client)] == ["confirmed"]
