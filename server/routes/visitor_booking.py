@@ -15,8 +15,8 @@ from starlette.routing import Route
 
 from server.errors import PublicError
 from server.i18n import N_, Translator, is_language
+from server.languages import INTERPRETER_LANGUAGES
 from server.resources import resources
-from server.routes.visitor_chat import INTERPRETER_LANGUAGES
 
 # Words the booking scripts show; keys are what the scripts ask for.
 BOOKING_STRINGS = {

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from server.errors import PublicError
 from server.i18n import N_, Translator, is_language
+from server.languages import INTERPRETER_LANGUAGES
 from server.resources import resources
 from server.services.centre import is_open_at, opening_hours
 
@@ -72,38 +73,6 @@ CHAT_STRINGS = {
     "interpreter_requested": N_("You asked for an interpreter: %(language)s."),
     "booked": N_("You booked a consultation for %(when)s (reference %(reference)s)."),
 }
-
-# Languages a visitor can ask an interpreter for, each named in itself (ISO 639 codes);
-# the request travels encrypted, as {"kind": "interpreter_request", "language": code}.
-INTERPRETER_LANGUAGES = (
-    ("ar", "العربية"),
-    ("so", "Soomaali"),
-    ("ti", "ትግርኛ"),
-    ("am", "አማርኛ"),
-    ("fa", "فارسی"),
-    ("prs", "دری"),
-    ("ps", "پښتو"),
-    ("ku", "Kurdî"),
-    ("ur", "اردو"),
-    ("tr", "Türkçe"),
-    ("uk", "Українська"),
-    ("ru", "Русский"),
-    ("pl", "Polski"),
-    ("lt", "Lietuvių"),
-    ("ro", "Română"),
-    ("bs", "Bosanski / Hrvatski / Srpski"),
-    ("sq", "Shqip"),
-    ("es", "Español"),
-    ("fr", "Français"),
-    ("th", "ไทย"),
-    ("vi", "Tiếng Việt"),
-    ("ta", "தமிழ்"),
-    ("zh", "中文"),
-    ("en", "English"),
-    ("se", "Davvisámegiella"),
-    ("nsl", "Norsk tegnspråk"),
-    ("swl", "Svenskt teckenspråk"),
-)
 
 
 def _language(request: Request) -> str:
