@@ -48,6 +48,11 @@ async def require_counsellor(connection: HTTPConnection) -> StaffAccount:
     return await require_staff(connection, Role.COUNSELLOR)
 
 
+async def require_calendar_user(connection: HTTPConnection) -> StaffAccount:
+    """Counsellors and interpreters have bookings, so a calendar link (interpreters no weekly times)."""
+    return await require_staff(connection, Role.COUNSELLOR, Role.INTERPRETER)
+
+
 # --- conversations -------------------------------------------------------------------
 
 
