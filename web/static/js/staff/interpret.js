@@ -183,7 +183,12 @@ function markLeft(conv) {
 }
 
 function changed(conv, what) {
-  if (what === "messages" && conv.protocol && !conv.protocol.isMember && !conv.left) markLeft(conv);
+  // The transcript is replayed from the genesis: I am "in" from the commit that added me, and
+  // have left once a later commit no longer lists me.
+  if (what === "messages" && conv.protocol) {
+    if (conv.protocol.isMember) conv.joined = true;
+    else if (conv.joined && !conv.left) markLeft(conv);
+  }
   render();
 }
 
@@ -194,7 +199,7 @@ function selectedConv() {
 }
 
 function writable(conv) {
-  return conv.status === "active" && !conv.left && !conv.leaving && conv.canRead && !conv.broken;
+  return conv.status === "active" && !conv.left && !conv.leaveRequested && conv.canRead && !conv.broken;
 }
 
 $("composer").addEventListener("submit", async (event) => {
@@ -232,14 +237,14 @@ $("message-input").addEventListener("input", () => {
 $("leave").addEventListener("click", async () => {
   const conv = selectedConv();
   if (!conv || !writable(conv)) return;
-  conv.leaving = true;
+  conv.leaveRequested = true;
   conv.notice = t.leaving;
   render();
   const result = await conv.enqueue("send", () =>
     conv.protocol.isMember ? conv.protocol.encrypt(ContentType.PROPOSAL, encodeRemoveProposal(fromHex(state.me))) : null,
   );
   if (!result.ok && !conv.left) {
-    conv.leaving = false;
+    conv.leaveRequested = false;
     conv.notice = result.message || t.failed;
   }
   render();
