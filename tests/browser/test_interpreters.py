@@ -210,3 +210,80 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
     assert_never_in_clear(live_server, wire, marker, *said)
     assert not any("interpreter_request" in item or "Eritrean" in item for item in wire.items)
     assert live_server.log().count("csp violation") == csp_reports, "the browser reported a CSP violation"
+
+
+def test_history_shared_interpreter_leaves_then_visitor_removes(
+    new_page: Any, live_server: LiveServer, centre: Centre
+) -> None:
+    """Asked for in the waiting room; let in with the history; Ivan leaves (Anna's dashboard
+    commits it); let in again, and this time the visitor removes him herself."""
+    words = f"tidligere {uuid.uuid4().hex[:8]}"
+    wire = Wire()
+    anna = open_dashboard(new_page, live_server, "anna", wire)
+    ivan = open_interpreter_page(new_page, live_server, "ivan", wire)
+    visitor = new_page()
+    wire.watch(visitor)
+    visitor.goto(live_server.url + "/en/chat")
+    visitor.check("#need-interpreter")
+    visitor.fill("#interpreter-language-filter", "ትግ")
+    expect(visitor.locator("#interpreter-language")).to_have_value("ti")
+    visitor.select_option("#interpreter-gender", "female")
+    visitor.check('input[name="interpreter-mode"][value="in_person"]')
+    visitor.click("#start")
+    visitor.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
+    visitor.check("#written-down")
+    visitor.click("#continue")
+    visitor.locator("#messages .system-note", has_text="Tigrinya, in person, preferably a woman.").wait_for(
+        timeout=WAIT
+    )
+    chat_id = conversation_id(visitor)
+    send(visitor, words)
+
+    anna.locator(f"#take-{chat_id}:not([disabled])").wait_for(timeout=WAIT)
+    anna.click(f"#take-{chat_id}")
+    message(anna, words).wait_for(timeout=WAIT)
+    expect(anna.locator("#chat-header")).to_contain_text("in person, preferably a woman")
+
+    # Let in with what was written before: Ivan reads the earlier message.
+    invite_ivan(anna)
+    visitor.locator("#consent").wait_for(timeout=WAIT)
+    visitor.check("#consent-history")
+    visitor.click("#consent-yes")
+    visitor.locator("#messages .system-note", has_text="can now read what was written before").wait_for(
+        timeout=WAIT
+    )
+    tab = ivan.locator(f'#my-conversations button[data-conversation="{chat_id}"]')
+    tab.wait_for(timeout=WAIT)
+    tab.click()
+    message(ivan, words).wait_for(timeout=WAIT)
+    expect(ivan.locator("#messages li.earlier-hidden")).to_have_count(0)
+
+    # Ivan leaves: his remove proposal; Anna's dashboard commits it.
+    ivan.click("#leave")
+    anna.locator("#messages li.system", has_text="Ivan (interpreter) asked to leave.").wait_for(timeout=WAIT)
+    anna.locator("#messages li.system", has_text="Ivan (interpreter) left the conversation.").wait_for(
+        timeout=WAIT
+    )
+    ivan.locator("#chat-notice", has_text="You have left this conversation.").wait_for(timeout=WAIT)
+    visitor.locator(
+        "#messages .system-note", has_text="Ivan (interpreter) has left the conversation."
+    ).wait_for(timeout=WAIT)
+
+    # Invited again and let in (no history this time); the visitor removes him herself.
+    invite_ivan(anna)
+    visitor.locator("#consent").wait_for(timeout=WAIT)
+    visitor.click("#consent-yes")
+    remove = visitor.locator("#counsellors .member", has_text="Ivan").locator("button.remove-member")
+    remove.wait_for(timeout=WAIT)
+    remove.click()
+    expect(visitor.locator(".system-note", has_text="Ivan (interpreter) has left")).to_have_count(
+        2, timeout=WAIT
+    )
+    expect(anna.locator("#messages li.system", has_text="Ivan (interpreter) left")).to_have_count(
+        2, timeout=WAIT
+    )
+    expect(visitor.locator("#counsellors .member", has_text="Ivan")).to_have_count(0)
+    after = f"etterpaa {uuid.uuid4().hex[:8]}"
+    send(visitor, after)
+    message(anna, after).wait_for(timeout=WAIT)
+    assert_never_in_clear(live_server, wire, words, after)
