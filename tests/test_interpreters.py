@@ -326,7 +326,10 @@ def test_request_invite_consent_history_three_way_and_removal_by_the_counsellor(
                 ivan.refused("send", ivan.conv.encrypt(ContentType.TEXT, b"still here?"), "i-late")
                 == "forbidden"
             )
+            i_sock.send({"type": "ping", "ref": "flush"})
+            i_sock.until("pong", ref="flush")
             assert not any(f.get("type") == "message" and f.get("seq", 0) >= after for f in i_sock.seen)
+            assert not any(f.get("type") == "conversation" and f["last_seq"] >= after for f in i_sock.seen)
             # Even holding the bytes (from the visitor's copy), his client cannot read past the removal.
             removal = ivan.conv.receive(visitor.seen[removed])
             assert removal.readable is False
@@ -426,6 +429,40 @@ def test_the_interpreter_leaves_by_proposal_and_a_remaining_member_commits(
             ivan.sock.send({"type": "sync", "conversation": chat.id.hex, "after": 0, "ref": "again"})
             assert ivan.sock.until("error", ref="again")["code"] == "forbidden"
     assert set(roster(client, chat)) == {chat.conversation.visitor_id, staff_id(centre, "anna")}
+
+
+def test_a_transfer_keeps_the_interpreter(client: Client, centre: Centre, chat: VisitorChat) -> None:
+    """Handing over to a colleague does not throw out the interpreter the visitor let in."""
+    with visitor_socket(client) as v_raw, staff_socket(client, centre, "anna") as a_raw:
+        anna = join_as_staff(a_raw, centre, "anna", chat)
+        anna.put("claim", anna.conv.claim(), "claim")
+        visitor = join_as_visitor(v_raw, chat)
+        visitor.catch_up(1)
+        joined = let_in(visitor, anna, centre)
+        to_bodil = {**anna.frame("transfer", anna.conv.add_member(certificate(centre, "bodil")), "t")}
+        to_bodil["to"] = centre.staff["bodil"].account_id.hex
+        anna.sock.send(to_bodil)
+        moved = anna.sock.until("ack", ref="t")["seq"]
+        anna.catch_up(moved)
+        visitor.catch_up(moved)
+        assert set(roster(client, chat)) == {
+            chat.conversation.visitor_id,
+            staff_id(centre, "anna"),
+            staff_id(centre, "bodil"),
+            staff_id(centre, "ivan"),
+        }
+        with staff_socket(client, centre, "bodil") as b_raw, staff_socket(client, centre, "ivan") as i_raw:
+            bodil = join_as_staff(b_raw, centre, "bodil", chat)
+            bodil.catch_up(moved)
+            ivan = join_as_staff(i_raw, centre, "ivan", chat)
+            ivan.catch_up(moved)
+            assert ivan.received[joined].readable is True
+            said = bodil.say("I am Bodil; I take over from Anna.", "b1")
+            ivan.catch_up(said)
+            assert ivan.text(said) == "I am Bodil; I take over from Anna."
+    assert (
+        client.run(conversations.get, client.res, chat.id).counsellor_id == centre.staff["bodil"].account_id
+    )
 
 
 # --- what an interpreter who was not let in can do: nothing --------------------------------------

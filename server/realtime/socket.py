@@ -174,11 +174,16 @@ class Connection:
             if channel.startswith("conversation:"):
                 conversation_id = uuid.UUID(hex=channel.split(":", 1)[1])
                 if kind == "changed":
-                    await self._status(conversation_id)
+                    if self._follows(conversation_id):
+                        await self._status(conversation_id)
                     if conversation_id in self.cursors:
                         self.dirty.add(conversation_id)
                         self.wake.set()
-                elif kind in ("typing", "receipt") and self._relays(conversation_id, event):
+                elif (
+                    kind in ("typing", "receipt")
+                    and event.get("connection") != self.connection_id
+                    and self._follows(conversation_id)
+                ):
                     frame = {k: v for k, v in event.items() if k not in {"kind", "connection"}}
                     await self.send({"type": kind, "conversation": conversation_id.hex, **frame})
             elif channel == "queue":
@@ -336,11 +341,13 @@ class Connection:
             }
         )
 
-    def _relays(self, conversation_id: uuid.UUID, event: dict[str, Any]) -> bool:
-        """Typing and receipts go to other connections, and to staff only while they may read."""
+    def _follows(self, conversation_id: uuid.UUID) -> bool:
+        """Status, typing and receipts go to the visitor, and to staff only while they may read.
+
+        The pump drops a staff cursor once its owner is no longer a member; the status change
+        that removed them still reaches them (it is sent before the pump runs), nothing after.
+        """
         assert self.principal is not None
-        if event.get("connection") == self.connection_id:
-            return False
         return self.principal.staff is None or conversation_id in self.cursors
 
     async def _may_read(self, conversation_id: uuid.UUID) -> bool:

@@ -265,12 +265,17 @@ async def transfer(
         if colleague is None or not colleague.is_active or colleague.role != Role.COUNSELLOR:
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         await _check_sender(db, Principal(staff=staff), conversation_id, routing)
-        _expect_commit(routing, {staff.id, to})
+        interpreters = frozenset(
+            m.staff_id
+            for m in await _members(db, conversation_id)
+            if m.role == MemberRole.INTERPRETER and m.staff_id is not None
+        )
+        _expect_commit(routing, {staff.id, to}, may_keep=interpreters)
         staff_ids = await _staff_members(db, routing)
         seq = _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
         conversation.counsellor_id = to
-    await _changed(res, conversation_id, queue=True, staff=[staff.id, to])
+    await _changed(res, conversation_id, queue=True, staff=sorted({staff.id, to} | interpreters))
     return Stored(conversation_id, seq)
 
 
@@ -692,13 +697,16 @@ def _lists_interpreters(routing: Routing) -> bool:
     return any(role == MemberRole.INTERPRETER for _, role in routing.members)
 
 
-def _expect_commit(routing: Routing, staff: set[uuid.UUID]) -> None:
-    """A claim or transfer commit lists exactly the visitor and the given staff members."""
+def _expect_commit(
+    routing: Routing, staff: set[uuid.UUID], may_keep: frozenset[uuid.UUID] = frozenset()
+) -> None:
+    """A claim or transfer commit lists exactly the visitor and the given staff members
+    (and, for a transfer, may keep interpreters who are already in the conversation)."""
     if routing.type != ObjectType.COMMIT:
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
     listed = {member_uuid(m) for m, role in routing.members if role != MemberRole.VISITOR}
     visitors = [m for m, role in routing.members if role == MemberRole.VISITOR]
-    if listed != staff or len(visitors) != 1:
+    if not staff <= listed or listed - staff - may_keep or len(visitors) != 1:
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
 
 
