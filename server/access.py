@@ -9,7 +9,7 @@ from starlette.websockets import WebSocket
 
 from server.errors import PublicError
 from server.i18n import N_
-from server.models import Role, StaffAccount
+from server.models import Booking, Role, StaffAccount
 from server.resources import Resources, resources
 from server.services import conversations
 from server.services.conversations import Principal
@@ -17,6 +17,7 @@ from server.services.staff_sessions import current_account
 
 FORBIDDEN = N_("You do not have access to this page.")
 UNAUTHORIZED = N_("This conversation does not exist or has been deleted.")
+NOT_YOURS = N_("This booking is not yours.")
 
 
 class LoginRequired(Exception):
@@ -47,6 +48,11 @@ async def require_counsellor(connection: HTTPConnection) -> StaffAccount:
     return await require_staff(connection, Role.COUNSELLOR)
 
 
+async def require_calendar_user(connection: HTTPConnection) -> StaffAccount:
+    """Counsellors and interpreters have bookings, so a calendar link (interpreters no weekly times)."""
+    return await require_staff(connection, Role.COUNSELLOR, Role.INTERPRETER)
+
+
 # --- conversations -------------------------------------------------------------------
 
 
@@ -73,11 +79,44 @@ def require_counsellor_frame(principal: Principal) -> StaffAccount:
     return principal.staff
 
 
+def require_participant_frame(principal: Principal) -> StaffAccount:
+    """Listing one's own open conversations: counsellors and interpreters (admins have none)."""
+    if principal.staff is None:
+        raise PublicError(403, FORBIDDEN, code="forbidden")
+    if principal.staff.role not in (Role.COUNSELLOR, Role.INTERPRETER):
+        raise PublicError(403, FORBIDDEN, code="forbidden")
+    return principal.staff
+
+
+def require_committer(principal: Principal) -> None:
+    """Membership commits and closing: the visitor or a counsellor; interpreters never (§8.2)."""
+    if principal.staff is not None:
+        require_counsellor_frame(principal)
+
+
 async def may_read_conversation(res: Resources, principal: Principal, conversation_id: uuid.UUID) -> bool:
     """Visitors: only their own conversation.  Staff: only while in its current epoch's roster."""
     if principal.staff is None and principal.conversation_id != conversation_id:
         return False
     return await conversations.is_member(res, principal, conversation_id)
+
+
+# --- interpreters and bookings --------------------------------------------------------------
+
+
+def may_see_booking(staff: StaffAccount, booking: Booking) -> bool:
+    """An admin: every booking.  A counsellor: their own.  An interpreter: those they are attached to."""
+    if staff.role == Role.ADMIN:
+        return True
+    if staff.role == Role.COUNSELLOR:
+        return booking.counsellor_id == staff.id
+    return staff.role == Role.INTERPRETER and booking.interpreter_id == staff.id
+
+
+def require_booking_counsellor(staff: StaffAccount, booking: Booking) -> None:
+    """Only the booking's own counsellor arranges an interpreter for it."""
+    if staff.role != Role.COUNSELLOR or booking.counsellor_id != staff.id:
+        raise PublicError(403, NOT_YOURS, code="forbidden")
 
 
 async def require_visitor(connection: HTTPConnection) -> Principal:

@@ -128,6 +128,9 @@ class Booking(Base):
     counsellor_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("staff_accounts.id", ondelete="CASCADE")
     )
+    interpreter_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("staff_accounts.id", ondelete="SET NULL"), index=True
+    )
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(16))

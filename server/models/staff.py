@@ -41,6 +41,8 @@ class StaffAccount(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Interpreters only: the ISO 639 codes they cover, space-separated (server/languages.py).
+    interpreter_languages: Mapped[str] = mapped_column(String(400), default="", server_default="")
 
     sessions: Mapped[list[StaffSession]] = relationship(
         back_populates="account", cascade="all, delete-orphan", passive_deletes=True

@@ -86,6 +86,7 @@ SCHEMAS: dict[str, dict[str, Callable[[Any], Any]]] = {
     "typing": {"conversation": conversation_id},
     "receipt": {"conversation": conversation_id, "delivered": sequence, "read": sequence},
     "queue": {},
+    "assignments": {},
     "claim": {"conversation": conversation_id, "client_id": client_id, "message": b64u},
     "transfer": {"conversation": conversation_id, "to": staff_id, "client_id": client_id, "message": b64u},
     "release": {"conversation": conversation_id, "client_id": client_id, "message": b64u},

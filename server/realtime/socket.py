@@ -174,11 +174,16 @@ class Connection:
             if channel.startswith("conversation:"):
                 conversation_id = uuid.UUID(hex=channel.split(":", 1)[1])
                 if kind == "changed":
-                    await self._status(conversation_id)
+                    if self._follows(conversation_id):
+                        await self._status(conversation_id)
                     if conversation_id in self.cursors:
                         self.dirty.add(conversation_id)
                         self.wake.set()
-                elif kind in ("typing", "receipt") and event.get("connection") != self.connection_id:
+                elif (
+                    kind in ("typing", "receipt")
+                    and event.get("connection") != self.connection_id
+                    and self._follows(conversation_id)
+                ):
                     frame = {k: v for k, v in event.items() if k not in {"kind", "connection"}}
                     await self.send({"type": kind, "conversation": conversation_id.hex, **frame})
             elif channel == "queue":
@@ -197,7 +202,7 @@ class Connection:
                 if after is None:
                     continue
                 if not await self._may_read(conversation_id):
-                    self.cursors.pop(conversation_id, None)
+                    self.cursors.pop(conversation_id, None)  # removed: no more messages, typing, receipts
                     continue
                 rows = await conversations.messages_after(self.res, conversation_id, after)
                 for row in rows:
@@ -237,6 +242,10 @@ class Connection:
             self.subscription.add("queue")
             await self._send_queue(ref)
             await self._send_assignments()
+            return
+        if kind == "assignments":
+            access.require_participant_frame(principal)
+            await self._send_assignments(ref)
             return
         conversation_id: uuid.UUID = fields["conversation"]
         if kind == "claim":
@@ -309,11 +318,13 @@ class Connection:
             )
             await self._ack(ref, fields["client_id"], stored)
         elif kind == "commit":
+            access.require_committer(principal)
             stored = await conversations.recommit(
                 self.res, principal, conversation_id, fields["client_id"], fields["message"]
             )
             await self._ack(ref, fields["client_id"], stored)
         elif kind == "close":
+            access.require_committer(principal)
             await conversations.close(
                 self.res, principal, conversation_id, fields["outcome"] if principal.staff else None
             )
@@ -329,6 +340,15 @@ class Connection:
                 "seq": stored.seq,
             }
         )
+
+    def _follows(self, conversation_id: uuid.UUID) -> bool:
+        """Status, typing and receipts go to the visitor, and to staff only while they may read.
+
+        The pump drops a staff cursor once its owner is no longer a member; the status change
+        that removed them still reaches them (it is sent before the pump runs), nothing after.
+        """
+        assert self.principal is not None
+        return self.principal.staff is None or conversation_id in self.cursors
 
     async def _may_read(self, conversation_id: uuid.UUID) -> bool:
         assert self.principal is not None
@@ -379,15 +399,15 @@ class Connection:
             frame["ref"] = ref
         await self.send(frame)
 
-    async def _send_assignments(self) -> None:
+    async def _send_assignments(self, ref: str | None = None) -> None:
+        """The active conversations this staff member is in: a counsellor's own, an interpreter's."""
         assert self.principal is not None
         assert self.principal.staff is not None
         mine = await conversations.open_conversations(self.res, self.principal.staff)
-        await self.send(
-            {
-                "type": "assignments",
-                "items": [
-                    {"conversation": c.id.hex, "status": c.status, "last_seq": c.last_seq} for c in mine
-                ],
-            }
-        )
+        frame: dict[str, Any] = {
+            "type": "assignments",
+            "items": [{"conversation": c.id.hex, "status": c.status, "last_seq": c.last_seq} for c in mine],
+        }
+        if ref is not None:
+            frame["ref"] = ref
+        await self.send(frame)

@@ -1,4 +1,4 @@
-"""Administration: staff accounts, invitations and opening hours.  Admins only."""
+"""Administration: staff accounts, invitations, interpreters' languages and opening hours.  Admins only."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.routing import Route
 from server.access import require_admin
 from server.errors import PublicError
 from server.forms import field, read_form
+from server.languages import INTERPRETER_LANGUAGES
 from server.models import Role
 from server.resources import resources
 from server.services import accounts, centre
@@ -30,8 +31,9 @@ async def _render_staff(request: Request, new_invite_url: str | None, error: Pub
         {
             "overview": overview,
             "roles": [r.value for r in Role],
+            "language_names": dict(INTERPRETER_LANGUAGES),
             "new_invite_url": new_invite_url,
-            "error": (error.message, {}) if error else None,
+            "error": (error.message, error.values) if error else None,
         },
         status_code=error.status if error else 200,
     )
@@ -70,6 +72,22 @@ async def deactivate(request: Request) -> Response:
 async def reactivate(request: Request) -> Response:
     actor = await require_admin(request)
     await accounts.set_active(resources(request).db, actor, request.path_params["id"], True)
+    return RedirectResponse("/staff/admin/staff", status_code=303)
+
+
+async def set_languages(request: Request) -> Response:
+    """The languages an interpreter covers: codes separated by spaces or commas."""
+    actor = await require_admin(request)
+    form = await read_form(request)
+    try:
+        codes = accounts.parse_languages(field(form, "languages", 400))
+        await accounts.set_interpreter_languages(
+            resources(request).db, actor, request.path_params["id"], codes
+        )
+    except PublicError as error:
+        if error.status == 404:
+            raise
+        return await _render_staff(request, None, error)
     return RedirectResponse("/staff/admin/staff", status_code=303)
 
 
@@ -113,6 +131,7 @@ routes = [
     Route("/staff/admin/invites/{id:uuid}/revoke", revoke_invite, methods=["POST"]),
     Route("/staff/admin/staff/{id:uuid}/deactivate", deactivate, methods=["POST"]),
     Route("/staff/admin/staff/{id:uuid}/reactivate", reactivate, methods=["POST"]),
+    Route("/staff/admin/staff/{id:uuid}/languages", set_languages, methods=["POST"]),
     Route("/staff/admin/hours", hours_page, methods=["GET"]),
     Route("/staff/admin/hours", save_hours, methods=["POST"]),
 ]

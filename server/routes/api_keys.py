@@ -1,4 +1,5 @@
-"""Staff keys and the directory over JSON: own key backup, the centre key, certification."""
+"""Staff keys and the directory over JSON: own key backup, the centre key, certification, and
+the interpreters counsellors can invite (their certificates are in the directory)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server.access import require_admin, require_staff
+from server.access import require_admin, require_counsellor, require_staff
 from server.jsonapi import read_json
 from server.realtime.frames import FrameError, b64u, staff_id
 from server.realtime.frames import encode as b64
 from server.resources import resources
-from server.services import keys
+from server.services import accounts, keys
 
 
 def key32(value: Any) -> bytes:
@@ -97,9 +98,29 @@ async def publish_directory(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def interpreters(request: Request) -> Response:
+    """Active interpreters and their languages, for a counsellor inviting one (chat or booking)."""
+    await require_counsellor(request)
+    found = await accounts.active_interpreters(resources(request).db)
+    return JSONResponse(
+        {
+            "interpreters": [
+                {
+                    "staff_id": person.staff_id.hex,
+                    "display_name": person.display_name,
+                    "languages": person.languages,
+                    "certified": person.certified,
+                }
+                for person in found
+            ]
+        }
+    )
+
+
 routes = [
     Route("/api/staff/keys", own_keys, methods=["GET"]),
     Route("/api/staff/keys", set_own_keys, methods=["PUT"]),
+    Route("/api/staff/interpreters", interpreters, methods=["GET"]),
     Route("/api/admin/centre-key", centre_key, methods=["GET"]),
     Route("/api/admin/centre-key", set_centre_key, methods=["PUT"]),
     Route("/api/admin/staff-keys", staff_keys, methods=["GET"]),

@@ -1,5 +1,8 @@
 """Booking for staff: availability and feed (counsellors), booking rules (admins), bookings, invites.
 
+Interpreters have a calendar link too (no weekly times: they are never booked directly) and
+see the bookings a counsellor attached them to, without the sealed details.
+
 Forms are plain HTML with CSRF tokens; the calendar feed is opened by its secret token
 alone (calendar apps send no cookies).
 """
@@ -7,6 +10,7 @@ alone (calendar apps send no cookies).
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, time
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,13 +20,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from server.access import require_admin, require_counsellor, require_staff
+from server.access import (
+    may_see_booking,
+    require_admin,
+    require_calendar_user,
+    require_counsellor,
+    require_staff,
+)
 from server.errors import PublicError
 from server.forms import field, read_form
 from server.i18n import N_
-from server.models import Role, StaffAccount
+from server.jsonapi import read_json
+from server.models import Booking, Role, StaffAccount
 from server.realtime.frames import encode as b64
-from server.resources import resources
+from server.realtime.frames import staff_id
+from server.resources import Resources, resources
 from server.routes.api_booking import booking_json, calendar_response, reference
 from server.services.booking import bookings, invites, setup
 from server.templating import request_language
@@ -49,7 +61,7 @@ NUMBERS = {
 
 
 async def availability_page(request: Request) -> Response:
-    staff = await require_counsellor(request)
+    staff = await require_calendar_user(request)
     return await _render_availability(request, staff, None, feed_url=None)
 
 
@@ -58,12 +70,14 @@ async def _render_availability(
 ) -> Response:
     res = resources(request)
     names = get_day_names("wide", locale=request_language(request, res.settings))
+    bookable = staff.role == Role.COUNSELLOR
     return res.renderer.page(
         request,
         "staff/availability.html",
         {
-            "rules": await setup.rules_of(res.db, staff.id),
-            "exceptions": await setup.exceptions_of(res.db, staff.id),
+            "bookable": bookable,
+            "rules": await setup.rules_of(res.db, staff.id) if bookable else [],
+            "exceptions": await setup.exceptions_of(res.db, staff.id) if bookable else [],
             "day_names": names,
             "has_feed": await setup.has_feed(res.db, staff.id),
             "feed_url": feed_url,
@@ -128,7 +142,7 @@ async def remove_exception(request: Request) -> Response:
 
 async def new_feed(request: Request) -> Response:
     """Make (or remake) the feed link; it is shown this once — only its hash is kept."""
-    staff = await require_counsellor(request)
+    staff = await require_calendar_user(request)
     await read_form(request)
     res = resources(request)
     token = await setup.new_feed(res.db, staff.id)
@@ -136,14 +150,14 @@ async def new_feed(request: Request) -> Response:
 
 
 async def revoke_feed(request: Request) -> Response:
-    staff = await require_counsellor(request)
+    staff = await require_calendar_user(request)
     await read_form(request)
     await setup.revoke_feed(resources(request).db, staff.id)
     return RedirectResponse("/staff/availability", status_code=303)
 
 
 async def feed(request: Request) -> Response:
-    """A counsellor's subscribed calendar; the unguessable token in the URL is the only key."""
+    """A counsellor's or interpreter's subscribed calendar; the unguessable token in the URL is the key."""
     token = str(request.path_params["token"])
     res = resources(request)
     owner = await setup.feed_owner(res.db, token) if _FEED_TOKEN.fullmatch(token) else None
@@ -218,30 +232,55 @@ async def save_policy(request: Request) -> Response:
 
 
 async def staff_bookings(request: Request) -> Response:
-    """A counsellor's own bookings with their sealed details; an admin sees all, without them."""
-    staff = await require_staff(request, Role.COUNSELLOR, Role.ADMIN)
+    """A counsellor's own bookings with their sealed details; an interpreter's (those they are
+    attached to) and an admin's (all) without them."""
+    staff = await require_staff(request, Role.COUNSELLOR, Role.INTERPRETER, Role.ADMIN)
     res = resources(request)
-    mine_only = staff.role == Role.COUNSELLOR
-    found = await bookings.of_counsellor(res, staff.id if mine_only else None)
-    names = await bookings.staff_names(res, list({b.counsellor_id for b in found}))
+    found = await bookings.of_counsellor(res, None if staff.role == Role.ADMIN else staff.id)
+    return JSONResponse(
+        {"bookings": await staff_bookings_json(res, found, staff), "time_zone": res.settings.time_zone}
+    )
+
+
+async def staff_bookings_json(
+    res: Resources, found: list[Booking], staff: StaffAccount
+) -> list[dict[str, Any]]:
+    """Bookings as staff see them; the sealed payload only for the booking's own counsellor."""
+    people = {b.counsellor_id for b in found} | {b.interpreter_id for b in found if b.interpreter_id}
+    names = await bookings.staff_names(res, list(people))
     items = []
     for booking in found:
         item = booking_json(res, booking, names.get(booking.counsellor_id))
         item["counsellor_name"] = names.get(booking.counsellor_id)
         item["counsellor_id"] = booking.counsellor_id.hex
+        item["interpreter_id"] = booking.interpreter_id.hex if booking.interpreter_id else None
+        item["interpreter_name"] = names.get(booking.interpreter_id) if booking.interpreter_id else None
         item["from_chat"] = await bookings.from_chat(res, booking.holder_id)
-        item["payload"] = b64(booking.payload) if mine_only else None
+        item["payload"] = b64(booking.payload) if booking.counsellor_id == staff.id else None
         items.append(item)
-    return JSONResponse({"bookings": items, "time_zone": res.settings.time_zone})
+    return items
+
+
+def interpreter_choice(value: Any) -> uuid.UUID | None:
+    return None if value is None else staff_id(value)
+
+
+async def set_interpreter(request: Request) -> Response:
+    """Attach an interpreter to one of my bookings, or detach (`{"interpreter": null}`)."""
+    staff = await require_counsellor(request)
+    res = resources(request)
+    fields = await read_json(request, {"interpreter": interpreter_choice})
+    booking = await bookings.set_interpreter(res, staff, reference(request), fields["interpreter"])
+    return JSONResponse({"booking": (await staff_bookings_json(res, [booking], staff))[0]})
 
 
 async def staff_invite(request: Request) -> Response:
-    staff = await require_staff(request, Role.COUNSELLOR, Role.ADMIN)
+    staff = await require_staff(request, Role.COUNSELLOR, Role.INTERPRETER, Role.ADMIN)
     res = resources(request)
     booking = await bookings.by_reference(res, reference(request))
     if booking is None:
         raise PublicError(404, bookings.NOT_FOUND, code="not_found")
-    if staff.role == Role.COUNSELLOR and booking.counsellor_id != staff.id:
+    if not may_see_booking(staff, booking):
         raise PublicError(403, NOT_YOURS, code="forbidden")
     body = invites.staff_invite(booking, await setup.policy(res.db), res.settings, staff.language)
     return calendar_response(body, booking.status == "cancelled")
@@ -259,5 +298,6 @@ routes = [
     Route("/staff/admin/booking", policy_page, methods=["GET"]),
     Route("/staff/admin/booking", save_policy, methods=["POST"]),
     Route("/api/staff/bookings", staff_bookings, methods=["GET"]),
+    Route("/api/staff/bookings/{reference}/interpreter", set_interpreter, methods=["POST"]),
     Route("/staff/bookings/{reference}/invite.ics", staff_invite, methods=["GET"]),
 ]

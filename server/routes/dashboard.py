@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.access import require_admin, require_counsellor
+from server.languages import INTERPRETER_LANGUAGES
 from server.models import utcnow
 from server.models.conversations import OUTCOMES
 from server.resources import resources
@@ -26,7 +27,11 @@ async def chat_page(request: Request) -> Response:
     return res.renderer.page(
         request,
         "staff/chat.html",
-        {"max_open": res.settings.max_open_per_counsellor, "outcomes": OUTCOMES},
+        {
+            "max_open": res.settings.max_open_per_counsellor,
+            "outcomes": OUTCOMES,
+            "interpreter_languages": INTERPRETER_LANGUAGES,
+        },
     )
 
 

@@ -13,9 +13,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.access import require_staff
+from server.languages import INTERPRETER_LANGUAGES
 from server.models import Role
 from server.resources import resources
-from server.routes.visitor_chat import INTERPRETER_LANGUAGES
 
 
 async def bookings_page(request: Request) -> Response:

@@ -14,8 +14,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.i18n import N_, Translator
+from server.languages import INTERPRETER_LANGUAGES
 from server.resources import resources
-from server.routes.visitor_chat import INTERPRETER_LANGUAGES, visitor_language
+from server.routes.visitor_chat import visitor_language
 
 # Words the booking scripts show; keys are what the scripts ask for.
 BOOKING_STRINGS = {

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from server.errors import PublicError
 from server.i18n import N_, Translator, is_language
+from server.languages import INTERPRETER_LANGUAGES
 from server.resources import resources
 from server.services.centre import is_open_at, opening_hours
 
@@ -71,39 +72,24 @@ CHAT_STRINGS = {
     "code_checking": N_("Checking the code…"),
     "interpreter_requested": N_("You asked for an interpreter: %(language)s."),
     "booked": N_("You booked a consultation for %(when)s (reference %(reference)s)."),
+    "dialect_value": N_("dialect: %(dialect)s"),
+    "mode_in_person": N_("in person"),
+    "mode_remote": N_("remote (phone or video)"),
+    "gender_female": N_("preferably a woman"),
+    "gender_male": N_("preferably a man"),
+    "interpreter_invalid": N_("Choose a language from the list. A dialect can have at most 60 characters."),
+    "interpreter_failed": N_("That did not work, so nothing was sent. Please try again."),
+    "interpreter_joined": N_("%(name)s (interpreter) has joined the conversation."),
+    "interpreter_left": N_("%(name)s (interpreter) has left the conversation."),
+    "remove_interpreter": N_("Remove %(name)s from the conversation"),
+    "invitation_unverified": N_(
+        "Someone was invited to join, but who they are could not be verified. They were not let in."
+    ),
+    "you_declined": N_("You said no thanks to %(name)s."),
+    "consent_who": N_("%(name)s (%(role)s) asks to join the conversation."),
+    "consent_language": N_("You asked for: %(language)s."),
+    "history_shared": N_("The interpreter can now read what was written before they joined."),
 }
-
-# Languages a visitor can ask an interpreter for, each named in itself (ISO 639 codes);
-# the request travels encrypted, as {"kind": "interpreter_request", "language": code}.
-INTERPRETER_LANGUAGES = (
-    ("ar", "العربية"),
-    ("so", "Soomaali"),
-    ("ti", "ትግርኛ"),
-    ("am", "አማርኛ"),
-    ("fa", "فارسی"),
-    ("prs", "دری"),
-    ("ps", "پښتو"),
-    ("ku", "Kurdî"),
-    ("ur", "اردو"),
-    ("tr", "Türkçe"),
-    ("uk", "Українська"),
-    ("ru", "Русский"),
-    ("pl", "Polski"),
-    ("lt", "Lietuvių"),
-    ("ro", "Română"),
-    ("bs", "Bosanski / Hrvatski / Srpski"),
-    ("sq", "Shqip"),
-    ("es", "Español"),
-    ("fr", "Français"),
-    ("th", "ไทย"),
-    ("vi", "Tiếng Việt"),
-    ("ta", "தமிழ்"),
-    ("zh", "中文"),
-    ("en", "English"),
-    ("se", "Davvisámegiella"),
-    ("nsl", "Norsk tegnspråk"),
-    ("swl", "Svenskt teckenspråk"),
-)
 
 
 def visitor_language(request: Request) -> str:

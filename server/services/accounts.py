@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from server.db import Database
 from server.errors import PublicError
 from server.i18n import N_
-from server.models import AuditEvent, Role, StaffAccount, StaffInvite, StaffSession, utcnow
+from server.languages import is_interpreter_language
+from server.models import AuditEvent, Role, StaffAccount, StaffInvite, StaffKey, StaffSession, utcnow
 from server.passwords import Passwords, password_problem
 from server.services.tokens import new_token, token_hash
 
@@ -27,6 +28,11 @@ USERNAME_TAKEN = N_("That user name is taken.")
 INVITE_INVALID = N_("This invitation link is not valid. It may have expired or been used already.")
 NOT_FOUND = N_("No such account.")
 CANNOT_DEACTIVATE_SELF = N_("You cannot deactivate your own account.")
+BAD_LANGUAGES = N_(
+    "Not a language code from the list: %(codes)s. Write codes such as ar, so or ti, separated by spaces."
+)
+NOT_AN_INTERPRETER = N_("Languages are recorded only for interpreters.")
+_LANGUAGE_SEPARATORS = re.compile(r"[\s,;]+")
 
 
 def clean_username(raw: str) -> str:
@@ -213,3 +219,58 @@ async def staff_overview(db: Database) -> StaffOverview:
             )
         )
     return StaffOverview(accounts, invites)
+
+
+# --- interpreters ----------------------------------------------------------------------------
+
+
+def parse_languages(raw: str) -> list[str]:
+    """Language codes separated by spaces or commas, each from server/languages.py; 422 names the bad ones."""
+    codes = list(dict.fromkeys(code.lower() for code in _LANGUAGE_SEPARATORS.split(raw) if code))
+    bad = [code for code in codes if not is_interpreter_language(code)]
+    if bad:
+        error = PublicError(422, BAD_LANGUAGES, code="bad_languages")
+        error.values = {"codes": ", ".join(code[:12] for code in bad[:5])}
+        raise error
+    return codes
+
+
+def languages_of(account: StaffAccount) -> list[str]:
+    return account.interpreter_languages.split()
+
+
+async def set_interpreter_languages(
+    db: Database, actor: StaffAccount, account_id: uuid.UUID, codes: list[str]
+) -> None:
+    """Record the languages an interpreter covers (counsellors use them to find one)."""
+    async with db.begin() as session:
+        account = await session.get(StaffAccount, account_id)
+        if account is None:
+            raise PublicError(404, NOT_FOUND)
+        if account.role != Role.INTERPRETER:
+            raise PublicError(422, NOT_AN_INTERPRETER, code="not_an_interpreter")
+        account.interpreter_languages = " ".join(codes)
+        session.add(AuditEvent(actor_id=actor.id, action="account.languages", subject_id=account_id))
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    staff_id: uuid.UUID
+    display_name: str
+    languages: list[str]
+    certified: bool
+
+
+async def active_interpreters(db: Database) -> list[Interpreter]:
+    """Active interpreter accounts, by name; `certified` if the admin has certified their key."""
+    async with db() as session:
+        rows = await session.execute(
+            select(StaffAccount, StaffKey.certificate.is_not(None))
+            .outerjoin(StaffKey, StaffKey.staff_id == StaffAccount.id)
+            .where(StaffAccount.role == Role.INTERPRETER, StaffAccount.is_active.is_(True))
+            .order_by(StaffAccount.display_name)
+        )
+        return [
+            Interpreter(account.id, account.display_name, languages_of(account), bool(certified))
+            for account, certified in rows
+        ]

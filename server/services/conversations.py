@@ -112,6 +112,7 @@ async def create(
         or routing.conversation_id != conversation_id.bytes
         or routing.seq != 0
         or routing.prev_hash != ZERO_HASH
+        or _lists_interpreters(routing)
     ):
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
     verifier_hash = await res.passwords.hash(verifier)
@@ -170,6 +171,7 @@ async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID) -> None:
     """
     async with res.db.begin() as db:
         conversation = await _lock(db, conversation_id)
+        staff_ids = await _staff_of(db, conversation_id)
         await db.execute(
             delete(ConversationMessage).where(ConversationMessage.conversation_id == conversation_id)
         )
@@ -183,7 +185,7 @@ async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID) -> None:
         conversation.visitor_state = None
         conversation.last_hash = None
         conversation.closed_at = conversation.closed_at or utcnow()
-    await _changed(res, conversation_id, queue=True)
+    await _changed(res, conversation_id, queue=True, staff=staff_ids)
 
 
 # --- the log ---------------------------------------------------------------------
@@ -202,7 +204,9 @@ async def append(
             return existing
         if conversation.status not in (Status.QUEUED, Status.ACTIVE):
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        await _check_sender(db, principal, conversation_id, routing)
+        sender = await _check_sender(db, principal, conversation_id, routing)
+        if routing.type == ObjectType.HISTORY:
+            await _check_history(db, conversation_id, sender, routing)
         seq = _store(db, conversation, routing, message, client_id)
     await _changed(res, conversation_id)
     return Stored(conversation_id, seq)
@@ -261,12 +265,17 @@ async def transfer(
         if colleague is None or not colleague.is_active or colleague.role != Role.COUNSELLOR:
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         await _check_sender(db, Principal(staff=staff), conversation_id, routing)
-        _expect_commit(routing, {staff.id, to})
+        interpreters = frozenset(
+            m.staff_id
+            for m in await _members(db, conversation_id)
+            if m.role == MemberRole.INTERPRETER and m.staff_id is not None
+        )
+        _expect_commit(routing, {staff.id, to}, may_keep=interpreters)
         staff_ids = await _staff_members(db, routing)
         seq = _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
         conversation.counsellor_id = to
-    await _changed(res, conversation_id, queue=True, staff=[staff.id, to])
+    await _changed(res, conversation_id, queue=True, staff=sorted({staff.id, to} | interpreters))
     return Stored(conversation_id, seq)
 
 
@@ -275,8 +284,9 @@ async def recommit(
 ) -> Stored:
     """A membership change by a member: remove someone, re-key, (visitor only) let someone in.
 
-    The server mirrors the protocol's rules where they decide access: the visitor stays,
-    only the visitor adds an interpreter, and the conversation's counsellor stays in it.
+    The server mirrors the protocol's rules where they decide access (PROTOCOL.md §8.2):
+    interpreters never commit, the visitor stays, only the visitor adds an interpreter,
+    and the conversation's counsellor stays in it.
     """
     routing = route(commit)
     if routing.type != ObjectType.COMMIT:
@@ -287,12 +297,17 @@ async def recommit(
             return existing
         if conversation.status != Status.ACTIVE:
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        await _check_sender(db, principal, conversation_id, routing)
+        sender = await _check_sender(db, principal, conversation_id, routing)
+        if sender.role == MemberRole.INTERPRETER:
+            raise PublicError(403, NOT_ALLOWED, code="not_allowed")
         staff_ids = await _staff_members(db, routing)
-        before = {m.member_id: m.role for m in await _members(db, conversation_id)}
+        old = await _members(db, conversation_id)
+        before = {m.member_id: m.role for m in old}
         after = dict(routing.members)
         added = {m for m in after if m not in before}
-        if sum(1 for role in after.values() if role == MemberRole.VISITOR) != 1:
+        visitors_before = {m for m, role in before.items() if role == MemberRole.VISITOR}
+        visitors_after = {m for m, role in after.items() if role == MemberRole.VISITOR}
+        if len(visitors_after) != 1 or visitors_after != visitors_before:
             raise PublicError(400, BAD_MESSAGE, code="bad_message")
         if principal.staff is not None and any(after[m] == MemberRole.INTERPRETER for m in added):
             raise PublicError(403, NOT_ALLOWED, code="not_allowed")
@@ -300,7 +315,9 @@ async def recommit(
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         seq = _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
-    await _changed(res, conversation_id, staff=list(staff_ids))
+    # Everyone before and after hears of it: a removed interpreter's page drops the conversation.
+    affected = staff_ids | {m.staff_id for m in old if m.staff_id is not None}
+    await _changed(res, conversation_id, staff=sorted(affected))
     return Stored(conversation_id, seq)
 
 
@@ -317,18 +334,19 @@ async def release(
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         await _check_sender(db, Principal(staff=staff), conversation_id, routing)
         staff_ids = await _staff_members(db, routing)
-        if routing.type != ObjectType.COMMIT or not staff_ids:
+        if routing.type != ObjectType.COMMIT or not staff_ids or _lists_interpreters(routing):
             raise PublicError(400, BAD_MESSAGE, code="bad_message")
         seq = _store(db, conversation, routing, commit, client_id)
         await db.execute(
             delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
         )
+        old = {m.staff_id for m in await _members(db, conversation_id) if m.staff_id is not None}
         _set_members(db, conversation_id, routing, staff_ids)
         conversation.status = Status.QUEUED.value
         conversation.counsellor_id = None
         conversation.queued_at = utcnow()
         conversation.claimed_at = None
-    await _changed(res, conversation_id, queue=True, staff=[staff.id])
+    await _changed(res, conversation_id, queue=True, staff=sorted(old | {staff.id}))
     return Stored(conversation_id, seq)
 
 
@@ -348,7 +366,8 @@ async def close(
             conversation.outcome = outcome
         conversation.status = Status.CLOSED.value
         conversation.closed_at = utcnow()
-    await _changed(res, conversation_id, queue=True)
+        staff_ids = await _staff_of(db, conversation_id)
+    await _changed(res, conversation_id, queue=True, staff=staff_ids)
 
 
 async def record_receipt(
@@ -648,42 +667,72 @@ async def _member_of(
 
 async def _check_sender(
     db: AsyncSession, principal: Principal, conversation_id: uuid.UUID, routing: Routing
-) -> None:
+) -> ConversationMember:
     """The object's sender id must be the acting person's own member id in this conversation."""
     member = await _member_of(db, principal, conversation_id)
     if member is None or member.member_id != routing.sender_id:
         raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+    return member
 
 
-def _expect_commit(routing: Routing, staff: set[uuid.UUID]) -> None:
-    """A claim or transfer commit lists exactly the visitor and the given staff members."""
+async def _check_history(
+    db: AsyncSession, conversation_id: uuid.UUID, sender: ConversationMember, routing: Routing
+) -> None:
+    """PROTOCOL.md §8.3: interpreters never share history; only the visitor shares with one."""
+    if sender.role == MemberRole.INTERPRETER:
+        raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+    recipient = await db.scalar(
+        select(ConversationMember.role).where(
+            ConversationMember.conversation_id == conversation_id,
+            ConversationMember.member_id == routing.history_recipient,
+        )
+    )
+    if recipient is None:
+        raise PublicError(400, BAD_MESSAGE, code="bad_message")
+    if recipient == MemberRole.INTERPRETER and sender.role != MemberRole.VISITOR:
+        raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+
+
+def _lists_interpreters(routing: Routing) -> bool:
+    return any(role == MemberRole.INTERPRETER for _, role in routing.members)
+
+
+def _expect_commit(
+    routing: Routing, staff: set[uuid.UUID], may_keep: frozenset[uuid.UUID] = frozenset()
+) -> None:
+    """A claim or transfer commit lists exactly the visitor and the given staff members
+    (and, for a transfer, may keep interpreters who are already in the conversation)."""
     if routing.type != ObjectType.COMMIT:
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
     listed = {member_uuid(m) for m, role in routing.members if role != MemberRole.VISITOR}
     visitors = [m for m, role in routing.members if role == MemberRole.VISITOR]
-    if listed != staff or len(visitors) != 1:
+    if not staff <= listed or listed - staff - may_keep or len(visitors) != 1:
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
 
 
 async def _staff_members(db: AsyncSession, routing: Routing) -> set[uuid.UUID]:
     """The staff listed in a genesis/commit; each must have a certified key.
 
+    Each is listed in the role of their account: interpreters as interpreters and nobody
+    else as one, so the rule "only the visitor adds an interpreter" cannot be dodged.
     Deactivated accounts may still be listed (the visitor's directory can be older than the
     deactivation); they cannot log in, so they can never fetch what was wrapped to them.
     """
-    ids = {member_uuid(m) for m, role in routing.members if role != MemberRole.VISITOR}
-    if not ids:
-        return ids
-    known = set(
-        await db.scalars(
-            select(StaffAccount.id)
-            .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
-            .where(StaffAccount.id.in_(ids), StaffKey.certificate.is_not(None))
-        )
+    listed = {member_uuid(m): role for m, role in routing.members if role != MemberRole.VISITOR}
+    if not listed:
+        return set()
+    rows = await db.execute(
+        select(StaffAccount.id, StaffAccount.role)
+        .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
+        .where(StaffAccount.id.in_(listed), StaffKey.certificate.is_not(None))
     )
-    if known != ids:
+    known: dict[uuid.UUID, str] = {staff_id: role for staff_id, role in rows}
+    if set(known) != set(listed):
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
-    return ids
+    for staff_id, role in listed.items():
+        if (role == MemberRole.INTERPRETER) != (known[staff_id] == Role.INTERPRETER):
+            raise PublicError(400, BAD_MESSAGE, code="bad_message")
+    return set(listed)
 
 
 async def _members(db: AsyncSession, conversation_id: uuid.UUID) -> Sequence[ConversationMember]:
@@ -692,6 +741,11 @@ async def _members(db: AsyncSession, conversation_id: uuid.UUID) -> Sequence[Con
             select(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
         )
     ).all()
+
+
+async def _staff_of(db: AsyncSession, conversation_id: uuid.UUID) -> list[uuid.UUID]:
+    """The staff in the current roster (to refresh their lists of open conversations)."""
+    return sorted(m.staff_id for m in await _members(db, conversation_id) if m.staff_id is not None)
 
 
 async def _replace_members(

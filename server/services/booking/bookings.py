@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import access
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import (
@@ -53,6 +54,8 @@ WRONG_CODE = N_("The code is not right. Check it and try again.")
 CODE_TAKEN = N_("This code is already in use.")
 NO_COUNSELLOR = N_("Your conversation has no counsellor yet, so you cannot book with the same one.")
 PAST_BOOKING = N_("This booking has already taken place.")
+NO_SUCH_BOOKING = N_("There is no booking with this reference.")
+NOT_AN_INTERPRETER = N_("Choose an active interpreter.")
 
 HOLDER_TOKEN_HOURS = 12
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32
@@ -352,13 +355,48 @@ async def owned(res: Resources, holder_id: uuid.UUID, reference: str) -> Booking
 async def of_counsellor(
     res: Resources, staff_id: uuid.UUID | None, now: datetime | None = None
 ) -> list[Booking]:
-    """A counsellor's bookings from 30 days ago on (everyone's when `staff_id` is None)."""
+    """A counsellor's bookings from 30 days ago on (everyone's when `staff_id` is None).
+
+    For an interpreter: the bookings they are attached to (a staff account is one or the other).
+    """
     since = (now or datetime.now(UTC)) - timedelta(days=30)
     query = select(Booking).where(Booking.ends_at > since).order_by(Booking.starts_at)
     if staff_id is not None:
-        query = query.where(Booking.counsellor_id == staff_id)
+        query = query.where(or_(Booking.counsellor_id == staff_id, Booking.interpreter_id == staff_id))
     async with res.db() as db:
         return list(await db.scalars(query))
+
+
+async def set_interpreter(
+    res: Resources,
+    staff: StaffAccount,
+    reference: str,
+    interpreter_id: uuid.UUID | None,
+    now: datetime | None = None,
+) -> Booking:
+    """The booking's counsellor attaches an interpreter to a confirmed future booking (or detaches).
+
+    SEQUENCE goes up on a change, so every calendar replaces the event.
+    """
+    now = now or datetime.now(UTC)
+    async with res.db.begin() as db:
+        booking = await db.scalar(select(Booking).where(Booking.reference == reference).with_for_update())
+        if booking is None:
+            raise PublicError(404, NO_SUCH_BOOKING, code="not_found")
+        access.require_booking_counsellor(staff, booking)
+        if booking.status == "cancelled":
+            raise PublicError(409, ALREADY_CANCELLED, code="already_cancelled")
+        if booking.ends_at <= now:
+            raise PublicError(409, PAST_BOOKING, code="past")
+        if interpreter_id is not None:
+            interpreter = await db.get(StaffAccount, interpreter_id)
+            if interpreter is None or not interpreter.is_active or interpreter.role != Role.INTERPRETER:
+                raise PublicError(422, NOT_AN_INTERPRETER, code="not_an_interpreter")
+        if booking.interpreter_id != interpreter_id:
+            booking.interpreter_id = interpreter_id
+            booking.sequence += 1
+            booking.updated_at = now
+    return booking
 
 
 async def from_chat(res: Resources, holder_id: uuid.UUID) -> bool:

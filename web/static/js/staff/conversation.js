@@ -4,8 +4,9 @@
 //
 // Nothing here touches the DOM; the dashboard listens through `onChange`.
 
-import { b64decode, b64encode, ContentType, openConversation, Role, toHex, utf8, utf8Decode } from "./keys-lib.js";
+import { b64decode, b64encode, ContentType, openConversation, parseCertificateOf, parseProposal, Role, toHex, utf8, utf8Decode } from "./keys-lib.js";
 import { Disconnected } from "./socket.js";
+import { readDeclined, readInterpreterRequest } from "../interpreter-request.js";
 
 const ECHO_WAIT_MS = 8000;
 const HANDOVER_GRACE_MS = 90000;
@@ -63,7 +64,9 @@ export class ChatConversation {
     this.broken = null; // an error code when the transcript could not be followed
     this.entries = []; // {seq, kind: "text"|"system", from, role, text, at, key?, values?}
     this.held = new Map(); // seq -> bytes of messages we could not open yet (before a history share)
-    this.interpreter = null; // the language a visitor asked an interpreter for
+    this.interpreter = null; // the visitor's latest interpreter request {language, dialect?, mode?, gender?}
+    this.invites = new Map(); // interpreter id hex -> {name, state: "waiting"|"declined"|"joined"|"left"}
+    this.leaving = new Set(); // interpreters (still members) who asked to leave
     this.members = [];
     this.outbox = [];
     this.sending = false;
@@ -160,9 +163,19 @@ export class ChatConversation {
     const before = new Map(this.members.map((m) => [toHex(m.memberId), m]));
     this.members = r.members;
     const names = new Map(r.members.map((m) => [toHex(m.memberId), m]));
-    const staff = r.members.filter((m) => m.role !== Role.VISITOR).map((m) => toHex(m.memberId));
+    // Counsellors only: an interpreter never changes what a claim, release or handover looks like.
+    const staff = r.members.filter((m) => m.role === Role.COUNSELLOR).map((m) => toHex(m.memberId));
     const added = r.added.map(toHex);
     const removed = r.removed.map(toHex);
+    for (const id of added) {
+      const member = names.get(id);
+      if (member?.role === Role.INTERPRETER) this.invites.set(id, { name: member.displayName, state: "joined" });
+    }
+    for (const id of removed) {
+      this.leaving.delete(id);
+      const member = before.get(id);
+      if (member?.role === Role.INTERPRETER) this.invites.set(id, { name: member.displayName, state: "left" });
+    }
     const committer = names.get(from)?.displayName || "";
     if (added.includes(this.me) && from !== this.me && r.senderRole === Role.COUNSELLOR && staff.length <= 3) {
       this.handover = { from, at: Date.now(), shared: false };
@@ -185,8 +198,42 @@ export class ChatConversation {
   }
 
   _membership({ base, names, before, added, removed }) {
-    for (const id of added) this._system(base, "joined", { name: names.get(id)?.displayName || "" });
-    for (const id of removed) this._system(base, "left", { name: before.get(id)?.displayName || "" });
+    const key = (member, what) => (member?.role === Role.INTERPRETER ? `interpreter_${what}` : what);
+    for (const id of added) this._system(base, key(names.get(id), "joined"), { name: names.get(id)?.displayName || "" });
+    for (const id of removed) this._system(base, key(before.get(id), "left"), { name: before.get(id)?.displayName || "" });
+  }
+
+  /** The interpreters in the current epoch: [{id, name}]. */
+  get interpreters() {
+    return this.members.filter((m) => m.role === Role.INTERPRETER).map((m) => ({ id: toHex(m.memberId), name: m.displayName }));
+  }
+
+  /** A proposal (content type 3): a counsellor invites an interpreter, or an interpreter asks to leave. */
+  _proposal(base, body) {
+    let proposal;
+    try {
+      proposal = parseProposal(body);
+    } catch {
+      return; // malformed: changes nothing
+    }
+    if (proposal.action === 1 && base.role === Role.COUNSELLOR) {
+      let cert;
+      try {
+        cert = parseCertificateOf(proposal.value); // for the name only: the visitor's client verifies it
+      } catch {
+        return;
+      }
+      if (cert.role !== Role.INTERPRETER) return;
+      const id = toHex(cert.staffId);
+      if (this.members.some((m) => toHex(m.memberId) === id)) return;
+      this.invites.set(id, { name: cert.displayName, state: "waiting" });
+      this.entries.push({ ...base, kind: "system", key: "interpreter_invited", values: { name: cert.displayName } });
+    } else if (proposal.action === 2 && base.role === Role.INTERPRETER && toHex(proposal.value) === base.from) {
+      if (!this.members.some((m) => toHex(m.memberId) === base.from)) return;
+      this.leaving.add(base.from);
+      const name = this.members.find((m) => toHex(m.memberId) === base.from)?.displayName || "";
+      this.entries.push({ ...base, kind: "system", key: "interpreter_leaving", values: { name } });
+    }
   }
 
   _system(base, key, values) {
@@ -220,15 +267,29 @@ export class ChatConversation {
       if (base.from !== this.me && live) this.unread += 1;
     } else if (r.contentType === ContentType.APP_JSON) {
       const value = parseJson(r.body);
-      if (value?.kind === "interpreter_request" && typeof value.language === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/.test(value.language)) {
-        this.interpreter = value.language;
-        this.entries.push({ ...base, kind: "system", key: "interpreter", values: { language: value.language } });
+      const request = base.role === Role.VISITOR ? readInterpreterRequest(value) : null;
+      const declined = base.role === Role.VISITOR ? readDeclined(value) : null;
+      if (request) {
+        this.interpreter = request;
+        this.entries.push({ ...base, kind: "system", key: "interpreter", values: { request } });
+      } else if (declined) {
+        const invite = this.invites.get(declined);
+        if (invite) invite.state = "declined";
+        this.entries.push({ ...base, kind: "system", key: "interpreter_declined", values: { name: invite?.name || "" } });
       } else if (isHandover(value)) {
         this._handover(value, base.from);
       } else if (isBooking(value) && base.role === Role.VISITOR) {
         this.entries.push({ ...base, kind: "system", key: "booked", values: { start: value.start, reference: value.reference, meeting: value.meeting } });
       }
+    } else if (r.contentType === ContentType.PROPOSAL) {
+      this._proposal(base, r.body);
     }
+  }
+
+  /** An interpreter who asked to leave and is still a member (for their counsellor to remove). */
+  leaveDue() {
+    for (const id of this.leaving) if (this.members.some((m) => toHex(m.memberId) === id)) return id;
+    return null;
   }
 
   /** Resolve once the transcript has reached `seq` (or after a while, to check again). */

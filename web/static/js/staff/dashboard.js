@@ -5,7 +5,8 @@
 
 import { api, busy, el, format, pageStrings, say } from "./common.js";
 import { certifies, forget, loadIdentity, serverKeys, unlock } from "./identity.js";
-import { b64decode, ContentType, fromHex, Role, toHex, utf8, verifyDirectory } from "./keys-lib.js";
+import { b64decode, ContentType, encodeAddProposal, fromHex, Role, toHex, utf8, verifyDirectory } from "./keys-lib.js";
+import { describeRequest, rankInterpreters } from "../interpreter-request.js";
 import { StaffSocket } from "./socket.js";
 import { ChatConversation, handoverMarker } from "./conversation.js";
 import { Notifier } from "./notify.js";
@@ -22,6 +23,7 @@ const state = {
   me: null,
   anchors: [],
   counsellors: new Map(), // staff id hex -> {name, certificate}, from the verified directory
+  interpreters: new Map(), // staff id hex -> {name, certificate, languages}: verified directory + the server's list
   convs: new Map(), // conversation id -> ChatConversation
   queue: [], // conversation ids, oldest first
   onDuty: [],
@@ -53,6 +55,46 @@ function languageName(code) {
   } catch {
     return code;
   }
+}
+
+/** The languages interpreters can be asked for, each named in itself (from the server's list). */
+const ENDONYMS = (() => {
+  try {
+    const raw = JSON.parse($("interpreter-languages")?.textContent || "[]");
+    return new Map(raw.map((e) => (Array.isArray(e) ? [e[0], e[1]] : [e.code, e.name ?? e.endonym])));
+  } catch {
+    return new Map();
+  }
+})();
+const englishNames = (() => {
+  try {
+    return new Intl.DisplayNames(["en"], { type: "language" });
+  } catch {
+    return null;
+  }
+})();
+
+/** An interpreter language as "ትግርኛ (Tigrinya)": in itself, and in English. */
+function interpreterLanguage(code) {
+  let english = code;
+  try {
+    english = englishNames?.of(code) || code;
+  } catch {
+    english = code;
+  }
+  const own = ENDONYMS.get(code);
+  return own && own !== english ? `${own} (${english})` : english;
+}
+
+/** The whole request: language, dialect, in person or remote, preferred gender. */
+function describeInterpreter(request) {
+  return describeRequest(request, interpreterLanguage, {
+    dialect: t.dialect_value,
+    in_person: t.mode_in_person,
+    remote: t.mode_remote,
+    female: t.gender_female,
+    male: t.gender_male,
+  });
 }
 
 function elapsed(since) {
@@ -107,12 +149,29 @@ async function loadDirectory() {
   const published = await api("GET", "/api/directory");
   state.anchors = published.anchors.map((a) => b64decode(a));
   state.counsellors.clear();
+  state.interpreters.clear();
   if (!published.directory || state.anchors.length === 0) return;
   const now = Math.floor(Date.now() / 1000);
   const directory = await verifyDirectory(b64decode(published.directory), state.anchors, now);
   for (const cert of directory.certificates) {
-    if (cert.role !== Role.COUNSELLOR || cert.notBefore > now || cert.notAfter < now) continue;
-    state.counsellors.set(toHex(cert.staffId), { name: cert.displayName, certificate: cert.raw });
+    if (cert.notBefore > now || cert.notAfter < now) continue;
+    const entry = { name: cert.displayName, certificate: cert.raw };
+    if (cert.role === Role.COUNSELLOR) state.counsellors.set(toHex(cert.staffId), entry);
+    if (cert.role === Role.INTERPRETER) state.interpreters.set(toHex(cert.staffId), { ...entry, languages: [] });
+  }
+  await loadInterpreters();
+}
+
+/** Which languages each interpreter covers (the server's list); only those in the verified directory count. */
+async function loadInterpreters() {
+  try {
+    const answer = await api("GET", "/api/staff/interpreters");
+    for (const person of answer?.interpreters || []) {
+      const known = state.interpreters.get(person.staff_id);
+      if (known && Array.isArray(person.languages)) known.languages = person.languages.filter((c) => typeof c === "string");
+    }
+  } catch {
+    // Without the list every certified interpreter is offered, unsorted by language.
   }
 }
 
@@ -292,6 +351,7 @@ function changed(conv, what) {
     conv.notified = conv.unread;
     scheduleReceipt(conv);
     checkHandover(conv);
+    checkLeave(conv);
   }
   if (what === "outbox" && conv.transferredTo && conv.outbox.length === 0) {
     conv.notice = format(t.transferred, { name: conv.transferredTo });
@@ -307,6 +367,22 @@ function checkHandover(conv) {
   conv.enqueue("commit", () => {
     const still = conv.members.some((m) => toHex(m.memberId) === from);
     return still ? conv.protocol.removeMember(fromHex(from)) : null;
+  });
+}
+
+/** An interpreter asked to leave: the conversation's counsellor (me) commits their removal. */
+function checkLeave(conv) {
+  if (!conv.mine || conv.status !== "active" || (conv.counsellor && conv.counsellor !== state.me)) return;
+  const id = conv.leaveDue();
+  if (!id || conv.leaveQueued === id) return;
+  conv.leaveQueued = id;
+  removeInterpreter(conv, id);
+}
+
+function removeInterpreter(conv, id) {
+  return conv.enqueue("commit", () => {
+    const still = conv.members.some((m) => toHex(m.memberId) === id);
+    return still ? conv.protocol.removeMember(fromHex(id)) : null;
   });
 }
 
@@ -456,6 +532,29 @@ $("transfer-form").addEventListener("submit", async (event) => {
   });
 });
 
+$("interpreter-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const conv = selectedConv();
+  const id = $("interpreter-to").value;
+  const person = state.interpreters.get(id);
+  if (!conv || !person || !writable(conv)) return;
+  // The proposal carries the certificate from the verified directory; the visitor's client
+  // verifies it again, shows the name and security number, and only the visitor can commit.
+  const result = await conv.enqueue("send", () => conv.protocol.encrypt(ContentType.PROPOSAL, encodeAddProposal(person.certificate)));
+  if (!result.ok) conv.notice = result.message || t.failed;
+  render();
+});
+
+$("remove-interpreter").addEventListener("click", async () => {
+  const conv = selectedConv();
+  if (!conv || !writable(conv)) return;
+  for (const person of conv.interpreters) {
+    const result = await removeInterpreter(conv, person.id);
+    if (!result.ok) conv.notice = result.message || t.failed;
+  }
+  render();
+});
+
 function releaseCertificates() {
   const certificates = new Map([...state.counsellors].map(([id, c]) => [id, c.certificate]));
   if (!certificates.has(state.me) && state.info.certificate) {
@@ -601,7 +700,7 @@ function renderQueue() {
       el("span", { class: "wait", "data-since": conv.queuedAt, text: format(t.waiting_since, { time: elapsed(conv.queuedAt) }) }),
       el("span", { class: "tag", text: format(t.interface, { language: languageName(conv.language) }) }),
       conv.interpreter
-        ? el("span", { class: "tag interpreter", text: format(t.interpreter_tag, { language: languageName(conv.interpreter) }) })
+        ? el("span", { class: "tag interpreter", text: format(t.interpreter_tag, { language: describeInterpreter(conv.interpreter) }) })
         : null,
       conv.protocol && !conv.canRead ? el("span", { class: "tag", text: t.unreadable }) : null,
       button,
@@ -661,7 +760,7 @@ function renderChat() {
   $("chat-view").dataset.conversation = conv.id;
   const header = [t.visitor];
   if (conv.language) header.push(format(t.interface, { language: languageName(conv.language) }));
-  if (conv.interpreter) header.push(format(t.interpreter_tag, { language: languageName(conv.interpreter) }));
+  if (conv.interpreter) header.push(format(t.interpreter_tag, { language: describeInterpreter(conv.interpreter) }));
   $("chat-header").textContent = header.join(" · ");
   const notice = conv.broken ? t.broken : conv.notice || "";
   say($("chat-notice"), notice);
@@ -670,6 +769,7 @@ function renderChat() {
   $("close-go").disabled = !(conv.mine && conv.status === "active" && !conv.transferredTo);
   $("dismiss").hidden = conv.mine && conv.status === "active" && !conv.transferredTo;
   renderTransferChoices();
+  renderInterpreterControls(conv, canWrite);
   renderMessages();
   renderTyping();
 }
@@ -687,6 +787,28 @@ function renderTransferChoices() {
   if ([...select.options].some((o) => o.value === current)) select.value = current;
 }
 
+function renderInterpreterControls(conv, canWrite) {
+  const select = $("interpreter-to");
+  const current = select.value;
+  const inside = new Set(conv.interpreters.map((p) => p.id));
+  const people = [...state.interpreters].map(([id, p]) => ({ id, ...p })).filter((p) => !inside.has(p.id));
+  const ranked = rankInterpreters(people, conv.interpreter?.language);
+  const options = ranked.map((p) =>
+    el("option", { value: p.id, text: p.languages.length ? `${p.name} (${p.languages.map(interpreterLanguage).join(", ")})` : p.name }),
+  );
+  if (options.length === 0) options.push(el("option", { value: "", text: t.no_interpreter }));
+  select.replaceChildren(...options);
+  if ([...select.options].some((o) => o.value === current)) select.value = current;
+  $("invite-interpreter").disabled = !canWrite || ranked.length === 0;
+  $("remove-interpreter").hidden = inside.size === 0;
+  $("remove-interpreter").disabled = !canWrite;
+  $("interpreter-status").replaceChildren(
+    ...[...conv.invites].map(([id, invite]) =>
+      el("li", { "data-interpreter": id, "data-state": invite.state, text: format(t[`invite_${invite.state}`], { name: invite.name }) }),
+    ),
+  );
+}
+
 function renderMessages() {
   const conv = selectedConv();
   if (!conv) return;
@@ -695,7 +817,7 @@ function renderMessages() {
   const nodes = conv.entries.map((entry) => {
     if (entry.kind === "system") {
       const values = { ...entry.values };
-      if (entry.key === "interpreter") values.language = languageName(values.language);
+      if (entry.key === "interpreter") values.language = describeInterpreter(values.request);
       if (entry.key === "booked") {
         values.when = new Date(values.start).toLocaleString(document.documentElement.lang || "en", {
           timeZone: $("dashboard").dataset.timeZone,

@@ -14,7 +14,9 @@ import {
   ProtocolError,
   Role,
   toHex,
+  verifyCertificate,
 } from "../protocol.js";
+import { describeRequest, interpreterRequest, readDeclined, readInterpreterRequest, searchLanguages } from "../interpreter-request.js";
 import { api, ApiError } from "./api.js";
 import { ChatClient } from "./client.js";
 import { byId, el, showView } from "./dom.js";
@@ -52,7 +54,13 @@ const chat = {
   receipts: { delivered: -1, read: -1 },
   typingTimer: null,
   finished: false,
+  invitations: new Map(), // interpreter id hex -> {cert, name, fingerprint, language}: waiting for my answer
+  answered: new Set(), // interpreter ids I said "no thanks" to (until they are invited again)
+  lastRequest: null, // my latest interpreter request, for the consent box
+  leaving: new Map(), // interpreter id hex -> timer: they asked to leave; commit if nobody else does
 };
+
+const LEAVE_FALLBACK_MS = 10000;
 
 // --- failing closed -----------------------------------------------------------------
 
@@ -145,22 +153,116 @@ async function create({ keys, created, centreId }) {
     // Storage refused (some private modes): the chat still works until the tab closes.
   }
   openChat(session, created.conversation, null);
-  const language = interpreterLanguage();
-  if (language) chat.client.writeJson({ kind: "interpreter_request", language });
+  const request = byId("need-interpreter").checked ? readRequestForm("interpreter-") : null;
+  if (request) chat.client.writeJson(request);
 }
 
-/** The language chosen for an interpreter on the start page, or null. */
-function interpreterLanguage() {
-  if (!byId("need-interpreter").checked) return null;
-  const code = byId("interpreter-language").value;
-  return /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/.test(code) ? code : null;
+// --- asking for an interpreter ------------------------------------------------------------
+
+/** The server's list of languages, each named in itself: [{code, name}]. */
+const LANGUAGES = (() => {
+  try {
+    const raw = JSON.parse(byId("interpreter-languages")?.textContent || "[]");
+    return raw
+      .map((entry) => (Array.isArray(entry) ? { code: entry[0], name: entry[1] } : { code: entry.code, name: entry.name ?? entry.endonym }))
+      .filter((entry) => typeof entry.code === "string" && typeof entry.name === "string");
+  } catch {
+    return [];
+  }
+})();
+const LANGUAGE_CODES = new Set(LANGUAGES.map((l) => l.code));
+
+function displayNames(locale) {
+  try {
+    return new Intl.DisplayNames([locale], { type: "language" });
+  } catch {
+    return null;
+  }
+}
+const pageNames = displayNames(lang);
+const englishNames = displayNames("en");
+
+/** Names to search by besides the language's own: in the page's language and in English. */
+function otherNames(code) {
+  const names = [];
+  for (const names_ of [pageNames, englishNames]) {
+    try {
+      const name = names_?.of(code);
+      if (name && name !== code) names.push(name);
+    } catch {
+      // an unknown code: search by its own name only
+    }
+  }
+  return names;
+}
+
+/** Filter the language <select> as the visitor types in the search box above it. */
+function wireLanguageFilter(prefix) {
+  const filter = byId(`${prefix}language-filter`);
+  const select = byId(`${prefix}language`);
+  if (!filter || !select) return;
+  filter.addEventListener("input", () => {
+    const chosen = select.value;
+    const shown = searchLanguages(LANGUAGES, filter.value, otherNames);
+    const options = shown.map((l) => el("option", { value: l.code, lang: l.code }, l.name));
+    select.replaceChildren(...options);
+    if (shown.some((l) => l.code === chosen)) select.value = chosen;
+    else if (shown.length) select.value = shown[0].code;
+  });
+  filter.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      select.focus();
+    }
+  });
+}
+
+/** The request the form with ids `prefix…` describes, checked; null if it is not valid. */
+function readRequestForm(prefix) {
+  const mode = document.querySelector(`input[name="${prefix}mode"]:checked`)?.value ?? "";
+  return interpreterRequest(
+    {
+      language: byId(`${prefix}language`).value,
+      dialect: byId(`${prefix}dialect`).value,
+      mode,
+      gender: byId(`${prefix}gender`).value,
+    },
+    LANGUAGE_CODES.size ? LANGUAGE_CODES : null,
+  );
+}
+
+function describe(request) {
+  return describeRequest(request, languageName, {
+    dialect: t("dialect_value"),
+    in_person: t("mode_in_person"),
+    remote: t("mode_remote"),
+    female: t("gender_female"),
+    male: t("gender_male"),
+  });
+}
+
+function wireInterpreterForm() {
+  const form = byId("interpreter-form");
+  wireLanguageFilter("chat-interpreter-");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!chat.client || chat.client.broken) return;
+    const request = readRequestForm("chat-interpreter-");
+    if (!request) {
+      showChatError(t("interpreter_invalid"));
+      return;
+    }
+    chat.client.writeJson(request);
+    byId("ask-interpreter").open = false;
+    byId("chat-interpreter-dialect").value = "";
+  });
 }
 
 function languageName(code) {
   try {
-    return new Intl.DisplayNames([lang], { type: "language" }).of(code) || code;
+    return pageNames?.of(code) || LANGUAGES.find((l) => l.code === code)?.name || code;
   } catch {
-    return code;
+    return LANGUAGES.find((l) => l.code === code)?.name || code;
   }
 }
 
@@ -218,6 +320,8 @@ function openChat(session, conversation, resumeState) {
   });
   wireComposer();
   wireActions();
+  wireConsent();
+  wireInterpreterForm();
 }
 
 function setConnection(text) {
@@ -232,8 +336,11 @@ function onEvent(name, detail) {
       break;
     case "data":
       if (detail.item) dropPending(detail.item.clientId);
-      if (detail.mine && detail.value.kind === "interpreter_request" && typeof detail.value.language === "string") {
-        addNote(t("interpreter_requested", { language: languageName(detail.value.language) }));
+      if (detail.mine && readInterpreterRequest(detail.value)) {
+        chat.lastRequest = readInterpreterRequest(detail.value);
+        addNote(t("interpreter_requested", { language: describe(chat.lastRequest) }));
+      } else if (detail.mine && readDeclined(detail.value)) {
+        onDeclined(readDeclined(detail.value));
       } else if (!detail.mine && detail.value.kind === "handover") {
         onHandover(detail.value, detail.senderId);
       } else if (detail.mine && detail.value.kind === "booking" && typeof detail.value.start === "string") {
@@ -242,6 +349,12 @@ function onEvent(name, detail) {
       break;
     case "members":
       updateMembers(detail);
+      break;
+    case "proposal":
+      onProposal(detail);
+      break;
+    case "history":
+      if (detail.item) addNote(t("history_shared"));
       break;
     case "status":
       onStatus(detail.status, detail.counsellor);
@@ -258,6 +371,10 @@ function onEvent(name, detail) {
       break;
     case "failed":
       markFailed(detail.item.clientId);
+      if (detail.item.kind === "op") {
+        showChatError(t("interpreter_failed"));
+        renderConsent();
+      }
       break;
     case "broken":
       showChatError(t("error_broken"));
@@ -376,7 +493,9 @@ function updateMembers(detail) {
   const ready = learnMembers(members);
   settleCommit(null); // an earlier commit still waiting for its marker: read it as it stands
   const committer = members.find((m) => toHex(m.memberId) === detail.senderId);
-  if (members.length > 3) {
+  const counsellors = members.filter((m) => m.role === Role.COUNSELLOR).length;
+  for (const id of detail.added) closeInvitation(id); // they are in: nothing left to answer
+  if (counsellors > 3) {
     showMembership(detail, "release", ready); // a return to the queue lists every counsellor
   } else if (committer?.role === Role.COUNSELLOR && detail.added.length && !detail.removed.length) {
     // A transfer, or — when the centre has two counsellors — a return to the queue: the same
@@ -406,9 +525,18 @@ function showMembership({ members, added, removed }, kind, ready) {
     await ready;
     chat.staffNow = members.map((m) => toHex(m.memberId));
     const small = kind !== "release";
+    const note = (id, key) => {
+      const member = chat.members.get(id);
+      if (!member) return;
+      addNote(t(member.role === Role.INTERPRETER ? `interpreter_${key}` : key, { name: member.name }));
+    };
+    for (const id of removed) {
+      clearTimeout(chat.leaving.get(id));
+      chat.leaving.delete(id);
+    }
     if (small) {
-      for (const id of added) if (chat.members.has(id)) addNote(t("joined", { name: chat.members.get(id).name }));
-      for (const id of removed) if (chat.members.has(id)) addNote(t("left", { name: chat.members.get(id).name }));
+      for (const id of added) note(id, "joined");
+      for (const id of removed) note(id, "left");
       if (!chat.counsellorId || !chat.staffNow.includes(chat.counsellorId)) {
         const counsellor = chat.staffNow.find((id) => chat.members.get(id)?.role === Role.COUNSELLOR);
         chat.counsellorId = counsellor ?? null;
@@ -437,11 +565,129 @@ function renderMembers(small) {
         el("p", {}, el("strong", { className: "member-name" }, member.name), ` (${role})`),
         el("details", {},
           el("summary", {}, t("fingerprint", { number: short })),
-          el("p", { className: "fingerprint" }, member.fingerprint))),
+          el("p", { className: "fingerprint" }, member.fingerprint)),
+        member.role === Role.INTERPRETER ? removeButton(id, member.name) : null),
     );
   }
   box.replaceChildren(...rows);
   box.hidden = false;
+}
+
+function removeButton(id, name) {
+  const button = el("button", { type: "button", className: "remove-member", "data-remove": id }, t("remove_interpreter", { name }));
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    removeInterpreter(id);
+  });
+  return button;
+}
+
+/** Commit the member list without `id` (a new epoch they have no key for). */
+function removeInterpreter(id) {
+  if (!chat.client || chat.client.broken) return;
+  chat.client.membership("remove", async (conversation) => {
+    if (!conversation.members.some((m) => toHex(m.memberId) === id)) return null; // already gone
+    return { type: "commit", message: await conversation.removeMember(fromHex(id)) };
+  });
+}
+
+// --- an interpreter asks to join: verify, ask the visitor, commit or decline -----------------
+
+async function onProposal({ proposal, senderId, senderRole }) {
+  const conversation = chat.client?.conversation;
+  if (!conversation) return;
+  if (proposal.action === 2) {
+    // "Leave": an interpreter asks to be removed. Their counsellor's client commits it; if
+    // nobody has after a while, this client does (only if they are still a member then).
+    const id = toHex(proposal.value);
+    if (id !== senderId || senderRole !== Role.INTERPRETER || chat.leaving.has(id)) return;
+    chat.leaving.set(id, setTimeout(() => removeInterpreter(id), LEAVE_FALLBACK_MS));
+    return;
+  }
+  if (proposal.action !== 1 || senderRole !== Role.COUNSELLOR) return;
+  let cert;
+  let number;
+  try {
+    cert = await verifyCertificate(proposal.value, conversation.anchors, Math.floor(Date.now() / 1000));
+    if (cert.role !== Role.INTERPRETER || toHex(cert.centreId) !== toHex(conversation.centreId)) throw new ProtocolError("bad_certificate");
+    number = await fingerprint(cert.staffId, cert.sigPublic, cert.kemPublic);
+  } catch {
+    addNote(t("invitation_unverified")); // fail closed: nobody is asked about, nobody joins
+    return;
+  }
+  const id = toHex(cert.staffId);
+  if (conversation.members.some((m) => toHex(m.memberId) === id)) return; // already in
+  chat.answered.delete(id);
+  chat.invitations.set(id, { cert, name: cert.displayName, fingerprint: number });
+  renderConsent();
+}
+
+function closeInvitation(id) {
+  if (chat.invitations.delete(id)) renderConsent();
+}
+
+function onDeclined(id) {
+  chat.answered.add(id);
+  const invitation = chat.invitations.get(id);
+  closeInvitation(id);
+  if (invitation) addNote(t("you_declined", { name: invitation.name }));
+}
+
+function currentInvitation() {
+  const open = [...chat.invitations.entries()].filter(([id]) => !chat.answered.has(id));
+  return open.length ? open[open.length - 1] : null;
+}
+
+function renderConsent() {
+  const box = byId("consent");
+  const current = currentInvitation();
+  if (!current) {
+    box.hidden = true;
+    delete box.dataset.member;
+    return;
+  }
+  const [id, invitation] = current;
+  const wasShown = !box.hidden && box.dataset.member === id;
+  box.dataset.member = id;
+  byId("consent-who").textContent = t("consent_who", { name: invitation.name, role: t("interpreter") });
+  byId("consent-language").textContent = chat.lastRequest
+    ? t("consent_language", { language: describe(chat.lastRequest) })
+    : "";
+  byId("consent-fingerprint").textContent = invitation.fingerprint;
+  for (const id_ of ["consent-yes", "consent-no"]) byId(id_).disabled = false;
+  if (!wasShown) byId("consent-history").checked = false; // off unless the visitor ticks it
+  box.hidden = false;
+  if (!wasShown) byId("consent-heading").focus();
+}
+
+function wireConsent() {
+  byId("consent-yes").addEventListener("click", () => {
+    const current = currentInvitation();
+    if (!current || !chat.client || chat.client.broken) return;
+    const [id, invitation] = current;
+    const withHistory = byId("consent-history").checked;
+    byId("consent-yes").disabled = byId("consent-no").disabled = true;
+    chat.client.membership("add", async (conversation) => {
+      if (conversation.members.some((m) => toHex(m.memberId) === id)) return null;
+      return { type: "commit", message: await conversation.addMember(invitation.cert.raw) };
+    });
+    if (withHistory) {
+      chat.client.membership("history", async (conversation) => {
+        // Only once they are in, and only the epochs before the one that let them in.
+        const inside = conversation.members.some((m) => toHex(m.memberId) === id);
+        const epochs = conversation.knownEpochs().filter((e) => e < conversation.epoch);
+        if (!inside || epochs.length === 0) return null;
+        return { type: "send", message: await conversation.shareHistory(fromHex(id), epochs) };
+      });
+    }
+  });
+  byId("consent-no").addEventListener("click", () => {
+    const current = currentInvitation();
+    if (!current || !chat.client || chat.client.broken) return;
+    chat.answered.add(current[0]);
+    chat.client.writeJson({ kind: "interpreter_declined", member: current[0] });
+    renderConsent();
+  });
 }
 
 // --- the transcript ------------------------------------------------------------------------
@@ -635,6 +881,7 @@ function main() {
     reopen(found.session);
     return;
   }
+  wireLanguageFilter("interpreter-");
   const need = byId("need-interpreter");
   need.addEventListener("change", () => {
     byId("interpreter-choice").hidden = !need.checked;

@@ -6,7 +6,18 @@
 // current head and waits for the echo.  Anything the protocol refuses stops the chat: we
 // never show an unverified message and never send anything unencrypted (fail closed).
 
-import { b64decode, b64encode, ContentType, ProtocolError, resumeConversation, Role, toHex, utf8, utf8Decode } from "../protocol.js";
+import {
+  b64decode,
+  b64encode,
+  ContentType,
+  parseProposal,
+  ProtocolError,
+  resumeConversation,
+  Role,
+  toHex,
+  utf8,
+  utf8Decode,
+} from "../protocol.js";
 import { Outbox } from "./outbox.js";
 
 const TYPING_EVERY_MS = 3000;
@@ -79,6 +90,18 @@ export class ChatClient {
   /** Queue a small structured message (ContentType.APP_JSON), e.g. an interpreter request. */
   writeJson(value) {
     const item = this.outbox.add(JSON.stringify(value), "json");
+    this._later(() => this._flush());
+    return item;
+  }
+
+  /**
+   * Queue a membership step built at the current head: `build(conversation)` returns
+   * {type: "commit"|"send", message: bytes}, or null when there is nothing to do any more.
+   * If it throws, nothing is sent and the item fails (fail closed). Returns the outbox item.
+   */
+  membership(label, build) {
+    const item = this.outbox.add(label, "op");
+    item.build = build;
     this._later(() => this._flush());
     return item;
   }
@@ -174,14 +197,27 @@ export class ChatClient {
         value = null;
       }
       if (value && typeof value === "object") this.emit("data", { seq: r.seq, mine, value, item, senderId });
+    } else if (r.kind === "application" && r.readable && r.contentType === ContentType.PROPOSAL) {
+      let proposal = null;
+      try {
+        proposal = parseProposal(r.body);
+      } catch {
+        proposal = null; // a malformed proposal changes nothing: ignore it
+      }
+      if (proposal && !mine) this.emit("proposal", { seq: r.seq, senderId, senderRole: r.senderRole, proposal });
     } else if (r.kind === "commit") {
+      const item = mine ? this.outbox.echoed(frame.message, r.seq) : null;
       this.emit("members", {
+        item,
         seq: r.seq,
         members: r.members.filter((m) => m.role !== Role.VISITOR),
         added: r.added.map(toHex),
         removed: r.removed.map(toHex),
         senderId,
       });
+    } else if (r.kind === "history") {
+      const item = mine ? this.outbox.echoed(frame.message, r.seq) : null;
+      this.emit("history", { seq: r.seq, item, senderId, recipient: toHex(r.historyRecipient), epochs: r.historyEpochs });
     }
     if (!mine) this.emit("typing", { member: senderId, seconds: 0 });
     this._scheduleReceipt();
@@ -240,9 +276,23 @@ export class ChatClient {
     if (!item) return;
     const seq = this.conversation.nextSeq;
     let wire;
+    let frameType = "send";
     try {
-      const type = item.kind === "json" ? ContentType.APP_JSON : ContentType.TEXT;
-      wire = b64encode(await this.conversation.encrypt(type, utf8(item.text)));
+      if (item.kind === "op") {
+        const built = await item.build(this.conversation);
+        if (built === null) {
+          // Nothing to do any more (e.g. the interpreter has already gone): done, nothing sent.
+          this.outbox.done(item);
+          this.emit("settled", { item, seq: null });
+          await this._flush();
+          return;
+        }
+        frameType = built.type === "commit" ? "commit" : "send";
+        wire = b64encode(built.message);
+      } else {
+        const type = item.kind === "json" ? ContentType.APP_JSON : ContentType.TEXT;
+        wire = b64encode(await this.conversation.encrypt(type, utf8(item.text)));
+      }
     } catch (error) {
       // Fail closed: the message stays unsent and is marked so; nothing leaves in clear.
       this.outbox.failed(item.clientId);
@@ -250,7 +300,7 @@ export class ChatClient {
       return;
     }
     this.outbox.sending(item, wire, seq);
-    const frame = { type: "send", conversation: this.conversationId, client_id: item.clientId, message: wire, ref: `s.${item.clientId}` };
+    const frame = { type: frameType, conversation: this.conversationId, client_id: item.clientId, message: wire, ref: `s.${item.clientId}` };
     if (!this.sendFrame(frame)) this.outbox.interrupted();
   }
 }

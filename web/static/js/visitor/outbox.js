@@ -80,6 +80,11 @@ export class Outbox {
     return item;
   }
 
+  /** Finished without sending anything (an operation that had nothing left to do). */
+  done(item) {
+    this._remove(item);
+  }
+
   /** The connection went away: whatever was in flight is sent again (same client_id). */
   interrupted() {
     this.inFlight = null;
