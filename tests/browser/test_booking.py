@@ -92,7 +92,7 @@ def set_up_centre(http: httpx.Client, live_server: LiveServer) -> str:
     and all three kinds offered.  Returns the feed's URL."""
     if live_server.url in _FEEDS:
         return _FEEDS[live_server.url]
-    centre = staffed_centre(http, live_server, {"carla": "counsellor"})
+    centre = staffed_centre(http, live_server, {"carla": "counsellor", "ivan": "interpreter"})
     carla = centre.staff["carla"].person
     for weekday in range(7):
         added = carla.form(
@@ -145,7 +145,7 @@ def download(page: Any, selector: str) -> bytes:
     return Path(path).read_bytes()
 
 
-def take_slot(http: httpx.Client, live_server: LiveServer, start: str) -> None:
+def take_slot(http: httpx.Client, live_server: LiveServer, start: str) -> str:
     """Someone else books `start` first, straight through the API (any well-formed sealed box)."""
     http.cookies.clear()
     headers = {"origin": live_server.url}
@@ -168,6 +168,8 @@ def take_slot(http: httpx.Client, live_server: LiveServer, start: str) -> None:
         headers={**headers, "authorization": f"Bearer {holder.json()['token']}"},
     )
     assert booked.status_code == 201, booked.text
+    reference: str = booked.json()["booking"]["reference"]
+    return reference
 
 
 def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: LiveServer) -> None:
@@ -389,3 +391,56 @@ def test_book_from_a_chat(new_page: Any, http: httpx.Client, live_server: LiveSe
     assert visitor.is_hidden("#view-code")
     assert visitor.evaluate("localStorage.length") == 0
     assert_never_in_clear(live_server, wire, note, tag)
+
+
+def test_a_counsellor_attaches_an_interpreter_to_a_booking(
+    new_page: Any, http: httpx.Client, live_server: LiveServer
+) -> None:
+    """Carla picks Ivan for a booking on /staff/bookings; Ivan sees it on his own page, in his
+    calendar feed and as an invite, without the visitor's sealed details; then she takes him off."""
+    set_up_centre(http, live_server)
+    http.cookies.clear()
+    days = http.get("/api/booking/slots", params={"days": "14"}).json()["days"]
+    reference = take_slot(http, live_server, days[-1]["slots"][-1]["start"])
+
+    carla = new_page()
+    log_in(carla, live_server.url, "carla")
+    carla.goto(live_server.url + "/staff/bookings")
+    carla.wait_for_selector("body[data-ready]", state="attached", timeout=WAIT)
+    if carla.get_attribute("body", "data-ready") == "locked":
+        carla.fill("#passphrase", PASSPHRASE)
+        carla.click("#unlock")
+    carla.wait_for_selector("body[data-ready=yes]", state="attached", timeout=KEY_WAIT)
+    row = carla.locator(f'tr[data-reference="{reference}"]')
+    row.locator("select.pick-interpreter").select_option(label="Ivan")
+    row.locator("td.interpreter", has_text="Saved").wait_for(timeout=WAIT)
+
+    # Ivan, in his own browser: the booking, the counsellor's name, no details, no queue.
+    ivan = new_page()
+    log_in(ivan, live_server.url, "ivan")
+    ivan.goto(live_server.url + "/staff/bookings")
+    ivan.wait_for_selector("body[data-ready=yes]", state="attached", timeout=WAIT)
+    his = ivan.locator(f'tr[data-reference="{reference}"]')
+    assert his.locator("td.counsellor").inner_text() == "Carla"
+    assert his.locator("td.details").count() == 0
+    assert ivan.locator("#queue").count() == 0
+    person = Person(http, live_server.url)
+    person.login("ivan")
+    invite = person.request("GET", f"/staff/bookings/{reference}/invite.ics")
+    assert invite.status_code == 200
+    assert str(Calendar.from_ical(invite.content)["METHOD"]) == "REQUEST"
+    made = person.form("/staff/availability/feed", {}, token_from="/staff/availability")
+    match = FEED_RE.search(made.text)
+    assert match, made.text
+    event = feed_event(http, match.group(1), reference)
+    assert str(event["STATUS"]) == "CONFIRMED"
+
+    # Carla takes him off again: the booking leaves his list.
+    carla.reload()
+    carla.wait_for_selector("body[data-ready=yes]", state="attached", timeout=KEY_WAIT)
+    row = carla.locator(f'tr[data-reference="{reference}"]')
+    assert row.locator("select.pick-interpreter").input_value() != ""
+    row.locator("select.pick-interpreter").select_option(value="")
+    row.locator("td.interpreter", has_text="Saved").wait_for(timeout=WAIT)
+    mine = person.request("GET", "/api/staff/bookings").json()["bookings"]
+    assert reference not in [b["reference"] for b in mine]

@@ -11,9 +11,10 @@ const t = pageStrings();
 const $ = (id) => document.getElementById(id);
 const app = $("bookings-app");
 const isAdmin = app.dataset.admin === "yes";
+const isInterpreter = app.dataset.role === "interpreter";
 const zone = app.dataset.timeZone || "Europe/Oslo";
 const lang = document.documentElement.lang || undefined;
-const state = { info: null, identity: null };
+const state = { info: null, identity: null, interpreters: [] };
 
 function whenText(booking) {
   const [y, m, d] = String(booking.date).split("-").map(Number);
@@ -67,15 +68,56 @@ async function row(booking) {
     el("td", { class: "kind" }, t[booking.kind] || booking.kind),
     el("td", { class: "status" }, t[booking.status] || booking.status, booking.from_chat ? el("br") : null, booking.from_chat ? el("small", {}, t.from_chat) : null),
     el("td", { class: "reference" }, booking.reference),
-    isAdmin
+    isAdmin || isInterpreter
       ? el("td", { class: "counsellor" }, booking.counsellor_name || "")
       : el("td", { class: "details" }, ...(await details(booking))),
+    el("td", { class: "interpreter" }, ...interpreterCell(booking)),
     el("td", {}, el("a", { href: `/staff/bookings/${encodeURIComponent(booking.reference)}/invite.ics`, download: `${booking.reference}.ics` }, t.invite)),
   ];
   return el("tr", { "data-reference": booking.reference, "data-status": booking.status }, ...cells);
 }
 
+/** A counsellor picks the interpreter for an upcoming booking; everyone else sees the name. */
+function interpreterCell(booking) {
+  const upcoming = booking.status === "confirmed" && Date.parse(booking.end) > Date.now();
+  if (isAdmin || isInterpreter || !upcoming) return [booking.interpreter_name || ""];
+  const select = el(
+    "select",
+    { class: "pick-interpreter", "aria-label": format(t.interpreter_label, { reference: booking.reference }) },
+    el("option", { value: "" }, t.no_interpreter),
+    ...state.interpreters.map((i) => {
+      const languages = i.languages.map(languageName).join(", ");
+      return el("option", { value: i.staff_id }, languages ? `${i.display_name} (${languages})` : i.display_name);
+    }),
+  );
+  select.value = booking.interpreter_id || "";
+  const status = el("span", { class: "note", role: "status" });
+  select.addEventListener("change", async () => {
+    select.disabled = true;
+    status.textContent = "";
+    try {
+      const path = `/api/staff/bookings/${encodeURIComponent(booking.reference)}/interpreter`;
+      const answer = await api("POST", path, { interpreter: select.value || null });
+      booking.interpreter_id = answer.booking.interpreter_id ?? (select.value || null);
+      status.textContent = t.interpreter_saved;
+    } catch (error) {
+      select.value = booking.interpreter_id || "";
+      status.textContent = error?.message || t.failed;
+    } finally {
+      select.disabled = false;
+    }
+  });
+  return [select, " ", status];
+}
+
 async function load() {
+  if (!isAdmin && !isInterpreter && state.interpreters.length === 0) {
+    try {
+      state.interpreters = (await api("GET", "/api/staff/interpreters")).interpreters;
+    } catch {
+      state.interpreters = []; // the list stays usable without the choice
+    }
+  }
   const answer = await api("GET", "/api/staff/bookings");
   const rows = [];
   for (const booking of answer.bookings) rows.push(await row(booking));
@@ -86,7 +128,7 @@ async function load() {
 }
 
 async function start() {
-  if (isAdmin) {
+  if (isAdmin || isInterpreter) {
     await load();
     return;
   }
