@@ -3,8 +3,8 @@
 // sees every booking's time, type and status, never the contents.
 
 import { open as openPayload } from "../booking-seal.js";
-import { api, busy, el, format, pageStrings, say } from "./common.js";
-import { certifies, forget, loadIdentity, serverKeys, unlock } from "./identity.js";
+import { api, el, format, pageStrings, say } from "./common.js";
+import { identityForPage } from "./identity.js";
 import { b64decode } from "./keys-lib.js";
 
 const t = pageStrings();
@@ -132,35 +132,10 @@ async function start() {
     await load();
     return;
   }
-  state.info = await serverKeys();
-  let identity = await loadIdentity();
-  if (identity && state.info.certificate && !certifies(state.info.certificate, identity)) {
-    await forget(); // replaced from another device: unlock the current key
-    identity = null;
-  }
-  if (!identity) {
-    $("unlock-panel").hidden = false;
-    $("unlock-form").hidden = !state.info.backup;
-    $("no-key").hidden = Boolean(state.info.backup);
-    document.body.dataset.ready = "locked";
-    return;
-  }
+  const { identity, info } = await identityForPage({ t, errorBox: $("bookings-error") });
+  state.info = info;
   state.identity = identity;
   await load();
 }
-
-$("unlock-form")?.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  say($("bookings-error"), "");
-  try {
-    state.identity = await busy($("unlock-progress"), t.unlocking, [...event.target.elements], () =>
-      unlock($("passphrase").value, state.info),
-    );
-    $("unlock-panel").hidden = true;
-    await load();
-  } catch (error) {
-    say($("bookings-error"), error?.code === "bad_tag" ? t.wrong : t.failed);
-  }
-});
 
 start().catch(() => say($("bookings-error"), t.failed));

@@ -3,8 +3,8 @@
 // on duty, my open conversations, and the chat itself: claim, write, transfer, return to the
 // queue, close with an outcome. Everything a person wrote is decrypted only in this browser.
 
-import { api, busy, el, format, pageStrings, say } from "./common.js";
-import { certifies, forget, loadIdentity, serverKeys, unlock } from "./identity.js";
+import { api, el, format, pageStrings, say } from "./common.js";
+import { certifies, identityForPage } from "./identity.js";
 import { b64decode, ContentType, encodeAddProposal, fromHex, Role, toHex, utf8, verifyDirectory } from "./keys-lib.js";
 import { describeRequest, rankInterpreters } from "../interpreter-request.js";
 import { StaffSocket } from "./socket.js";
@@ -115,35 +115,10 @@ const visible = () => document.visibilityState === "visible";
 // --- start-up: my key, the directory, the socket -----------------------------------------
 
 async function start() {
-  state.info = await serverKeys();
-  let identity = await loadIdentity();
-  if (identity && state.info.certificate && !certifies(state.info.certificate, identity)) {
-    await forget(); // replaced from another device: unlock the current key
-    identity = null;
-  }
-  if (!identity) {
-    $("unlock-panel").hidden = false;
-    $("unlock-form").hidden = !state.info.backup;
-    $("no-key").hidden = Boolean(state.info.backup);
-    document.body.dataset.ready = "locked";
-    return;
-  }
+  const { identity, info } = await identityForPage({ t, errorBox: $("dashboard-error") });
+  state.info = info;
   await begin(identity);
 }
-
-$("unlock-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  say($("dashboard-error"), "");
-  try {
-    const identity = await busy($("unlock-progress"), t.unlocking, [...event.target.elements], () =>
-      unlock($("passphrase").value, state.info),
-    );
-    $("unlock-panel").hidden = true;
-    await begin(identity);
-  } catch (error) {
-    say($("dashboard-error"), error?.code === "bad_tag" ? t.wrong : t.failed);
-  }
-});
 
 async function loadDirectory() {
   const published = await api("GET", "/api/directory");

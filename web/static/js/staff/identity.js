@@ -18,7 +18,7 @@ import {
   Role,
   toHex,
 } from "./keys-lib.js";
-import { api, currentStaffId } from "./common.js";
+import { api, busy, currentStaffId, say } from "./common.js";
 
 const DB_NAME = "trygg-staff";
 const STORE = "identity";
@@ -130,4 +130,40 @@ export function certifies(certificateB64, identity) {
   } catch {
     return false;
   }
+}
+
+/**
+ * The unlocked identity for a staff page: the one kept for this session, or — after showing
+ * the page's unlock panel (#unlock-panel, #unlock-form, #passphrase, #no-key, #unlock-progress)
+ * — the one the passphrase opens. Resolves with {identity, info} (info: serverKeys()).
+ * A key replaced from another device is forgotten here and must be unlocked again.
+ */
+export async function identityForPage({ t, errorBox }) {
+  const $ = (id) => document.getElementById(id);
+  const info = await serverKeys();
+  let identity = await loadIdentity();
+  if (identity && info.certificate && !certifies(info.certificate, identity)) {
+    await forget();
+    identity = null;
+  }
+  if (identity) return { identity, info };
+  $("unlock-panel").hidden = false;
+  $("unlock-form").hidden = !info.backup;
+  $("no-key").hidden = Boolean(info.backup);
+  document.body.dataset.ready = "locked";
+  return new Promise((resolve) => {
+    $("unlock-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      say(errorBox, "");
+      try {
+        const opened = await busy($("unlock-progress"), t.unlocking, [...event.target.elements], () =>
+          unlock($("passphrase").value, info),
+        );
+        $("unlock-panel").hidden = true;
+        resolve({ identity: opened, info });
+      } catch (error) {
+        say(errorBox, error?.code === "bad_tag" ? t.wrong : t.failed);
+      }
+    });
+  });
 }

@@ -4,8 +4,8 @@
 // *remove* proposal for myself; the counsellor's (or visitor's) client commits it, and from
 // then on nothing written reaches this page.
 
-import { api, busy, el, format, pageStrings, say } from "./common.js";
-import { certifies, forget, loadIdentity, serverKeys, unlock } from "./identity.js";
+import { api, el, format, pageStrings, say } from "./common.js";
+import { certifies, identityForPage } from "./identity.js";
 import { b64decode, ContentType, encodeRemoveProposal, fromHex, toHex, utf8 } from "./keys-lib.js";
 import { StaffSocket } from "./socket.js";
 import { ChatConversation } from "./conversation.js";
@@ -36,35 +36,10 @@ function clock(at) {
 // --- start-up: my key, the anchors, the socket ------------------------------------------------
 
 async function start() {
-  state.info = await serverKeys();
-  let identity = await loadIdentity();
-  if (identity && state.info.certificate && !certifies(state.info.certificate, identity)) {
-    await forget();
-    identity = null;
-  }
-  if (!identity) {
-    $("unlock-panel").hidden = false;
-    $("unlock-form").hidden = !state.info.backup;
-    $("no-key").hidden = Boolean(state.info.backup);
-    document.body.dataset.ready = "locked";
-    return;
-  }
+  const { identity, info } = await identityForPage({ t, errorBox: $("dashboard-error") });
+  state.info = info;
   await begin(identity);
 }
-
-$("unlock-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  say($("dashboard-error"), "");
-  try {
-    const identity = await busy($("unlock-progress"), t.unlocking, [...event.target.elements], () =>
-      unlock($("passphrase").value, state.info),
-    );
-    $("unlock-panel").hidden = true;
-    await begin(identity);
-  } catch (error) {
-    say($("dashboard-error"), error?.code === "bad_tag" ? t.wrong : t.failed);
-  }
-});
 
 async function begin(identity) {
   state.identity = identity;
