@@ -287,5 +287,10 @@ def parse_calendar(body: bytes, method: str) -> Parsed:
         assert mine["DTSTART"].dt == theirs.dtstart.value
         assert mine["DTSTART"].dt.utcoffset() == theirs.dtstart.value.utcoffset()
         assert int(mine["SEQUENCE"]) == int(theirs.sequence.value)
+        assert str(mine["ORGANIZER"]).startswith("mailto:")
+        if method == "REQUEST":  # RFC 5546: a REQUEST names at least one ATTENDEE
+            assert str(mine["ATTENDEE"]).startswith("mailto:")
+    # The yearly-rule VTIMEZONE (ical.js reads only the first RDATE of a list).
+    assert "RDATE" not in raw, raw
     assert len(DTSTAMP_RE.findall(raw)) == len(i_events), raw
     return Parsed(raw, ical, vobj)

@@ -18,6 +18,7 @@ from icalendar import Calendar, Event, vCalAddress, vText
 from server.i18n import N_, Translator
 from server.models import Booking
 from server.services.booking.setup import Policy
+from server.services.booking.vtimezone import vtimezone
 from server.settings import Settings
 
 PRODID = "-//Trygg//Booking//EN"
@@ -39,9 +40,20 @@ def uid(booking: Booking) -> str:
     return f"{booking.id}@trygg"
 
 
+def _address(settings: Settings, local_part: str) -> str:
+    return f"mailto:{local_part}@{urlsplit(settings.public_url).hostname or 'localhost'}"
+
+
 def organizer(settings: Settings) -> vCalAddress:
-    host = urlsplit(settings.public_url).hostname or "localhost"
-    address = vCalAddress(f"mailto:noreply@{host}")
+    return vCalAddress(_address(settings, "noreply"))
+
+
+def attendee(settings: Settings) -> vCalAddress:
+    """RFC 5546 wants an ATTENDEE on a REQUEST; visitors give no address, so a neutral one."""
+    address = vCalAddress(_address(settings, "guest"))
+    address.params["ROLE"] = "REQ-PARTICIPANT"
+    address.params["PARTSTAT"] = "ACCEPTED"
+    address.params["RSVP"] = "FALSE"
     return address
 
 
@@ -65,16 +77,14 @@ def _event(booking: Booking, zone: ZoneInfo, now: datetime, settings: Settings) 
     event.add("status", "CANCELLED" if booking.status == "cancelled" else "CONFIRMED")
     event.add("transp", "OPAQUE")
     event.add("organizer", organizer(settings))
+    event.add("attendee", attendee(settings))
     return event
 
 
-def _finish(calendar: Calendar) -> bytes:
-    """Add the VTIMEZONE (its transitions from last year to a few years ahead) and serialise."""
-    today = datetime.now(UTC).date()
-    calendar.add_missing_timezones(
-        first_date=today.replace(year=today.year - 1, day=1),
-        last_date=today.replace(year=today.year + 3, day=1),
-    )
+def _finish(calendar: Calendar, settings: Settings) -> bytes:
+    """Put the centre zone's VTIMEZONE (yearly rules, vtimezone.py) first, and serialise."""
+    if calendar.walk("VEVENT"):
+        calendar.subcomponents.insert(0, vtimezone(settings.time_zone, datetime.now(UTC).year))
     return bytes(calendar.to_ical())
 
 
@@ -99,7 +109,7 @@ def visitor_invite(booking: Booking, policy: Policy, settings: Settings, languag
         event.add("summary", _(APPOINTMENT))
     event.add("description", "\n".join(lines))
     calendar.add_component(event)
-    return _finish(calendar)
+    return _finish(calendar, settings)
 
 
 def _staff_event(booking: Booking, policy: Policy, settings: Settings, language: str, now: datetime) -> Event:
@@ -119,7 +129,7 @@ def staff_invite(booking: Booking, policy: Policy, settings: Settings, language:
     """The counsellor's invite for one booking (REQUEST, or CANCEL once cancelled)."""
     calendar = _calendar("CANCEL" if booking.status == "cancelled" else "REQUEST", settings)
     calendar.add_component(_staff_event(booking, policy, settings, language, datetime.now(UTC)))
-    return _finish(calendar)
+    return _finish(calendar, settings)
 
 
 def feed(bookings: Iterable[Booking], policy: Policy, settings: Settings, language: str) -> bytes:
@@ -133,7 +143,7 @@ def feed(bookings: Iterable[Booking], policy: Policy, settings: Settings, langua
     now = datetime.now(UTC)
     for booking in bookings:
         calendar.add_component(_staff_event(booking, policy, settings, language, now))
-    return _finish(calendar)
+    return _finish(calendar, settings)
 
 
 def display_reference(reference: str) -> str:
