@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from server.models import Booking, StaffAccount
 from server.settings import Settings
@@ -754,3 +755,51 @@ def test_a_booking_that_has_taken_place_cannot_be_cancelled_or_moved(client: Cli
         assert response.status_code == 409, response.text
         assert response.json()["error"] == "past"
     assert [b.status for b in stored(client)] == ["confirmed"]
+
+
+def test_the_database_itself_refuses_overlapping_confirmed_bookings(client: Client, desk: Desk) -> None:
+    """Below the service's checks: an exclusion constraint (PostgreSQL) or triggers (SQLite)
+    refuse any overlap of one counsellor's confirmed bookings, on insert and on update."""
+    day = ahead(DAY)
+    desk.available("anna", [day.weekday()], "09:00", "12:00")
+    visitor = new_visitor(client)
+    visitor.booked(at(day, "09:00"))  # 09:00-10:00
+
+    async def write(starts: str, minutes: int, status: str = "confirmed") -> str:
+        async with client.res.db() as db:
+            first = (await db.scalars(select(Booking))).first()
+        assert first is not None
+        start = instant(at(day, starts))
+        row = Booking(
+            reference=uuid.uuid4().hex[:8].upper(),
+            holder_id=first.holder_id,
+            counsellor_id=first.counsellor_id,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=minutes),
+            kind="phone",
+            status=status,
+            payload=b"\x01",
+        )
+        try:
+            async with client.res.db.begin() as db:
+                db.add(row)
+        except IntegrityError:
+            return "refused"
+        return "stored"
+
+    assert client.run(write, "09:30", 60) == "refused"  # overlaps the end
+    assert client.run(write, "08:30", 45) == "refused"  # overlaps the start
+    assert client.run(write, "09:15", 15) == "refused"  # inside
+    assert client.run(write, "10:00", 60) == "stored"  # touching is not overlapping
+    assert client.run(write, "09:30", 60, "cancelled") == "stored"  # cancelled ones do not count
+
+    async def confirm_the_cancelled() -> str:
+        try:
+            async with client.res.db.begin() as db:
+                row = (await db.scalars(select(Booking).where(Booking.status == "cancelled"))).one()
+                row.status = "confirmed"
+        except IntegrityError:
+            return "refused"
+        return "stored"
+
+    assert client.run(confirm_the_cancelled) == "refused"
