@@ -14,8 +14,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import access
@@ -35,6 +37,7 @@ WINDOW_SECONDS = 10.0
 STRIKES_BEFORE_CLOSE = 3
 HELLO_TIMEOUT = 10.0
 PRESENCE_INTERVAL = 30.0
+SETTLE_SECONDS = 5.0  # how long a closing connection lets its database work finish
 TYPING_SECONDS = 5
 
 
@@ -71,6 +74,9 @@ class Connection:
         self.limiter = MemoryLimiter(res.settings.websocket_frames_per_10s, WINDOW_SECONDS)
         self.strikes = 0
         self.connection_id = uuid.uuid4().hex
+        self.busy = 0  # units of database work under way (see _working)
+        self.idle = asyncio.Event()
+        self.idle.set()
 
     async def run(self) -> None:
         if self.principal is None:
@@ -91,6 +97,7 @@ class Connection:
             for task in done:
                 task.result()  # re-raise a disconnect or an error
         finally:
+            await self._let_work_finish()
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -99,6 +106,27 @@ class Connection:
 
     def close(self) -> None:
         self.subscription.close()
+
+    @contextlib.contextmanager
+    def _working(self) -> Iterator[None]:
+        """Mark a unit of database work: the connection does not cancel it halfway."""
+        self.busy += 1
+        self.idle.clear()
+        try:
+            yield
+        finally:
+            self.busy -= 1
+            if not self.busy:
+                self.idle.set()
+
+    async def _let_work_finish(self) -> None:
+        """Before the tasks are cancelled, let database work under way finish (a few seconds at
+        most).  A database call cancelled halfway makes SQLAlchemy terminate its aiosqlite
+        connection behind our back, leaving a close that never completes, so the event loop
+        cannot shut down.  Shielded: the server (or a test client) closing this websocket
+        cancels us, and that must not cut the work short."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(SETTLE_SECONDS):
+            await self.idle.wait()
 
     # --- sending ------------------------------------------------------------------
 
@@ -156,7 +184,8 @@ class Connection:
                 await self.error(error.code, None, error.detail)
                 continue
             try:
-                await self._handle(frame)
+                with self._working():
+                    await self._handle(frame)
             except FrameError as error:
                 await self.error(error.code, frame.ref, error.detail)
             except PublicError as error:
@@ -166,64 +195,73 @@ class Connection:
         """Turn bus events into work for the pump (or direct relays for ephemeral events)."""
         while True:
             channel, event = await self.subscription.get()
-            if event is OVERFLOW or event.get("type") == "overflow":
-                self.dirty.update(self.cursors)
-                self.wake.set()
-                continue
-            kind = event.get("kind")
-            if channel.startswith("conversation:"):
-                conversation_id = uuid.UUID(hex=channel.split(":", 1)[1])
-                if kind == "changed":
-                    if self._follows(conversation_id):
-                        await self._status(conversation_id)
-                    if conversation_id in self.cursors:
-                        self.dirty.add(conversation_id)
-                        self.wake.set()
-                elif (
-                    kind in ("typing", "receipt")
-                    and event.get("connection") != self.connection_id
-                    and self._follows(conversation_id)
-                ):
-                    frame = {k: v for k, v in event.items() if k not in {"kind", "connection"}}
-                    await self.send({"type": kind, "conversation": conversation_id.hex, **frame})
-            elif channel == "queue":
-                await self._send_queue()
-            elif channel.startswith("staff:"):
-                await self._send_assignments()
+            with self._working():
+                await self._on_event(channel, event)
+
+    async def _on_event(self, channel: str, event: Any) -> None:
+        if event is OVERFLOW or event.get("type") == "overflow":
+            self.dirty.update(self.cursors)
+            self.wake.set()
+            return
+        kind = event.get("kind")
+        if channel.startswith("conversation:"):
+            conversation_id = uuid.UUID(hex=channel.split(":", 1)[1])
+            if kind == "changed":
+                if self._follows(conversation_id):
+                    await self._status(conversation_id)
+                if conversation_id in self.cursors:
+                    self.dirty.add(conversation_id)
+                    self.wake.set()
+            elif (
+                kind in ("typing", "receipt")
+                and event.get("connection") != self.connection_id
+                and self._follows(conversation_id)
+            ):
+                frame = {k: v for k, v in event.items() if k not in {"kind", "connection"}}
+                await self.send({"type": kind, "conversation": conversation_id.hex, **frame})
+        elif channel == "queue":
+            await self._send_queue()
+        elif channel.startswith("staff:"):
+            await self._send_assignments()
 
     async def _pump(self) -> None:
         """The only sender of stored messages: everything after each cursor, in order, once."""
         while True:
             await self.wake.wait()
             self.wake.clear()
-            while self.dirty:
-                conversation_id = self.dirty.pop()
-                after = self.cursors.get(conversation_id)
-                if after is None:
-                    continue
-                if not await self._may_read(conversation_id):
-                    self.cursors.pop(conversation_id, None)  # removed: no more messages, typing, receipts
-                    continue
-                rows = await conversations.messages_after(self.res, conversation_id, after)
-                for row in rows:
-                    await self.send(
-                        {
-                            "type": "message",
-                            "conversation": conversation_id.hex,
-                            "seq": row.seq,
-                            "message": encode(row.body),
-                            "at": row.created_at.isoformat(),
-                        }
-                    )
-                    self.cursors[conversation_id] = row.seq
-                if len(rows) == 200:  # more to come
-                    self.dirty.add(conversation_id)
+            with self._working():
+                await self._drain()
+
+    async def _drain(self) -> None:
+        while self.dirty:
+            conversation_id = self.dirty.pop()
+            after = self.cursors.get(conversation_id)
+            if after is None:
+                continue
+            if not await self._may_read(conversation_id):
+                self.cursors.pop(conversation_id, None)  # removed: no more messages, typing, receipts
+                continue
+            rows = await conversations.messages_after(self.res, conversation_id, after)
+            for row in rows:
+                await self.send(
+                    {
+                        "type": "message",
+                        "conversation": conversation_id.hex,
+                        "seq": row.seq,
+                        "message": encode(row.body),
+                        "at": row.created_at.isoformat(),
+                    }
+                )
+                self.cursors[conversation_id] = row.seq
+            if len(rows) == 200:  # more to come
+                self.dirty.add(conversation_id)
 
     async def _presence(self) -> None:
         assert self.principal is not None
         assert self.principal.staff is not None
         while True:
-            await conversations.touch_presence(self.res, self.principal.staff)
+            with self._working():
+                await conversations.touch_presence(self.res, self.principal.staff)
             await asyncio.sleep(PRESENCE_INTERVAL)
 
     # --- frames ------------------------------------------------------------------------
