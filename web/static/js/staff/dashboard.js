@@ -8,13 +8,13 @@ import { certifies, identityForPage } from "./identity.js";
 import { b64decode, ContentType, encodeAddProposal, fromHex, Role, toHex, utf8, verifyDirectory } from "./keys-lib.js";
 import { describeRequest, rankInterpreters } from "../interpreter-request.js";
 import { StaffSocket } from "./socket.js";
+import { wireComposer } from "./composer.js";
 import { ChatConversation, handoverMarker } from "./conversation.js";
 import { Notifier } from "./notify.js";
 import * as canned from "./canned.js";
 
 const t = pageStrings();
 const $ = (id) => document.getElementById(id);
-const TYPING_EVERY_MS = 3000;
 const RECEIPT_DELAY_MS = 600;
 
 const state = {
@@ -33,7 +33,6 @@ const state = {
   socket: null,
   notifier: null,
   queueNotice: "",
-  lastTyping: new Map(),
   receiptTimers: new Map(),
   receiptsSent: new Map(), // id -> {delivered, read}
   failed: new Map(), // id -> [{text, reason}]
@@ -463,21 +462,7 @@ $("composer").addEventListener("submit", async (event) => {
   remember(conv, text, await conv.sendText(text));
 });
 
-$("message-input").addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    $("composer").requestSubmit();
-  }
-});
-
-$("message-input").addEventListener("input", () => {
-  const conv = selectedConv();
-  if (!conv || !writable(conv)) return;
-  const last = state.lastTyping.get(conv.id) || 0;
-  if (Date.now() - last < TYPING_EVERY_MS) return;
-  state.lastTyping.set(conv.id, Date.now());
-  state.socket.send({ type: "typing", conversation: conv.id });
-});
+wireComposer({ current: () => selectedConv(), canWrite: (conv) => writable(conv), socket: () => state.socket });
 
 $("transfer-form").addEventListener("submit", async (event) => {
   event.preventDefault();

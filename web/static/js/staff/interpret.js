@@ -8,11 +8,11 @@ import { api, el, format, pageStrings, say } from "./common.js";
 import { certifies, identityForPage } from "./identity.js";
 import { b64decode, ContentType, encodeRemoveProposal, fromHex, toHex, utf8 } from "./keys-lib.js";
 import { StaffSocket } from "./socket.js";
+import { wireComposer } from "./composer.js";
 import { ChatConversation } from "./conversation.js";
 
 const t = pageStrings();
 const $ = (id) => document.getElementById(id);
-const TYPING_EVERY_MS = 3000;
 const ASSIGNMENTS_EVERY_MS = 15000;
 
 const state = {
@@ -24,7 +24,6 @@ const state = {
   tabs: [], // ids in the order they arrived
   selected: null,
   socket: null,
-  lastTyping: new Map(),
   failed: new Map(), // id -> [{text, reason}]
 };
 
@@ -193,21 +192,7 @@ $("composer").addEventListener("submit", async (event) => {
   }
 });
 
-$("message-input").addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    $("composer").requestSubmit();
-  }
-});
-
-$("message-input").addEventListener("input", () => {
-  const conv = selectedConv();
-  if (!conv || !writable(conv)) return;
-  const last = state.lastTyping.get(conv.id) || 0;
-  if (Date.now() - last < TYPING_EVERY_MS) return;
-  state.lastTyping.set(conv.id, Date.now());
-  state.socket.send({ type: "typing", conversation: conv.id });
-});
+wireComposer({ current: () => selectedConv(), canWrite: (conv) => writable(conv), socket: () => state.socket });
 
 $("leave").addEventListener("click", async () => {
   const conv = selectedConv();
