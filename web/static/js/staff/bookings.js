@@ -2,8 +2,10 @@
 // interpreter request) opened here with the counsellor's own key (booking-seal.js); an admin
 // sees every booking's time, type and status, never the contents.
 
-import { open as openPayload } from "../booking-seal.js";
-import { api, el, format, pageStrings, say } from "./common.js";
+import { open as openPayload } from "../shared/booking-seal.js";
+import { el, say } from "../shared/dom.js";
+import { staffApi } from "../shared/http.js";
+import { format, pageStrings } from "../shared/strings.js";
 import { identityForPage } from "./identity.js";
 import { b64decode } from "./keys-lib.js";
 
@@ -97,7 +99,7 @@ function interpreterCell(booking) {
     status.textContent = "";
     try {
       const path = `/api/staff/bookings/${encodeURIComponent(booking.reference)}/interpreter`;
-      const answer = await api("POST", path, { interpreter: select.value || null });
+      const answer = await staffApi("POST", path, { interpreter: select.value || null });
       booking.interpreter_id = answer.booking.interpreter_id ?? (select.value || null);
       status.textContent = t.interpreter_saved;
     } catch (error) {
@@ -113,12 +115,12 @@ function interpreterCell(booking) {
 async function load() {
   if (!isAdmin && !isInterpreter && state.interpreters.length === 0) {
     try {
-      state.interpreters = (await api("GET", "/api/staff/interpreters")).interpreters;
+      state.interpreters = (await staffApi("GET", "/api/staff/interpreters")).interpreters;
     } catch {
       state.interpreters = []; // the list stays usable without the choice
     }
   }
-  const answer = await api("GET", "/api/staff/bookings");
+  const answer = await staffApi("GET", "/api/staff/bookings");
   const rows = [];
   for (const booking of answer.bookings) rows.push(await row(booking));
   $("bookings").replaceChildren(...rows);

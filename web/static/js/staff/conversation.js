@@ -6,7 +6,7 @@
 
 import { b64decode, b64encode, ContentType, openConversation, parseCertificateOf, parseProposal, Role, toHex, utf8, utf8Decode } from "./keys-lib.js";
 import { Disconnected } from "./socket.js";
-import { readDeclined, readInterpreterRequest } from "../interpreter-request.js";
+import { readDeclined, readInterpreterRequest } from "../shared/interpreter-request.js";
 
 const ECHO_WAIT_MS = 8000;
 const HANDOVER_GRACE_MS = 90000;

@@ -3,10 +3,12 @@
 // on duty, my open conversations, and the chat itself: claim, write, transfer, return to the
 // queue, close with an outcome. Everything a person wrote is decrypted only in this browser.
 
-import { api, el, format, pageStrings, say } from "./common.js";
+import { el, say } from "../shared/dom.js";
+import { staffApi } from "../shared/http.js";
+import { format, pageStrings } from "../shared/strings.js";
 import { certifies, identityForPage } from "./identity.js";
 import { b64decode, ContentType, encodeAddProposal, fromHex, Role, toHex, utf8, verifyDirectory } from "./keys-lib.js";
-import { describeRequest, rankInterpreters } from "../interpreter-request.js";
+import { describeRequest, rankInterpreters } from "../shared/interpreter-request.js";
 import { StaffSocket } from "./socket.js";
 import { wireComposer } from "./composer.js";
 import { ChatConversation, handoverMarker } from "./conversation.js";
@@ -120,7 +122,7 @@ async function start() {
 }
 
 async function loadDirectory() {
-  const published = await api("GET", "/api/directory");
+  const published = await staffApi("GET", "/api/directory");
   state.anchors = published.anchors.map((a) => b64decode(a));
   state.counsellors.clear();
   state.interpreters.clear();
@@ -139,7 +141,7 @@ async function loadDirectory() {
 /** Which languages each interpreter covers (the server's list); only those in the verified directory count. */
 async function loadInterpreters() {
   try {
-    const answer = await api("GET", "/api/staff/interpreters");
+    const answer = await staffApi("GET", "/api/staff/interpreters");
     for (const person of answer?.interpreters || []) {
       const known = state.interpreters.get(person.staff_id);
       if (known && Array.isArray(person.languages)) known.languages = person.languages.filter((c) => typeof c === "string");

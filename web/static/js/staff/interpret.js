@@ -4,7 +4,9 @@
 // *remove* proposal for myself; the counsellor's (or visitor's) client commits it, and from
 // then on nothing written reaches this page.
 
-import { api, el, format, pageStrings, say } from "./common.js";
+import { el, say } from "../shared/dom.js";
+import { staffApi } from "../shared/http.js";
+import { format, pageStrings } from "../shared/strings.js";
 import { certifies, identityForPage } from "./identity.js";
 import { b64decode, ContentType, encodeRemoveProposal, fromHex, toHex, utf8 } from "./keys-lib.js";
 import { StaffSocket } from "./socket.js";
@@ -44,7 +46,7 @@ async function begin(identity) {
   state.identity = identity;
   state.me = toHex(identity.memberId);
   $("not-certified").hidden = certifies(state.info.certificate, identity);
-  const published = await api("GET", "/api/directory");
+  const published = await staffApi("GET", "/api/directory");
   state.anchors = published.anchors.map((a) => b64decode(a));
   $("dashboard").hidden = false;
   state.socket = new StaffSocket({ open: onOpen, down: () => setConnection("offline"), frame: onFrame });

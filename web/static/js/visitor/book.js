@@ -5,10 +5,10 @@
 // here and shown once; from a chat (this tab keeps its token), the booking is tied to it.
 
 import { b64decode, b64encode, deriveResumeKeys, fromHex, generateResumeCode, ProtocolError, toHex } from "../protocol.js";
-import { sealForDirectory } from "../booking-seal.js";
+import { sealForDirectory } from "../shared/booking-seal.js";
 import { ApiError, bookingApi, dateHeading, downloadInvite, localDate, nextDate, saveHolder, slotSections, whenText } from "./booking-api.js";
 import { tellChat } from "./booking-chat.js";
-import { byId, el, showView } from "./dom.js";
+import { byId, el, showView } from "../shared/dom.js";
 import { loadSession } from "./session.js";
 import { t } from "./strings.js";
 
@@ -118,12 +118,12 @@ function renderKinds() {
   const kinds = state.options.kinds;
   const box = byId("kind-choices");
   if (kinds.length === 0) {
-    box.replaceChildren(el("p", { className: "notice", id: "no-kinds" }, t("no_kinds")));
+    box.replaceChildren(el("p", { class: "notice", id: "no-kinds" }, t("no_kinds")));
     return;
   }
   box.replaceChildren(
     ...kinds.map((kind, index) =>
-      el("p", { className: "check" },
+      el("p", { class: "check" },
         el("label", {},
           el("input", { type: "radio", name: "kind", value: kind, id: `kind-${kind}`, checked: kinds.length === 1 || index === 0 }),
           ` ${kindText(kind)}`))),

@@ -2,8 +2,8 @@
 // token kept in this tab only, local dates in the centre's time zone, the calendar download.
 // No cookies, no localStorage: the holder token lives in sessionStorage and dies with the tab.
 
-import { ApiError, call } from "./api.js";
-import { el } from "./dom.js";
+import { ApiError, call } from "../shared/http.js";
+import { el } from "../shared/dom.js";
 
 export { ApiError };
 
@@ -116,12 +116,12 @@ export function slotSections(days, lang, timeZone, onPick) {
     .filter((day) => day.slots.length)
     .map((day) => {
       const headingId = `day-${day.date}`;
-      return el("section", { className: "slot-day", "data-date": day.date, "aria-labelledby": headingId },
+      return el("section", { class: "slot-day", "data-date": day.date, "aria-labelledby": headingId },
         el("h2", { id: headingId }, dateHeading(day.date, lang, timeZone)),
-        el("ul", { className: "slot-list" },
+        el("ul", { class: "slot-list" },
           ...day.slots.map((slot) =>
             el("li", {},
-              el("button", { type: "button", className: "slot", "data-start": slot.start, onclick: () => onPick(day.date, slot) }, slot.time)))));
+              el("button", { type: "button", class: "slot", "data-start": slot.start, onclick: () => onPick(day.date, slot) }, slot.time)))));
     });
 }
 

@@ -16,10 +16,10 @@ import {
   toHex,
   verifyCertificate,
 } from "../protocol.js";
-import { describeRequest, interpreterRequest, readDeclined, readInterpreterRequest, searchLanguages } from "../interpreter-request.js";
+import { describeRequest, interpreterRequest, readDeclined, readInterpreterRequest, searchLanguages } from "../shared/interpreter-request.js";
 import { api, ApiError } from "./api.js";
 import { ChatClient } from "./client.js";
-import { byId, el, showView } from "./dom.js";
+import { byId, el, showView } from "../shared/dom.js";
 import { clearSession, loadSession, saveSession } from "./session.js";
 import { VisitorSocket } from "./socket.js";
 import { t } from "./strings.js";
@@ -561,11 +561,11 @@ function renderMembers(small) {
     const short = member.fingerprint.split(" ").slice(0, 2).join(" ");
     const role = member.role === Role.INTERPRETER ? t("interpreter") : t("counsellor");
     rows.push(
-      el("div", { className: "member", "data-member": id },
-        el("p", {}, el("strong", { className: "member-name" }, member.name), ` (${role})`),
+      el("div", { class: "member", "data-member": id },
+        el("p", {}, el("strong", { class: "member-name" }, member.name), ` (${role})`),
         el("details", {},
           el("summary", {}, t("fingerprint", { number: short })),
-          el("p", { className: "fingerprint" }, member.fingerprint)),
+          el("p", { class: "fingerprint" }, member.fingerprint)),
         member.role === Role.INTERPRETER ? removeButton(id, member.name) : null),
     );
   }
@@ -574,7 +574,7 @@ function renderMembers(small) {
 }
 
 function removeButton(id, name) {
-  const button = el("button", { type: "button", className: "remove-member", "data-remove": id }, t("remove_interpreter", { name }));
+  const button = el("button", { type: "button", class: "remove-member", "data-remove": id }, t("remove_interpreter", { name }));
   button.addEventListener("click", () => {
     button.disabled = true;
     removeInterpreter(id);
@@ -714,20 +714,20 @@ function senderName(detail) {
 
 function addMessage(detail) {
   if (detail.item) dropPending(detail.item.clientId);
-  const meta = el("p", { className: "meta" }, el("span", { className: "who" }, detail.mine ? t("you") : senderName(detail)), el("time", {}, timeOf(detail.at)));
+  const meta = el("p", { class: "meta" }, el("span", { class: "who" }, detail.mine ? t("you") : senderName(detail)), el("time", {}, timeOf(detail.at)));
   if (detail.mine) {
-    const receipt = el("span", { className: "receipt" }, receiptText(detail.seq));
+    const receipt = el("span", { class: "receipt" }, receiptText(detail.seq));
     chat.mine.set(detail.seq, receipt);
     meta.append(receipt);
   }
-  const item = el("li", { className: `message ${detail.mine ? "mine" : "theirs"}`, "data-seq": detail.seq }, el("p", { className: "text" }, detail.text), meta);
+  const item = el("li", { class: `message ${detail.mine ? "mine" : "theirs"}`, "data-seq": detail.seq }, el("p", { class: "text" }, detail.text), meta);
   byId("messages").append(item);
   if (!detail.mine) showTyping(detail.senderId, 0);
   item.scrollIntoView({ block: "nearest" });
 }
 
 function addNote(text) {
-  byId("messages").append(el("li", { className: "system-note" }, text));
+  byId("messages").append(el("li", { class: "system-note" }, text));
 }
 
 function pendingText() {
@@ -735,9 +735,9 @@ function pendingText() {
 }
 
 function addPending(item) {
-  const li = el("li", { className: "message mine pending", "data-client-id": item.clientId },
-    el("p", { className: "text" }, item.text),
-    el("p", { className: "meta" }, el("span", { className: "receipt" }, pendingText())));
+  const li = el("li", { class: "message mine pending", "data-client-id": item.clientId },
+    el("p", { class: "text" }, item.text),
+    el("p", { class: "meta" }, el("span", { class: "receipt" }, pendingText())));
   chat.pending.set(item.clientId, li);
   byId("outbox").append(li);
   li.scrollIntoView({ block: "nearest" });
