@@ -1,0 +1,410 @@
+// One conversation as one member's client follows it over the websocket, without any DOM. The
+// visitor's page, the counsellor's dashboard and the interpreter's page all use this.
+//
+// Frames are handled one at a time, in arrival order: the transcript is applied in seq order, a
+// repeat is skipped and a gap asks the server again from where we are. Everything written goes
+// through the outbox: built at the head the transcript has reached, sent with a client_id that
+// never changes, done only when the server echoes it back (PROTOCOL.md §10); a conflict means
+// someone wrote first, so catch up and build again. A message the protocol refuses stops the
+// conversation: nothing unverified is shown and nothing is ever sent unencrypted (fail closed).
+//
+// Where the next features go: `_refused` decides what a refused message does (today: stop);
+// `removeMembers` re-keys the conversation without someone; `_entry` is where a received message
+// can ask for more (e.g. "re-key, my wrap failed" answered by another member's client).
+
+import { b64decode, b64encode, ContentType, ProtocolError, Role, toHex, utf8 } from "../protocol.js";
+import { decodeContent } from "./content.js";
+import { Outbox } from "./outbox.js";
+import { Transcript } from "./transcript.js";
+
+export const TYPING_EVERY_MS = 3000;
+export const RECEIPT_DELAY_MS = 300;
+export const ECHO_WAIT_MS = 8000;
+const TYPING_SECONDS = 5;
+
+const codeOf = (error) => (error instanceof ProtocolError ? error.code : "internal_error");
+
+export class ChatSession {
+  /**
+   * id: the conversation (hex); me: my member id (hex); visitor: am I its visitor.
+   * conversation: a protocol Conversation already open (a chat this client just created), or
+   * open(genesis bytes) → Conversation, to open it from seq 0 (resume, staff).
+   * send(frame) → bool: hand a frame to the socket (false when not connected).
+   * countsFor(member): whose receipts say my messages were delivered/read (default: anyone else).
+   * isRead(): whether what arrives now counts as read; mayReceipt(): whether to send receipts.
+   */
+  constructor({ id, me, visitor = false, conversation = null, open = null, send, newId, countsFor, isRead, mayReceipt }) {
+    this.id = id;
+    this.me = me;
+    this.isVisitor = visitor;
+    this.conversation = conversation;
+    this.openGenesis = open;
+    this.sendFrame = send;
+    this.isRead = isRead ?? (() => true);
+    this.mayReceipt = mayReceipt ?? (() => true);
+    this.outbox = new Outbox(newId);
+    this.transcript = new Transcript({ countsFor: countsFor ?? ((member) => member !== me) });
+    this.listeners = new Set();
+    this.online = false;
+    this.following = false;
+    this.synced = false;
+    this.broken = null; // the error code that stopped this conversation
+    this.gone = null; // the server no longer lets us follow it (deleted, or no longer a member)
+    this.closed = false; // shredded: everything decrypted forgotten
+    this.status = null;
+    this.counsellor = null;
+    this.typing = new Map(); // member -> until (ms)
+    this.draft = ""; // what is typed and not sent yet (memory only)
+    this.queue = Promise.resolve();
+    this.readSeq = -1;
+    this.sentReceipt = { delivered: -1, read: -1 };
+    this.receiptTimer = null;
+    this.lastTyping = 0;
+    this.askedAfter = null;
+    this.waitTimer = null;
+  }
+
+  /** listener(name, detail, session) for every change; returns a function that stops it. */
+  on(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get lastSeq() {
+    return this.conversation ? this.conversation.nextSeq - 1 : -1;
+  }
+
+  get visitorId() {
+    return this.conversation ? toHex(this.conversation.visitorId) : null;
+  }
+
+  get members() {
+    return this.conversation?.members ?? [];
+  }
+
+  /** I hold the current epoch's key and am in it: I can read and write. */
+  get canRead() {
+    return Boolean(this.conversation && this.conversation.canRead && this.conversation.isMember);
+  }
+
+  // --- the connection -------------------------------------------------------------------
+
+  /** Start following: ask for everything after what we have, now and after every reconnect. */
+  follow() {
+    if (this.following) return;
+    this.following = true;
+    if (this.online) this._later(() => this._sync());
+  }
+
+  /** Stop asking (I was removed): what is here stays readable. */
+  unfollow() {
+    this.following = false;
+  }
+
+  connected() {
+    this.online = true;
+    this.synced = false;
+    this.askedAfter = null;
+    if (this.following) this._later(() => this._sync());
+  }
+
+  disconnected() {
+    this.online = false;
+    this.synced = false;
+    clearTimeout(this.waitTimer);
+    this.outbox.interrupted();
+    this._emit("connection");
+  }
+
+  /** The server dropped our frames for a while: send what was in flight again later (same client_id). */
+  rateLimited(seconds) {
+    this.outbox.interrupted();
+    setTimeout(() => this._later(() => this._flush()), Math.max(1, Number(seconds) || 1) * 1000);
+  }
+
+  /** A frame for this conversation (the router picks them). */
+  handle(frame) {
+    if (frame.type === "typing") this._typing(frame);
+    else if (frame.type === "receipt") this._receipt(frame);
+    else if (frame.type === "conversation") this._status(frame);
+    else this._later(() => this._frame(frame));
+  }
+
+  // --- writing --------------------------------------------------------------------------
+
+  /** Queue a text message; returns its outbox item. Nothing leaves unencrypted. */
+  write(text) {
+    this.lastTyping = 0; // the next words typed start a new burst: tell the others at once
+    return this.enqueue({ text, build: (c) => c.encrypt(ContentType.TEXT, utf8(text)) });
+  }
+
+  /** Queue a small structured message (ContentType.APP_JSON), e.g. an interpreter request. */
+  writeJson(value) {
+    const body = utf8(JSON.stringify(value));
+    return this.enqueue({ kind: "json", build: (c) => c.encrypt(ContentType.APP_JSON, body) });
+  }
+
+  /** Queue a proposal (ContentType.PROPOSAL): invite an interpreter, or ask to leave. */
+  propose(body) {
+    return this.enqueue({ kind: "op", build: (c) => (c.isMember ? c.encrypt(ContentType.PROPOSAL, body) : null) });
+  }
+
+  /** Queue a new epoch without `ids` (those still in it); nothing if none of them is left. */
+  removeMembers(ids, frame = "commit") {
+    const gone = new Set(ids);
+    return this.enqueue({
+      kind: "op",
+      frame,
+      build: (c) => {
+        const staff = c.members.filter((m) => m.certificate);
+        if (!staff.some((m) => gone.has(toHex(m.memberId)))) return null;
+        return c.commit(staff.filter((m) => !gone.has(toHex(m.memberId))).map((m) => m.certificate));
+      },
+    });
+  }
+
+  /**
+   * Queue anything else: `build(conversation)` → bytes at the current head, or null when there
+   * is nothing to do any more; if it throws, nothing is sent and the item fails (fail closed).
+   */
+  enqueue(spec) {
+    const item = this.outbox.add(spec);
+    if (this.broken || this.closed) this.outbox.failed(item.clientId, this.broken || "deleted");
+    this._emit("outbox", { item });
+    this._later(() => this._flush());
+    return item;
+  }
+
+  /** Tell the others I am typing (at most every few seconds). */
+  typingNotice(now = Date.now()) {
+    if (!this.online || this.broken || this.closed || now - this.lastTyping < TYPING_EVERY_MS) return;
+    this.lastTyping = now;
+    this.sendFrame({ type: "typing", conversation: this.id });
+  }
+
+  /** Who is typing now (member ids, or "visitor"). */
+  typingNow(now = Date.now()) {
+    return [...this.typing].filter(([, until]) => until > now).map(([member]) => member);
+  }
+
+  /** What arrived may now count as read (the page became visible, the tab was chosen). */
+  seen() {
+    this._scheduleReceipt();
+  }
+
+  /** Settle everything queued so far. */
+  idle() {
+    return this.queue;
+  }
+
+  /** Forget everything decrypted (the visitor deleted the conversation). */
+  shred() {
+    this.closed = true;
+    this.following = false;
+    this.outbox.abandon("deleted");
+    this.outbox.items = [];
+    this.transcript.clear();
+    this.conversation = null;
+    this.draft = "";
+    this.typing.clear();
+    this._emit("shredded");
+  }
+
+  // --- inside -----------------------------------------------------------------------------
+
+  _emit(name, detail = {}) {
+    for (const listener of this.listeners) listener(name, detail, this);
+  }
+
+  _later(task) {
+    this.queue = this.queue.then(task).catch((error) => this._stop(error));
+    return this.queue;
+  }
+
+  _sync() {
+    if (!this.online || !this.following || this.closed) return;
+    this.synced = false;
+    this.sendFrame({ type: "sync", conversation: this.id, after: this.lastSeq, ref: `sync.${this.id}` });
+  }
+
+  /** Ask again from where we are, once per position (a gap, or an echo that did not come). */
+  _catchUp() {
+    if (this.askedAfter === this.lastSeq) return;
+    this.askedAfter = this.lastSeq;
+    this._sync();
+  }
+
+  /** If the transcript has not reached `seq` after a while, ask the server again. */
+  _expect(seq) {
+    clearTimeout(this.waitTimer);
+    this.waitTimer = setTimeout(() => {
+      if (this.lastSeq < seq) this._later(() => this._catchUp());
+    }, ECHO_WAIT_MS);
+  }
+
+  async _frame(frame) {
+    if (this.broken || this.closed) return;
+    if (frame.type === "message") await this._message(frame);
+    else if (frame.type === "synced") this.synced = true;
+    else if (frame.type === "ack") this._ack(frame);
+    else if (frame.type === "error") this._error(frame);
+    await this._flush();
+  }
+
+  async _message(frame) {
+    if (frame.seq <= this.lastSeq) return; // a repeat: already applied
+    if (frame.seq !== this.lastSeq + 1) {
+      this._catchUp(); // a gap: ask again from where we are
+      return;
+    }
+    const data = b64decode(frame.message);
+    let r;
+    try {
+      if (!this.conversation) {
+        this.conversation = await this.openGenesis(data);
+        this._emit("ready");
+        return;
+      }
+      r = await this.conversation.receive(data);
+    } catch (error) {
+      this._refused(error, frame);
+      return;
+    }
+    await this._entry(r, frame, data);
+  }
+
+  /** The protocol refused a message: stop following (nothing after it can be trusted). */
+  _refused(error) {
+    this._stop(error);
+  }
+
+  async _entry(r, frame, data) {
+    const from = toHex(r.senderId);
+    const mine = from === this.me;
+    const base = { seq: r.seq, from, role: r.senderRole, at: frame.at || null, mine, receivedAt: Date.now() };
+    let fields = { kind: "other" };
+    if (r.kind === "application") fields = r.readable ? decodeContent(r.contentType, r.body) : { kind: "unreadable", data };
+    else if (r.kind === "commit") {
+      fields = { kind: "commit", members: r.members, added: r.added.map(toHex), removed: r.removed.map(toHex), explained: null };
+    } else if (r.kind === "history") {
+      fields = { kind: "history", recipient: toHex(r.historyRecipient), epochs: r.historyEpochs, readable: r.readable };
+    }
+    const item = mine ? this.outbox.echoed(frame.message, r.seq) : null;
+    const entry = this.transcript.add({ ...base, ...fields, clientId: item?.clientId ?? null });
+    if (!mine) {
+      this.typing.delete(from);
+      if (r.senderRole === Role.VISITOR) this.typing.delete("visitor");
+    }
+    this._emit("entry", { entry, item });
+    if (entry.kind === "history" && entry.readable) await this._reveal();
+    this._scheduleReceipt();
+  }
+
+  /** A history share gave us earlier epochs' keys: open what we could not read before. */
+  async _reveal() {
+    for (const held of this.transcript.unreadable) {
+      let past;
+      try {
+        past = await this.conversation.decryptPast(held.data);
+      } catch {
+        continue; // still no key for that one
+      }
+      const entry = this.transcript.reveal(held.seq, decodeContent(past.contentType, past.body));
+      this._emit("revealed", { entry });
+    }
+  }
+
+  _ack(frame) {
+    const item = this.outbox.acked(frame.client_id, frame.seq, this.lastSeq + 1);
+    if (item) this._emit("settled", { item, seq: frame.seq });
+    else this._expect(frame.seq); // the echo should follow; if it does not, ask again
+  }
+
+  _error(frame) {
+    const ref = typeof frame.ref === "string" ? frame.ref : "";
+    if (frame.code === "rate_limited") {
+      this.rateLimited(frame.retry_after);
+    } else if (ref.startsWith("s.") && frame.code === "conflict") {
+      const item = this.outbox.conflict(ref.slice(2)); // build again at the new head, same client_id
+      if (item?.failed) this._emit("failed", { item, code: item.code, message: "" });
+      else if (item) this._expect(item.waitFor);
+    } else if (ref.startsWith("s.")) {
+      const item = this.outbox.failed(ref.slice(2), frame.code, frame.message);
+      if (item) this._emit("failed", { item, code: frame.code, message: frame.message || "" });
+    } else if (ref === `sync.${this.id}`) {
+      this.gone = frame.code;
+      this._emit("gone", { code: frame.code });
+    }
+  }
+
+  _stop(error) {
+    if (this.broken) return;
+    this.broken = codeOf(error);
+    this.outbox.interrupted();
+    this.outbox.abandon(this.broken);
+    this._emit("broken", { code: this.broken });
+  }
+
+  async _flush() {
+    while (this.online && this.synced && !this.broken && !this.closed && this.conversation) {
+      const item = this.outbox.next(this.conversation.nextSeq);
+      if (!item) return;
+      const seq = this.conversation.nextSeq;
+      let bytes;
+      try {
+        bytes = await item.build(this.conversation);
+      } catch (error) {
+        // Fail closed: the item stays unsent and is marked so; nothing leaves in clear.
+        this.outbox.failed(item.clientId, codeOf(error));
+        this._emit("failed", { item, code: item.code, message: "" });
+        continue;
+      }
+      if (bytes === null) {
+        this.outbox.done(item); // nothing to do any more (e.g. the interpreter has already gone)
+        this._emit("settled", { item, seq: null });
+        continue;
+      }
+      const wire = b64encode(bytes);
+      this.outbox.sending(item, wire, seq);
+      const frame = { type: item.frame, conversation: this.id, client_id: item.clientId, message: wire, ...item.fields };
+      if (!this.sendFrame({ ...frame, ref: `s.${item.clientId}` })) this.outbox.interrupted();
+      return;
+    }
+  }
+
+  _typing(frame) {
+    const member = frame.member;
+    if (member === this.me || (this.isVisitor && member === "visitor")) return;
+    const seconds = Number.isFinite(frame.seconds) ? frame.seconds : TYPING_SECONDS;
+    this.typing.set(member, Date.now() + seconds * 1000);
+    this._emit("typing", { member, seconds });
+  }
+
+  _receipt(frame) {
+    if (frame.member === this.me) return;
+    if (this.transcript.receipt(frame.member, frame.delivered, frame.read)) this._emit("receipts");
+  }
+
+  _status(frame) {
+    this.status = frame.status;
+    this.counsellor = frame.counsellor ?? null;
+    this._emit("status", { status: frame.status, counsellor: this.counsellor });
+  }
+
+  _scheduleReceipt() {
+    if (this.receiptTimer !== null) return;
+    this.receiptTimer = setTimeout(() => {
+      this.receiptTimer = null;
+      this._sendReceipt();
+    }, RECEIPT_DELAY_MS);
+  }
+
+  _sendReceipt() {
+    if (!this.online || this.broken || this.closed || !this.conversation || !this.mayReceipt()) return;
+    const delivered = this.lastSeq;
+    if (this.isRead()) this.readSeq = delivered;
+    const read = this.readSeq;
+    if (delivered === this.sentReceipt.delivered && read === this.sentReceipt.read) return;
+    if (this.sendFrame({ type: "receipt", conversation: this.id, delivered, read })) this.sentReceipt = { delivered, read };
+  }
+}
