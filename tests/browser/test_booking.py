@@ -381,9 +381,9 @@ def test_book_from_a_chat(new_page: Any, http: httpx.Client, live_server: LiveSe
 
     # Back in the chat, the booking shows once (it was posted from /book, not again from here).
     visitor.goto(live_server.url + "/en/chat")
-    visitor.wait_for_selector(f'#messages .system-note:has-text("{reference}")', timeout=WAIT)
+    visitor.wait_for_selector(f'#messages .system:has-text("{reference}")', timeout=WAIT)
     visitor.wait_for_timeout(1000)
-    assert visitor.locator(f'#messages .system-note:has-text("{reference}")').count() == 1
+    assert visitor.locator(f'#messages .system:has-text("{reference}")').count() == 1
     assert visitor.evaluate("sessionStorage.getItem('trygg.booked')") is None
 
     visitor.goto(live_server.url + "/en/booking")

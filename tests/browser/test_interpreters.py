@@ -107,7 +107,7 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
     visitor.check('input[name="chat-interpreter-mode"][value="remote"]')
     visitor.click("#interpreter-send")
     visitor.locator(
-        "#messages .system-note",
+        "#messages .system",
         has_text="You asked for an interpreter: Tigrinya, dialect: Eritrean, remote (phone or video).",
     ).wait_for(timeout=WAIT)
 
@@ -135,7 +135,7 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
     visitor.click("#consent-no")
     expect(consent).to_be_hidden()
     status.filter(has_text="the visitor declined").wait_for(timeout=WAIT)
-    visitor.locator("#messages .system-note", has_text="You said no thanks to Ivan.").wait_for(timeout=WAIT)
+    visitor.locator("#messages .system", has_text="You said no thanks to Ivan.").wait_for(timeout=WAIT)
     expect(ivan.locator("#my-conversations li")).to_have_count(0)
 
     # 4. Invited again, the visitor lets him in, without what was written before.
@@ -146,7 +146,7 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
     expect(visitor.locator("#consent-history")).not_to_be_checked()
     visitor.click("#consent-yes")
     visitor.locator(
-        "#messages .system-note", has_text="Ivan (interpreter) has joined the conversation."
+        "#messages .system", has_text="Ivan (interpreter) has joined the conversation."
     ).wait_for(timeout=WAIT)
     member = visitor.locator("#counsellors .member", has_text="Ivan")
     member.wait_for(timeout=WAIT)
@@ -188,7 +188,7 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
         timeout=WAIT
     )
     visitor.locator(
-        "#messages .system-note", has_text="Ivan (interpreter) has left the conversation."
+        "#messages .system", has_text="Ivan (interpreter) has left the conversation."
     ).wait_for(timeout=WAIT)
     ivan.locator("#chat-notice", has_text="You have left this conversation.").wait_for(timeout=WAIT)
     expect(ivan.locator("#message-input")).to_be_disabled()
@@ -233,7 +233,7 @@ def test_history_shared_interpreter_leaves_then_visitor_removes(
     visitor.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
     visitor.check("#written-down")
     visitor.click("#continue")
-    visitor.locator("#messages .system-note", has_text="Tigrinya, in person, preferably a woman.").wait_for(
+    visitor.locator("#messages .system", has_text="Tigrinya, in person, preferably a woman.").wait_for(
         timeout=WAIT
     )
     chat_id = conversation_id(visitor)
@@ -249,7 +249,7 @@ def test_history_shared_interpreter_leaves_then_visitor_removes(
     visitor.locator("#consent").wait_for(timeout=WAIT)
     visitor.check("#consent-history")
     visitor.click("#consent-yes")
-    visitor.locator("#messages .system-note", has_text="can now read what was written before").wait_for(
+    visitor.locator("#messages .system", has_text="can now read what was written before").wait_for(
         timeout=WAIT
     )
     tab = ivan.locator(f'#my-conversations button[data-conversation="{chat_id}"]')
@@ -266,7 +266,7 @@ def test_history_shared_interpreter_leaves_then_visitor_removes(
     )
     ivan.locator("#chat-notice", has_text="You have left this conversation.").wait_for(timeout=WAIT)
     visitor.locator(
-        "#messages .system-note", has_text="Ivan (interpreter) has left the conversation."
+        "#messages .system", has_text="Ivan (interpreter) has left the conversation."
     ).wait_for(timeout=WAIT)
 
     # Invited again and let in (no history this time); the visitor removes him herself.
@@ -276,7 +276,7 @@ def test_history_shared_interpreter_leaves_then_visitor_removes(
     remove = visitor.locator("#counsellors .member", has_text="Ivan").locator("button.remove-member")
     remove.wait_for(timeout=WAIT)
     remove.click()
-    expect(visitor.locator(".system-note", has_text="Ivan (interpreter) has left")).to_have_count(
+    expect(visitor.locator(".system", has_text="Ivan (interpreter) has left")).to_have_count(
         2, timeout=WAIT
     )
     expect(anna.locator("#messages li.system", has_text="Ivan (interpreter) left")).to_have_count(

@@ -559,7 +559,7 @@ def test_interpreter_request_travels_encrypted(
     page.wait_for_selector("#view-code:not([hidden])", timeout=30_000)
     page.check("#written-down")
     page.click("#continue")
-    page.locator("#messages .system-note", has_text="You asked for an interpreter: Tigrinya.").wait_for()
+    page.locator("#messages .system", has_text="You asked for an interpreter: Tigrinya.").wait_for()
     with counsellor(live_server, centre, "bodil") as bodil:
         bodil.follow(conversation_id(page))
         while not bodil.data:

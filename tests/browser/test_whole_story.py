@@ -168,7 +168,7 @@ def test_the_whole_story(new_page: Any, live_server: LiveServer, centre: Centre)
     bodil.locator("#messages li.system", has_text="Bodil joined the conversation.").wait_for(timeout=WAIT)
     expect(bodil.locator("#messages li.system", has_text="returned the conversation")).to_have_count(0)
     theirs(device, note).wait_for(timeout=WAIT)
-    device.locator("#messages li.system-note", has_text="Bodil has joined the conversation.").wait_for(
+    device.locator("#messages li.system", has_text="Bodil has joined the conversation.").wait_for(
         timeout=WAIT
     )
     device.locator("#chat-status", has_text="You are talking to Bodil.").wait_for(timeout=WAIT)
@@ -240,7 +240,7 @@ def test_two_counsellors_tell_a_return_to_the_queue_from_a_transfer(
     system.filter(has_text="Bodil took the conversation.").wait_for(timeout=WAIT)
     expect(system.filter(has_text="Bodil joined")).to_have_count(0)
     visitor.locator("#chat-status", has_text="You are talking to Bodil.").wait_for(timeout=WAIT)
-    notes = visitor.locator("#messages li.system-note")
+    notes = visitor.locator("#messages li.system")
     expect(notes.filter(has_text="Bodil has joined")).to_have_count(0)
 
     # Bodil transfers it to Anna: the same member list as the release, read as a transfer.

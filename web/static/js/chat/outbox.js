@@ -42,6 +42,7 @@ export class Outbox {
       conflicts: 0,
       failed: false,
       code: null,
+      message: "",
     };
     this.items.push(item);
     return item;
@@ -84,10 +85,17 @@ export class Outbox {
   /** Someone else's message took our seq: build again once it has arrived (or give up). */
   conflict(clientId) {
     const item = this.find(clientId);
-    if (!item) return null;
+    return item ? this.hold(item, item.seq, "conflict") : null;
+  }
+
+  /**
+   * Build `item` again only once the transcript has passed `seq` (we know the server is ahead);
+   * after too many rounds it fails with `code`.
+   */
+  hold(item, seq, code) {
     item.conflicts += 1;
-    if (item.conflicts > MAX_CONFLICTS) return this.failed(clientId, "conflict");
-    item.waitFor = item.seq;
+    if (item.conflicts > MAX_CONFLICTS) return this.failed(item.clientId, code);
+    item.waitFor = seq;
     if (this.inFlight === item) this.inFlight = null;
     return item;
   }
@@ -98,6 +106,7 @@ export class Outbox {
     if (!item || item.failed) return item;
     item.failed = true;
     item.code = code;
+    item.message = message || "";
     if (this.inFlight === item) this.inFlight = null;
     item.settle({ ok: false, code, message: message || "" });
     return item;

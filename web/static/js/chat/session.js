@@ -38,6 +38,7 @@ export class ChatSession {
     this.me = me;
     this.isVisitor = visitor;
     this.conversation = conversation;
+    this.initialMembers = conversation?.members ?? []; // the genesis's members (epoch 0)
     this.openGenesis = open;
     this.sendFrame = send;
     this.isRead = isRead ?? (() => true);
@@ -56,6 +57,7 @@ export class ChatSession {
     this.typing = new Map(); // member -> until (ms)
     this.draft = ""; // what is typed and not sent yet (memory only)
     this.queue = Promise.resolve();
+    this.backlog = 0; // frames received and not yet applied
     this.readSeq = -1;
     this.sentReceipt = { delivered: -1, read: -1 };
     this.receiptTimer = null;
@@ -127,7 +129,10 @@ export class ChatSession {
     if (frame.type === "typing") this._typing(frame);
     else if (frame.type === "receipt") this._receipt(frame);
     else if (frame.type === "conversation") this._status(frame);
-    else this._later(() => this._frame(frame));
+    else {
+      this.backlog += 1; // frames not yet applied: nothing is built before they are
+      this._later(() => this._frame(frame));
+    }
   }
 
   // --- writing --------------------------------------------------------------------------
@@ -234,20 +239,35 @@ export class ChatSession {
     this._sync();
   }
 
-  /** If the transcript has not reached `seq` after a while, ask the server again. */
-  _expect(seq) {
+  /**
+   * If the transcript has not reached `seq` after a while, ask the server again. An `item` held
+   * until then fails if asking again brought nothing (it can never be built).
+   */
+  _expect(seq, item = null) {
     clearTimeout(this.waitTimer);
     this.waitTimer = setTimeout(() => {
-      if (this.lastSeq < seq) this._later(() => this._catchUp());
+      this._later(() => {
+        if (this.lastSeq >= seq || item?.failed) return;
+        if (item && this.askedAfter === this.lastSeq) {
+          this._failed(item, item.code ?? "conflict");
+          return;
+        }
+        this._catchUp();
+        if (item) this._expect(seq, item);
+      });
     }, ECHO_WAIT_MS);
   }
 
   async _frame(frame) {
-    if (this.broken || this.closed) return;
-    if (frame.type === "message") await this._message(frame);
-    else if (frame.type === "synced") this.synced = true;
-    else if (frame.type === "ack") this._ack(frame);
-    else if (frame.type === "error") this._error(frame);
+    try {
+      if (this.broken || this.closed) return;
+      if (frame.type === "message") await this._message(frame);
+      else if (frame.type === "synced") this.synced = true;
+      else if (frame.type === "ack") this._ack(frame);
+      else if (frame.type === "error") this._error(frame);
+    } finally {
+      this.backlog -= 1;
+    }
     await this._flush();
   }
 
@@ -262,6 +282,7 @@ export class ChatSession {
     try {
       if (!this.conversation) {
         this.conversation = await this.openGenesis(data);
+        this.initialMembers = this.conversation.members;
         this._emit("ready");
         return;
       }
@@ -329,12 +350,17 @@ export class ChatSession {
       if (item?.failed) this._emit("failed", { item, code: item.code, message: "" });
       else if (item) this._expect(item.waitFor);
     } else if (ref.startsWith("s.")) {
-      const item = this.outbox.failed(ref.slice(2), frame.code, frame.message);
-      if (item) this._emit("failed", { item, code: frame.code, message: frame.message || "" });
+      const item = this.outbox.find(ref.slice(2));
+      if (item) this._failed(item, frame.code, frame.message);
     } else if (ref === `sync.${this.id}`) {
       this.gone = frame.code;
       this._emit("gone", { code: frame.code });
     }
+  }
+
+  _failed(item, code, message = "") {
+    if (!this.outbox.failed(item.clientId, code, message)) return;
+    this._emit("failed", { item, code, message: message || "" });
   }
 
   _stop(error) {
@@ -346,7 +372,8 @@ export class ChatSession {
   }
 
   async _flush() {
-    while (this.online && this.synced && !this.broken && !this.closed && this.conversation) {
+    // Build at the head of everything that has arrived: never while frames are still waiting.
+    while (this.online && this.synced && this.backlog === 0 && !this.broken && !this.closed && this.conversation) {
       const item = this.outbox.next(this.conversation.nextSeq);
       if (!item) return;
       const seq = this.conversation.nextSeq;
@@ -354,9 +381,15 @@ export class ChatSession {
       try {
         bytes = await item.build(this.conversation);
       } catch (error) {
-        // Fail closed: the item stays unsent and is marked so; nothing leaves in clear.
-        this.outbox.failed(item.clientId, codeOf(error));
-        this._emit("failed", { item, code: item.code, message: "" });
+        // Nothing leaves in clear. After a conflict we know the server is ahead: what we have
+        // may stop in the middle of a change the next messages finish (removed, then let in
+        // again), so wait for more before giving up; otherwise the item fails, marked so.
+        item.code = codeOf(error);
+        if (item.conflicts > 0 && !this.outbox.hold(item, seq, item.code).failed) {
+          this._expect(seq, item);
+          return;
+        }
+        this._failed(item, item.code);
         continue;
       }
       if (bytes === null) {

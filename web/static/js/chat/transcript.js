@@ -12,13 +12,15 @@ export class Transcript {
   /** `countsFor(member)`: whose receipts say my messages were delivered or read. */
   constructor({ countsFor = () => true } = {}) {
     this.entries = [];
-    this.receipts = new Map(); // member id hex (or "visitor") -> {delivered, read}
+    this.receipts = new Map(); // member id hex -> {delivered, read}
     this.countsFor = countsFor;
+    this.version = 0; // changes whenever an entry is added or changed
   }
 
   /** The next entry, in seq order. A handover marker explains the commit it names. */
   add(entry) {
     this.entries.push(entry);
+    this.version += 1;
     const marker = entry.kind === "data" ? readHandover(entry.value) : null;
     if (marker) {
       const commit = this.at(marker.commit);
@@ -37,6 +39,7 @@ export class Transcript {
     if (index < 0) return null;
     const { data: _gone, ...rest } = this.entries[index];
     this.entries[index] = { ...rest, ...fields };
+    this.version += 1;
     return this.entries[index];
   }
 
@@ -81,5 +84,6 @@ export class Transcript {
   clear() {
     this.entries = [];
     this.receipts.clear();
+    this.version += 1;
   }
 }

@@ -12,7 +12,7 @@ export function format(template, values = {}) {
   return String(template ?? "").replace(/%\((\w+)\)s/g, (_, key) => (key in values ? String(values[key]) : ""));
 }
 
-/** `t(key, values)` over a page's strings: the key itself when the page lacks it. */
+/** `t(key, values)` over a page's strings (the key itself when the page lacks it); without values, as written. */
 export function translator(strings) {
-  return (key, values) => format(strings[key] ?? key, values);
+  return (key, values) => (values === undefined ? String(strings[key] ?? key) : format(strings[key] ?? key, values));
 }
