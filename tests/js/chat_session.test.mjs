@@ -416,8 +416,10 @@ test("staff: claim, receipts from the visitor only, typing, and a history share 
   const entry = anna.session.transcript.at((await reply.result).seq);
   assert.equal(anna.session.transcript.state(entry), "sent");
   anna.router.route({ type: "receipt", conversation: server.id, member: "ffffffffffffffffffffffffffffffff", delivered: 3, read: 3 });
+  await anna.session.idle();
   assert.equal(anna.session.transcript.state(entry), "sent"); // not the visitor's
   anna.router.route({ type: "receipt", conversation: server.id, member: anna.session.visitorId, delivered: 3, read: 2 });
+  await anna.session.idle();
   assert.equal(anna.session.transcript.state(entry), "delivered");
   anna.router.route({ type: "typing", conversation: server.id, member: "visitor", seconds: 5 });
   assert.deepEqual(anna.session.typingNow(), ["visitor"]);

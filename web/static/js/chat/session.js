@@ -31,9 +31,10 @@ export class ChatSession {
    * open(genesis bytes) → Conversation, to open it from seq 0 (resume, staff).
    * send(frame) → bool: hand a frame to the socket (false when not connected).
    * countsFor(member): whose receipts say my messages were delivered/read (default: anyone else).
-   * isRead(): whether what arrives now counts as read; mayReceipt(): whether to send receipts.
+   * isRead(): whether what arrives now counts as read; mayReceipt(): whether to send receipts;
+   * receiptDelayMs: how long arrivals must pause before a receipt goes.
    */
-  constructor({ id, me, visitor = false, conversation = null, open = null, send, newId, countsFor, isRead, mayReceipt }) {
+  constructor({ id, me, visitor = false, conversation = null, open = null, send, newId, countsFor, isRead, mayReceipt, receiptDelayMs = RECEIPT_DELAY_MS }) {
     this.id = id;
     this.me = me;
     this.isVisitor = visitor;
@@ -61,6 +62,7 @@ export class ChatSession {
     this.readSeq = -1;
     this.sentReceipt = { delivered: -1, read: -1 };
     this.receiptTimer = null;
+    this.receiptDelayMs = receiptDelayMs;
     this.lastTyping = 0;
     this.askedAfter = null;
     this.waitTimer = null;
@@ -127,8 +129,6 @@ export class ChatSession {
   /** A frame for this conversation (the router picks them). */
   handle(frame) {
     if (frame.type === "typing") this._typing(frame);
-    else if (frame.type === "receipt") this._receipt(frame);
-    else if (frame.type === "conversation") this._status(frame);
     else {
       this.backlog += 1; // frames not yet applied: nothing is built before they are
       this._later(() => this._frame(frame));
@@ -262,6 +262,8 @@ export class ChatSession {
     try {
       if (this.broken || this.closed) return;
       if (frame.type === "message") await this._message(frame);
+      else if (frame.type === "receipt") this._receipt(frame); // in order: they speak of seqs
+      else if (frame.type === "conversation") this._status(frame);
       else if (frame.type === "synced") this.synced = true;
       else if (frame.type === "ack") this._ack(frame);
       else if (frame.type === "error") this._error(frame);
@@ -269,6 +271,7 @@ export class ChatSession {
       this.backlog -= 1;
     }
     await this._flush();
+    if (this.backlog === 0) this._emit("idle"); // everything received so far is applied
   }
 
   async _message(frame) {
@@ -424,12 +427,10 @@ export class ChatSession {
     this._emit("status", { status: frame.status, counsellor: this.counsellor });
   }
 
+  /** Say how far I have received and read once messages stop arriving for a moment. */
   _scheduleReceipt() {
-    if (this.receiptTimer !== null) return;
-    this.receiptTimer = setTimeout(() => {
-      this.receiptTimer = null;
-      this._sendReceipt();
-    }, RECEIPT_DELAY_MS);
+    clearTimeout(this.receiptTimer);
+    this.receiptTimer = setTimeout(() => this._sendReceipt(), this.receiptDelayMs);
   }
 
   _sendReceipt() {

@@ -108,9 +108,11 @@ export class Desk {
       countsFor: (member) => member === session.visitorId, // the visitor's receipts
       isRead: () => this.selected === id && visible(),
       mayReceipt: () => this.mayReceipt(rec),
+      receiptDelayMs: 600, // a counsellor's page says "read" a little after the words arrive
     });
     rec = { id, session, status: "queued", mine: false, notice: null, startedAt: null, unread: 0, notified: 0 };
     session.on((name, detail) => {
+      if (name === "idle") return;
       if (name === "entry") this.counted(rec, detail.entry);
       this.event(rec, name, detail);
       this.changed();

@@ -63,6 +63,9 @@ export function renderTranscript(chat) {
     .filter((item) => item.kind === "text")
     .map((item) => messageItem({ clientId: item.clientId, mine: true, state: item.failed ? "failed" : "pending", stateText: item.failed ? t("failed") : waiting, text: item.text }));
   showItems(byId("outbox"), pending, { reveal: true });
+  // Where the page stands, for people and tests alike: following, and how much is unsent.
+  app.dataset.synced = session.synced && session.backlog === 0 ? "yes" : "no";
+  app.dataset.unsent = String(session.outbox.waiting);
   renderTyping(chat);
 }
 
