@@ -23,6 +23,7 @@ from websockets.sync.client import connect
 
 from crypto import ContentType, Conversation
 from tests.browser.pages import Wire, assert_never_in_clear, conversation_id, mine, send, start_chat, theirs
+from tests.browser.staff_helpers import LiveVisitor
 from tests.chat_helpers import PASSWORD, Centre, Socket, b64, build_centre, staff_view, text, unb64
 from tests.live_server import LiveServer
 
@@ -258,6 +259,28 @@ def claimed_chat(page: Any, live_server: LiveServer, anna: Counsellor, secret: s
     anna.claim()
     page.locator("#chat-status", has_text="You are talking to Anna.").wait_for()
     return code
+
+
+def test_the_place_in_the_queue_is_pushed(
+    page: Any, http: httpx.Client, live_server: LiveServer, centre: Centre, wire: Wire
+) -> None:
+    """Needs the server's pushed `standing` frame (the server half of issue 11). The page asks
+    once per connection; after that only a push can move it (there is no polling any more)."""
+    ahead = LiveVisitor(http, live_server, centre)  # queued before the page's visitor
+    start_chat(page, live_server)
+    status = page.locator("#chat-status")
+    status.get_by_text(re.compile(r"You are number \d+ in the queue\.")).wait_for()
+    found = re.search(r"You are number (\d+)", status.inner_text())
+    assert found
+    position = int(found.group(1))
+    assert position >= 2
+    with counsellor(live_server, centre, "bodil") as bodil:
+        bodil.follow(ahead.id)
+        bodil.claim()
+    status.get_by_text(f"You are number {position - 1} in the queue.").wait_for(timeout=10_000)
+    assert len([r for r in wire.requests if "/api/visitor/queue" in r]) == 1
+    assert wire.frames_of("standing")
+    ahead.close()
 
 
 def test_network_loss_delivers_the_unsent_message_exactly_once(
