@@ -15,12 +15,10 @@
 import { b64decode, b64encode, ContentType, ProtocolError, Role, toHex, utf8 } from "../protocol.js";
 import { decodeContent } from "./content.js";
 import { Outbox } from "./outbox.js";
-import { Transcript } from "./transcript.js";
+import { Signals } from "./signals.js";
+import { entryFields, Transcript } from "./transcript.js";
 
-export const TYPING_EVERY_MS = 3000;
-export const RECEIPT_DELAY_MS = 300;
 export const ECHO_WAIT_MS = 8000;
-const TYPING_SECONDS = 5;
 
 const codeOf = (error) => (error instanceof ProtocolError ? error.code : "internal_error");
 
@@ -31,10 +29,9 @@ export class ChatSession {
    * open(genesis bytes) → Conversation, to open it from seq 0 (resume, staff).
    * send(frame) → bool: hand a frame to the socket (false when not connected).
    * countsFor(member): whose receipts say my messages were delivered/read (default: anyone else).
-   * isRead(): whether what arrives now counts as read; mayReceipt(): whether to send receipts;
-   * receiptDelayMs: how long arrivals must pause before a receipt goes.
+   * isRead, mayReceipt, receiptDelayMs: when to say how far I have read (chat/signals.js).
    */
-  constructor({ id, me, visitor = false, conversation = null, open = null, send, newId, countsFor, isRead, mayReceipt, receiptDelayMs = RECEIPT_DELAY_MS }) {
+  constructor({ id, me, visitor = false, conversation = null, open = null, send, newId, countsFor, ...signals }) {
     this.id = id;
     this.me = me;
     this.isVisitor = visitor;
@@ -42,10 +39,9 @@ export class ChatSession {
     this.initialMembers = conversation?.members ?? []; // the genesis's members (epoch 0)
     this.openGenesis = open;
     this.sendFrame = send;
-    this.isRead = isRead ?? (() => true);
-    this.mayReceipt = mayReceipt ?? (() => true);
     this.outbox = new Outbox(newId);
     this.transcript = new Transcript({ countsFor: countsFor ?? ((member) => member !== me) });
+    this.signals = new Signals(this, signals); // typing notices and receipts
     this.listeners = new Set();
     this.online = false;
     this.following = false;
@@ -55,15 +51,9 @@ export class ChatSession {
     this.closed = false; // shredded: everything decrypted forgotten
     this.status = null;
     this.counsellor = null;
-    this.typing = new Map(); // member -> until (ms)
     this.draft = ""; // what is typed and not sent yet (memory only)
     this.queue = Promise.resolve();
     this.backlog = 0; // frames received and not yet applied
-    this.readSeq = -1;
-    this.sentReceipt = { delivered: -1, read: -1 };
-    this.receiptTimer = null;
-    this.receiptDelayMs = receiptDelayMs;
-    this.lastTyping = 0;
     this.askedAfter = null;
     this.waitTimer = null;
   }
@@ -128,8 +118,9 @@ export class ChatSession {
 
   /** A frame for this conversation (the router picks them). */
   handle(frame) {
-    if (frame.type === "typing") this._typing(frame);
-    else {
+    if (frame.type === "typing") {
+      if (this.signals.heard(frame)) this._emit("typing", { member: frame.member });
+    } else {
       this.backlog += 1; // frames not yet applied: nothing is built before they are
       this._later(() => this._frame(frame));
     }
@@ -139,7 +130,7 @@ export class ChatSession {
 
   /** Queue a text message; returns its outbox item. Nothing leaves unencrypted. */
   write(text) {
-    this.lastTyping = 0; // the next words typed start a new burst: tell the others at once
+    this.signals.wrote();
     return this.enqueue({ text, build: (c) => c.encrypt(ContentType.TEXT, utf8(text)) });
   }
 
@@ -180,21 +171,19 @@ export class ChatSession {
     return item;
   }
 
-  /** Tell the others I am typing (at most every few seconds). */
-  typingNotice(now = Date.now()) {
-    if (!this.online || this.broken || this.closed || now - this.lastTyping < TYPING_EVERY_MS) return;
-    this.lastTyping = now;
-    this.sendFrame({ type: "typing", conversation: this.id });
+  /** Tell the others I am typing (paced: chat/signals.js). */
+  typingNotice(now) {
+    this.signals.typingNotice(now);
   }
 
   /** Who is typing now (member ids, or "visitor"). */
-  typingNow(now = Date.now()) {
-    return [...this.typing].filter(([, until]) => until > now).map(([member]) => member);
+  typingNow(now) {
+    return this.signals.typingNow(now);
   }
 
   /** What arrived may now count as read (the page became visible, the tab was chosen). */
   seen() {
-    this._scheduleReceipt();
+    this.signals.scheduleReceipt();
   }
 
   /** Settle everything queued so far. */
@@ -211,7 +200,7 @@ export class ChatSession {
     this.transcript.clear();
     this.conversation = null;
     this.draft = "";
-    this.typing.clear();
+    this.signals.typing.clear();
     this._emit("shredded");
   }
 
@@ -306,22 +295,13 @@ export class ChatSession {
     const from = toHex(r.senderId);
     const mine = from === this.me;
     const base = { seq: r.seq, from, role: r.senderRole, at: frame.at || null, mine, receivedAt: Date.now() };
-    let fields = { kind: "other" };
-    if (r.kind === "application") fields = r.readable ? decodeContent(r.contentType, r.body) : { kind: "unreadable", data };
-    else if (r.kind === "commit") {
-      fields = { kind: "commit", members: r.members, added: r.added.map(toHex), removed: r.removed.map(toHex), explained: null };
-    } else if (r.kind === "history") {
-      fields = { kind: "history", recipient: toHex(r.historyRecipient), epochs: r.historyEpochs, readable: r.readable };
-    }
+    const fields = entryFields(r, data);
     const item = mine ? this.outbox.echoed(frame.message, r.seq) : null;
     const entry = this.transcript.add({ ...base, ...fields, clientId: item?.clientId ?? null });
-    if (!mine) {
-      this.typing.delete(from);
-      if (r.senderRole === Role.VISITOR) this.typing.delete("visitor");
-    }
+    if (!mine) this.signals.stopped(from, r.senderRole === Role.VISITOR);
     this._emit("entry", { entry, item });
     if (entry.kind === "history" && entry.readable) await this._reveal();
-    this._scheduleReceipt();
+    this.signals.scheduleReceipt();
   }
 
   /** A history share gave us earlier epochs' keys: open what we could not read before. */
@@ -408,14 +388,6 @@ export class ChatSession {
     }
   }
 
-  _typing(frame) {
-    const member = frame.member;
-    if (member === this.me || (this.isVisitor && member === "visitor")) return;
-    const seconds = Number.isFinite(frame.seconds) ? frame.seconds : TYPING_SECONDS;
-    this.typing.set(member, Date.now() + seconds * 1000);
-    this._emit("typing", { member, seconds });
-  }
-
   _receipt(frame) {
     if (frame.member === this.me) return;
     if (this.transcript.receipt(frame.member, frame.delivered, frame.read)) this._emit("receipts");
@@ -425,20 +397,5 @@ export class ChatSession {
     this.status = frame.status;
     this.counsellor = frame.counsellor ?? null;
     this._emit("status", { status: frame.status, counsellor: this.counsellor });
-  }
-
-  /** Say how far I have received and read once messages stop arriving for a moment. */
-  _scheduleReceipt() {
-    clearTimeout(this.receiptTimer);
-    this.receiptTimer = setTimeout(() => this._sendReceipt(), this.receiptDelayMs);
-  }
-
-  _sendReceipt() {
-    if (!this.online || this.broken || this.closed || !this.conversation || !this.mayReceipt()) return;
-    const delivered = this.lastSeq;
-    if (this.isRead()) this.readSeq = delivered;
-    const read = this.readSeq;
-    if (delivered === this.sentReceipt.delivered && read === this.sentReceipt.read) return;
-    if (this.sendFrame({ type: "receipt", conversation: this.id, delivered, read })) this.sentReceipt = { delivered, read };
   }
 }

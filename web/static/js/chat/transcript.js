@@ -6,7 +6,18 @@
 // {value}, "proposal" {proposal}, "commit" {members, added, removed, explained}, "history"
 // {recipient, epochs, readable}, "unreadable" {data} or "other".
 
-import { readHandover } from "./content.js";
+import { toHex } from "../protocol.js";
+import { decodeContent, readHandover } from "./content.js";
+
+/** The transcript fields of what Conversation.receive() accepted (`data`: its bytes). */
+export function entryFields(r, data) {
+  if (r.kind === "application") return r.readable ? decodeContent(r.contentType, r.body) : { kind: "unreadable", data };
+  if (r.kind === "commit") {
+    return { kind: "commit", members: r.members, added: r.added.map(toHex), removed: r.removed.map(toHex), explained: null };
+  }
+  if (r.kind === "history") return { kind: "history", recipient: toHex(r.historyRecipient), epochs: r.historyEpochs, readable: r.readable };
+  return { kind: "other" };
+}
 
 export class Transcript {
   /** `countsFor(member)`: whose receipts say my messages were delivered or read. */

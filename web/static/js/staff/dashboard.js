@@ -14,6 +14,7 @@ import { Desk } from "./desk.js";
 import { InterpreterPanel } from "./interpreter-panel.js";
 import { b64decode, ContentType, fromHex, Role, toHex, utf8, verifyDirectory } from "./keys-lib.js";
 import { Notifier } from "./notify.js";
+import { QueuePanel } from "./queue-panel.js";
 import { SavedReplies } from "./replies.js";
 
 const t = { ...pageStrings("chat-strings"), ...pageStrings() };
@@ -25,16 +26,13 @@ const interpreterNames = readLanguages("interpreter-languages");
 const state = {
   counsellors: new Map(), // staff id hex -> {name, certificate}, from the verified directory
   interpreters: new Map(), // staff id hex -> {name, certificate, languages}: verified directory + the server's list
-  queue: [], // conversation ids, oldest first
-  onDuty: [],
-  seenQueue: null, // ids already announced (null until the first queue frame)
-  queueNotice: "",
   notifier: null,
 };
 
 const desk = new Desk({ t, writable, mayReceipt, opened, frame, event, render });
 const panel = new InterpreterPanel({ t, desk, interpreters: state.interpreters, writable, describe: interpreterLanguage });
 const replies = new SavedReplies({ t, input: $("message-input") });
+const queue = new QueuePanel({ t, desk, describe: describeInterpreter, interfaceNames, maxOpen: board.maxOpen });
 
 /** An interpreter language as "ትግርኛ (Tigrinya)": in itself, and as the reader says it. */
 function interpreterLanguage(code) {
@@ -46,13 +44,6 @@ function describeInterpreter(request) {
   return describeRequest(request, interpreterLanguage, words);
 }
 
-function elapsed(since) {
-  const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(since)) / 1000));
-  const hours = Math.floor(seconds / 3600);
-  const mm = String(Math.floor((seconds % 3600) / 60)).padStart(hours ? 2 : 1, "0");
-  const ss = String(seconds % 60).padStart(2, "0");
-  return hours ? `${hours}:${mm}:${ss}` : `${mm}:${ss}`;
-}
 
 // --- start-up: the directory, then the socket ---------------------------------------------
 
@@ -87,32 +78,12 @@ function opened() {
 // --- frames and session events ---------------------------------------------------------------
 
 function frame(f) {
-  if (f.type === "queue") onQueue(f);
+  if (f.type === "queue" && queue.update(f)) state.notifier?.chime();
   else if (f.type === "assignments") onAssignments(f);
-  else if (f.type === "presence") state.onDuty = f.on_duty || [];
+  else if (f.type === "presence") queue.onDuty = f.on_duty || [];
   desk.changed();
 }
 
-function onQueue(f) {
-  const ids = f.items.map((item) => item.conversation);
-  const first = state.seenQueue === null;
-  state.seenQueue ??= new Set();
-  let fresh = false;
-  for (const item of f.items) {
-    const rec = desk.conversation(item.conversation);
-    Object.assign(rec, { status: "queued", language: item.language, queuedAt: item.queued_at });
-    rec.startedAt = item.started_at ?? rec.startedAt;
-    fresh ||= !state.seenQueue.has(item.conversation);
-    state.seenQueue.add(item.conversation);
-  }
-  for (const [id, rec] of desk.convs) {
-    const idle = rec.session.outbox.waiting === 0; // never drop what is still being sent
-    if (rec.status === "queued" && !ids.includes(id) && !desk.tabs.includes(id) && idle) desk.forget(id);
-  }
-  state.queue = ids;
-  state.onDuty = f.on_duty || [];
-  if (fresh && !first) state.notifier?.chime();
-}
 
 function onAssignments(f) {
   for (const item of f.items) {
@@ -153,7 +124,7 @@ function onStatus(rec, { status, counsellor }) {
     }
   } else if (status === "active" && rec.status === "queued" && counsellor !== me && !desk.tabs.includes(rec.id)) {
     desk.forget(rec.id); // a colleague took it
-    state.queue = state.queue.filter((id) => id !== rec.id);
+    queue.drop(rec.id);
   } else if (status === "active" && counsellor === me) {
     if (rec.owner !== me) Object.assign(rec, { transferredTo: null, notice: null }); // mine (again)
     Object.assign(rec, { status: "active", mine: true });
@@ -196,22 +167,6 @@ function mayReceipt(rec) {
 
 // --- actions --------------------------------------------------------------------------------
 
-async function take(rec) {
-  state.queueNotice = "";
-  const result = await rec.session.enqueue({ kind: "op", frame: "claim", build: (c) => c.claim() }).result;
-  if (result.ok) {
-    Object.assign(rec, { mine: true, status: "active" });
-    desk.openTab(rec.id);
-    desk.select(rec.id);
-  } else {
-    state.queueNotice = result.code === "already_claimed" ? t.already_claimed : result.message || t.failed;
-    if (result.code === "already_claimed") {
-      desk.forget(rec.id);
-      state.queue = state.queue.filter((id) => id !== rec.id);
-    }
-  }
-  desk.changed();
-}
 
 $("transfer-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -263,7 +218,7 @@ $("release").addEventListener("click", async () => {
     rec.session.enqueue({ kind: "op", build: (c) => (c.isMember ? c.encrypt(ContentType.APP_JSON, marker) : null) });
     Object.assign(rec, { mine: false, status: "queued" });
     desk.closeTab(rec.id);
-    state.queueNotice = t.released;
+    queue.notice = t.released;
   } else {
     rec.notice = result.message || t.failed;
   }
@@ -298,43 +253,15 @@ $("dismiss").addEventListener("click", () => {
 
 function render() {
   const full = desk.tabs.filter((id) => desk.convs.get(id)?.mine).length >= Number(board.maxOpen);
-  renderQueue(full);
+  queue.render(full);
   renderMine();
-  renderDuty();
   renderChat();
   const unread = desk.tabs.map((id) => desk.convs.get(id)).filter((rec) => rec?.unread);
   const newest = unread.sort((a, b) => b.unread - a.unread)[0];
-  state.notifier?.badge(unread.reduce((sum, rec) => sum + rec.unread, 0) + state.queue.length, newest ? desk.label(newest) : "");
+  state.notifier?.badge(unread.reduce((sum, rec) => sum + rec.unread, 0) + queue.ids.length, newest ? desk.label(newest) : "");
 }
 
-function tag(text, className = "tag") {
-  return el("span", { class: className, text });
-}
 
-function renderQueue(full) {
-  $("queue-count").textContent = String(state.queue.length);
-  $("queue-empty").hidden = state.queue.length > 0;
-  const items = state.queue.map((id) => {
-    const rec = desk.convs.get(id);
-    if (!rec) return null;
-    const { session } = rec;
-    const interpreter = desk.reading(rec).interpreter;
-    const disabled = !session.canRead || full || session.outbox.waiting > 0;
-    return el(
-      "li",
-      { class: "queue-item", "data-conversation": id },
-      tag(desk.label(rec), "label"),
-      el("span", { class: "wait", "data-since": rec.queuedAt, text: format(t.waiting_since, { time: elapsed(rec.queuedAt) }) }),
-      tag(format(t.interface, { language: languageLabel(rec.language, { own: interfaceNames }) })),
-      interpreter ? tag(format(t.interpreter_tag, { language: describeInterpreter(interpreter) }), "tag interpreter") : null,
-      session.conversation && !session.canRead ? tag(t.unreadable) : null,
-      el("button", { type: "button", class: "primary take", id: `take-${id}`, text: t.take, disabled, onclick: () => take(rec) }),
-    );
-  });
-  const notice = state.queueNotice ? el("li", { class: "notice", id: "queue-notice", role: "status", text: state.queueNotice }) : null;
-  const limit = full && items.length ? el("li", { class: "notice", id: "queue-full", text: format(t.at_limit, { count: board.maxOpen }) }) : null;
-  $("queue").replaceChildren(...[notice, limit, ...items].filter(Boolean));
-}
 
 function renderMine() {
   $("open-count").textContent = String(desk.tabs.filter((id) => desk.convs.get(id)?.mine).length);
@@ -349,14 +276,6 @@ function renderMine() {
   );
 }
 
-function renderDuty() {
-  const others = state.onDuty.filter((person) => person.staff_id !== desk.me);
-  $("on-duty").replaceChildren(
-    ...(others.length
-      ? others.map((person) => el("li", { "data-staff-id": person.staff_id, text: person.display_name }))
-      : [el("li", { class: "note", text: t.on_duty_none })]),
-  );
-}
 
 function systemText({ key, values }) {
   if (key === "interpreter") return format(t.interpreter_requested, { language: describeInterpreter(values.request) });
@@ -388,7 +307,7 @@ function renderChat() {
 function renderTransferChoices() {
   const select = $("transfer-to");
   const current = select.value;
-  const duty = new Set(state.onDuty.map((p) => p.staff_id));
+  const duty = new Set(queue.onDuty.map((p) => p.staff_id));
   const options = [...state.counsellors]
     .filter(([id]) => id !== desk.me)
     .sort(([a], [b]) => Number(duty.has(b)) - Number(duty.has(a)))
@@ -399,9 +318,7 @@ function renderTransferChoices() {
 }
 
 function tick() {
-  for (const node of document.querySelectorAll("[data-since]")) {
-    node.textContent = format(t.waiting_since, { time: elapsed(node.dataset.since) });
-  }
+  queue.tick();
   for (const rec of desk.convs.values()) checkHandover(rec);
 }
 

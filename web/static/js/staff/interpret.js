@@ -70,7 +70,7 @@ function markLeft(rec) {
   rec.left = true;
   rec.notice = t.you_left;
   rec.session.unfollow();
-  rec.session.typing.clear();
+  rec.session.signals.typing.clear();
 }
 
 function writable(rec) {

@@ -2,18 +2,7 @@
 // show the resume code once, wait in the queue, and talk. Every word is encrypted here before it
 // leaves (chat/session.js); if any cryptographic step fails, nothing is sent (fail closed).
 
-import {
-  b64decode,
-  b64encode,
-  createConversation,
-  deriveResumeKeys,
-  fromHex,
-  generateResumeCode,
-  importVisitorState,
-  ProtocolError,
-  resumeConversation,
-  toHex,
-} from "../protocol.js";
+import { ProtocolError, resumeConversation, toHex } from "../protocol.js";
 import { FrameRouter } from "../chat/router.js";
 import { ChatSession } from "../chat/session.js";
 import { wireComposer } from "../shared/composer.js";
@@ -21,14 +10,14 @@ import { byId, showView } from "../shared/dom.js";
 import { api, ApiError } from "./api.js";
 import { lastRequest, renderStatus, renderTranscript, renderTyping } from "./chat-view.js";
 import { Consent } from "./consent.js";
-import { describe, readRequestForm, wireInterpreterForm, wireLanguageFilter } from "./interpreter-form.js";
+import { describe, wireInterpreterForm } from "./interpreter-form.js";
 import { Members } from "./members.js";
-import { clearSession, loadSession, saveSession } from "./session.js";
+import { clearSession } from "./session.js";
 import { VisitorSocket } from "./socket.js";
+import { start, takeBooking } from "./start.js";
 import { t } from "./strings.js";
 
 const QUEUE_MIN_GAP_MS = 2000;
-const BOOKED_KEY = "trygg.booked"; // left by /book when the booking was made from this chat
 
 const app = byId("chat-app");
 const views = [...app.querySelectorAll(".view")];
@@ -79,101 +68,9 @@ function showChatError(text) {
   byId("chat-error").hidden = false;
 }
 
-// --- starting -----------------------------------------------------------------------
-
-async function prepare() {
-  show("view-preparing");
-  byId("preparing-status").textContent = t("preparing");
-  const directory = await api.directory();
-  if (!directory.directory) throw new Error("no_directory");
-  const centreId = fromHex(directory.centre_id);
-  const code = generateResumeCode();
-  const keys = await deriveResumeKeys(code, centreId);
-  const anchors = directory.anchors.map((a) => b64decode(a));
-  const created = await createConversation({ directory: b64decode(directory.directory), anchors, resumeKeys: keys });
-  return { code, keys, created, centreId };
-}
-
-function showCode(prepared) {
-  const codeBox = byId("resume-code");
-  codeBox.textContent = prepared.code;
-  const written = byId("written-down");
-  const next = byId("continue");
-  written.checked = false;
-  next.disabled = true;
-  written.addEventListener("change", () => {
-    next.disabled = !written.checked;
-  });
-  byId("copy-code").addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(prepared.code);
-      byId("copy-status").textContent = t("copied");
-    } catch {
-      window.getSelection()?.selectAllChildren(codeBox);
-      byId("copy-status").textContent = t("copy_failed");
-    }
-  });
-  next.addEventListener("click", () => create(prepared), { once: true });
-  show("view-code");
-}
-
-async function create({ keys, created, centreId }) {
-  byId("continue").disabled = true;
-  const conversation = toHex(created.conversation.conversationId);
-  const state = b64encode(created.visitorState);
-  const body = { conversation, lookup: toHex(keys.lookupId), verifier: b64encode(keys.accessVerifier), state, genesis: b64encode(created.genesis), language: app.dataset.lang };
-  let answer;
-  try {
-    answer = await api.create(body);
-  } catch (error) {
-    fail(error);
-    return;
-  } finally {
-    byId("resume-code").textContent = ""; // shown once: gone from the page now
-  }
-  const session = { conversation, token: answer.token, state, stateKey: b64encode(keys.stateKey), iterations: keys.iterations, centreId: toHex(centreId) };
-  try {
-    saveSession(session, byId("keep-signed-in").checked);
-  } catch {
-    // Storage refused (some private modes): the chat still works until the tab closes.
-  }
-  openChat(session, created.conversation, null);
-  const request = byId("need-interpreter").checked ? readRequestForm("interpreter-") : null;
-  if (request) chat.session.writeJson(request);
-}
-
-async function reopen(session) {
-  show("view-preparing");
-  byId("preparing-status").textContent = t("connecting");
-  let resumeState;
-  try {
-    const keys = { stateKey: b64decode(session.stateKey), iterations: session.iterations, centreId: fromHex(session.centreId) };
-    resumeState = await importVisitorState(b64decode(session.state), keys);
-  } catch (error) {
-    clearSession();
-    fail(error);
-    return;
-  }
-  openChat(session, null, resumeState);
-}
-
-/** The booking the booking page left for this chat, once (then forgotten). */
-function takeBooking() {
-  let value = null;
-  try {
-    value = JSON.parse(sessionStorage.getItem(BOOKED_KEY) ?? "null");
-  } catch {
-    value = null;
-  }
-  sessionStorage.removeItem(BOOKED_KEY);
-  if (!value || typeof value.reference !== "string" || typeof value.start !== "string") return null;
-  if (!["in_person", "phone", "video"].includes(value.meeting)) return null;
-  return { kind: "booking", reference: value.reference, start: value.start, meeting: value.meeting };
-}
-
 // --- the chat ------------------------------------------------------------------------
 
-function openChat(stored, conversation, resumeState) {
+function openChat(stored, conversation, resumeState, firstMessages) {
   chat.token = stored.token;
   show("view-chat");
   const me = toHex((conversation ?? resumeState).me.memberId);
@@ -187,6 +84,7 @@ function openChat(stored, conversation, resumeState) {
   chat.session.follow();
   const booked = takeBooking();
   if (booked) chat.session.writeJson(booked); // booked from this chat: tell the counsellor, encrypted
+  for (const value of firstMessages) chat.session.writeJson(value); // e.g. an interpreter request
   chat.socket = new VisitorSocket(chat.token, {
     welcome: () => {
       setConnection("");
@@ -361,33 +259,4 @@ function finish(text) {
 
 // --- the page ----------------------------------------------------------------------------------
 
-function main() {
-  let found = null;
-  try {
-    found = loadSession();
-  } catch {
-    found = null;
-  }
-  if (found) {
-    reopen(found.session);
-    return;
-  }
-  wireLanguageFilter("interpreter-");
-  const need = byId("need-interpreter");
-  need.addEventListener("change", () => {
-    byId("interpreter-choice").hidden = !need.checked;
-  });
-  const start = byId("start");
-  start.addEventListener("click", async () => {
-    start.disabled = true;
-    try {
-      showCode(await prepare());
-    } catch (error) {
-      fail(error);
-    }
-  });
-  start.disabled = false;
-  show("view-start");
-}
-
-main();
+start({ open: openChat, fail, show });
