@@ -28,6 +28,7 @@ export class Desk {
   constructor({ t, writable, mayReceipt = () => false, opened = () => {}, frame = () => {}, event = () => {}, render }) {
     Object.assign(this, { t, writable, mayReceipt, opened, event, render });
     this.convs = new Map(); // conversation id -> record {id, session, status, mine, notice, startedAt, …}
+    this.parked = new Map(); // forgotten, with something still on its way to the server
     this.tabs = []; // conversation ids, in the order they were opened
     this.selected = null;
     this.anchors = [];
@@ -98,8 +99,12 @@ export class Desk {
 
   /** The record of conversation `id`, made (with its session, following it) on first sight. */
   conversation(id) {
-    let rec = this.convs.get(id);
-    if (rec) return rec;
+    let rec = this.convs.get(id) ?? this.parked.get(id);
+    this.parked.delete(id);
+    if (rec) {
+      this.convs.set(id, rec);
+      return rec;
+    }
     const session = new ChatSession({
       id,
       me: this.me,
@@ -123,13 +128,19 @@ export class Desk {
     return rec;
   }
 
-  /** Stop showing a conversation; whatever it is still sending keeps getting its answers. */
+  /**
+   * Stop showing a conversation. Whatever it is still sending keeps getting its answers (a
+   * claim refused, say): it stays parked, and comes back as it is if the conversation does.
+   */
   forget(id) {
     const rec = this.convs.get(id);
     if (!rec) return;
     this.convs.delete(id);
+    this.parked.set(id, rec);
     Promise.all(rec.session.outbox.items.map((item) => item.result)).then(() => {
-      if (this.router.get(id) === rec.session) this.router.remove(id);
+      if (this.parked.get(id) !== rec) return;
+      this.parked.delete(id);
+      this.router.remove(id);
     });
   }
 
