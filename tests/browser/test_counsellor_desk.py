@@ -41,6 +41,16 @@ def centre(live_server: LiveServer) -> Iterator[Centre]:
         )
 
 
+def two_taken(page: Any, http: httpx.Client, live_server: LiveServer, centre: Centre) -> list[LiveVisitor]:
+    """Two visitors who have written, both taken on `page`."""
+    visitors = [LiveVisitor(http, live_server, centre) for _ in range(2)]
+    for number, visitor in enumerate(visitors):
+        visitor.say(f"hemlig-{number}: hei")
+    for visitor in visitors:
+        take(page, visitor.id)
+    return visitors
+
+
 def label_of(page: Any, conversation: str) -> str:
     """The label the queue shows for a conversation."""
     return str(queue_item(page, conversation).locator(".label").inner_text())
@@ -55,11 +65,7 @@ def test_each_conversation_keeps_its_own_draft(
 ) -> None:
     wire = Wire()
     dora = open_dashboard(new_page, live_server, "dora", wire)
-    first, second = LiveVisitor(http, live_server, centre), LiveVisitor(http, live_server, centre)
-    first.say("hemlig-e1: hei")
-    second.say("hemlig-e2: hallo")
-    take(dora, first.id)
-    take(dora, second.id)
+    first, second = two_taken(dora, http, live_server, centre)
 
     # A reply typed for the first visitor and not sent; then the second visitor's tab.
     draft = "hemlig-utkast: dette er bare til den første"
@@ -184,11 +190,7 @@ def test_nothing_typed_goes_to_another_visitor_on_enter(
     """The defect as found: a reply typed in one tab, another tab chosen, Enter pressed there."""
     wire = Wire()
     frid = open_dashboard(new_page, live_server, "frid", wire)
-    one, two = LiveVisitor(http, live_server, centre), LiveVisitor(http, live_server, centre)
-    one.say("hemlig: en")
-    two.say("hemlig: to")
-    take(frid, one.id)
-    take(frid, two.id)
+    one, two = two_taken(frid, http, live_server, centre)
     tab(frid, one.id).click()
     meant = "hemlig-feil: dette skulle aldri til nummer to"
     frid.locator("#message-input").press_sequentially(meant[:12])
