@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,21 @@ def run_async(coroutine: Awaitable[T]) -> T:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, wrapper()).result()
+
+
+def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.1) -> T:
+    """Ask `check` until it returns something true (and return that), or fail after `timeout` s.
+
+    For conditions that become true with time (an expiry), never a fixed wait.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {result!r} after {timeout} s")
+        time.sleep(interval)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -176,9 +192,7 @@ class Client(TestClient):
         from server.services.accounts import create_admin
 
         async def create() -> StaffAccount:
-            account = await create_admin(
-                self.res.db, self.res.passwords, username, username.title(), password, "en"
-            )
+            account = await create_admin(self.res, username, username.title(), password, "en")
             if role != "admin":
                 async with self.res.db.begin() as session:
                     live = await session.get(StaffAccount, account.id)

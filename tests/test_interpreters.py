@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from crypto import (
     ContentType,
@@ -31,6 +32,7 @@ from crypto import (
     encode_remove_proposal,
     parse_proposal,
 )
+from server.models import ConversationMember
 from server.services import conversations
 from tests.chat_helpers import (
     Centre,
@@ -171,7 +173,18 @@ def certificate(centre: Centre, name: str) -> bytes:
 
 
 def roster(client: Client, chat: VisitorChat) -> dict[bytes, int]:
-    return client.run(conversations.member_ids, client.res, chat.id)
+    """The conversation's current members as the database has them: member id -> role."""
+
+    async def members() -> dict[bytes, int]:
+        async with client.res.db() as db:
+            rows = await db.execute(
+                select(ConversationMember.member_id, ConversationMember.role).where(
+                    ConversationMember.conversation_id == chat.id
+                )
+            )
+            return {member_id: role for member_id, role in rows}
+
+    return client.run(members)
 
 
 def assignments(sock: Socket, ref: str) -> list[str]:
