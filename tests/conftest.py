@@ -25,11 +25,12 @@ from server.db import upgrade_database
 from server.models import StaffAccount
 from server.resources import Resources
 from server.settings import Settings, load_settings
+from tests.chat_helpers import ORIGIN, Centre, build_centre
 from tests.live_server import LiveServer, NeutralSite
-from tests.services import need_postgres
+from tests.services import need_postgres, need_redis
 
 T = TypeVar("T")
-BASE_URL = "http://localhost:8000"
+BASE_URL = ORIGIN  # what a TestClient calls itself
 PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -221,6 +222,29 @@ class Client(TestClient):
 def client(app: Starlette) -> Iterator[Client]:
     with Client(app, base_url=BASE_URL) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def centre(client: Client) -> Centre:
+    """An admin, two counsellors (anna, bodil) and an interpreter (ivan), with certified,
+    published keys: what a chat needs (a test module may define its own)."""
+    return build_centre(
+        client,
+        BASE_URL,
+        lambda: client.make_staff("admin"),
+        {"anna": "counsellor", "bodil": "counsellor", "ivan": "interpreter"},
+    )
+
+
+@pytest.fixture
+def redis_pair(tmp_path: Path, database_url: str) -> Iterator[tuple[Client, Client]]:
+    """Two apps on one database and one Redis, as two server processes would be."""
+    env = app_env(tmp_path / "data", database_url, TRYGG_REDIS_URL=need_redis())
+    with (
+        Client(create_app(load_settings(env)), base_url=BASE_URL) as one,
+        Client(create_app(load_settings(env)), base_url=BASE_URL) as two,
+    ):
+        yield one, two
 
 
 @pytest.fixture(scope="session")

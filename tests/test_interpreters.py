@@ -39,10 +39,11 @@ from tests.chat_helpers import (
     Socket,
     VisitorChat,
     b64,
-    build_centre,
+    staff_socket,
     staff_view,
     start_visitor,
     unb64,
+    visitor_socket,
 )
 from tests.conftest import BASE_URL, Client
 
@@ -53,16 +54,6 @@ REQUEST = {
     "mode": "remote",
     "gender": "female",
 }
-
-
-@pytest.fixture
-def centre(client: Client) -> Centre:
-    return build_centre(
-        client,
-        BASE_URL,
-        lambda: client.make_staff("admin"),
-        {"anna": "counsellor", "bodil": "counsellor", "ivan": "interpreter"},
-    )
 
 
 @pytest.fixture
@@ -122,18 +113,6 @@ class Party:
     def text(self, seq: int) -> str | None:
         got = self.received[seq]
         return got.body.decode() if got.readable and got.body is not None else None
-
-
-def visitor_socket(client: Client) -> Any:
-    client.cookies.clear()
-    return client.websocket_connect("/ws", headers={"origin": BASE_URL})
-
-
-def staff_socket(client: Client, centre: Centre, name: str) -> Any:
-    client.cookies.clear()
-    return client.websocket_connect(
-        "/ws", headers={"origin": BASE_URL, "cookie": centre.staff[name].person.cookie_header()}
-    )
 
 
 def join_as_visitor(raw: Any, chat: VisitorChat) -> Party:
