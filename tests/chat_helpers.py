@@ -2,7 +2,7 @@
 
 Each `Person` keeps their own cookies, so one TestClient (one event loop, one
 database engine) can play a visitor and several staff members at once; the
-same helpers drive a live server subprocess through httpx.
+same helpers drive a live server subprocess through httpx2.
 """
 
 from __future__ import annotations
