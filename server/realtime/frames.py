@@ -1,8 +1,9 @@
-"""Validation of websocket frames from clients: schema, sizes, encodings.
+"""Validation of websocket frames from clients: the schema of each type.
 
 Every client frame is a JSON object with a known `type` and exactly the
-fields that type allows, each checked for type and size.  Anything else is a
-`FrameError` with a stable code, answered with an error frame, never a crash.
+fields that type allows, each checked for type and size by the validators of
+server/validators.py.  Anything else is a `FrameError` with a stable code,
+answered with an error frame, never a crash.
 """
 
 from __future__ import annotations
