@@ -28,7 +28,7 @@ from tests.booking_helpers import (
     slots,
     stored,
 )
-from tests.chat_helpers import Centre, Socket, build_centre, staff_view, start_visitor
+from tests.chat_helpers import Centre, Socket, staff_view, start_visitor
 from tests.conftest import BASE_URL, Client
 
 CENTRE = "Støttesenteret Nord"
@@ -42,17 +42,6 @@ FEED_RE = re.compile(r'<code id="feed-url">[^<]*/calendar/([^<]+)\.ics</code>')
 def settings(make_settings: Any) -> Settings:
     """A named centre (its name must stay out of discreet invites); bookings not rate limited here."""
     return make_settings(TRYGG_CENTRE_NAME=CENTRE, TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR="1000")
-
-
-@pytest.fixture
-def centre(client: Client) -> Centre:
-    """Counsellors with certified, published keys (a chat needs them) and an interpreter."""
-    return build_centre(
-        client,
-        BASE_URL,
-        lambda: client.make_staff("admin"),
-        {"anna": "counsellor", "bodil": "counsellor", "ivan": "interpreter"},
-    )
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
-from server.db import Database
-from server.errors import PublicError
+from server.errors import PublicError, ThrottledError
 from server.i18n import N_
 from server.models import StaffAccount, StaffSession, utcnow
 from server.passwords import MAX_LENGTH
@@ -26,15 +25,6 @@ TOO_MANY_FOR_ACCOUNT = N_("Too many failed attempts for this user name. Try agai
 class LoginResult:
     account: StaffAccount
     token: str
-
-
-class ThrottledError(PublicError):
-    """Too many failed logins; says how long to wait."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(429, message, {"Retry-After": str(retry_after)})
-        self.minutes = max(1, (retry_after + 59) // 60)
-        self.values = {"minutes": self.minutes}
 
 
 def normalize_username(username: str) -> str:
@@ -83,10 +73,10 @@ async def log_in(
     return LoginResult(account, token)
 
 
-async def start_session(db: Database, account: StaffAccount) -> str:
+async def start_session(res: Resources, account: StaffAccount) -> str:
     """A new session for an account that has just proved who it is (e.g. by accepting an invite)."""
     token = new_token()
-    async with db.begin() as session:
+    async with res.db.begin() as session:
         session.add(StaffSession(token_hash=token_hash(token), account_id=account.id))
     return token
 
@@ -107,7 +97,7 @@ async def current_account(res: Resources, token: str) -> StaffAccount | None:
     absolute_limit = timedelta(hours=settings.session_max_hours)
     expired = now - row.last_seen_at > idle_limit or now - row.created_at > absolute_limit
     if expired or not row.account.is_active:
-        await log_out(res.db, token)
+        await log_out(res, token)
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:
         async with res.db.begin() as db:
@@ -117,7 +107,7 @@ async def current_account(res: Resources, token: str) -> StaffAccount | None:
     return row.account
 
 
-async def log_out(db: Database, token: str) -> None:
+async def log_out(res: Resources, token: str) -> None:
     """End one session."""
-    async with db.begin() as session:
+    async with res.db.begin() as session:
         await session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(token)))

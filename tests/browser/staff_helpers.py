@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it too)
 import pytest
 
 from crypto import ContentType, Role, create_staff_identity, export_staff_backup

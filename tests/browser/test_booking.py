@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it too)
 import pytest
 from icalendar import Calendar
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it too)
 import pytest
 from playwright.sync_api import expect
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from server.i18n import N_, Translator
-from server.models import Booking
+from server.models import Booking, BookingStatus
 from server.services.booking.setup import Policy
 from server.services.booking.vtimezone import vtimezone
 from server.settings import Settings
@@ -74,7 +74,7 @@ def _event(booking: Booking, zone: ZoneInfo, now: datetime, settings: Settings) 
     event.add("dtstamp", now.astimezone(UTC))
     event.add("dtstart", booking.starts_at.astimezone(zone))
     event.add("dtend", booking.ends_at.astimezone(zone))
-    event.add("status", "CANCELLED" if booking.status == "cancelled" else "CONFIRMED")
+    event.add("status", "CANCELLED" if booking.status == BookingStatus.CANCELLED else "CONFIRMED")
     event.add("transp", "OPAQUE")
     event.add("organizer", organizer(settings))
     event.add("attendee", attendee(settings))
@@ -92,7 +92,7 @@ def visitor_invite(booking: Booking, policy: Policy, settings: Settings, languag
     """The visitor's invite: REQUEST while confirmed, CANCEL once cancelled; discreet by default."""
     _ = Translator(language)
     now = datetime.now(UTC)
-    calendar = _calendar("CANCEL" if booking.status == "cancelled" else "REQUEST", settings)
+    calendar = _calendar("CANCEL" if booking.status == BookingStatus.CANCELLED else "REQUEST", settings)
     event = _event(booking, settings.zone, now, settings)
     lines = [_(REFERENCE, reference=display_reference(booking.reference))]
     if booking.fuller_invite:
@@ -127,7 +127,7 @@ def _staff_event(booking: Booking, policy: Policy, settings: Settings, language:
 
 def staff_invite(booking: Booking, policy: Policy, settings: Settings, language: str) -> bytes:
     """The counsellor's invite for one booking (REQUEST, or CANCEL once cancelled)."""
-    calendar = _calendar("CANCEL" if booking.status == "cancelled" else "REQUEST", settings)
+    calendar = _calendar("CANCEL" if booking.status == BookingStatus.CANCELLED else "REQUEST", settings)
     calendar.add_component(_staff_event(booking, policy, settings, language, datetime.now(UTC)))
     return _finish(calendar, settings)
 

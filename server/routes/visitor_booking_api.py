@@ -7,76 +7,34 @@ through `require_holder`.  The note, contact and interpreter request arrive seal
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server.access import require_visitor
+from server.access import require_holder, require_visitor
 from server.errors import PublicError
 from server.i18n import N_, is_language
 from server.jsonapi import read_json
-from server.models import KINDS, Booking
-from server.realtime.frames import FrameError, b64u
 from server.resources import Resources, resources
-from server.routes.api_visitor import lookup_id, throttle_visitor, verifier
+from server.security.visitor_throttle import throttle_visitor
 from server.services import keys as key_service
-from server.services.booking import bookings, invites, setup
+from server.services.booking import bookings, invites, present, setup
 from server.services.booking.slots import Slot
+from server.validators import (
+    booking_kind,
+    booking_reference,
+    flag,
+    instant,
+    lookup_id,
+    sealed_booking,
+    verifier,
+)
 
-UNAUTHORIZED = N_("Enter your code again to see your bookings.")
 BAD_QUERY = N_("The request could not be understood.")
 MAX_DAYS = 62
-MAX_PAYLOAD = 16 * 1024
-REFERENCE_CHARS = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
-
-
-# --- validation ----------------------------------------------------------------------------
-
-
-def instant(value: Any) -> datetime:
-    """An ISO 8601 UTC instant such as 2027-03-29T07:00:00Z."""
-    if not isinstance(value, str) or len(value) > 40:
-        raise FrameError("bad_frame", "expected an ISO 8601 time")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise FrameError("bad_frame", "expected an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise FrameError("bad_frame", "the time needs a zone (Z)")
-    return parsed.astimezone(UTC)
-
-
-def kind(value: Any) -> str:
-    if value not in KINDS:
-        raise FrameError("bad_frame", "kind must be in_person, phone or video")
-    return str(value)
-
-
-def flag(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise FrameError("bad_frame", "expected true or false")
-    return value
-
-
-def sealed_payload(value: Any) -> bytes:
-    """The sealed box's structure (docs/BOOKING.md); its contents are not ours to read."""
-    data = b64u(value, MAX_PAYLOAD)
-    if len(data) < 2 or data[0] != 1 or not 1 <= data[1] <= 64:
-        raise FrameError("bad_frame", "not a sealed booking payload")
-    if len(data) < 2 + data[1] * 96 + 12 + 16:
-        raise FrameError("bad_frame", "sealed booking payload too short")
-    return data
-
-
-def reference(request: Request) -> str:
-    raw = str(request.path_params["reference"]).upper().replace("-", "")
-    if len(raw) != 8 or not set(raw) <= REFERENCE_CHARS:
-        raise PublicError(404, bookings.NOT_FOUND, code="not_found")
-    return raw
 
 
 def language_of(request: Request) -> str:
@@ -84,41 +42,7 @@ def language_of(request: Request) -> str:
     return value if is_language(value) else resources(request).settings.default_language
 
 
-async def require_holder(request: Request) -> uuid.UUID:
-    """The one access check for a visitor's bookings: a valid, unexpired holder token."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    holder_id = bookings.holder_from_token(resources(request), token) if scheme.lower() == "bearer" else None
-    if holder_id is None or await bookings.holder(resources(request), holder_id) is None:
-        raise PublicError(401, UNAUTHORIZED, code="unauthorized")
-    return holder_id
-
-
 # --- answers ---------------------------------------------------------------------------------
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def booking_json(res: Resources, booking: Booking, counsellor_name: str | None) -> dict[str, Any]:
-    local = booking.starts_at.astimezone(res.settings.zone)
-    return {
-        "reference": invites.display_reference(booking.reference),
-        "start": iso(booking.starts_at),
-        "end": iso(booking.ends_at),
-        "date": local.date().isoformat(),
-        "time": local.strftime("%H:%M"),
-        "kind": booking.kind,
-        "status": booking.status,
-        "sequence": booking.sequence,
-        "fuller_invite": booking.fuller_invite,
-        "counsellor_name": counsellor_name if booking.same_counsellor else None,
-    }
-
-
-async def with_names(res: Resources, found: list[Booking]) -> list[dict[str, Any]]:
-    names = await bookings.staff_names(res, [b.counsellor_id for b in found if b.same_counsellor])
-    return [booking_json(res, b, names.get(b.counsellor_id)) for b in found]
 
 
 def slots_json(res: Resources, found: list[Slot]) -> list[dict[str, Any]]:
@@ -126,7 +50,7 @@ def slots_json(res: Resources, found: list[Slot]) -> list[dict[str, Any]]:
     for slot in found:
         local = slot.start.astimezone(res.settings.zone)
         days.setdefault(local.date().isoformat(), []).append(
-            {"start": iso(slot.start), "end": iso(slot.end), "time": local.strftime("%H:%M")}
+            {"start": present.iso(slot.start), "end": present.iso(slot.end), "time": local.strftime("%H:%M")}
         )
     return [{"date": day, "slots": items} for day, items in days.items()]
 
@@ -136,7 +60,7 @@ def slots_json(res: Resources, found: list[Slot]) -> list[dict[str, Any]]:
 
 async def options(request: Request) -> Response:
     res = resources(request)
-    current = await setup.policy(res.db)
+    current = await setup.policy(res)
     return JSONResponse(
         {
             "time_zone": res.settings.time_zone,
@@ -201,8 +125,8 @@ async def book(request: Request) -> Response:
         request,
         {
             "start": instant,
-            "kind": kind,
-            "payload": sealed_payload,
+            "kind": booking_kind,
+            "payload": sealed_booking,
             "fuller_invite": flag,
             "same_counsellor": flag,
         },
@@ -219,24 +143,27 @@ async def book(request: Request) -> Response:
         fields["same_counsellor"],
         language_of(request),
     )
-    return JSONResponse({"booking": (await with_names(res, [booking]))[0]}, status_code=201)
+    return JSONResponse({"booking": (await present.for_visitor(res, [booking]))[0]}, status_code=201)
 
 
 async def mine(request: Request) -> Response:
     holder_id = await require_holder(request)
     res = resources(request)
     found = await bookings.of_holder(res, holder_id)
-    current = await setup.policy(res.db)
+    current = await setup.policy(res)
     return JSONResponse(
-        {"bookings": await with_names(res, found), "max_future_bookings": current.max_future_bookings}
+        {
+            "bookings": await present.for_visitor(res, found),
+            "max_future_bookings": current.max_future_bookings,
+        }
     )
 
 
 async def cancel(request: Request) -> Response:
     holder_id = await require_holder(request)
     res = resources(request)
-    booking = await bookings.cancel(res, holder_id, reference(request))
-    return JSONResponse({"booking": (await with_names(res, [booking]))[0]})
+    booking = await bookings.cancel(res, holder_id, booking_reference(request))
+    return JSONResponse({"booking": (await present.for_visitor(res, [booking]))[0]})
 
 
 async def reschedule(request: Request) -> Response:
@@ -244,25 +171,16 @@ async def reschedule(request: Request) -> Response:
     fields = await read_json(request, {"start": instant})
     await throttle_visitor(request, "book")
     res = resources(request)
-    booking = await bookings.reschedule(res, holder_id, reference(request), fields["start"])
-    return JSONResponse({"booking": (await with_names(res, [booking]))[0]})
+    booking = await bookings.reschedule(res, holder_id, booking_reference(request), fields["start"])
+    return JSONResponse({"booking": (await present.for_visitor(res, [booking]))[0]})
 
 
 async def invite(request: Request) -> Response:
     holder_id = await require_holder(request)
     res = resources(request)
-    booking = await bookings.owned(res, holder_id, reference(request))
-    body = invites.visitor_invite(booking, await setup.policy(res.db), res.settings, language_of(request))
-    return calendar_response(body, booking.status == "cancelled")
-
-
-def calendar_response(body: bytes, cancelled: bool) -> Response:
-    method = "CANCEL" if cancelled else "REQUEST"
-    return Response(
-        body,
-        media_type=f"text/calendar; charset=utf-8; method={method}",
-        headers={"Content-Disposition": 'attachment; filename="invite.ics"'},
-    )
+    booking = await bookings.owned(res, holder_id, booking_reference(request))
+    body = invites.visitor_invite(booking, await setup.policy(res), res.settings, language_of(request))
+    return present.calendar_response(body, booking)
 
 
 routes = [

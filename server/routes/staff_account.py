@@ -6,11 +6,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server.access import require_staff
-from server.errors import PublicError
+from server.access import is_admin, require_staff
+from server.errors import PublicError, ThrottledError
 from server.forms import field, read_form
 from server.i18n import N_, is_language
-from server.models import Role
 from server.resources import Resources, resources
 from server.security.csrf import binding_cookie, make_token, new_binding
 from server.services import accounts, staff_sessions
@@ -49,7 +48,7 @@ async def login(request: Request) -> Response:
         result = await staff_sessions.log_in(res, res.client_key(request.scope), username, password, old)
     except PublicError as error:
         message = error.message
-        values = {"minutes": error.minutes} if isinstance(error, staff_sessions.ThrottledError) else {}
+        values = {"minutes": error.minutes} if isinstance(error, ThrottledError) else {}
         response = _form_page(
             request,
             "staff/login.html",
@@ -68,7 +67,7 @@ async def logout(request: Request) -> Response:
     res = resources(request)
     token = request.cookies.get(res.cookies.session)
     if token:
-        await staff_sessions.log_out(res.db, token)
+        await staff_sessions.log_out(res, token)
     response = RedirectResponse("/staff/login", status_code=303)
     res.cookies.clear(response, res.cookies.session)
     return response
@@ -76,9 +75,7 @@ async def logout(request: Request) -> Response:
 
 async def home(request: Request) -> Response:
     account = await require_staff(request)
-    return resources(request).renderer.page(
-        request, "staff/home.html", {"is_admin": account.role == Role.ADMIN}
-    )
+    return resources(request).renderer.page(request, "staff/home.html", {"is_admin": is_admin(account)})
 
 
 async def change_language(request: Request) -> Response:
@@ -87,20 +84,20 @@ async def change_language(request: Request) -> Response:
     language = field(form, "language", 8)
     if not is_language(language):
         raise PublicError(422, N_("Choose a language."))
-    await accounts.set_language(resources(request).db, account, language)
+    await accounts.set_language(resources(request), account, language)
     return RedirectResponse("/staff/", status_code=303)
 
 
 async def invite_page(request: Request) -> Response:
     res = resources(request)
-    invite = await accounts.find_open_invite(res.db, request.path_params["token"])
+    invite = await accounts.find_open_invite(res, request.path_params["token"])
     return _form_page(request, "staff/invite.html", {"invite": invite, "error": None, "username": ""})
 
 
 async def accept_invite(request: Request) -> Response:
     res = resources(request)
     token = request.path_params["token"]
-    invite = await accounts.find_open_invite(res.db, token)
+    invite = await accounts.find_open_invite(res, token)
     form = await read_form(request)
     username = field(form, "username", 256)
     password = field(form, "password", 1024)
@@ -110,8 +107,7 @@ async def accept_invite(request: Request) -> Response:
         error = None
         try:
             account = await accounts.accept_invite(
-                res.db,
-                res.passwords,
+                res,
                 token,
                 username,
                 password,
@@ -128,7 +124,7 @@ async def accept_invite(request: Request) -> Response:
             {"invite": invite, "error": (error.message, {}), "username": username[:64]},
             status=error.status,
         )
-    session_token = await staff_sessions.start_session(res.db, account)
+    session_token = await staff_sessions.start_session(res, account)
     response = RedirectResponse("/staff/", status_code=303)
     res.cookies.set(response, res.cookies.session, session_token)
     res.cookies.clear(response, res.cookies.csrf)

@@ -6,55 +6,21 @@ verifier).  Creation and resumption are rate limited per client.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.access import require_visitor
-from server.i18n import N_, is_language
+from server.errors import PublicError
 from server.jsonapi import read_json
-from server.realtime.frames import FrameError, b64u, conversation_id
-from server.realtime.frames import encode as b64
+from server.models import Status
 from server.resources import resources
-from server.services import centre, conversations
+from server.security.visitor_throttle import throttle_visitor
+from server.services import conversations, queue
 from server.services import keys as key_service
-from server.services.staff_sessions import ThrottledError
+from server.validators import b64u, b64u_up_to, hex_id, language, lookup_id, to_b64u, verifier
 
-TOO_MANY = N_("Too many attempts from this device. Try again in %(minutes)s minutes.")
-_LOOKUP = re.compile(r"^[0-9a-f]{32}$")
-
-
-def lookup_id(value: Any) -> str:
-    if not isinstance(value, str) or not _LOOKUP.fullmatch(value):
-        raise FrameError("bad_frame", "lookup must be 32 lowercase hex digits")
-    return value
-
-
-def language(value: Any) -> str:
-    if not isinstance(value, str) or not is_language(value):
-        raise FrameError("bad_frame", "language must be nb, sv or en")
-    return value
-
-
-def verifier(value: Any) -> str:
-    raw = b64u(value, 64)
-    if len(raw) != 32:
-        raise FrameError("bad_frame", "verifier must be 32 bytes")
-    return str(value)
-
-
-async def throttle_visitor(request: Request, name: str) -> None:
-    res = resources(request)
-    limiter = res.visitor_limits[name]
-    key = res.client_key(request.scope)
-    verdict = await limiter.check(key)
-    if not verdict.allowed:
-        raise ThrottledError(TOO_MANY, verdict.retry_after)
-    await limiter.hit(key)
+MAX_STATE = 8192
 
 
 async def directory(request: Request) -> Response:
@@ -64,8 +30,8 @@ async def directory(request: Request) -> Response:
     return JSONResponse(
         {
             "centre_id": (await key_service.centre_id(res)).hex(),
-            "anchors": [b64(a) for a in await key_service.anchors(res)],
-            "directory": b64(signed) if signed else None,
+            "anchors": [to_b64u(a) for a in await key_service.anchors(res)],
+            "directory": to_b64u(signed) if signed else None,
         }
     )
 
@@ -74,10 +40,10 @@ async def create(request: Request) -> Response:
     fields = await read_json(
         request,
         {
-            "conversation": conversation_id,
+            "conversation": hex_id,
             "lookup": lookup_id,
             "verifier": verifier,
-            "state": lambda v: b64u(v, 8192),
+            "state": b64u_up_to(MAX_STATE),
             "genesis": b64u,
             "language": language,
         },
@@ -99,21 +65,22 @@ async def resume(request: Request) -> Response:
     fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
     await throttle_visitor(request, "resume")
     found, state, token = await conversations.resume(resources(request), fields["lookup"], fields["verifier"])
-    return JSONResponse({"conversation": found.hex, "state": b64(state), "token": token})
+    return JSONResponse({"conversation": found.hex, "state": to_b64u(state), "token": token})
 
 
 async def standing(request: Request) -> Response:
+    """Where the visitor is in the queue (the websocket pushes the same as `standing` frames)."""
     principal = await require_visitor(request)
     assert principal.conversation_id is not None
-    res = resources(request)
-    result = await conversations.standing(res, principal.conversation_id)
-    days = await centre.opening_hours(res.db)
+    found = await queue.standing(resources(request), principal.conversation_id)
+    if found.status == Status.DELETED:
+        raise PublicError(404, conversations.NOT_FOUND, code="not_found")
     return JSONResponse(
         {
-            "status": result.status,
-            "position": result.position,
-            "estimated_wait_minutes": result.estimated_wait_minutes,
-            "open_now": centre.is_open_at(days, datetime.now(res.settings.zone)),
+            "status": found.status,
+            "position": found.position,
+            "estimated_wait_minutes": found.estimated_wait_minutes,
+            "open_now": found.open_now,
         }
     )
 
