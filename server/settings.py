@@ -75,6 +75,11 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @property
+    def https(self) -> bool:
+        """People reach the service over HTTPS (so browsers are told to insist on it: HSTS)."""
+        return urlsplit(self.public_url).scheme == "https"
+
+    @property
     def secure_cookies(self) -> bool:
         """Secure cookies everywhere except plain-HTTP development on localhost."""
         parts = urlsplit(self.public_url)
