@@ -6,7 +6,6 @@ import base64
 import hashlib
 import json
 import re
-
 from collections.abc import Callable
 
 import pytest
