@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from server.app import create_app
 from server.models import Booking
-from tests.chat_helpers import Person
+from tests.chat_helpers import Centre, Person
 from tests.conftest import BASE_URL, Client
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -92,6 +92,16 @@ class Desk:
         return self.staff[name].form(
             "/staff/availability/exceptions", {"first": first, "last": last}, token_from="/staff/availability"
         )
+
+
+def desk_of(client: Client, centre: Centre) -> Desk:
+    """A chat test's centre (keys, directory) as booking staff: the same people, logged in."""
+    return Desk(
+        client,
+        centre.admin,
+        {name: m.person for name, m in centre.staff.items()},
+        {name: m.account_id for name, m in centre.staff.items()},
+    )
 
 
 def make_desk(client: Client, *counsellors: str) -> Desk:

@@ -22,6 +22,7 @@ from tests.booking_helpers import (
     at,
     b64,
     client_with,
+    desk_of,
     make_desk,
     new_feed,
     new_visitor,
@@ -59,12 +60,7 @@ def centre(client: Client) -> Centre:
 @pytest.fixture
 def desk(client: Client, centre: Centre) -> Desk:
     """The same people as booking staff; Anna works 09–10 and Bodil 13–14 on the test day."""
-    desk = Desk(
-        client,
-        centre.admin,
-        {name: m.person for name, m in centre.staff.items()},
-        {name: m.account_id for name, m in centre.staff.items()},
-    )
+    desk = desk_of(client, centre)
     day = ahead(DAY)
     desk.available("anna", [day.weekday()], "09:00", "10:00")
     desk.available("bodil", [day.weekday()], "13:00", "14:00")

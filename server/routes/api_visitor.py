@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.access import require_visitor
+from server.errors import PublicError
 from server.i18n import N_, is_language
 from server.jsonapi import read_json
 from server.realtime.frames import FrameError, b64u, conversation_id
@@ -22,9 +23,11 @@ from server.realtime.frames import encode as b64
 from server.resources import resources
 from server.services import centre, conversations
 from server.services import keys as key_service
+from server.services.booking import holders
 from server.services.staff_sessions import ThrottledError
 
 TOO_MANY = N_("Too many attempts from this device. Try again in %(minutes)s minutes.")
+BAD_REQUEST = N_("The request could not be understood.")
 _LOOKUP = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -121,8 +124,20 @@ async def standing(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     principal = await require_visitor(request)
     assert principal.conversation_id is not None
-    await conversations.delete_by_visitor(resources(request), principal.conversation_id)
+    choice = await bookings_choice(request)
+    await conversations.delete_by_visitor(resources(request), principal.conversation_id, choice)
     return Response(status_code=204)
+
+
+async def bookings_choice(request: Request) -> str:
+    """`?bookings=keep` (the default: unlinked from the chat) or `?bookings=cancel`; nothing else."""
+    query = request.query_params
+    values = query.getlist("bookings")
+    if set(query) - {"bookings"} or len(values) > 1 or await request.body():
+        raise PublicError(400, BAD_REQUEST, code="bad_request")
+    if values and values[0] not in holders.CHOICES:
+        raise PublicError(400, BAD_REQUEST, code="bad_request")
+    return values[0] if values else holders.KEEP
 
 
 async def end(request: Request) -> Response:

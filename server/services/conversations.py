@@ -42,6 +42,7 @@ from server.models import (
     utcnow,
 )
 from server.resources import Resources
+from server.services.booking import holders
 from server.services.tokens import new_token, token_hash
 
 NOT_FOUND = N_("This conversation does not exist or has been deleted.")
@@ -52,6 +53,15 @@ NOT_ALLOWED = N_("You cannot do that in this conversation.")
 TOO_MANY_OPEN = N_("You already have as many open conversations as allowed.")
 BAD_OUTCOME = N_("Choose an outcome.")
 TAKEN_ID = N_("That conversation id is already in use.")
+# Tables a visitor's deletion leaves dead rows in (for PostgreSQL's VACUUM; SQLite truncates its WAL).
+ERASED_BY_DELETION = (
+    "conversation_messages",
+    "conversation_members",
+    "visitor_tokens",
+    "conversations",
+    "booking_holders",
+    "bookings",
+)
 ON_DUTY_WINDOW = timedelta(seconds=75)
 ESTIMATE_WINDOW = timedelta(days=14)
 
@@ -163,14 +173,17 @@ async def conversation_for_token(res: Resources, token: str) -> uuid.UUID | None
     return row.conversation_id if row else None
 
 
-async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID) -> None:
+async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID, bookings: str = holders.KEEP) -> None:
     """Crypto-shredding: every message, the key state, the members and the tokens go for good.
 
     A tombstone row (status `deleted`, no content, no code) stays so the counsellor
-    sees what happened.
+    sees what happened.  Bookings made from the chat are unlinked from it (`keep`) or
+    cancelled and unlinked (`cancel`), see booking/holders.py.  Once committed, the
+    deleted bytes are made to leave the database files too (server/erasure.py).
     """
     async with res.db.begin() as db:
         conversation = await _lock(db, conversation_id)
+        await holders.release_conversation(db, conversation_id, bookings, utcnow())
         staff_ids = await _staff_of(db, conversation_id)
         await db.execute(
             delete(ConversationMessage).where(ConversationMessage.conversation_id == conversation_id)
@@ -186,6 +199,7 @@ async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID) -> None:
         conversation.last_hash = None
         conversation.closed_at = conversation.closed_at or utcnow()
     await _changed(res, conversation_id, queue=True, staff=staff_ids)
+    await res.db.eraser.erase(ERASED_BY_DELETION)
 
 
 # --- the log ---------------------------------------------------------------------
