@@ -7,7 +7,7 @@ the token hashes — stays in `<db>-wal` until the WAL is checkpointed *and* tru
 SQLite on its own never does.  So after a deletion we run `PRAGMA wal_checkpoint(TRUNCATE)`.
 It cannot finish while another connection reads an older snapshot or writes, so each attempt
 waits at most `BUSY_MS` (a writer is held up no longer than that) and is retried with backoff,
-off the event loop, until it succeeds; the request that deleted waits `WAIT_SECONDS` at most.
+in a thread, until it succeeds.  All of it runs in the background, right after the commit.
 
 PostgreSQL keeps deleted rows as dead tuples until VACUUM, and VACUUM does not overwrite all of
 their bytes (docs/THREAT-MODEL.md says exactly what remains where).  We run
@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger("trygg.erasure")
 BUSY_MS = 200
-WAIT_SECONDS = 2.0
 FIRST_DELAY = 0.05
 MAX_DELAY = 5.0
 GIVE_UP_SECONDS = 600.0
@@ -48,26 +47,17 @@ class Eraser:
         self._done = 0  # the last one of them that a successful pass covered
         self._tables: set[str] = set()
         self._task: asyncio.Task[None] | None = None
-        self._progress: asyncio.Condition | None = None
 
-    async def erase(self, tables: Iterable[str], wait: float | None = None) -> None:
-        """A deletion in `tables` has committed: erase now, waiting up to `wait` seconds for it.
+    def erase(self, tables: Iterable[str]) -> None:
+        """A deletion in `tables` has just committed: erase its bytes now, in the background.
 
-        By default SQLite's quick checkpoint is waited for and PostgreSQL's VACUUM is not.
+        The request that deleted is not held up (nor is the event loop: SQLite's checkpoint
+        runs in a thread, PostgreSQL's VACUUM on the server); `settled()` waits for it.
         """
         self._wanted += 1
         self._tables.update(tables)
-        target = self._wanted
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="trygg-erasure")
-        timeout = wait if wait is not None else (WAIT_SECONDS if self.is_sqlite else 0.0)
-        if timeout > 0:
-            progress = self._condition()
-            try:
-                async with progress:
-                    await asyncio.wait_for(progress.wait_for(lambda: self._done >= target), timeout)
-            except TimeoutError:
-                log.info("erasure continues in the background")
 
     async def settled(self) -> None:
         """Wait until every erasure asked for so far has run (or been given up)."""
@@ -84,21 +74,13 @@ class Eraser:
             task.cancel()
             await asyncio.wait({task})
 
-    def _condition(self) -> asyncio.Condition:
-        if self._progress is None:
-            self._progress = asyncio.Condition()
-        return self._progress
-
     async def _run(self) -> None:
         delay, started = FIRST_DELAY, time.monotonic()
         while self._done < self._wanted:
             target, tables = self._wanted, sorted(self._tables)
             self._tables.clear()
             if await self._pass(tables):
-                progress = self._condition()
-                async with progress:
-                    self._done = target
-                    progress.notify_all()
+                self._done = target
                 delay, started = FIRST_DELAY, time.monotonic()
                 continue
             self._tables.update(tables)

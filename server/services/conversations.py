@@ -198,8 +198,8 @@ async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID, bookings
         conversation.visitor_state = None
         conversation.last_hash = None
         conversation.closed_at = conversation.closed_at or utcnow()
+    res.db.eraser.erase(ERASED_BY_DELETION)
     await _changed(res, conversation_id, queue=True, staff=staff_ids)
-    await res.db.eraser.erase(ERASED_BY_DELETION)
 
 
 # --- the log ---------------------------------------------------------------------
