@@ -112,7 +112,10 @@ def _event(booking: Booking, who: Sender, now: datetime, organizer_name: str | N
 
 
 def is_ambiguous(local: datetime) -> bool:
-    """This wall-clock time occurs twice in its zone (clocks went back), so it alone names no instant."""
+    """This wall-clock time occurs twice in its zone (clocks went back), so it alone names no instant.
+
+    (True as well for a time in the hour skipped when clocks go forward, which no instant has.)
+    """
     return local.replace(fold=0).utcoffset() != local.replace(fold=1).utcoffset()
 
 
