@@ -47,7 +47,9 @@ class TryggApp(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
         res: Resources = self.state.resources
         inner = super().build_middleware_stack()
-        with_headers = SecurityHeadersMiddleware(inner, res.assets.import_map_csp_hash)
+        with_headers = SecurityHeadersMiddleware(
+            inner, res.assets.import_map_csp_hash, hsts=res.settings.https
+        )
         return RequestLogMiddleware(with_headers)
 
 

@@ -9,6 +9,7 @@ so tests can build any configuration from a plain dict.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class Settings:
     exit_url: str = "https://www.yr.no/"
     centre_name: str = "Trygg"
     centre_phone: str = ""
+    invite_domain: str = "invalid"
     password_hashing: PasswordHashing = STRONG_HASHING
     session_idle_minutes: int = 60
     session_max_hours: int = 12
@@ -75,6 +77,11 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @property
+    def https(self) -> bool:
+        """People reach the service over HTTPS (so browsers are told to insist on it: HSTS)."""
+        return urlsplit(self.public_url).scheme == "https"
+
+    @property
     def secure_cookies(self) -> bool:
         """Secure cookies everywhere except plain-HTTP development on localhost."""
         parts = urlsplit(self.public_url)
@@ -96,6 +103,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         exit_url=_exit_url(env.get("TRYGG_EXIT_URL", "https://www.yr.no/")),
         centre_name=_text("TRYGG_CENTRE_NAME", env.get("TRYGG_CENTRE_NAME", "Trygg"), 80),
         centre_phone=_text("TRYGG_CENTRE_PHONE", env.get("TRYGG_CENTRE_PHONE", ""), 40),
+        invite_domain=_domain("TRYGG_INVITE_DOMAIN", env.get("TRYGG_INVITE_DOMAIN") or "invalid"),
         password_hashing=_password_hashing(env.get("TRYGG_PASSWORD_HASHING", "strong")),
         session_idle_minutes=_int(env, "TRYGG_SESSION_IDLE_MINUTES", 60, 5, 24 * 60),
         session_max_hours=_int(env, "TRYGG_SESSION_MAX_HOURS", 12, 1, 24 * 7),
@@ -180,6 +188,17 @@ def _exit_url(raw: str) -> str:
     if not (parts.scheme == "https" or local) or not parts.hostname:
         raise SettingsError("TRYGG_EXIT_URL must be an https:// address of a neutral web site")
     return raw
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+
+
+def _domain(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if not _DOMAIN.fullmatch(value):
+        raise SettingsError(f"{name} must be a domain name such as invalid or example.org (got {raw!r})")
+    return value
 
 
 def _redis_url(raw: str) -> str:

@@ -12,15 +12,18 @@ from starlette.routing import Route
 
 from server.access import require_visitor
 from server.errors import PublicError
+from server.i18n import N_
 from server.jsonapi import read_json
 from server.models import Status
 from server.resources import resources
 from server.security.visitor_throttle import throttle_visitor
 from server.services import conversations, queue
 from server.services import keys as key_service
+from server.services.booking import holders
 from server.validators import b64u, b64u_up_to, hex_id, language, lookup_id, to_b64u, verifier
 
 MAX_STATE = 8192
+BAD_REQUEST = N_("The request could not be understood.")
 
 
 async def directory(request: Request) -> Response:
@@ -88,8 +91,20 @@ async def standing(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     principal = await require_visitor(request)
     assert principal.conversation_id is not None
-    await conversations.delete_by_visitor(resources(request), principal.conversation_id)
+    choice = await bookings_choice(request)
+    await conversations.delete_by_visitor(resources(request), principal.conversation_id, choice)
     return Response(status_code=204)
+
+
+async def bookings_choice(request: Request) -> str:
+    """`?bookings=keep` (the default: unlinked from the chat) or `?bookings=cancel`; nothing else."""
+    query = request.query_params
+    values = query.getlist("bookings")
+    if set(query) - {"bookings"} or len(values) > 1 or await request.body():
+        raise PublicError(400, BAD_REQUEST, code="bad_request")
+    if values and values[0] not in holders.CHOICES:
+        raise PublicError(400, BAD_REQUEST, code="bad_request")
+    return values[0] if values else holders.KEEP
 
 
 async def end(request: Request) -> Response:

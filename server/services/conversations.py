@@ -42,6 +42,7 @@ from server.models import (
 )
 from server.realtime import events
 from server.resources import Resources
+from server.services.booking import holders
 from server.services.tokens import new_token, token_hash
 
 NOT_FOUND = N_("This conversation does not exist or has been deleted.")
@@ -54,6 +55,15 @@ BAD_OUTCOME = N_("Choose an outcome.")
 TAKEN_ID = N_("That conversation id is already in use.")
 PAGE_SIZE = 200  # stored objects read at once for one connection's catch-up
 TYPING_SECONDS = 5
+# Tables a visitor's deletion leaves dead rows in (for PostgreSQL's VACUUM; SQLite truncates its WAL).
+ERASED_BY_DELETION = (
+    "conversation_messages",
+    "conversation_members",
+    "visitor_tokens",
+    "conversations",
+    "booking_holders",
+    "bookings",
+)
 
 
 @dataclass(frozen=True)
@@ -144,14 +154,17 @@ async def resume(res: Resources, lookup: str, verifier: str) -> tuple[uuid.UUID,
     return conversation.id, conversation.visitor_state, token
 
 
-async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID) -> None:
+async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID, bookings: str = holders.KEEP) -> None:
     """Crypto-shredding: every message, the key state, the members and the tokens go for good.
 
     A tombstone row (status `deleted`, no content, no code) stays so the counsellor
-    sees what happened.
+    sees what happened.  Bookings made from the chat are unlinked from it (`keep`) or
+    cancelled and unlinked (`cancel`), see booking/holders.py.  Once committed, the
+    deleted bytes are made to leave the database files too (server/erasure.py).
     """
     async with res.db.begin() as db:
         conversation = await _lock(db, conversation_id)
+        await holders.release_conversation(db, conversation_id, bookings, utcnow())
         staff_ids = await _staff_of(db, conversation_id)
         await db.execute(
             delete(ConversationMessage).where(ConversationMessage.conversation_id == conversation_id)
@@ -166,6 +179,7 @@ async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID) -> None:
         conversation.visitor_state = None
         conversation.last_hash = None
         conversation.closed_at = conversation.closed_at or utcnow()
+    res.db.eraser.erase(ERASED_BY_DELETION)
     await events.conversation_changed(res.bus, conversation_id, queue=True, staff=staff_ids)
 
 

@@ -97,6 +97,12 @@ async def holder_for_chat(res: Resources, conversation_id: uuid.UUID) -> tuple[s
 
 async def _holder_for_conversation(res: Resources, conversation_id: uuid.UUID) -> uuid.UUID:
     async with res.db.begin() as db:
+        # Shares the row lock a deletion takes: no holder is linked to a conversation being deleted.
+        status = await db.scalar(
+            select(Conversation.status).where(Conversation.id == conversation_id).with_for_update(read=True)
+        )
+        if status is None or status == Status.DELETED:
+            raise PublicError(401, WRONG_CODE, code="wrong_code")
         holder = await db.scalar(
             select(BookingHolder).where(BookingHolder.conversation_id == conversation_id)
         )
