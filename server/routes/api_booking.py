@@ -22,8 +22,9 @@ from server.jsonapi import read_json
 from server.models import KINDS, Booking
 from server.realtime.frames import FrameError, b64u
 from server.resources import Resources, resources
-from server.routes.api_visitor import lookup_id, throttle_visitor, verifier
+from server.routes.api_visitor import lookup_id, verifier
 from server.services import keys as key_service
+from server.services import visitor_limits
 from server.services.booking import bookings, invites, setup
 from server.services.booking.slots import Slot
 
@@ -54,6 +55,13 @@ def kind(value: Any) -> str:
     if value not in KINDS:
         raise FrameError("bad_frame", "kind must be in_person, phone or video")
     return str(value)
+
+
+def sequence(value: Any) -> int:
+    """A booking's SEQUENCE as the client last saw it (a change is refused if it has moved on)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:
+        raise FrameError("bad_frame", "sequence must be a whole number")
+    return value
 
 
 def flag(value: Any) -> bool:
@@ -176,15 +184,17 @@ async def free_times(request: Request) -> Response:
 
 async def new_holder(request: Request) -> Response:
     fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
-    await throttle_visitor(request, "booking-code")
-    token = await bookings.new_holder(resources(request), fields["lookup"], fields["verifier"])
+    res = resources(request)
+    async with visitor_limits.new_booking_code(res, res.client_key(request.scope)):
+        token = await bookings.new_holder(res, fields["lookup"], fields["verifier"])
     return JSONResponse({"token": token}, status_code=201)
 
 
 async def access(request: Request) -> Response:
     fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
-    await throttle_visitor(request, "booking-code")
-    token = await bookings.holder_for_code(resources(request), fields["lookup"], fields["verifier"])
+    res = resources(request)
+    async with visitor_limits.code_attempt(res, res.client_key(request.scope), fields["lookup"]):
+        token = await bookings.holder_for_code(res, fields["lookup"], fields["verifier"])
     return JSONResponse({"token": token})
 
 
@@ -207,18 +217,18 @@ async def book(request: Request) -> Response:
             "same_counsellor": flag,
         },
     )
-    await throttle_visitor(request, "book")
     res = resources(request)
-    booking = await bookings.book(
-        res,
-        holder_id,
-        fields["start"],
-        fields["kind"],
-        fields["payload"],
-        fields["fuller_invite"],
-        fields["same_counsellor"],
-        language_of(request),
-    )
+    async with visitor_limits.booking_change(res, res.client_key(request.scope), holder_id):
+        booking = await bookings.book(
+            res,
+            holder_id,
+            fields["start"],
+            fields["kind"],
+            fields["payload"],
+            fields["fuller_invite"],
+            fields["same_counsellor"],
+            language_of(request),
+        )
     return JSONResponse({"booking": (await with_names(res, [booking]))[0]}, status_code=201)
 
 
@@ -234,17 +244,22 @@ async def mine(request: Request) -> Response:
 
 async def cancel(request: Request) -> Response:
     holder_id = await require_holder(request)
+    seen = None
+    if await request.body():  # optional: {"sequence": n}, the version the visitor is cancelling
+        seen = (await read_json(request, {}, optional={"sequence": sequence})).get("sequence")
     res = resources(request)
-    booking = await bookings.cancel(res, holder_id, reference(request))
+    booking = await bookings.cancel(res, holder_id, reference(request), seen=seen)
     return JSONResponse({"booking": (await with_names(res, [booking]))[0]})
 
 
 async def reschedule(request: Request) -> Response:
     holder_id = await require_holder(request)
-    fields = await read_json(request, {"start": instant})
-    await throttle_visitor(request, "book")
+    fields = await read_json(request, {"start": instant}, optional={"sequence": sequence})
     res = resources(request)
-    booking = await bookings.reschedule(res, holder_id, reference(request), fields["start"])
+    async with visitor_limits.booking_change(res, res.client_key(request.scope), holder_id):
+        booking = await bookings.reschedule(
+            res, holder_id, reference(request), fields["start"], seen=fields.get("sequence")
+        )
     return JSONResponse({"booking": (await with_names(res, [booking]))[0]})
 
 

@@ -1,7 +1,7 @@
 """The visitor's HTTP API: start a conversation, resume with a code, queue standing, delete.
 
 No cookies: a visitor proves access with a bearer token (or the resume code's
-verifier).  Creation and resumption are rate limited per client.
+verifier).  Creation and resumption are rate limited (server/services/visitor_limits.py).
 """
 
 from __future__ import annotations
@@ -15,16 +15,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.access import require_visitor
-from server.i18n import N_, is_language
+from server.i18n import is_language
 from server.jsonapi import read_json
 from server.realtime.frames import FrameError, b64u, conversation_id
 from server.realtime.frames import encode as b64
 from server.resources import resources
-from server.services import centre, conversations
+from server.services import centre, conversations, visitor_limits
 from server.services import keys as key_service
-from server.services.staff_sessions import ThrottledError
 
-TOO_MANY = N_("Too many attempts from this device. Try again in %(minutes)s minutes.")
 _LOOKUP = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -45,16 +43,6 @@ def verifier(value: Any) -> str:
     if len(raw) != 32:
         raise FrameError("bad_frame", "verifier must be 32 bytes")
     return str(value)
-
-
-async def throttle_visitor(request: Request, name: str) -> None:
-    res = resources(request)
-    limiter = res.visitor_limits[name]
-    key = res.client_key(request.scope)
-    verdict = await limiter.check(key)
-    if not verdict.allowed:
-        raise ThrottledError(TOO_MANY, verdict.retry_after)
-    await limiter.hit(key)
 
 
 async def directory(request: Request) -> Response:
@@ -82,23 +70,25 @@ async def create(request: Request) -> Response:
             "language": language,
         },
     )
-    await throttle_visitor(request, "create")
-    token = await conversations.create(
-        resources(request),
-        fields["conversation"],
-        fields["lookup"],
-        fields["verifier"],
-        fields["state"],
-        fields["genesis"],
-        fields["language"],
-    )
+    res = resources(request)
+    async with visitor_limits.new_conversation(res, res.client_key(request.scope)):
+        token = await conversations.create(
+            res,
+            fields["conversation"],
+            fields["lookup"],
+            fields["verifier"],
+            fields["state"],
+            fields["genesis"],
+            fields["language"],
+        )
     return JSONResponse({"token": token}, status_code=201)
 
 
 async def resume(request: Request) -> Response:
     fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
-    await throttle_visitor(request, "resume")
-    found, state, token = await conversations.resume(resources(request), fields["lookup"], fields["verifier"])
+    res = resources(request)
+    async with visitor_limits.code_attempt(res, res.client_key(request.scope), fields["lookup"]):
+        found, state, token = await conversations.resume(res, fields["lookup"], fields["verifier"])
     return JSONResponse({"conversation": found.hex, "state": b64(state), "token": token})
 
 
