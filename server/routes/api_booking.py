@@ -23,6 +23,7 @@ from server.models import KINDS, Booking
 from server.realtime.frames import FrameError, b64u
 from server.resources import Resources, resources
 from server.routes.api_visitor import lookup_id, verifier
+from server.security.limits import Bucket
 from server.services import keys as key_service
 from server.services import visitor_limits
 from server.services.booking import bookings, invites, setup
@@ -185,7 +186,7 @@ async def free_times(request: Request) -> Response:
 async def new_holder(request: Request) -> Response:
     fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
     res = resources(request)
-    async with visitor_limits.new_booking_code(res, res.client_key(request.scope)):
+    async with visitor_limits.creating(res, Bucket.BOOKING_CODE, res.client_key(request.scope)):
         token = await bookings.new_holder(res, fields["lookup"], fields["verifier"])
     return JSONResponse({"token": token}, status_code=201)
 

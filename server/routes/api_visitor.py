@@ -20,6 +20,7 @@ from server.jsonapi import read_json
 from server.realtime.frames import FrameError, b64u, conversation_id
 from server.realtime.frames import encode as b64
 from server.resources import resources
+from server.security.limits import Bucket
 from server.services import centre, conversations, visitor_limits
 from server.services import keys as key_service
 
@@ -71,7 +72,7 @@ async def create(request: Request) -> Response:
         },
     )
     res = resources(request)
-    async with visitor_limits.new_conversation(res, res.client_key(request.scope)):
+    async with visitor_limits.creating(res, Bucket.CONVERSATION, res.client_key(request.scope)):
         token = await conversations.create(
             res,
             fields["conversation"],

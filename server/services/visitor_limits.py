@@ -27,18 +27,11 @@ from server.security.limits import Bucket, Want
 
 
 @asynccontextmanager
-async def new_conversation(
-    res: Resources, client: str, centre: uuid.UUID | None = None
+async def creating(
+    res: Resources, bucket: Bucket, client: str, centre: uuid.UUID | None = None
 ) -> AsyncIterator[None]:
-    async with res.limits.counting_successes(Want(Bucket.CONVERSATION, client, centre)):
-        yield
-
-
-@asynccontextmanager
-async def new_booking_code(
-    res: Resources, client: str, centre: uuid.UUID | None = None
-) -> AsyncIterator[None]:
-    async with res.limits.counting_successes(Want(Bucket.BOOKING_CODE, client, centre)):
+    """A new conversation (Bucket.CONVERSATION) or booking code (Bucket.BOOKING_CODE): counted if made."""
+    async with res.limits.counting_successes(Want(bucket, client, centre)):
         yield
 
 
