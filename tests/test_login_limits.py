@@ -85,6 +85,28 @@ async def post_login(
         )
 
 
+@dataclass(frozen=True)
+class Attempt:
+    who: Browser
+    username: str
+    password: str
+    where: tuple[str, int]
+
+
+def at_once(client: Client, attempts: list[Attempt], start: float = 0.0) -> list[httpx.Response]:
+    """Every attempt posted to the app's login at the same moment (at `start`, time.monotonic())."""
+
+    async def run() -> list[httpx.Response]:
+        await asyncio.sleep(max(0.0, start - time.monotonic()))
+        return list(
+            await asyncio.gather(
+                *(post_login(client.app, a.who, a.username, a.password, a.where) for a in attempts)
+            )
+        )
+
+    return client.run(run)
+
+
 def owner_device(client: Client, username: str) -> str:
     """Log in once as the owner (from the owner's own browser) and keep the device cookie it sets."""
     owner = Person(client, BASE_URL)
@@ -109,12 +131,7 @@ def test_a_hundred_simultaneous_wrong_logins_check_five_passwords(client: Client
     counter = counting(client)
     attacker = browser(client)
 
-    async def attack() -> list[httpx.Response]:
-        return await asyncio.gather(
-            *(post_login(client.app, attacker, "ada", WRONG, address(0)) for _ in range(100))
-        )
-
-    answers = client.run(attack)
+    answers = at_once(client, [Attempt(attacker, "ada", WRONG, address(0))] * 100)
     limit = client.res.settings.login_attempts_per_account
     assert counter.verified == limit == 5
     assert statuses(answers) == {400: limit, 429: 100 - limit}
@@ -128,12 +145,7 @@ def test_forty_wrong_logins_from_forty_addresses_check_five_passwords(client: Cl
     counter = counting(client)
     attacker = browser(client)
 
-    async def attack() -> list[httpx.Response]:
-        return await asyncio.gather(
-            *(post_login(client.app, attacker, "ada", WRONG, address(n)) for n in range(40))
-        )
-
-    answers = client.run(attack)
+    answers = at_once(client, [Attempt(attacker, "ada", WRONG, address(n)) for n in range(40)])
     assert counter.verified == 5
     assert statuses(answers) == {400: 5, 429: 35}
 
@@ -143,12 +155,7 @@ def test_the_per_client_limit_holds_across_accounts_at_once(make_settings: Any) 
         counter = counting(client)
         attacker = browser(client)
 
-        async def attack() -> list[httpx.Response]:
-            return await asyncio.gather(
-                *(post_login(client.app, attacker, f"user{n}", WRONG, address(1)) for n in range(60))
-            )
-
-        answers = client.run(attack)
+        answers = at_once(client, [Attempt(attacker, f"user{n}", WRONG, address(1)) for n in range(60)])
         assert counter.verified == 7
         assert statuses(answers) == {400: 7, 429: 53}
         assert (
@@ -164,12 +171,9 @@ def test_the_owner_with_a_device_cookie_gets_in_while_an_attacker_is_locked_out(
     attacker = browser(client)
     owner = browser(client, **{DEVICE: device})
 
-    async def attack_and_log_in() -> list[httpx.Response]:
-        attempts = [post_login(client.app, attacker, "ada", WRONG, address(9)) for _ in range(60)]
-        attempts.insert(30, post_login(client.app, owner, "ada", PASSWORD, address(9)))  # same address even
-        return await asyncio.gather(*attempts)
-
-    answers = client.run(attack_and_log_in)
+    attempts = [Attempt(attacker, "ada", WRONG, address(9))] * 60
+    attempts.insert(30, Attempt(owner, "ada", PASSWORD, address(9)))  # from the same address even
+    answers = at_once(client, attempts)
     mine = answers.pop(30)
     assert mine.status_code == 303, mine.text
     assert counter.verified == 5 + 1
@@ -190,12 +194,7 @@ def test_a_device_cookies_own_failures_are_limited_per_cookie(client: Client) ->
     stolen = browser(client, **{DEVICE: device})
     limit = client.res.settings.login_attempts_per_device
 
-    async def guesses() -> list[httpx.Response]:
-        return await asyncio.gather(
-            *(post_login(client.app, stolen, "ada", WRONG, address(4)) for _ in range(limit + 30))
-        )
-
-    answers = client.run(guesses)
+    answers = at_once(client, [Attempt(stolen, "ada", WRONG, address(4))] * (limit + 30))
     assert counter.verified == limit == 10
     assert statuses(answers) == {400: limit, 429: 30}
     assert (
@@ -303,14 +302,10 @@ def test_wrong_logins_spread_over_three_processes_check_five_passwords(
         net = 10 + secrets.randbelow(200)  # Redis outlives the test: addresses of its own too
         started = time.monotonic() + 0.2
 
-        def burst(client: Client) -> list[httpx.Response]:
-            async def attack() -> list[httpx.Response]:
-                await asyncio.sleep(max(0.0, started - time.monotonic()))  # every process at once
-                return await asyncio.gather(
-                    *(post_login(client.app, attacker, username, WRONG, address(n, net)) for n in range(30))
-                )
-
-            return client.run(attack)
+        def burst(client: Client) -> list[httpx.Response]:  # every process at once
+            return at_once(
+                client, [Attempt(attacker, username, WRONG, address(n, net)) for n in range(30)], started
+            )
 
         with ThreadPoolExecutor(max_workers=3) as pool:
             answers = [a for part in pool.map(burst, clients) for a in part]
