@@ -48,11 +48,7 @@ def test_change_password_then_forced_reset(
 
     # The admin forces a reset: Cora is logged out here too and sets a new password by the link.
     admin_page = new_page()
-    admin_page.goto(url + "/staff/login")
-    admin_page.fill("#username", "pwadmin")
-    admin_page.fill("#password", PASSWORD)
-    admin_page.click("#login")
-    admin_page.wait_for_url("**/staff/")
+    log_in(admin_page, url, "pwadmin")
     admin_page.goto(url + "/staff/admin/staff")
     admin_page.click('#staff-table tr[data-username="pwcora"] .reset-password')
     admin_page.wait_for_selector("#reset-notice")
