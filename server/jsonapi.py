@@ -14,8 +14,13 @@ from server.i18n import N_
 BAD_JSON = N_("The request could not be understood.")
 
 
-async def read_json(request: Request, schema: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
-    """The body as a JSON object with exactly the fields of `schema`, each validated; else 4xx."""
+async def read_json(
+    request: Request,
+    schema: dict[str, Callable[[Any], Any]],
+    optional: dict[str, Callable[[Any], Any]] | None = None,
+) -> dict[str, Any]:
+    """The body as a JSON object with exactly the fields of `schema` (and any of `optional`),
+    each validated; else 4xx."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise PublicError(
             415, N_("This kind of content is not accepted here."), code="unsupported_media_type"
@@ -24,6 +29,9 @@ async def read_json(request: Request, schema: dict[str, Callable[[Any], Any]]) -
         data = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError):
         raise PublicError(400, BAD_JSON, code="bad_json") from None
-    if not isinstance(data, dict) or set(data) != set(schema):
+    optional = optional or {}
+    if not isinstance(data, dict) or not set(schema) <= set(data) <= set(schema) | set(optional):
         raise PublicError(422, BAD_JSON, code="bad_fields")
-    return {name: check(data[name]) for name, check in schema.items()}  # validators raise a 422
+    return {
+        name: check(data[name]) for name, check in {**schema, **optional}.items() if name in data
+    }  # validators raise a 422

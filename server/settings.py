@@ -60,11 +60,18 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     login_attempts_per_client: int = 20
     login_attempts_per_account: int = 5
+    login_attempts_per_device: int = 10
+    login_window_minutes: int = 15
+    device_cookie_days: int = 90
     migrate_on_start: bool = True
     redis_url: str = ""
     max_open_per_counsellor: int = 5
-    conversations_per_client_per_hour: int = 10
-    bookings_per_client_per_hour: int = 5
+    conversations_per_client_per_hour: int = 30
+    bookings_per_client_per_hour: int = 30
+    bookings_per_code_per_hour: int = 5
+    booking_codes_per_client_per_hour: int = 30
+    wrong_codes_per_client_per_hour: int = 40
+    wrong_codes_per_code_per_hour: int = 10
     websocket_frames_per_10s: int = 30
     log_level: str = "INFO"
 
@@ -111,12 +118,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_body_bytes=_int(env, "TRYGG_MAX_BODY_BYTES", 256 * 1024, 4096, 16 * 1024 * 1024),
         login_attempts_per_client=_int(env, "TRYGG_LOGIN_ATTEMPTS_PER_CLIENT", 20, 1, 10_000),
         login_attempts_per_account=_int(env, "TRYGG_LOGIN_ATTEMPTS_PER_ACCOUNT", 5, 1, 100),
+        login_attempts_per_device=_int(env, "TRYGG_LOGIN_ATTEMPTS_PER_DEVICE", 10, 1, 100),
+        login_window_minutes=_int(env, "TRYGG_LOGIN_WINDOW_MINUTES", 15, 1, 24 * 60),
+        device_cookie_days=_int(env, "TRYGG_DEVICE_COOKIE_DAYS", 90, 1, 400),
         migrate_on_start=_bool(env, "TRYGG_MIGRATE_ON_START", True),
         redis_url=_redis_url(env.get("TRYGG_REDIS_URL", "")),
         max_open_per_counsellor=_int(env, "TRYGG_MAX_OPEN_PER_COUNSELLOR", 5, 1, 50),
         websocket_frames_per_10s=_int(env, "TRYGG_WEBSOCKET_FRAMES_PER_10S", 30, 5, 10_000),
-        conversations_per_client_per_hour=_int(env, "TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR", 10, 1, 10_000),
-        bookings_per_client_per_hour=_int(env, "TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR", 5, 1, 10_000),
+        conversations_per_client_per_hour=_int(env, "TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR", 30, 1, 10_000),
+        bookings_per_client_per_hour=_int(env, "TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR", 30, 1, 10_000),
+        bookings_per_code_per_hour=_int(env, "TRYGG_BOOKINGS_PER_CODE_PER_HOUR", 5, 1, 10_000),
+        booking_codes_per_client_per_hour=_int(env, "TRYGG_BOOKING_CODES_PER_CLIENT_PER_HOUR", 30, 1, 10_000),
+        wrong_codes_per_client_per_hour=_int(env, "TRYGG_WRONG_CODES_PER_CLIENT_PER_HOUR", 40, 1, 10_000),
+        wrong_codes_per_code_per_hour=_int(env, "TRYGG_WRONG_CODES_PER_CODE_PER_HOUR", 10, 1, 10_000),
         log_level=_choice(
             "TRYGG_LOG_LEVEL",
             env.get("TRYGG_LOG_LEVEL", "INFO").upper(),

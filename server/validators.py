@@ -64,6 +64,13 @@ def sequence(value: Any) -> int:
     return value
 
 
+def booking_sequence(value: Any) -> int:
+    """A booking's SEQUENCE as the client last saw it (a change is refused if it has moved on)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:
+        raise Invalid("sequence must be a whole number")
+    return value
+
+
 def client_id(value: Any) -> str:
     if isinstance(value, str) and len(value) == 36:
         try:

@@ -617,22 +617,32 @@ def test_a_code_holds_at_most_the_allowed_future_bookings(client: Client, desk: 
     assert visitor.call("GET", "/api/booking/bookings").json()["max_future_bookings"] == 1
 
 
-def test_booking_is_rate_limited_per_client(make_settings: Any) -> None:
+def test_booking_is_rate_limited_per_code_and_per_client(make_settings: Any) -> None:
+    """Accepted bookings count, per code and per client; refused attempts count for nothing
+    (tests/test_limits.py has the shared-address cases)."""
     day = ahead(DAY)
-    with client_with(make_settings, TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR="3") as client:
+    env = {"TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR": "3", "TRYGG_BOOKINGS_PER_CODE_PER_HOUR": "2"}
+    with client_with(make_settings, **env) as client:
         desk = make_desk(client, "anna")
         desk.available("anna", [day.weekday()], "09:00", "16:00")
         assert desk.policy(max_future_bookings=20).status_code == 303
         visitor = new_visitor(client)
         assert visitor.book(at(day, "09:00")).status_code == 201
-        assert visitor.book(at(day, "09:07")).status_code == 422  # failed attempts count too
+        for _ in range(5):  # refused attempts cost nothing, so they count for nothing
+            assert visitor.book(at(day, "09:07")).status_code == 422
+            assert visitor.book(at(day, "09:00")).status_code == 409
         assert visitor.book(at(day, "10:15")).status_code == 201
         blocked = visitor.book(at(day, "11:30"))
         assert blocked.status_code == 429
         assert int(blocked.headers["retry-after"]) > 0
-        assert blocked.json()["message"] == "Too many attempts from this device. Try again in 60 minutes."
-        assert new_visitor(client).book(at(day, "11:30")).status_code == 429  # per client, not per code
-        assert len(stored(client)) == 2
+        assert blocked.json()["message"] == (
+            "You have booked or moved as many times as allowed for now. Try again in 60 minutes."
+        )
+        assert new_visitor(client).book(at(day, "11:30")).status_code == 201  # another code may
+        per_client = new_visitor(client).book(at(day, "12:45"))
+        assert per_client.status_code == 429
+        assert per_client.json()["message"] == "Too many attempts from this device. Try again in 60 minutes."
+        assert len(stored(client)) == 3
 
 
 # --- cancelling and moving ----------------------------------------------------------------------

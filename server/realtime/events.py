@@ -7,7 +7,10 @@ because they are relayed as they are.  Channels:
 - `queue`: the shared queue changed (`queue`), or who is on duty may have (`presence`);
   counsellors who asked for the queue listen, and so does a visitor while waiting in it;
 - `conversation:<hex>`: a conversation changed (`changed`), someone is typing or read;
-- `staff:<hex>`: a staff member's list of open conversations may have changed.
+- `staff:<hex>`: a staff member's list of open conversations may have changed
+  (`assignments`), or one or more of their sessions ended (`session_ended`, with `staff_id`
+  and `reason`: `logout`, `password_changed`, `password_reset`, `deactivated`); each
+  connection of that person looks its own session up again and closes if it is gone.
 
 (When one installation serves several centres, `queue` becomes `queue:<centre hex>` here.)
 """
@@ -22,6 +25,7 @@ from .bus import Bus
 QUEUE = "queue"
 _CONVERSATION = "conversation:"
 _STAFF = "staff:"
+SESSION_ENDED = "session_ended"
 
 
 def queue_channel() -> str:
@@ -87,4 +91,11 @@ async def receipt(
             "read": read,
             "connection": origin,
         },
+    )
+
+
+async def session_ended(bus: Bus, staff_id: uuid.UUID, reason: str) -> None:
+    """Sessions of this staff member ended: every connection of theirs, on every process, re-checks."""
+    await bus.publish(
+        staff_channel(staff_id), {"kind": SESSION_ENDED, "staff_id": staff_id.hex, "reason": reason}
     )

@@ -12,7 +12,7 @@ from server.forms import field, read_form
 from server.languages import INTERPRETER_LANGUAGES
 from server.models import Role
 from server.resources import resources
-from server.services import accounts
+from server.services import accounts, credentials, staff_sessions
 
 
 async def staff_page(request: Request) -> Response:
@@ -20,7 +20,9 @@ async def staff_page(request: Request) -> Response:
     return await _render_staff(request, new_invite_url=None, error=None)
 
 
-async def _render_staff(request: Request, new_invite_url: str | None, error: PublicError | None) -> Response:
+async def _render_staff(
+    request: Request, new_invite_url: str | None, error: PublicError | None, reset_name: str | None = None
+) -> Response:
     res = resources(request)
     overview = await accounts.staff_overview(res)
     return res.renderer.page(
@@ -31,6 +33,7 @@ async def _render_staff(request: Request, new_invite_url: str | None, error: Pub
             "roles": [r.value for r in Role],
             "language_names": dict(INTERPRETER_LANGUAGES),
             "new_invite_url": new_invite_url,
+            "reset_name": reset_name,
             "error": (error.message, error.values) if error else None,
         },
         status_code=error.status if error else 200,
@@ -64,7 +67,22 @@ async def revoke_invite(request: Request) -> Response:
 async def deactivate(request: Request) -> Response:
     actor = await require_admin(request)
     await accounts.set_active(resources(request), actor, request.path_params["id"], False)
+    await staff_sessions.announce_ended(resources(request), request.path_params["id"], "deactivated")
     return RedirectResponse("/staff/admin/staff", status_code=303)
+
+
+async def force_reset(request: Request) -> Response:
+    """End every session of the account; the admin gets a fresh link for setting a new password."""
+    actor = await require_admin(request)
+    res = resources(request)
+    try:
+        created = await credentials.force_reset(res, actor, request.path_params["id"])
+    except PublicError as error:
+        if error.status == 404:
+            raise
+        return await _render_staff(request, None, error)
+    url = f"{res.settings.public_url}/staff/invite/{created.token}"
+    return await _render_staff(request, url, None, reset_name=created.invite.display_name)
 
 
 async def reactivate(request: Request) -> Response:
@@ -93,5 +111,6 @@ routes = [
     Route("/staff/admin/invites/{id:uuid}/revoke", revoke_invite, methods=["POST"]),
     Route("/staff/admin/staff/{id:uuid}/deactivate", deactivate, methods=["POST"]),
     Route("/staff/admin/staff/{id:uuid}/reactivate", reactivate, methods=["POST"]),
+    Route("/staff/admin/staff/{id:uuid}/reset", force_reset, methods=["POST"]),
     Route("/staff/admin/staff/{id:uuid}/languages", set_languages, methods=["POST"]),
 ]

@@ -1,4 +1,4 @@
-"""Staff sign-in, sign-out, the staff home page, and accepting an invitation."""
+"""Staff sign-in, sign-out, the staff home page, changing one's password, and accepting an invitation."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from server.access import is_admin, require_staff
 from server.errors import PublicError, ThrottledError
 from server.forms import field, read_form
 from server.i18n import N_, is_language
+from server.models import StaffInvite
 from server.resources import Resources, resources
 from server.security.csrf import binding_cookie, make_token, new_binding
-from server.services import accounts, staff_sessions
+from server.services import accounts, credentials, staff_sessions
 from server.templating import request_language
+
+PASSWORDS_DIFFER = N_("The two passwords are not the same.")
 
 
 def _with_prelogin_csrf(request: Request, res: Resources) -> str | None:
@@ -44,8 +47,11 @@ async def login(request: Request) -> Response:
     username = field(form, "username", 256)
     password = field(form, "password", 1024)
     old = request.cookies.get(res.cookies.session)
+    device = request.cookies.get(res.cookies.device)
     try:
-        result = await staff_sessions.log_in(res, res.client_key(request.scope), username, password, old)
+        result = await staff_sessions.log_in(
+            res, res.client_key(request.scope), username, password, old, device
+        )
     except PublicError as error:
         message = error.message
         values = {"minutes": error.minutes} if isinstance(error, ThrottledError) else {}
@@ -57,8 +63,13 @@ async def login(request: Request) -> Response:
         )
         response.headers.update(error.headers or {})
         return response
-    response = RedirectResponse("/staff/", status_code=303)
+    return _logged_in(res, result)
+
+
+def _logged_in(res: Resources, result: staff_sessions.LoginResult, to: str = "/staff/") -> Response:
+    response = RedirectResponse(to, status_code=303)
     res.cookies.set(response, res.cookies.session, result.token)
+    res.cookies.set(response, res.cookies.device, result.device, max_age=res.devices.max_age)
     res.cookies.clear(response, res.cookies.csrf)
     return response
 
@@ -67,7 +78,9 @@ async def logout(request: Request) -> Response:
     res = resources(request)
     token = request.cookies.get(res.cookies.session)
     if token:
-        await staff_sessions.log_out(res, token)
+        staff_id = await staff_sessions.log_out(res, token)
+        if staff_id is not None:
+            await staff_sessions.announce_ended(res, staff_id, "logout")
     response = RedirectResponse("/staff/login", status_code=303)
     res.cookies.clear(response, res.cookies.session)
     return response
@@ -88,10 +101,59 @@ async def change_language(request: Request) -> Response:
     return RedirectResponse("/staff/", status_code=303)
 
 
+async def password_page(request: Request) -> Response:
+    await require_staff(request)
+    done = request.query_params.get("changed") == "1"
+    return resources(request).renderer.page(request, "staff/password.html", {"error": None, "done": done})
+
+
+async def change_password(request: Request) -> Response:
+    """Current password, new password twice; every other session of the account ends."""
+    account = await require_staff(request)
+    res = resources(request)
+    form = await read_form(request)
+    new = field(form, "new_password", 1024)
+    try:
+        if new != field(form, "new_password_again", 1024):
+            raise PublicError(422, PASSWORDS_DIFFER)
+        result = await credentials.change_password(
+            res,
+            account.id,
+            field(form, "current_password", 1024),
+            new,
+            request.cookies.get(res.cookies.device),
+        )
+    except PublicError as error:
+        if error.status == 404:
+            raise
+        response = res.renderer.page(
+            request,
+            "staff/password.html",
+            {"error": (error.message, error.values), "done": False},
+            status_code=error.status,
+        )
+        response.headers.update(error.headers or {})
+        return response
+    return _logged_in(res, result, "/staff/password?changed=1")
+
+
 async def invite_page(request: Request) -> Response:
     res = resources(request)
     invite = await accounts.find_open_invite(res, request.path_params["token"])
-    return _form_page(request, "staff/invite.html", {"invite": invite, "error": None, "username": ""})
+    return _form_page(request, "staff/invite.html", await _invite_context(res, invite, None, ""))
+
+
+async def _invite_context(
+    res: Resources, invite: StaffInvite, error: PublicError | None, username: str
+) -> dict[str, object]:
+    """An invitation asks for a user name; a reset link shows the account's own."""
+    reset = await credentials.reset_account(res, invite) if credentials.is_reset(invite) else None
+    return {
+        "invite": invite,
+        "reset_username": reset.username if reset else None,
+        "error": (error.message, {}) if error else None,
+        "username": username[:64],
+    }
 
 
 async def accept_invite(request: Request) -> Response:
@@ -102,17 +164,20 @@ async def accept_invite(request: Request) -> Response:
     username = field(form, "username", 256)
     password = field(form, "password", 1024)
     if password != field(form, "password_again", 1024):
-        error: PublicError | None = PublicError(422, N_("The two passwords are not the same."))
+        error: PublicError | None = PublicError(422, PASSWORDS_DIFFER)
     else:
         error = None
         try:
-            account = await accounts.accept_invite(
-                res,
-                token,
-                username,
-                password,
-                request_language(request, res.settings),
-            )
+            if credentials.is_reset(invite):
+                account = await credentials.complete_reset(res, token, password)
+            else:
+                account = await accounts.accept_invite(
+                    res,
+                    token,
+                    username,
+                    password,
+                    request_language(request, res.settings),
+                )
         except PublicError as failure:
             if failure.status == 404:
                 raise
@@ -121,14 +186,12 @@ async def accept_invite(request: Request) -> Response:
         return _form_page(
             request,
             "staff/invite.html",
-            {"invite": invite, "error": (error.message, {}), "username": username[:64]},
+            await _invite_context(res, invite, error, username),
             status=error.status,
         )
     session_token = await staff_sessions.start_session(res, account)
-    response = RedirectResponse("/staff/", status_code=303)
-    res.cookies.set(response, res.cookies.session, session_token)
-    res.cookies.clear(response, res.cookies.csrf)
-    return response
+    device = res.devices.issue(request.cookies.get(res.cookies.device), account.id, account.password_hash)
+    return _logged_in(res, staff_sessions.LoginResult(account, session_token, device))
 
 
 routes = [
@@ -137,6 +200,8 @@ routes = [
     Route("/staff/logout", logout, methods=["POST"]),
     Route("/staff/", home, methods=["GET"]),
     Route("/staff/language", change_language, methods=["POST"]),
+    Route("/staff/password", password_page, methods=["GET"]),
+    Route("/staff/password", change_password, methods=["POST"]),
     Route("/staff/invite/{token}", invite_page, methods=["GET"]),
     Route("/staff/invite/{token}", accept_invite, methods=["POST"]),
 ]

@@ -19,13 +19,15 @@ from server.errors import PublicError
 from server.i18n import N_, is_language
 from server.jsonapi import read_json
 from server.resources import Resources, resources
-from server.security.visitor_throttle import throttle_visitor
+from server.security.limits import Bucket
 from server.services import keys as key_service
+from server.services import visitor_limits
 from server.services.booking import bookings, invites, present, setup
 from server.services.booking.slots import Slot
 from server.validators import (
     booking_kind,
     booking_reference,
+    booking_sequence,
     flag,
     instant,
     lookup_id,
@@ -100,15 +102,17 @@ async def free_times(request: Request) -> Response:
 
 async def new_holder(request: Request) -> Response:
     fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
-    await throttle_visitor(request, "booking-code")
-    token = await bookings.new_holder(resources(request), fields["lookup"], fields["verifier"])
+    res = resources(request)
+    async with visitor_limits.creating(res, Bucket.BOOKING_CODE, res.client_key(request.scope)):
+        token = await bookings.new_holder(res, fields["lookup"], fields["verifier"])
     return JSONResponse({"token": token}, status_code=201)
 
 
 async def access(request: Request) -> Response:
     fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
-    await throttle_visitor(request, "booking-code")
-    token = await bookings.holder_for_code(resources(request), fields["lookup"], fields["verifier"])
+    res = resources(request)
+    async with visitor_limits.code_attempt(res, res.client_key(request.scope), fields["lookup"]):
+        token = await bookings.holder_for_code(res, fields["lookup"], fields["verifier"])
     return JSONResponse({"token": token})
 
 
@@ -131,18 +135,18 @@ async def book(request: Request) -> Response:
             "same_counsellor": flag,
         },
     )
-    await throttle_visitor(request, "book")
     res = resources(request)
-    booking = await bookings.book(
-        res,
-        holder_id,
-        fields["start"],
-        fields["kind"],
-        fields["payload"],
-        fields["fuller_invite"],
-        fields["same_counsellor"],
-        language_of(request),
-    )
+    async with visitor_limits.booking_change(res, res.client_key(request.scope), holder_id):
+        booking = await bookings.book(
+            res,
+            holder_id,
+            fields["start"],
+            fields["kind"],
+            fields["payload"],
+            fields["fuller_invite"],
+            fields["same_counsellor"],
+            language_of(request),
+        )
     return JSONResponse({"booking": (await present.for_visitor(res, [booking]))[0]}, status_code=201)
 
 
@@ -161,17 +165,22 @@ async def mine(request: Request) -> Response:
 
 async def cancel(request: Request) -> Response:
     holder_id = await require_holder(request)
+    seen = None
+    if await request.body():  # optional: {"sequence": n}, the version the visitor is cancelling
+        seen = (await read_json(request, {}, optional={"sequence": booking_sequence})).get("sequence")
     res = resources(request)
-    booking = await bookings.cancel(res, holder_id, booking_reference(request))
+    booking = await bookings.cancel(res, holder_id, booking_reference(request), seen=seen)
     return JSONResponse({"booking": (await present.for_visitor(res, [booking]))[0]})
 
 
 async def reschedule(request: Request) -> Response:
     holder_id = await require_holder(request)
-    fields = await read_json(request, {"start": instant})
-    await throttle_visitor(request, "book")
+    fields = await read_json(request, {"start": instant}, optional={"sequence": booking_sequence})
     res = resources(request)
-    booking = await bookings.reschedule(res, holder_id, booking_reference(request), fields["start"])
+    async with visitor_limits.booking_change(res, res.client_key(request.scope), holder_id):
+        booking = await bookings.reschedule(
+            res, holder_id, booking_reference(request), fields["start"], seen=fields.get("sequence")
+        )
     return JSONResponse({"booking": (await present.for_visitor(res, [booking]))[0]})
 
 

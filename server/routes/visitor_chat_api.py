@@ -1,7 +1,7 @@
 """The visitor's HTTP API: start a conversation, resume with a code, queue standing, delete.
 
 No cookies: a visitor proves access with a bearer token (or the resume code's
-verifier).  Creation and resumption are rate limited per client.
+verifier).  Creation and resumption are rate limited (server/services/visitor_limits.py).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from server.i18n import N_
 from server.jsonapi import read_json
 from server.models import Status
 from server.resources import resources
-from server.security.visitor_throttle import throttle_visitor
-from server.services import conversations, queue
+from server.security.limits import Bucket
+from server.services import conversations, queue, visitor_limits
 from server.services import keys as key_service
 from server.services.booking import holders
 from server.validators import b64u, b64u_up_to, hex_id, language, lookup_id, to_b64u, verifier
@@ -51,23 +51,25 @@ async def create(request: Request) -> Response:
             "language": language,
         },
     )
-    await throttle_visitor(request, "create")
-    token = await conversations.create(
-        resources(request),
-        fields["conversation"],
-        fields["lookup"],
-        fields["verifier"],
-        fields["state"],
-        fields["genesis"],
-        fields["language"],
-    )
+    res = resources(request)
+    async with visitor_limits.creating(res, Bucket.CONVERSATION, res.client_key(request.scope)):
+        token = await conversations.create(
+            res,
+            fields["conversation"],
+            fields["lookup"],
+            fields["verifier"],
+            fields["state"],
+            fields["genesis"],
+            fields["language"],
+        )
     return JSONResponse({"token": token}, status_code=201)
 
 
 async def resume(request: Request) -> Response:
     fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
-    await throttle_visitor(request, "resume")
-    found, state, token = await conversations.resume(resources(request), fields["lookup"], fields["verifier"])
+    res = resources(request)
+    async with visitor_limits.code_attempt(res, res.client_key(request.scope), fields["lookup"]):
+        found, state, token = await conversations.resume(res, fields["lookup"], fields["verifier"])
     return JSONResponse({"conversation": found.hex, "state": to_b64u(state), "token": token})
 
 

@@ -145,7 +145,10 @@ async def accept_invite(
                 select(StaffInvite).where(StaffInvite.token_hash == token_hash(token))
             )
             # Re-checked inside the write transaction: two tabs cannot both use one link.
-            if invite is None or invite.used_at is not None or invite.expires_at <= utcnow():
+            # (A reset link, which names its account already, is for services/credentials.py.)
+            if invite is None or invite.used_at is not None or invite.account_id is not None:
+                raise PublicError(404, INVITE_INVALID)
+            if invite.expires_at <= utcnow():
                 raise PublicError(404, INVITE_INVALID)
             account = StaffAccount(
                 username=username,

@@ -5,6 +5,12 @@ Every change runs in one transaction that first locks the counsellors it may tou
 time), recomputes the free slots from the database and only then writes.  The partial
 unique index on confirmed (counsellor, start) is the last line: if two writers still
 meet, the database refuses the second and the visitor is told the time is taken.
+
+A change to an existing booking (move, cancel, interpreter) first locks the booking's
+row, then decides from what it reads under that lock; a move then locks the counsellors
+as above.  The caller may say which SEQUENCE it saw (`seen`): if the booking has changed
+since, the change is refused with 409 `changed`, so of two simultaneous changes made
+from one version exactly one wins.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ NO_COUNSELLOR = N_("Your conversation has no counsellor yet, so you cannot book 
 PAST_BOOKING = N_("This booking has already taken place.")
 NO_SUCH_BOOKING = N_("There is no booking with this reference.")
 NOT_AN_INTERPRETER = N_("Choose an active interpreter.")
+CHANGED = N_("This booking was changed in the meantime. Look at it again and try again.")
 
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32
 
@@ -259,12 +266,18 @@ async def book(
 
 
 async def cancel(
-    res: Resources, holder_id: uuid.UUID, reference: str, now: datetime | None = None
+    res: Resources,
+    holder_id: uuid.UUID,
+    reference: str,
+    now: datetime | None = None,
+    *,
+    seen: int | None = None,
 ) -> Booking:
     """Cancel a confirmed booking (SEQUENCE goes up so calendars replace the event)."""
     now = now or datetime.now(UTC)
     async with res.db.begin() as db:
-        booking = await _owned(db, holder_id, reference)
+        booking = await _owned(db, holder_id, reference, lock=True)
+        _unchanged(booking, seen)
         if booking.status == BookingStatus.CANCELLED:
             raise PublicError(409, ALREADY_CANCELLED, code="already_cancelled")
         if booking.ends_at <= now:
@@ -276,13 +289,20 @@ async def cancel(
 
 
 async def reschedule(
-    res: Resources, holder_id: uuid.UUID, reference: str, start: datetime, now: datetime | None = None
+    res: Resources,
+    holder_id: uuid.UUID,
+    reference: str,
+    start: datetime,
+    now: datetime | None = None,
+    *,
+    seen: int | None = None,
 ) -> Booking:
     """Move a confirmed booking to another free slot: same reference and UID, SEQUENCE + 1."""
     now = now or datetime.now(UTC)
     try:
         async with res.db.begin() as db:
-            booking = await _owned(db, holder_id, reference)
+            booking = await _owned(db, holder_id, reference, lock=True)
+            _unchanged(booking, seen)
             if booking.status == BookingStatus.CANCELLED:
                 raise PublicError(409, ALREADY_CANCELLED, code="already_cancelled")
             if booking.ends_at <= now:
@@ -340,6 +360,8 @@ async def set_interpreter(
     reference: str,
     interpreter_id: uuid.UUID | None,
     now: datetime | None = None,
+    *,
+    seen: int | None = None,
 ) -> Booking:
     """The booking's counsellor attaches an interpreter to a confirmed future booking (or detaches).
 
@@ -351,6 +373,7 @@ async def set_interpreter(
         if booking is None:
             raise PublicError(404, NO_SUCH_BOOKING, code="not_found")
         access.require_booking_counsellor(staff, booking)
+        _unchanged(booking, seen)
         if booking.status == BookingStatus.CANCELLED:
             raise PublicError(409, ALREADY_CANCELLED, code="already_cancelled")
         if booking.ends_at <= now:
@@ -385,13 +408,19 @@ async def staff_names(res: Resources, ids: Sequence[uuid.UUID]) -> dict[uuid.UUI
         return {row[0]: row[1] for row in rows}
 
 
-async def _owned(db: AsyncSession, holder_id: uuid.UUID, reference: str) -> Booking:
-    booking = await db.scalar(
-        select(Booking).where(Booking.reference == reference, Booking.holder_id == holder_id)
-    )
+async def _owned(db: AsyncSession, holder_id: uuid.UUID, reference: str, lock: bool = False) -> Booking:
+    """The holder's booking; with `lock`, its row stays locked until the transaction ends."""
+    query = select(Booking).where(Booking.reference == reference, Booking.holder_id == holder_id)
+    booking = await db.scalar(query.with_for_update() if lock else query)
     if booking is None:
         raise PublicError(404, NOT_FOUND, code="not_found")
     return booking
+
+
+def _unchanged(booking: Booking, seen: int | None) -> None:
+    """Refuse a change made from an older version of the booking than the one now stored."""
+    if seen is not None and booking.sequence != seen:
+        raise PublicError(409, CHANGED, code="changed")
 
 
 async def _lock_counsellors(db: AsyncSession, res: Resources, only: uuid.UUID | None) -> None:
