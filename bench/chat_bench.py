@@ -19,11 +19,19 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx2
-from websockets.sync.client import connect
 
-from tests.chat_helpers import PASSWORD, Socket, b64, build_centre, staff_view, start_visitor, text, unb64
+from tests.chat_helpers import (
+    PASSWORD,
+    Socket,
+    b64,
+    build_centre,
+    live_socket,
+    staff_view,
+    start_visitor,
+    text,
+    unb64,
+)
 from tests.live_server import LiveServer
-from tests.test_chat_restart import WebsocketsAdapter
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -44,10 +52,7 @@ def main(count: int) -> None:
         anna = staff_view(centre, "anna", chat.genesis)
 
         def socket(cookie: str = "") -> Socket:
-            headers = {"Cookie": cookie} if cookie else {}
-            url = server.url.replace("http", "ws") + "/ws"
-            raw = stack.enter_context(connect(url, origin=server.url, additional_headers=headers))  # type: ignore[arg-type]
-            return Socket(WebsocketsAdapter(raw))
+            return live_socket(stack, server.url, cookie)
 
         counsellor = socket(centre.staff["anna"].person.cookie_header())
         claim = {

@@ -1,27 +1,47 @@
-"""Every "may this person do this?" decision, in one place, one condition per line."""
+"""Who is acting, and every "may this person do this?" decision, in one place, one condition per line.
+
+This module depends only on the models, the session and token checks, and one query of its
+own: whether a person is a member of a conversation's current epoch (`membership`).  Services
+may call it; it calls no service, so nothing here can grow an import cycle.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
+from crypto.constants import Role as MemberRole
 from server.errors import PublicError
 from server.i18n import N_
-from server.models import Booking, Role, StaffAccount
+from server.models import Booking, BookingHolder, ConversationMember, Role, StaffAccount, VisitorToken
 from server.resources import Resources, resources
-from server.services import conversations
-from server.services.conversations import Principal
 from server.services.staff_sessions import current_account
+from server.services.tokens import holder_from_token, token_hash
 
 FORBIDDEN = N_("You do not have access to this page.")
 UNAUTHORIZED = N_("This conversation does not exist or has been deleted.")
 NOT_YOURS = N_("This booking is not yours.")
+NOT_HOLDER = N_("Enter your code again to see your bookings.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a visitor (holding one conversation's token) or a staff member."""
+
+    staff: StaffAccount | None = None
+    conversation_id: uuid.UUID | None = None
 
 
 class LoginRequired(Exception):
     """No valid staff session: the handler for this sends the browser to the login page."""
+
+
+# --- staff: who they are and what their role lets them do ---------------------------------
 
 
 async def require_staff(connection: HTTPConnection, *roles: Role) -> StaffAccount:
@@ -48,9 +68,51 @@ async def require_counsellor(connection: HTTPConnection) -> StaffAccount:
     return await require_staff(connection, Role.COUNSELLOR)
 
 
+async def require_interpreter(connection: HTTPConnection) -> StaffAccount:
+    return await require_staff(connection, Role.INTERPRETER)
+
+
+async def require_participant(connection: HTTPConnection) -> StaffAccount:
+    """Counsellors and interpreters write in conversations (saved replies); admins do not."""
+    return await require_staff(connection, Role.COUNSELLOR, Role.INTERPRETER)
+
+
 async def require_calendar_user(connection: HTTPConnection) -> StaffAccount:
     """Counsellors and interpreters have bookings, so a calendar link (interpreters no weekly times)."""
     return await require_staff(connection, Role.COUNSELLOR, Role.INTERPRETER)
+
+
+async def require_bookings_reader(connection: HTTPConnection) -> StaffAccount:
+    """The bookings list: a counsellor's own, an interpreter's attached ones, an admin's all."""
+    return await require_staff(connection, Role.COUNSELLOR, Role.INTERPRETER, Role.ADMIN)
+
+
+def is_admin(staff: StaffAccount) -> bool:
+    """Admins see the administration links (accounts, keys, hours, booking rules, load)."""
+    return staff.role == Role.ADMIN
+
+
+def is_counsellor(staff: StaffAccount) -> bool:
+    return staff.role == Role.COUNSELLOR
+
+
+def is_participant(staff: StaffAccount) -> bool:
+    """Counsellors and interpreters take part in conversations, so they need certified keys."""
+    return staff.role in (Role.COUNSELLOR, Role.INTERPRETER)
+
+
+def may_take_over(colleague: StaffAccount) -> bool:
+    """A conversation can be handed to an active counsellor only."""
+    if not colleague.is_active:
+        return False
+    return colleague.role == Role.COUNSELLOR
+
+
+def may_interpret(account: StaffAccount) -> bool:
+    """Only an active interpreter can be attached to a booking."""
+    if not account.is_active:
+        return False
+    return account.role == Role.INTERPRETER
 
 
 # --- conversations -------------------------------------------------------------------
@@ -70,6 +132,24 @@ async def staff_for_websocket(websocket: WebSocket) -> StaffAccount | None:
     return await current_account(res, token) if token else None
 
 
+async def visitor_for_token(res: Resources, token: str) -> Principal | None:
+    """The visitor a bearer token (from HTTP or a `hello` frame) stands for, or None."""
+    async with res.db() as db:
+        row = await db.get(VisitorToken, token_hash(token))
+    return Principal(conversation_id=row.conversation_id) if row else None
+
+
+async def require_visitor(connection: HTTPConnection) -> Principal:
+    """A visitor's bearer token for one conversation (from the Authorization header)."""
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not 20 <= len(token) <= 100:
+        raise PublicError(401, UNAUTHORIZED, code="unauthorized")
+    principal = await visitor_for_token(resources(connection), token)
+    if principal is None:
+        raise PublicError(401, UNAUTHORIZED, code="unauthorized")
+    return principal
+
+
 def require_counsellor_frame(principal: Principal) -> StaffAccount:
     """Queue, claim, transfer and release are for counsellors only."""
     if principal.staff is None:
@@ -83,7 +163,7 @@ def require_participant_frame(principal: Principal) -> StaffAccount:
     """Listing one's own open conversations: counsellors and interpreters (admins have none)."""
     if principal.staff is None:
         raise PublicError(403, FORBIDDEN, code="forbidden")
-    if principal.staff.role not in (Role.COUNSELLOR, Role.INTERPRETER):
+    if not is_participant(principal.staff):
         raise PublicError(403, FORBIDDEN, code="forbidden")
     return principal.staff
 
@@ -94,14 +174,45 @@ def require_committer(principal: Principal) -> None:
         require_counsellor_frame(principal)
 
 
+async def membership(
+    db: AsyncSession, principal: Principal, conversation_id: uuid.UUID
+) -> ConversationMember | None:
+    """The acting person's row in the conversation's current roster, if they are in it."""
+    query = select(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
+    if principal.staff is not None:
+        return await db.scalar(query.where(ConversationMember.staff_id == principal.staff.id))
+    if principal.conversation_id != conversation_id:
+        return None
+    return await db.scalar(query.where(ConversationMember.role == int(MemberRole.VISITOR)))
+
+
 async def may_read_conversation(res: Resources, principal: Principal, conversation_id: uuid.UUID) -> bool:
     """Visitors: only their own conversation.  Staff: only while in its current epoch's roster."""
     if principal.staff is None and principal.conversation_id != conversation_id:
         return False
-    return await conversations.is_member(res, principal, conversation_id)
+    async with res.db() as db:
+        return await membership(db, principal, conversation_id) is not None
 
 
-# --- interpreters and bookings --------------------------------------------------------------
+# --- bookings ---------------------------------------------------------------------------------
+
+
+async def require_holder(connection: HTTPConnection) -> uuid.UUID:
+    """The one access check for a visitor's bookings: a valid, unexpired holder token."""
+    res = resources(connection)
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    holder_id = holder_from_token(res.settings.secret_key, token) if scheme.lower() == "bearer" else None
+    if holder_id is None:
+        raise PublicError(401, NOT_HOLDER, code="unauthorized")
+    async with res.db() as db:
+        if await db.get(BookingHolder, holder_id) is None:
+            raise PublicError(401, NOT_HOLDER, code="unauthorized")
+    return holder_id
+
+
+def may_see_all_bookings(staff: StaffAccount) -> bool:
+    """An admin lists every booking (times and kinds, never the sealed details)."""
+    return staff.role == Role.ADMIN
 
 
 def may_see_booking(staff: StaffAccount, booking: Booking) -> bool:
@@ -113,19 +224,24 @@ def may_see_booking(staff: StaffAccount, booking: Booking) -> bool:
     return staff.role == Role.INTERPRETER and booking.interpreter_id == staff.id
 
 
-def require_booking_counsellor(staff: StaffAccount, booking: Booking) -> None:
-    """Only the booking's own counsellor arranges an interpreter for it."""
-    if staff.role != Role.COUNSELLOR or booking.counsellor_id != staff.id:
+def require_may_see_booking(staff: StaffAccount, booking: Booking) -> None:
+    if not may_see_booking(staff, booking):
         raise PublicError(403, NOT_YOURS, code="forbidden")
 
 
-async def require_visitor(connection: HTTPConnection) -> Principal:
-    """A visitor's bearer token for one conversation (from the Authorization header)."""
-    res = resources(connection)
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not 20 <= len(token) <= 100:
-        raise PublicError(401, UNAUTHORIZED, code="unauthorized")
-    conversation_id = await conversations.conversation_for_token(res, token)
-    if conversation_id is None:
-        raise PublicError(401, UNAUTHORIZED, code="unauthorized")
-    return Principal(conversation_id=conversation_id)
+def may_open_booking_payload(staff: StaffAccount, booking: Booking) -> bool:
+    """The sealed note, contact and interpreter request go to the booking's own counsellor only."""
+    return booking.counsellor_id == staff.id
+
+
+def has_weekly_times(staff: StaffAccount) -> bool:
+    """Counsellors are booked directly, so they set weekly times; interpreters are attached."""
+    return staff.role == Role.COUNSELLOR
+
+
+def require_booking_counsellor(staff: StaffAccount, booking: Booking) -> None:
+    """Only the booking's own counsellor arranges an interpreter for it."""
+    if staff.role != Role.COUNSELLOR:
+        raise PublicError(403, NOT_YOURS, code="forbidden")
+    if booking.counsellor_id != staff.id:
+        raise PublicError(403, NOT_YOURS, code="forbidden")

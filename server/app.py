@@ -19,21 +19,18 @@ from server.logs import RequestLogMiddleware
 from server.realtime.socket import websocket_endpoint
 from server.resources import Resources
 from server.routes import (
-    admin,
-    api_booking,
-    api_canned,
-    api_keys,
-    api_visitor,
-    booking_staff,
-    dashboard,
-    interpret,
-    staff,
+    admin_centre,
+    admin_load,
+    admin_staff,
+    staff_account,
+    staff_availability,
     staff_bookings,
+    staff_chat,
     staff_keys,
     system,
-    visitor,
-    visitor_booking,
-    visitor_chat,
+    visitor_booking_api,
+    visitor_chat_api,
+    visitor_pages,
 )
 from server.security.body_limit import BodyLimitMiddleware
 from server.security.csrf import CSRFMiddleware
@@ -50,7 +47,9 @@ class TryggApp(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
         res: Resources = self.state.resources
         inner = super().build_middleware_stack()
-        with_headers = SecurityHeadersMiddleware(inner, res.assets.import_map_csp_hash)
+        with_headers = SecurityHeadersMiddleware(
+            inner, res.assets.import_map_csp_hash, hsts=res.settings.https
+        )
         return RequestLogMiddleware(with_headers)
 
 
@@ -78,21 +77,18 @@ def create_app(settings: Settings) -> Starlette:
     app = TryggApp(
         routes=[
             *system.routes,
-            *api_visitor.routes,
-            *api_keys.routes,
-            *staff.routes,
-            *admin.routes,
+            *visitor_chat_api.routes,
+            *visitor_booking_api.routes,
+            *staff_account.routes,
             *staff_keys.routes,
-            *dashboard.routes,
-            *interpret.routes,
-            *api_canned.routes,
-            *api_booking.routes,
-            *booking_staff.routes,
+            *staff_chat.routes,
             *staff_bookings.routes,
+            *staff_availability.routes,
+            *admin_staff.routes,
+            *admin_centre.routes,
+            *admin_load.routes,
             WebSocketRoute("/ws", websocket_endpoint),
-            *visitor_booking.routes,
-            *visitor_chat.routes,
-            *visitor.routes,
+            *visitor_pages.routes,  # last: its /{lang}/… patterns
         ],
         middleware=[
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, renderer=res.renderer),

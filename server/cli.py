@@ -76,7 +76,7 @@ def _serve(settings: Settings, host: str, port: int, proxy_headers: bool) -> int
 def _create_admin(settings: Settings, username: str, display_name: str | None, password_stdin: bool) -> int:
     from server.db import Database, upgrade_database
     from server.errors import PublicError
-    from server.passwords import Passwords
+    from server.resources import Resources
     from server.services.accounts import create_admin
 
     if password_stdin:
@@ -89,18 +89,11 @@ def _create_admin(settings: Settings, username: str, display_name: str | None, p
     upgrade_database(settings.database_url)
 
     async def run() -> None:
-        database = Database(settings.database_url)
+        res = Resources.build(settings, Database(settings.database_url))
         try:
-            await create_admin(
-                database,
-                Passwords(settings.password_hashing),
-                username,
-                display_name or username,
-                password,
-                settings.default_language,
-            )
+            await create_admin(res, username, display_name or username, password, settings.default_language)
         finally:
-            await database.dispose()
+            await res.close()
 
     try:
         asyncio.run(run())

@@ -1,7 +1,9 @@
 """Database engine, sessions and migrations.
 
 SQLite is the zero-set-up default: WAL journal, synchronous=FULL (an acknowledged
-write survives a power cut), foreign keys on, and every write transaction opened
+write survives a power cut), foreign keys on, secure_delete on (freed space is
+zeroed; with the WAL truncation after a deletion, server/erasure.py, deleted content
+leaves the files), and every write transaction opened
 with BEGIN IMMEDIATE so two writers never interleave a check and an insert.
 Reads use plain (deferred) transactions on a second engine, so in WAL mode they
 never hold the write lock: a reader cancelled mid-query cannot block writers.
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from server.erasure import Eraser
 from server.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +53,7 @@ def _configure_sqlite(engine: AsyncEngine, immediate: bool) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
@@ -73,6 +77,7 @@ class Database:
             else self.engine
         )
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.eraser = Eraser(self.engine)
 
     def __call__(self) -> AsyncSession:
         return self._reader()
@@ -81,6 +86,7 @@ class Database:
         return self._writer.begin()
 
     async def dispose(self) -> None:
+        await self.eraser.close()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()

@@ -83,6 +83,15 @@ class PublicError(Exception):
         self.values: dict[str, object] = {}  # the message's placeholders, if it has any
 
 
+class ThrottledError(PublicError):
+    """Too many attempts (logins, new chats, bookings); says how long to wait."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(429, message, {"Retry-After": str(retry_after)})
+        self.minutes = max(1, (retry_after + 59) // 60)
+        self.values = {"minutes": self.minutes}
+
+
 def exception_handlers(renderer: Renderer) -> dict[int | type[Exception], Any]:
     """Exception handlers for the Starlette app: every error becomes a proper 4xx/5xx answer."""
 

@@ -4,6 +4,12 @@ What is logged per request: method, route template (not the path or query string
 status and duration.  Never an IP address, a request body, a cookie or a
 header.  As a second line of defence a filter removes anything that looks
 like an IP address from every record, including those of uvicorn itself.
+
+Some fields can carry text from outside (a CSP report's directive, an exception
+message), so every string in every record is made safe to read in a terminal or a
+log viewer: control, format and bidirectional characters (Unicode categories C*,
+e.g. U+202E RIGHT-TO-LEFT OVERRIDE and U+2066–U+2069) and line/paragraph separators
+are removed, and each field is cut to `MAX_FIELD` characters.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 import re
 import sys
 import time
+import unicodedata
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +27,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])")
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+MAX_FIELD = 1000
+_UNSAFE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def clean(text: str, limit: int = MAX_FIELD) -> str:
+    """`text` without control, format, bidi or unassigned characters and line separators, with
+    anything shaped like an address scrubbed, cut to `limit` characters."""
+    if not text.isprintable():  # False for every C* category, Zl and Zp (and other spaces than " ")
+        text = "".join(ch for ch in text if unicodedata.category(ch) not in _UNSAFE)
+    text = scrub(text)  # after stripping: U+200B inside an address must not hide it from the scrub
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _safe(value: object) -> object:
+    """A JSON-ready copy of a log field with every string in it cleaned."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list | tuple):
+        return [_safe(item) for item in value[:50]]
+    if isinstance(value, dict):
+        return {clean(str(key), 100): _safe(item) for key, item in list(value.items())[:50]}
+    return clean(str(value))
 
 
 def scrub(text: str) -> str:
@@ -49,15 +80,15 @@ class JSONFormatter(logging.Formatter):
         entry: dict[str, Any] = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
             "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": scrub(record.getMessage()),
+            "logger": clean(record.name, 100),
+            "message": _safe(record.getMessage()),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = scrub(value) if isinstance(value, str) else value
+                entry[clean(key, 100)] = _safe(value)
         if record.exc_info and record.exc_info[0] is not None:
-            entry["exception"] = record.exc_info[0].__name__
-        return json.dumps(entry, ensure_ascii=False, default=str)
+            entry["exception"] = clean(record.exc_info[0].__name__, 100)
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def configure_logging(level: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -12,6 +13,12 @@ from server.settings import PasswordHashing
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
+UNUSABLE_PREFIX = "!"  # a stored "hash" that matches no password: an account waiting for a reset
+
+
+def unusable_hash() -> str:
+    """What an account's password hash becomes when an admin forces a reset."""
+    return UNUSABLE_PREFIX + "reset-" + secrets.token_hex(16)
 
 
 class Passwords:
@@ -38,6 +45,8 @@ class Passwords:
             return await asyncio.to_thread(self._verify, stored_hash, password)
 
     def _verify(self, stored_hash: str | None, password: str) -> bool:
+        if stored_hash is not None and stored_hash.startswith(UNUSABLE_PREFIX):
+            stored_hash = None  # the same time as for any other refusal
         try:
             return bool(self._hasher.verify(stored_hash or self._dummy_hash, password)) and (
                 stored_hash is not None

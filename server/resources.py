@@ -14,11 +14,10 @@ from server.passwords import Passwords
 from server.realtime.bus import Bus, LocalBus, RedisBus
 from server.security.clients import ClientHasher
 from server.security.cookies import Cookies
-from server.security.throttle import Limiter, MemoryLimiter, RedisLimiter
+from server.security.devices import DeviceCookies
+from server.security.limits import Limits
 from server.settings import Settings
 from server.templating import Renderer
-
-LOGIN_WINDOW_SECONDS = 15 * 60
 
 
 @dataclass
@@ -33,22 +32,15 @@ class Resources:
     renderer: Renderer
     cookies: Cookies
     client_key: ClientHasher
-    login_per_client: Limiter
-    login_per_account: Limiter
+    limits: Limits
+    devices: DeviceCookies
     redis: Redis | None
     bus: Bus
-    visitor_limits: dict[str, Limiter]
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> Resources:
         assets = AssetManifest()
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-
-        def limiter(name: str, limit: int, window: float = LOGIN_WINDOW_SECONDS) -> Limiter:
-            if redis is None:
-                return MemoryLimiter(limit, window)
-            return RedisLimiter(redis, name, limit, window)
-
         return cls(
             settings=settings,
             engine=db.engine,
@@ -58,16 +50,10 @@ class Resources:
             renderer=Renderer(settings, assets),
             cookies=Cookies.for_settings(settings),
             client_key=ClientHasher(settings.secret_key if redis else None),
-            login_per_client=limiter("login-client", settings.login_attempts_per_client),
-            login_per_account=limiter("login-account", settings.login_attempts_per_account),
+            limits=Limits(settings, redis),
+            devices=DeviceCookies(settings.secret_key, settings.device_cookie_days),
             redis=redis,
             bus=RedisBus(redis) if redis else LocalBus(),
-            visitor_limits={
-                "create": limiter("visitor-create", settings.conversations_per_client_per_hour, 3600),
-                "resume": limiter("visitor-resume", 10, LOGIN_WINDOW_SECONDS),
-                "book": limiter("visitor-book", settings.bookings_per_client_per_hour, 3600),
-                "booking-code": limiter("visitor-booking-code", 10, LOGIN_WINDOW_SECONDS),
-            },
         )
 
     async def close(self) -> None:

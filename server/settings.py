@@ -9,6 +9,7 @@ so tests can build any configuration from a plain dict.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class Settings:
     exit_url: str = "https://www.yr.no/"
     centre_name: str = "Trygg"
     centre_phone: str = ""
+    invite_domain: str = "invalid"
     password_hashing: PasswordHashing = STRONG_HASHING
     session_idle_minutes: int = 60
     session_max_hours: int = 12
@@ -58,11 +60,18 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     login_attempts_per_client: int = 20
     login_attempts_per_account: int = 5
+    login_attempts_per_device: int = 10
+    login_window_minutes: int = 15
+    device_cookie_days: int = 90
     migrate_on_start: bool = True
     redis_url: str = ""
     max_open_per_counsellor: int = 5
-    conversations_per_client_per_hour: int = 10
-    bookings_per_client_per_hour: int = 5
+    conversations_per_client_per_hour: int = 30
+    bookings_per_client_per_hour: int = 30
+    bookings_per_code_per_hour: int = 5
+    booking_codes_per_client_per_hour: int = 30
+    wrong_codes_per_client_per_hour: int = 40
+    wrong_codes_per_code_per_hour: int = 10
     websocket_frames_per_10s: int = 30
     log_level: str = "INFO"
 
@@ -73,6 +82,11 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def https(self) -> bool:
+        """People reach the service over HTTPS (so browsers are told to insist on it: HSTS)."""
+        return urlsplit(self.public_url).scheme == "https"
 
     @property
     def secure_cookies(self) -> bool:
@@ -96,6 +110,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         exit_url=_exit_url(env.get("TRYGG_EXIT_URL", "https://www.yr.no/")),
         centre_name=_text("TRYGG_CENTRE_NAME", env.get("TRYGG_CENTRE_NAME", "Trygg"), 80),
         centre_phone=_text("TRYGG_CENTRE_PHONE", env.get("TRYGG_CENTRE_PHONE", ""), 40),
+        invite_domain=_domain("TRYGG_INVITE_DOMAIN", env.get("TRYGG_INVITE_DOMAIN") or "invalid"),
         password_hashing=_password_hashing(env.get("TRYGG_PASSWORD_HASHING", "strong")),
         session_idle_minutes=_int(env, "TRYGG_SESSION_IDLE_MINUTES", 60, 5, 24 * 60),
         session_max_hours=_int(env, "TRYGG_SESSION_MAX_HOURS", 12, 1, 24 * 7),
@@ -103,12 +118,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_body_bytes=_int(env, "TRYGG_MAX_BODY_BYTES", 256 * 1024, 4096, 16 * 1024 * 1024),
         login_attempts_per_client=_int(env, "TRYGG_LOGIN_ATTEMPTS_PER_CLIENT", 20, 1, 10_000),
         login_attempts_per_account=_int(env, "TRYGG_LOGIN_ATTEMPTS_PER_ACCOUNT", 5, 1, 100),
+        login_attempts_per_device=_int(env, "TRYGG_LOGIN_ATTEMPTS_PER_DEVICE", 10, 1, 100),
+        login_window_minutes=_int(env, "TRYGG_LOGIN_WINDOW_MINUTES", 15, 1, 24 * 60),
+        device_cookie_days=_int(env, "TRYGG_DEVICE_COOKIE_DAYS", 90, 1, 400),
         migrate_on_start=_bool(env, "TRYGG_MIGRATE_ON_START", True),
         redis_url=_redis_url(env.get("TRYGG_REDIS_URL", "")),
         max_open_per_counsellor=_int(env, "TRYGG_MAX_OPEN_PER_COUNSELLOR", 5, 1, 50),
         websocket_frames_per_10s=_int(env, "TRYGG_WEBSOCKET_FRAMES_PER_10S", 30, 5, 10_000),
-        conversations_per_client_per_hour=_int(env, "TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR", 10, 1, 10_000),
-        bookings_per_client_per_hour=_int(env, "TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR", 5, 1, 10_000),
+        conversations_per_client_per_hour=_int(env, "TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR", 30, 1, 10_000),
+        bookings_per_client_per_hour=_int(env, "TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR", 30, 1, 10_000),
+        bookings_per_code_per_hour=_int(env, "TRYGG_BOOKINGS_PER_CODE_PER_HOUR", 5, 1, 10_000),
+        booking_codes_per_client_per_hour=_int(env, "TRYGG_BOOKING_CODES_PER_CLIENT_PER_HOUR", 30, 1, 10_000),
+        wrong_codes_per_client_per_hour=_int(env, "TRYGG_WRONG_CODES_PER_CLIENT_PER_HOUR", 40, 1, 10_000),
+        wrong_codes_per_code_per_hour=_int(env, "TRYGG_WRONG_CODES_PER_CODE_PER_HOUR", 10, 1, 10_000),
         log_level=_choice(
             "TRYGG_LOG_LEVEL",
             env.get("TRYGG_LOG_LEVEL", "INFO").upper(),
@@ -180,6 +202,17 @@ def _exit_url(raw: str) -> str:
     if not (parts.scheme == "https" or local) or not parts.hostname:
         raise SettingsError("TRYGG_EXIT_URL must be an https:// address of a neutral web site")
     return raw
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+
+
+def _domain(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if not _DOMAIN.fullmatch(value):
+        raise SettingsError(f"{name} must be a domain name such as invalid or example.org (got {raw!r})")
+    return value
 
 
 def _redis_url(raw: str) -> str:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from server.app import create_app
 from server.models import Booking
-from tests.chat_helpers import Person
+from tests.chat_helpers import Centre, Person
 from tests.conftest import BASE_URL, Client
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -92,6 +92,16 @@ class Desk:
         return self.staff[name].form(
             "/staff/availability/exceptions", {"first": first, "last": last}, token_from="/staff/availability"
         )
+
+
+def desk_of(client: Client, centre: Centre) -> Desk:
+    """A chat test's centre (keys, directory) as booking staff: the same people, logged in."""
+    return Desk(
+        client,
+        centre.admin,
+        {name: m.person for name, m in centre.staff.items()},
+        {name: m.account_id for name, m in centre.staff.items()},
+    )
 
 
 def make_desk(client: Client, *counsellors: str) -> Desk:
@@ -244,6 +254,18 @@ def stored(client: Client) -> list[Booking]:
 
 # --- calendars ----------------------------------------------------------------------------
 
+FEED_RE = re.compile(r'<code id="feed-url">[^<]*/calendar/([^<]+)\.ics</code>')
+
+
+def new_feed(person: Person) -> str:
+    """A counsellor makes (or remakes) their calendar feed; its token, shown once."""
+    page = person.form("/staff/availability/feed", {}, token_from="/staff/availability")
+    assert page.status_code == 200
+    match = FEED_RE.search(page.text)
+    assert match, page.text
+    return match.group(1)
+
+
 DTSTAMP_RE = re.compile(r"^DTSTAMP:\d{8}T\d{6}Z\r?$", re.MULTILINE)
 
 
@@ -269,6 +291,7 @@ def parse_calendar(body: bytes, method: str) -> Parsed:
     raw = body.decode()
     ical = icalendar.Calendar.from_ical(body)
     vobj = vobject.readOne(raw)
+    every_field_parses(ical, vobj)
     assert str(ical["VERSION"]) == "2.0"
     assert vobj.version.value == "2.0"
     assert str(ical["PRODID"]) == vobj.prodid.value
@@ -280,12 +303,18 @@ def parse_calendar(body: bytes, method: str) -> Parsed:
     i_events = list(ical.walk("VEVENT"))
     assert len(v_events) == len(i_events)
     for mine, theirs in zip(i_events, v_events, strict=True):
-        assert mine["DTSTART"].params["TZID"] in zones
-        assert mine["DTEND"].params["TZID"] == mine["DTSTART"].params["TZID"]
+        if "TZID" in mine["DTSTART"].params:  # local time with the zone's VTIMEZONE
+            assert mine["DTSTART"].params["TZID"] in zones
+            assert mine["DTEND"].params["TZID"] == mine["DTSTART"].params["TZID"]
+        else:  # UTC (an ambiguous local time): both ends, no TZID
+            assert "TZID" not in mine["DTEND"].params
+            assert mine["DTSTART"].dt.utcoffset() == mine["DTEND"].dt.utcoffset() == timedelta(0)
         assert mine["DTSTAMP"].dt.utcoffset() == timedelta(0)
         assert str(mine["UID"]) == theirs.uid.value
-        assert mine["DTSTART"].dt == theirs.dtstart.value
-        assert mine["DTSTART"].dt.utcoffset() == theirs.dtstart.value.utcoffset()
+        for name in ("dtstart", "dtend"):  # the same instants, and the same offsets, in both parsers
+            assert mine[name].dt == theirs.contents[name][0].value
+            assert mine[name].dt.utcoffset() == theirs.contents[name][0].value.utcoffset()
+        assert mine["DTSTART"].dt < mine["DTEND"].dt
         assert int(mine["SEQUENCE"]) == int(theirs.sequence.value)
         assert str(mine["ORGANIZER"]).startswith("mailto:")
         if method == "REQUEST":  # RFC 5546: a REQUEST names at least one ATTENDEE
@@ -294,3 +323,28 @@ def parse_calendar(body: bytes, method: str) -> Parsed:
     assert "RDATE" not in raw, raw
     assert len(DTSTAMP_RE.findall(raw)) == len(i_events), raw
     return Parsed(raw, ical, vobj)
+
+
+def every_field_parses(ical: icalendar.Calendar, vobj: Any) -> None:
+    """Neither parser stumbles on any property of any component."""
+    for component in ical.walk():
+        assert not component.errors, (component.name, component.errors)
+        for name, value in component.property_items(recursive=False):
+            assert value is not None, name
+    assert vobj.validate()
+
+    def values(component: Any) -> None:
+        for child in component.getChildren():
+            if isinstance(child, vobject.base.Component):
+                values(child)
+            else:
+                assert child.value is not None, child.name
+
+    values(vobj)
+
+
+def instants(event: icalendar.Event, v_event: Any) -> tuple[datetime, datetime]:
+    """(start, end) in UTC as icalendar reads them, after checking vobject reads the same."""
+    start, end = event["DTSTART"].dt.astimezone(UTC), event["DTEND"].dt.astimezone(UTC)
+    assert (v_event.dtstart.value.astimezone(UTC), v_event.dtend.value.astimezone(UTC)) == (start, end)
+    return start, end

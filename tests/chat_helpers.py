@@ -2,7 +2,7 @@
 
 Each `Person` keeps their own cookies, so one TestClient (one event loop, one
 database engine) can play a visitor and several staff members at once; the
-same helpers drive a live server subprocess through httpx.
+same helpers drive a live server subprocess through httpx2.
 """
 
 from __future__ import annotations
@@ -14,8 +14,12 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import func, select
+from websockets.sync.client import connect
 
 from crypto import (
     ContentType,
@@ -31,8 +35,10 @@ from crypto import (
 )
 from crypto import testing as crypto_testing
 from crypto.resume import ResumeKeys
+from server.models import ConversationMessage
 
 PASSWORD = "correct horse battery staple"
+ORIGIN = "http://localhost:8000"  # a TestClient's base URL (tests/conftest.py BASE_URL)
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 INVITE_RE = re.compile(r'id="invite-url" class="copy-field" readonly value="[^"]*(/staff/invite/[^"]+)"')
 
@@ -270,3 +276,92 @@ class Socket:
     def messages(self, conversation: uuid.UUID, count: int) -> list[dict[str, Any]]:
         """The next `count` message frames of a conversation, in arrival order."""
         return [self.until("message", conversation=conversation.hex) for _ in range(count)]
+
+
+# --- websockets on a TestClient (tests/conftest.py's Client: one app, one event loop) ------------
+
+
+def visitor_socket(client: Any) -> Any:
+    """A websocket as a visitor's browser opens it (no cookies; `hello` comes next)."""
+    client.cookies.clear()
+    return client.websocket_connect("/ws", headers={"origin": ORIGIN})
+
+
+def staff_socket(client: Any, centre: Centre, name: str) -> Any:
+    """A websocket with a staff member's session cookie."""
+    client.cookies.clear()
+    return client.websocket_connect(
+        "/ws", headers={"origin": ORIGIN, "cookie": centre.staff[name].person.cookie_header()}
+    )
+
+
+def hello(socket: Socket, chat: VisitorChat) -> None:
+    socket.send({"type": "hello", "token": chat.token, "ref": "h"})
+    assert socket.until("welcome")["conversation"] == chat.id.hex
+
+
+def stored_count(client: Any, conversation_id: uuid.UUID) -> int:
+    async def count() -> int:
+        async with client.res.db() as db:
+            query = select(func.count()).select_from(ConversationMessage)
+            return int(
+                await db.scalar(query.where(ConversationMessage.conversation_id == conversation_id)) or 0
+            )
+
+    return int(client.run(count))
+
+
+def claim_frame(conversation: Any, chat: VisitorChat, ref: str = "c") -> dict[str, Any]:
+    return {
+        "type": "claim",
+        "conversation": chat.id.hex,
+        "client_id": str(uuid.uuid4()),
+        "message": b64(conversation.claim()),
+        "ref": ref,
+    }
+
+
+def send_frame(
+    chat: VisitorChat, message: bytes, client_id: str | None = None, ref: str = "s"
+) -> dict[str, Any]:
+    return {
+        "type": "send",
+        "conversation": chat.id.hex,
+        "client_id": client_id or str(uuid.uuid4()),
+        "message": b64(message),
+        "ref": ref,
+    }
+
+
+def receive_all(conversation: Any, frames: list[dict[str, Any]]) -> list[str]:
+    """Decrypt message frames in order; the words of the text messages among them."""
+    words = []
+    for frame in frames:
+        received = conversation.receive(unb64(frame["message"]))
+        if received.content_type == ContentType.TEXT and received.body is not None:
+            words.append(received.body.decode())
+    return words
+
+
+# --- websockets on a live server (tests/live_server.py: a real process) ---------------------------
+
+
+class WebsocketsAdapter:
+    """The `websockets` client with the two methods `Socket` uses."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def send_text(self, data: str) -> None:
+        self.connection.send(data)
+
+    def receive_text(self) -> str:
+        return str(self.connection.recv(timeout=20))
+
+
+def live_socket(stack: ExitStack, url: str, cookie: str = "") -> Socket:
+    """A websocket to the live server at `url` (closed with `stack`), with a session cookie or none."""
+    headers = {"Cookie": cookie} if cookie else {}
+    ws_url = url.replace("http", "ws", 1) + "/ws"
+    raw = stack.enter_context(connect(ws_url, origin=url, additional_headers=headers))  # type: ignore[arg-type]
+    return Socket(WebsocketsAdapter(raw))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,11 +25,12 @@ from server.db import upgrade_database
 from server.models import StaffAccount
 from server.resources import Resources
 from server.settings import Settings, load_settings
+from tests.chat_helpers import ORIGIN, Centre, build_centre
 from tests.live_server import LiveServer, NeutralSite
-from tests.services import need_postgres
+from tests.services import need_postgres, need_redis
 
 T = TypeVar("T")
-BASE_URL = "http://localhost:8000"
+BASE_URL = ORIGIN  # what a TestClient calls itself
 PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -53,6 +55,21 @@ def run_async(coroutine: Awaitable[T]) -> T:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, wrapper()).result()
+
+
+def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.1) -> T:
+    """Ask `check` until it returns something true (and return that), or fail after `timeout` s.
+
+    For conditions that become true with time (an expiry), never a fixed wait.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {result!r} after {timeout} s")
+        time.sleep(interval)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -176,9 +193,7 @@ class Client(TestClient):
         from server.services.accounts import create_admin
 
         async def create() -> StaffAccount:
-            account = await create_admin(
-                self.res.db, self.res.passwords, username, username.title(), password, "en"
-            )
+            account = await create_admin(self.res, username, username.title(), password, "en")
             if role != "admin":
                 async with self.res.db.begin() as session:
                     live = await session.get(StaffAccount, account.id)
@@ -207,6 +222,29 @@ class Client(TestClient):
 def client(app: Starlette) -> Iterator[Client]:
     with Client(app, base_url=BASE_URL) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def centre(client: Client) -> Centre:
+    """An admin, two counsellors (anna, bodil) and an interpreter (ivan), with certified,
+    published keys: what a chat needs (a test module may define its own)."""
+    return build_centre(
+        client,
+        BASE_URL,
+        lambda: client.make_staff("admin"),
+        {"anna": "counsellor", "bodil": "counsellor", "ivan": "interpreter"},
+    )
+
+
+@pytest.fixture
+def redis_pair(tmp_path: Path, database_url: str) -> Iterator[tuple[Client, Client]]:
+    """Two apps on one database and one Redis, as two server processes would be."""
+    env = app_env(tmp_path / "data", database_url, TRYGG_REDIS_URL=need_redis())
+    with (
+        Client(create_app(load_settings(env)), base_url=BASE_URL) as one,
+        Client(create_app(load_settings(env)), base_url=BASE_URL) as two,
+    ):
+        yield one, two
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
+import httpx2
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -291,11 +291,11 @@ def test_a_hundred_simultaneous_bookings_of_one_slot_exactly_one_wins(make_setti
         desk.available("anna", [day.weekday()], "09:00", "10:00")
         start = at(day, "09:00")
 
-        def http(number: int) -> httpx.AsyncClient:
+        def http(number: int) -> httpx2.AsyncClient:
             # Each visitor is its own client address (codes are throttled per client).
             address = (f"10.0.{number // 200}.{number % 200 + 1}", 40000)
-            transport = httpx.ASGITransport(app=client.app, client=address)
-            return httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers={"origin": BASE_URL})
+            transport = httpx2.ASGITransport(app=client.app, client=address)
+            return httpx2.AsyncClient(transport=transport, base_url=BASE_URL, headers={"origin": BASE_URL})
 
         async def holder(number: int) -> str:
             async with http(number) as visitor:
@@ -303,7 +303,7 @@ def test_a_hundred_simultaneous_bookings_of_one_slot_exactly_one_wins(make_setti
                 assert answer.status_code == 201, answer.text
                 return str(answer.json()["token"])
 
-        async def book(token: str) -> httpx.Response:
+        async def book(token: str) -> httpx2.Response:
             body = {
                 "start": start,
                 "kind": "phone",
@@ -316,7 +316,7 @@ def test_a_hundred_simultaneous_bookings_of_one_slot_exactly_one_wins(make_setti
                     "/api/booking/bookings", json=body, headers={"authorization": f"Bearer {token}"}
                 )
 
-        async def everyone() -> list[httpx.Response]:
+        async def everyone() -> list[httpx2.Response]:
             tokens = await asyncio.gather(*(holder(n) for n in range(100)))
             return await asyncio.gather(*(book(token) for token in tokens))
 
@@ -424,9 +424,9 @@ def test_bad_tokens_and_codes_are_refused(client: Client, desk: Desk) -> None:
         refused(visitor, client, response, 401, "unauthorized")
         assert visitor.call("GET", "/api/booking/bookings", token=token).status_code == 401
     # A validly signed but expired token (made with the server's own key) is refused too.
-    from server.services.booking import bookings as service
+    from server.services.tokens import holder_token
 
-    old = service.holder_token(client.res, uuid.UUID(hex=holder_hex), now=0)
+    old = holder_token(client.res.settings.secret_key, uuid.UUID(hex=holder_hex), now=0)
     refused(visitor, client, visitor.book(start, token=old), 401, "unauthorized")
     wrong = {**visitor.code, "verifier": b64(b"\x00" * 32)}
     refused(visitor, client, visitor.call("POST", "/api/booking/access", wrong), 401, "wrong_code")
@@ -617,22 +617,32 @@ def test_a_code_holds_at_most_the_allowed_future_bookings(client: Client, desk: 
     assert visitor.call("GET", "/api/booking/bookings").json()["max_future_bookings"] == 1
 
 
-def test_booking_is_rate_limited_per_client(make_settings: Any) -> None:
+def test_booking_is_rate_limited_per_code_and_per_client(make_settings: Any) -> None:
+    """Accepted bookings count, per code and per client; refused attempts count for nothing
+    (tests/test_limits.py has the shared-address cases)."""
     day = ahead(DAY)
-    with client_with(make_settings, TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR="3") as client:
+    env = {"TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR": "3", "TRYGG_BOOKINGS_PER_CODE_PER_HOUR": "2"}
+    with client_with(make_settings, **env) as client:
         desk = make_desk(client, "anna")
         desk.available("anna", [day.weekday()], "09:00", "16:00")
         assert desk.policy(max_future_bookings=20).status_code == 303
         visitor = new_visitor(client)
         assert visitor.book(at(day, "09:00")).status_code == 201
-        assert visitor.book(at(day, "09:07")).status_code == 422  # failed attempts count too
+        for _ in range(5):  # refused attempts cost nothing, so they count for nothing
+            assert visitor.book(at(day, "09:07")).status_code == 422
+            assert visitor.book(at(day, "09:00")).status_code == 409
         assert visitor.book(at(day, "10:15")).status_code == 201
         blocked = visitor.book(at(day, "11:30"))
         assert blocked.status_code == 429
         assert int(blocked.headers["retry-after"]) > 0
-        assert blocked.json()["message"] == "Too many attempts from this device. Try again in 60 minutes."
-        assert new_visitor(client).book(at(day, "11:30")).status_code == 429  # per client, not per code
-        assert len(stored(client)) == 2
+        assert blocked.json()["message"] == (
+            "You have booked or moved as many times as allowed for now. Try again in 60 minutes."
+        )
+        assert new_visitor(client).book(at(day, "11:30")).status_code == 201  # another code may
+        per_client = new_visitor(client).book(at(day, "12:45"))
+        assert per_client.status_code == 429
+        assert per_client.json()["message"] == "Too many attempts from this device. Try again in 60 minutes."
+        assert len(stored(client)) == 3
 
 
 # --- cancelling and moving ----------------------------------------------------------------------

@@ -6,7 +6,6 @@ on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -22,20 +21,23 @@ from tests.booking_helpers import (
     ahead,
     at,
     b64,
+    client_with,
+    desk_of,
+    make_desk,
+    new_feed,
     new_visitor,
     parse_calendar,
     sealed,
     slots,
     stored,
 )
-from tests.chat_helpers import Centre, Socket, build_centre, staff_view, start_visitor
+from tests.chat_helpers import Centre, Socket, staff_view, start_visitor
 from tests.conftest import BASE_URL, Client
 
 CENTRE = "Støttesenteret Nord"
 ADDRESS = "Storgata 1, 0155 Oslo"
 VIDEO = "https://meet.example.org/trygg-room"
 DAY = 7
-FEED_RE = re.compile(r'<code id="feed-url">[^<]*/calendar/([^<]+)\.ics</code>')
 
 
 @pytest.fixture
@@ -45,25 +47,9 @@ def settings(make_settings: Any) -> Settings:
 
 
 @pytest.fixture
-def centre(client: Client) -> Centre:
-    """Counsellors with certified, published keys (a chat needs them) and an interpreter."""
-    return build_centre(
-        client,
-        BASE_URL,
-        lambda: client.make_staff("admin"),
-        {"anna": "counsellor", "bodil": "counsellor", "ivan": "interpreter"},
-    )
-
-
-@pytest.fixture
 def desk(client: Client, centre: Centre) -> Desk:
     """The same people as booking staff; Anna works 09–10 and Bodil 13–14 on the test day."""
-    desk = Desk(
-        client,
-        centre.admin,
-        {name: m.person for name, m in centre.staff.items()},
-        {name: m.account_id for name, m in centre.staff.items()},
-    )
+    desk = desk_of(client, centre)
     day = ahead(DAY)
     desk.available("anna", [day.weekday()], "09:00", "10:00")
     desk.available("bodil", [day.weekday()], "13:00", "14:00")
@@ -166,12 +152,44 @@ def test_the_visitors_invite_is_discreet(client: Client, desk: Desk) -> None:
             assert telling.lower() not in parsed.raw.lower(), telling
         assert event["DTSTART"].params["TZID"] == "Europe/Oslo"
         assert str(event["STATUS"]) == "CONFIRMED"
-        assert str(event["UID"]).endswith("@trygg")
+        assert_neutral_identifiers(parsed)
     assert visitor.cancel(reference).status_code == 200
     cancelled = parse_calendar(visitor.invite(reference, "nb").content, "CANCEL")
     assert str(cancelled.event["SUMMARY"]) == "Avtale"
     assert str(cancelled.event["STATUS"]) == "CANCELLED"
     assert int(cancelled.event["SEQUENCE"]) == 1
+
+
+def assert_neutral_identifiers(parsed: Any, domain: str = "invalid") -> None:
+    """No identifier names the product, the centre or the host the service runs on."""
+    for event in parsed.events:
+        assert str(uuid.UUID(str(event["UID"]))) == str(event["UID"])  # a bare UUID, no @domain
+        assert str(event["ORGANIZER"]) == f"mailto:noreply@{domain}"
+        assert "CN" not in event["ORGANIZER"].params
+        assert str(event["ATTENDEE"]) == f"mailto:guest@{domain}"
+    assert str(parsed.ical["PRODID"]) == "-//Calendar//Appointment//EN"
+    for telling in ("trygg", "localhost", "8000", "stottesenter", "støttesenter", "@", "x-wr-calname:t"):
+        body = parsed.raw.replace("\r\n ", "").lower()  # unfolded
+        body = body.replace(f"noreply@{domain}", "").replace(f"guest@{domain}", "")
+        assert telling not in body, telling
+
+
+def test_invites_name_the_configured_domain_only(make_settings: Any) -> None:
+    env = {"TRYGG_INVITE_DOMAIN": "Kalender.Example", "TRYGG_PUBLIC_URL": "https://stottesenter-nord.example"}
+    with client_with(make_settings, **env) as other:
+        desk = make_desk(other, "anna")
+        day = ahead(DAY)
+        desk.available("anna", [day.weekday()], "09:00", "10:00")
+        visitor = new_visitor(other)
+        booking = visitor.booked(at(day, "09:00"))
+        assert_neutral_identifiers(
+            parse_calendar(visitor.invite(booking["reference"]).content, "REQUEST"), "kalender.example"
+        )
+        staff = desk.staff["anna"].request("GET", f"/staff/bookings/{booking['reference']}/invite.ics")
+        assert_neutral_identifiers(parse_calendar(staff.content, "REQUEST"), "kalender.example")
+        assert_neutral_identifiers(
+            parse_calendar(feed(other, new_feed(desk.staff["anna"])).content, "PUBLISH"), "kalender.example"
+        )
 
 
 def test_the_fuller_invite_names_the_centre_and_the_place(client: Client, desk: Desk) -> None:
@@ -184,6 +202,9 @@ def test_the_fuller_invite_names_the_centre_and_the_place(client: Client, desk: 
     assert parsed.vobj.vevent.summary.value == f"Conversation with {CENTRE}"
     assert str(parsed.event["LOCATION"]) == ADDRESS
     assert parsed.vobj.vevent.location.value == ADDRESS
+    assert parsed.event["ORGANIZER"].params["CN"] == CENTRE  # the visitor asked for the centre's name
+    assert parsed.vobj.vevent.organizer.params["CN"] == [CENTRE]
+    assert "trygg" not in parsed.raw.lower()
     assert "Consultation in person" in str(parsed.event["DESCRIPTION"])
     swedish = parse_calendar(visitor.invite(in_person["reference"], "sv").content, "REQUEST")
     assert str(swedish.event["SUMMARY"]) == f"Samtal med {CENTRE}"
@@ -218,6 +239,7 @@ def test_staff_invites_and_the_bookings_list(client: Client, desk: Desk) -> None
     assert invite.status_code == 200
     parsed = parse_calendar(invite.content, "REQUEST")
     assert str(parsed.event["SUMMARY"]) == f"Consultation by phone · {hers['reference']}"
+    assert_neutral_identifiers(parsed)
     assert (
         parsed.event["UID"]
         == parse_calendar(visitor.invite(hers["reference"]).content, "REQUEST").event["UID"]
@@ -254,14 +276,6 @@ def test_staff_invites_and_the_bookings_list(client: Client, desk: Desk) -> None
     assert int(cancelled.event["SEQUENCE"]) == 1
 
 
-def new_feed(person: Any) -> str:
-    page = person.form("/staff/availability/feed", {}, token_from="/staff/availability")
-    assert page.status_code == 200
-    match = FEED_RE.search(page.text)
-    assert match, page.text
-    return match.group(1)
-
-
 def feed(client: Client, token: str) -> Any:
     return Visitor(client).call("GET", f"/calendar/{token}.ics")
 
@@ -280,6 +294,8 @@ def test_the_calendar_feed(client: Client, desk: Desk) -> None:
     assert response.headers["cache-control"] == "no-store"
     parsed = parse_calendar(response.content, "PUBLISH")
     assert [str(e["SUMMARY"]) for e in parsed.events] == [f"Consultation by phone · {kept['reference']}"]
+    assert str(parsed.ical["X-WR-CALNAME"]) == parsed.vobj.x_wr_calname.value == "Bookings"
+    assert_neutral_identifiers(parsed)
     assert dropped["reference"] not in parsed.raw
     assert note.decode() not in parsed.raw
     assert b64(note) not in parsed.raw

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from starlette.websockets import WebSocketDisconnect
 
-from crypto import ContentType, Role, resume_conversation
+from crypto import Role, resume_conversation
 from crypto import testing as crypto_testing
-from server.models import ConversationMessage, VisitorToken
+from server.models import VisitorToken
 from server.services import conversations
 from tests.chat_helpers import (
     Centre,
@@ -21,81 +20,19 @@ from tests.chat_helpers import (
     VisitorChat,
     b64,
     build_centre,
+    claim_frame,
+    hello,
+    receive_all,
+    send_frame,
+    staff_socket,
     staff_view,
     start_visitor,
+    stored_count,
     text,
     unb64,
+    visitor_socket,
 )
 from tests.conftest import BASE_URL, Client
-
-
-@pytest.fixture
-def centre(client: Client) -> Centre:
-    return build_centre(
-        client,
-        BASE_URL,
-        lambda: client.make_staff("admin"),
-        {"anna": "counsellor", "bodil": "counsellor", "ivan": "interpreter"},
-    )
-
-
-def visitor_socket(client: Client, chat: VisitorChat) -> Any:
-    client.cookies.clear()
-    return client.websocket_connect("/ws", headers={"origin": BASE_URL})
-
-
-def staff_socket(client: Client, centre: Centre, name: str) -> Any:
-    client.cookies.clear()
-    return client.websocket_connect(
-        "/ws", headers={"origin": BASE_URL, "cookie": centre.staff[name].person.cookie_header()}
-    )
-
-
-def hello(socket: Socket, chat: VisitorChat) -> None:
-    socket.send({"type": "hello", "token": chat.token, "ref": "h"})
-    assert socket.until("welcome")["conversation"] == chat.id.hex
-
-
-def stored_count(client: Client, conversation_id: uuid.UUID) -> int:
-    async def count() -> int:
-        async with client.res.db() as db:
-            query = select(func.count()).select_from(ConversationMessage)
-            return int(
-                await db.scalar(query.where(ConversationMessage.conversation_id == conversation_id)) or 0
-            )
-
-    return client.run(count)
-
-
-def claim_frame(conversation: Any, chat: VisitorChat, ref: str = "c") -> dict[str, Any]:
-    return {
-        "type": "claim",
-        "conversation": chat.id.hex,
-        "client_id": str(uuid.uuid4()),
-        "message": b64(conversation.claim()),
-        "ref": ref,
-    }
-
-
-def send_frame(
-    chat: VisitorChat, message: bytes, client_id: str | None = None, ref: str = "s"
-) -> dict[str, Any]:
-    return {
-        "type": "send",
-        "conversation": chat.id.hex,
-        "client_id": client_id or str(uuid.uuid4()),
-        "message": b64(message),
-        "ref": ref,
-    }
-
-
-def receive_all(conversation: Any, frames: list[dict[str, Any]]) -> list[str]:
-    words = []
-    for frame in frames:
-        received = conversation.receive(unb64(frame["message"]))
-        if received.content_type == ContentType.TEXT and received.body is not None:
-            words.append(received.body.decode())
-    return words
 
 
 @pytest.fixture
@@ -105,7 +42,7 @@ def chat(client: Client, centre: Centre) -> VisitorChat:
 
 def test_whole_story_over_the_websocket(client: Client, centre: Centre, chat: VisitorChat) -> None:
     anna = staff_view(centre, "anna", chat.genesis)
-    with visitor_socket(client, chat) as v_raw, staff_socket(client, centre, "anna") as a_raw:
+    with visitor_socket(client) as v_raw, staff_socket(client, centre, "anna") as a_raw:
         visitor, counsellor = Socket(v_raw), Socket(a_raw)
         hello(visitor, chat)
         counsellor.send({"type": "queue", "ref": "q"})
@@ -214,7 +151,7 @@ def test_sending_is_idempotent_and_the_sequence_gap_free(
 ) -> None:
     message = text(chat.conversation, "only once")
     client_id = str(uuid.uuid4())
-    with visitor_socket(client, chat) as raw:
+    with visitor_socket(client) as raw:
         socket = Socket(raw)
         hello(socket, chat)
         for attempt in range(3):
@@ -227,7 +164,7 @@ def test_concurrent_writers_get_conflict_and_rebuild(
     client: Client, centre: Centre, chat: VisitorChat
 ) -> None:
     anna = staff_view(centre, "anna", chat.genesis)
-    with visitor_socket(client, chat) as v_raw, staff_socket(client, centre, "anna") as a_raw:
+    with visitor_socket(client) as v_raw, staff_socket(client, centre, "anna") as a_raw:
         visitor, counsellor = Socket(v_raw), Socket(a_raw)
         hello(visitor, chat)
         counsellor.send(claim_frame(anna, chat))
@@ -265,14 +202,14 @@ def test_reconnect_gets_exactly_the_missing_messages_in_order(
             counsellor.send(send_frame(chat, text(anna, f"message {n}"), ref=f"m{n}"))
             counsellor.until("ack", ref=f"m{n}")
             receive_all(anna, counsellor.messages(chat.id, 1))  # the echo moves her to the new head
-    with visitor_socket(client, chat) as raw:
+    with visitor_socket(client) as raw:
         visitor = Socket(raw)
         hello(visitor, chat)
         visitor.send({"type": "sync", "conversation": chat.id.hex, "after": 0})
         first = visitor.messages(chat.id, 3)  # the commit and two messages, then the tab "closes"
         assert [f["seq"] for f in first] == [1, 2, 3]
         receive_all(chat.conversation, first)
-    with visitor_socket(client, chat) as raw:
+    with visitor_socket(client) as raw:
         visitor = Socket(raw)
         hello(visitor, chat)
         visitor.send({"type": "sync", "conversation": chat.id.hex, "after": 3})
@@ -293,7 +230,7 @@ def test_resume_with_the_code_from_another_device(client: Client, centre: Centre
     # From the code alone: the state opens, and the whole log replays on a fresh device.
     state = crypto_testing.import_visitor_state_low_iterations(unb64(resumed.json()["state"]), chat.keys)
     device = resume_conversation(state, chat.genesis)
-    with visitor_socket(client, chat) as raw:
+    with visitor_socket(client) as raw:
         socket = Socket(raw)
         socket.send({"type": "hello", "token": resumed.json()["token"], "ref": "h"})
         socket.until("welcome")
@@ -313,13 +250,15 @@ def test_resume_with_the_code_from_another_device(client: Client, centre: Centre
 
 
 def test_resume_is_rate_limited(client: Client, centre: Centre, chat: VisitorChat) -> None:
+    """Codes that exist nowhere count against the client (tests/test_limits.py has the rest)."""
     body = {"lookup": "1" * 32, "verifier": b64(b"\x00" * 32)}
+    limit = client.res.settings.wrong_codes_per_client_per_hour
     statuses = [
         client.post("/api/visitor/resume", json=body, headers={"origin": BASE_URL}).status_code
-        for _ in range(11)
+        for _ in range(limit + 1)
     ]
-    assert statuses[:10] == [404] * 10
-    assert statuses[10] == 429
+    assert statuses[:limit] == [404] * limit
+    assert statuses[limit] == 429
 
 
 def test_queue_standing(client: Client, centre: Centre, chat: VisitorChat) -> None:
@@ -358,7 +297,7 @@ def test_visitor_deletes_everything(client: Client, centre: Centre, chat: Visito
     assert client.run(tokens) == 0
     body = {"lookup": chat.keys.lookup_id.hex(), "verifier": b64(chat.keys.access_verifier)}
     assert client.post("/api/visitor/resume", json=body, headers={"origin": BASE_URL}).status_code == 404
-    with visitor_socket(client, chat) as raw:
+    with visitor_socket(client) as raw:
         socket = Socket(raw)
         socket.send({"type": "hello", "token": chat.token})
         assert socket.until("error")["code"] == "unauthorized"
@@ -432,7 +371,7 @@ def test_transfer_release_and_close(client: Client, centre: Centre, chat: Visito
 
 def test_access_rules(client: Client, centre: Centre, chat: VisitorChat) -> None:
     other = start_visitor(client, BASE_URL, centre)
-    with visitor_socket(client, chat) as raw:
+    with visitor_socket(client) as raw:
         socket = Socket(raw)
         hello(socket, chat)
         socket.send({"type": "sync", "conversation": other.id.hex, "after": -1, "ref": "x"})
@@ -468,7 +407,7 @@ def test_access_rules(client: Client, centre: Centre, chat: VisitorChat) -> None
         client.websocket_connect("/ws", headers={"origin": "https://evil.example"}),
     ):
         pass
-    with visitor_socket(client, chat) as raw:
+    with visitor_socket(client) as raw:
         socket = Socket(raw)
         socket.send({"type": "hello", "token": "not-a-token"})
         assert socket.until("error")["code"] == "unauthorized"
@@ -501,7 +440,7 @@ def test_access_rules(client: Client, centre: Centre, chat: VisitorChat) -> None
 def test_bad_frames_get_error_frames(
     client: Client, centre: Centre, chat: VisitorChat, frame: str, code: str
 ) -> None:
-    with visitor_socket(client, chat) as raw:
+    with visitor_socket(client) as raw:
         socket = Socket(raw)
         hello(socket, chat)
         raw.send_text(frame)
@@ -511,7 +450,7 @@ def test_bad_frames_get_error_frames(
 
 
 def test_bad_protocol_objects_are_refused(client: Client, centre: Centre, chat: VisitorChat) -> None:
-    with visitor_socket(client, chat) as raw:
+    with visitor_socket(client) as raw:
         socket = Socket(raw)
         hello(socket, chat)
         socket.send(send_frame(chat, b"\x01\x01\x12garbage", ref="g"))
@@ -525,7 +464,7 @@ def test_bad_protocol_objects_are_refused(client: Client, centre: Centre, chat: 
 
 
 def test_flooding_is_throttled_then_disconnected(client: Client, centre: Centre, chat: VisitorChat) -> None:
-    with visitor_socket(client, chat) as raw:
+    with visitor_socket(client) as raw:
         socket = Socket(raw)
         hello(socket, chat)
         for _ in range(40):
@@ -580,21 +519,6 @@ def test_http_api_bad_input(client: Client, centre: Centre, chat: VisitorChat) -
         ).status_code
         == 403
     )
-
-
-@pytest.fixture
-def redis_pair(tmp_path: Any, database_url: str) -> Iterator[tuple[Client, Client]]:
-    from server.app import create_app
-    from server.settings import load_settings
-    from tests.conftest import app_env
-    from tests.services import need_redis
-
-    env = app_env(tmp_path / "data", database_url, TRYGG_REDIS_URL=need_redis())
-    with (
-        Client(create_app(load_settings(env)), base_url=BASE_URL) as one,
-        Client(create_app(load_settings(env)), base_url=BASE_URL) as two,
-    ):
-        yield one, two
 
 
 # Several processes share PostgreSQL; SQLite is the one-process set-up by design.

@@ -6,28 +6,22 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import pytest
-from websockets.sync.client import connect
 
 from crypto import ContentType
-from tests.chat_helpers import PASSWORD, Socket, b64, build_centre, staff_view, start_visitor, text, unb64
+from tests.chat_helpers import (
+    PASSWORD,
+    b64,
+    build_centre,
+    live_socket,
+    staff_view,
+    start_visitor,
+    text,
+    unb64,
+)
 from tests.live_server import LiveServer
-
-
-class WebsocketsAdapter:
-    """The `websockets` client with the two methods the test Socket helper uses."""
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-
-    def send_text(self, data: str) -> None:
-        self.connection.send(data)
-
-    def receive_text(self) -> str:
-        return str(self.connection.recv(timeout=20))
 
 
 @pytest.fixture
@@ -35,13 +29,6 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     live = LiveServer(tmp_path / "data").start()
     yield live
     live.stop()
-
-
-def socket(stack: ExitStack, live: LiveServer, cookie: str = "") -> Socket:
-    headers = {"Cookie": cookie} if cookie else {}
-    url = live.url.replace("http", "ws") + "/ws"
-    raw = stack.enter_context(connect(url, origin=live.url, additional_headers=headers))  # type: ignore[arg-type]
-    return Socket(WebsocketsAdapter(raw))
 
 
 def test_kill_and_restart_loses_and_duplicates_nothing(server: LiveServer) -> None:
@@ -57,7 +44,7 @@ def run_story(stack: ExitStack, server: LiveServer) -> None:
     chat = start_visitor(http, server.url, centre)
     anna = staff_view(centre, "anna", chat.genesis)
 
-    counsellor = socket(stack, server, centre.staff["anna"].person.cookie_header())
+    counsellor = live_socket(stack, server.url, centre.staff["anna"].person.cookie_header())
     counsellor.send(
         {
             "type": "claim",
@@ -71,7 +58,7 @@ def run_story(stack: ExitStack, server: LiveServer) -> None:
     counsellor.send({"type": "sync", "conversation": chat.id.hex, "after": 0})
     anna.receive(unb64(counsellor.until("message")["message"]))
 
-    visitor = socket(stack, server)
+    visitor = live_socket(stack, server.url)
     visitor.send({"type": "hello", "token": chat.token})
     visitor.until("welcome")
     visitor.send({"type": "sync", "conversation": chat.id.hex, "after": 0})
@@ -99,7 +86,7 @@ def run_story(stack: ExitStack, server: LiveServer) -> None:
     server.crash()
 
     server.start()
-    visitor = socket(stack, server)
+    visitor = live_socket(stack, server.url)
     visitor.send({"type": "hello", "token": chat.token})
     visitor.until("welcome")
     # The client resends everything it has no ack for, with the same client id.
@@ -115,7 +102,7 @@ def run_story(stack: ExitStack, server: LiveServer) -> None:
     in_flight_seq = visitor.until("ack", ref="again")["seq"]
     assert in_flight_seq == 5
     # A fresh device reads the whole log from the start: every message exactly once, in order.
-    counsellor = socket(stack, server, centre.staff["anna"].person.cookie_header())
+    counsellor = live_socket(stack, server.url, centre.staff["anna"].person.cookie_header())
     counsellor.send({"type": "sync", "conversation": chat.id.hex, "after": -1})
     frames = [counsellor.until("message") for _ in range(6)]
     assert [f["seq"] for f in frames] == [0, 1, 2, 3, 4, 5]

@@ -7,7 +7,6 @@ then sees it in their list, their invite and their calendar feed — never the s
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -17,12 +16,21 @@ from sqlalchemy import select
 
 from server.models import AuditEvent, Booking, StaffAccount
 from server.settings import Settings
-from tests.booking_helpers import Desk, Visitor, ahead, at, make_desk, new_visitor, parse_calendar, sealed
+from tests.booking_helpers import (
+    Desk,
+    Visitor,
+    ahead,
+    at,
+    make_desk,
+    new_feed,
+    new_visitor,
+    parse_calendar,
+    sealed,
+)
 from tests.chat_helpers import Person
 from tests.conftest import BASE_URL, Client
 
 DAY = 7
-FEED_RE = re.compile(r'<code id="feed-url">[^<]*/calendar/([^<]+)\.ics</code>')
 
 
 @pytest.fixture
@@ -112,14 +120,6 @@ def listed(person: Person) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     found: list[dict[str, Any]] = response.json()["bookings"]
     return found
-
-
-def new_feed(person: Person) -> str:
-    page = person.form("/staff/availability/feed", {}, token_from="/staff/availability")
-    assert page.status_code == 200
-    match = FEED_RE.search(page.text)
-    assert match, page.text
-    return match.group(1)
 
 
 def feed_events(client: Client, token: str) -> list[Any]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from crypto import (
     ContentType,
@@ -31,16 +32,18 @@ from crypto import (
     encode_remove_proposal,
     parse_proposal,
 )
+from server.models import ConversationMember
 from server.services import conversations
 from tests.chat_helpers import (
     Centre,
     Socket,
     VisitorChat,
     b64,
-    build_centre,
+    staff_socket,
     staff_view,
     start_visitor,
     unb64,
+    visitor_socket,
 )
 from tests.conftest import BASE_URL, Client
 
@@ -51,16 +54,6 @@ REQUEST = {
     "mode": "remote",
     "gender": "female",
 }
-
-
-@pytest.fixture
-def centre(client: Client) -> Centre:
-    return build_centre(
-        client,
-        BASE_URL,
-        lambda: client.make_staff("admin"),
-        {"anna": "counsellor", "bodil": "counsellor", "ivan": "interpreter"},
-    )
 
 
 @pytest.fixture
@@ -122,18 +115,6 @@ class Party:
         return got.body.decode() if got.readable and got.body is not None else None
 
 
-def visitor_socket(client: Client) -> Any:
-    client.cookies.clear()
-    return client.websocket_connect("/ws", headers={"origin": BASE_URL})
-
-
-def staff_socket(client: Client, centre: Centre, name: str) -> Any:
-    client.cookies.clear()
-    return client.websocket_connect(
-        "/ws", headers={"origin": BASE_URL, "cookie": centre.staff[name].person.cookie_header()}
-    )
-
-
 def join_as_visitor(raw: Any, chat: VisitorChat) -> Party:
     sock = Socket(raw)
     sock.send({"type": "hello", "token": chat.token, "ref": "h"})
@@ -171,7 +152,18 @@ def certificate(centre: Centre, name: str) -> bytes:
 
 
 def roster(client: Client, chat: VisitorChat) -> dict[bytes, int]:
-    return client.run(conversations.member_ids, client.res, chat.id)
+    """The conversation's current members as the database has them: member id -> role."""
+
+    async def members() -> dict[bytes, int]:
+        async with client.res.db() as db:
+            rows = await db.execute(
+                select(ConversationMember.member_id, ConversationMember.role).where(
+                    ConversationMember.conversation_id == chat.id
+                )
+            )
+            return {member_id: role for member_id, role in rows}
+
+    return client.run(members)
 
 
 def assignments(sock: Socket, ref: str) -> list[str]:

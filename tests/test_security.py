@@ -6,10 +6,13 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable
 
 import pytest
 
+from server.app import create_app
 from server.security.csrf import make_token
+from server.settings import Settings
 from tests.conftest import Client
 
 PAGES = [
@@ -48,6 +51,22 @@ def test_security_headers_on_every_response(client: Client, path: str) -> None:
     assert response.headers["cache-control"] == "no-store"
     assert "strict-transport-security" not in response.headers  # plain http here
     assert "server" not in response.headers
+
+
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+def test_hsts_whenever_the_public_url_is_https(make_settings: Callable[..., Settings]) -> None:
+    """Not only behind --proxy-headers: an https public URL means every answer says HSTS."""
+    app = create_app(make_settings(TRYGG_PUBLIC_URL="https://chat.example.org"))
+    with Client(app, base_url="http://chat.example.org") as plain:  # the proxy did not say https
+        for path in ("/", "/en/", "/staff/login", "/healthz", "/no/such/page"):
+            assert plain.get(path, follow_redirects=False).headers["strict-transport-security"] == HSTS
+
+
+def test_hsts_for_a_request_over_https_even_with_an_http_public_url(client: Client) -> None:
+    assert "strict-transport-security" not in client.get("/en/").headers  # plain http, http public URL
+    assert client.get("https://localhost:8000/en/").headers["strict-transport-security"] == HSTS
 
 
 def test_security_headers_on_authenticated_pages(client: Client) -> None:

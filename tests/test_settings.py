@@ -23,6 +23,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert STRONG_HASHING.time_cost >= 3
     assert settings.secure_cookies is False  # plain http on localhost only
     assert settings.exit_url.startswith("https://")
+    assert settings.invite_domain == "invalid"  # invites name no host (RFC 6761: never resolves)
+    assert settings.https is False
 
 
 def test_secret_key_is_generated_once_with_mode_0600(tmp_path: Path) -> None:
@@ -57,6 +59,7 @@ def test_https_public_url_means_secure_cookies(tmp_path: Path) -> None:
     )
     assert settings.public_url == "https://chat.example.org"
     assert settings.secure_cookies is True
+    assert settings.https is True  # so HSTS is sent
 
 
 def test_fast_hashing_only_by_name(tmp_path: Path) -> None:
@@ -86,6 +89,10 @@ def test_fast_hashing_only_by_name(tmp_path: Path) -> None:
         ("TRYGG_LOG_LEVEL", "LOUD", "one of"),
         ("TRYGG_CENTRE_NAME", "a\nb", "one line"),
         ("TRYGG_REDIS_URL", "http://localhost:6379", "TRYGG_REDIS_URL"),
+        ("TRYGG_INVITE_DOMAIN", ".", "domain name"),
+        ("TRYGG_INVITE_DOMAIN", "noreply@example.org", "domain name"),
+        ("TRYGG_INVITE_DOMAIN", "example.org\nX-Evil: 1", "domain name"),
+        ("TRYGG_INVITE_DOMAIN", "exa mple.org", "domain name"),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_message(

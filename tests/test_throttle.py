@@ -1,13 +1,19 @@
-"""Rate limiting: the in-memory limiter, and the Redis one shared by several processes."""
+"""Rate limiting: the in-memory limiter, and the Redis one shared by several processes (reservations).
+
+The limits as people meet them are in tests/test_login_limits.py and tests/test_limits.py.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
+from redis.asyncio import Redis
+
 from server.app import create_app
 from server.security.clients import ClientHasher
-from server.security.throttle import MemoryLimiter
+from server.security.throttle import MemoryLimiter, RedisLimiter
 from server.settings import load_settings
 from tests.conftest import BASE_URL, Client, app_env, run_async
 from tests.services import need_redis
@@ -72,3 +78,47 @@ def test_redis_limiter_is_shared_between_processes(tmp_path: Path, database_url:
             )
             assert blocked.status_code == 429
             assert "Too many failed attempts" in blocked.text
+
+
+def test_the_redis_reservation_is_atomic_across_connections() -> None:
+    url = need_redis()
+    key = uuid.uuid4().hex
+
+    async def race() -> tuple[int, int, int]:
+        connections = [Redis.from_url(url) for _ in range(4)]
+        try:
+            limiters = [RedisLimiter(r, "test-race", 7, 60) for r in connections]
+            verdicts = await asyncio.gather(*(limiters[n % 4].reserve(key) for n in range(100)))
+            allowed = [v for v in verdicts if v.allowed]
+            await limiters[0].release(key, allowed[0].ticket)  # an outcome that cost nothing
+            after_release = await limiters[1].reserve(key)
+            refused = await limiters[2].reserve(key)
+            await limiters[3].reset(key)
+            return len(allowed), int(after_release.allowed), int(refused.allowed)
+        finally:
+            for connection in connections:
+                await connection.aclose()
+
+    assert asyncio.run(race()) == (7, 1, 0)
+
+
+def test_memory_reservations_release_and_expire() -> None:
+    now = [100.0]
+    limiter = MemoryLimiter(limit=2, window=60, clock=lambda: now[0])
+
+    async def scenario() -> None:
+        one = await limiter.reserve("k")
+        now[0] += 10
+        two = await limiter.reserve("k")
+        assert one.allowed
+        assert two.allowed
+        assert one.ticket != two.ticket
+        full = await limiter.reserve("k")
+        assert (full.allowed, full.retry_after) == (False, 50)
+        await limiter.release("k", two.ticket)
+        assert (await limiter.reserve("k")).allowed
+        now[0] += 51  # the first reservation leaves the window
+        assert (await limiter.reserve("k")).allowed
+        assert not (await limiter.reserve("k")).allowed
+
+    asyncio.run(scenario())

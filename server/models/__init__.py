@@ -8,6 +8,7 @@ from server.models.booking import (
     Booking,
     BookingHolder,
     BookingPolicy,
+    BookingStatus,
     CalendarFeed,
 )
 from server.models.centre import AuditEvent, OpeningHours
@@ -34,6 +35,7 @@ __all__ = [
     "Booking",
     "BookingHolder",
     "BookingPolicy",
+    "BookingStatus",
     "CalendarFeed",
     "CannedReply",
     "CentreDirectory",

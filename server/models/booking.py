@@ -7,6 +7,7 @@ request are one sealed blob only counsellors' devices open (docs/BOOKING.md).
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import date, datetime, time
 
@@ -27,7 +28,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from server.models.base import Base, UTCDateTime, new_id, utcnow
 
 KINDS = ("in_person", "phone", "video")
-BOOKING_STATUSES = ("confirmed", "cancelled")
+
+
+class BookingStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+BOOKING_STATUSES = tuple(s.value for s in BookingStatus)
 
 
 class BookingPolicy(Base):
@@ -134,7 +142,7 @@ class Booking(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    status: Mapped[str] = mapped_column(String(16), default=BookingStatus.CONFIRMED.value)
     sequence: Mapped[int] = mapped_column(default=0)
     same_counsellor: Mapped[bool] = mapped_column(Boolean, default=False)
     fuller_invite: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -108,12 +108,17 @@ class VisitorToken(Base):
 
 
 class StaffPresence(Base):
-    """When a staff member's dashboard last checked in (for "colleagues on duty")."""
+    """One open staff websocket (for "colleagues on duty").
+
+    The row is written when the socket opens and deleted when it closes; a heartbeat keeps
+    `last_seen_at` fresh, so the row of a socket whose process died lapses and is swept.
+    """
 
     __tablename__ = "staff_presence"
 
+    connection_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     staff_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True
+        Uuid, ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
     )
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 log = logging.getLogger("trygg.bus")
 QUEUE_LIMIT = 1000  # events waiting for one slow subscriber before it is told to resynchronise
 OVERFLOW: dict[str, Any] = {"type": "overflow"}
+ALL_CHANNELS = "*"  # the channel an overflow of one subscriber's own queue arrives on
 
 
 class Subscription:
@@ -57,7 +58,7 @@ class Subscription:
             # Too slow to keep up: drop the backlog and ask it to re-read everything.
             while not self._queue.empty():
                 self._queue.get_nowait()
-            self._queue.put_nowait(("*", OVERFLOW))
+            self._queue.put_nowait((ALL_CHANNELS, OVERFLOW))
 
 
 class Bus(Protocol):

@@ -6,6 +6,10 @@ bus says a conversation changed (or the connection asks), one pump task reads
 everything after that number from the database and sends it, in order.  Only
 the pump sends messages, so nothing is sent twice or out of order, and a
 reconnecting client that asks for "after N" gets exactly what it misses.
+
+The queue, who is on duty (`presence`) and a visitor's place in the queue
+(`standing`) are read again when the bus says they may have changed, and sent
+when they did.
 """
 
 from __future__ import annotations
@@ -14,31 +18,32 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import access
+from server.access import Principal
 from server.errors import PublicError
 from server.i18n import Translator
+from server.models import Conversation, StaffAccount, Status
 from server.resources import Resources, resources
 from server.security.throttle import MemoryLimiter
-from server.services import conversations
-from server.services.conversations import Principal
+from server.services import conversations, presence, queue
 from server.templating import request_language
+from server.validators import to_b64u
 
-from .bus import OVERFLOW, Subscription
-from .frames import Frame, FrameError, encode, parse
+from . import events
+from .bus import ALL_CHANNELS, OVERFLOW, Subscription
+from .frames import Frame, FrameError, parse
 
 log = logging.getLogger("trygg.ws")
 WINDOW_SECONDS = 10.0
 STRIKES_BEFORE_CLOSE = 3
 HELLO_TIMEOUT = 10.0
-PRESENCE_INTERVAL = 30.0
 SETTLE_SECONDS = 5.0  # how long a closing connection lets its database work finish
-TYPING_SECONDS = 5
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -73,25 +78,29 @@ class Connection:
         self.send_lock = asyncio.Lock()
         self.limiter = MemoryLimiter(res.settings.websocket_frames_per_10s, WINDOW_SECONDS)
         self.strikes = 0
-        self.connection_id = uuid.uuid4().hex
+        self.connection_id = uuid.uuid4()
         self.busy = 0  # units of database work under way (see _working)
         self.idle = asyncio.Event()
         self.idle.set()
+        self.on_duty_sent: list[dict[str, str]] | None = None  # as last told to this client
+        self.standing_sent: dict[str, Any] | None = None
 
     async def run(self) -> None:
         if self.principal is None:
             self.principal = await self._hello()
             if self.principal is None:
                 return
-        if self.principal.staff is not None:
-            self.subscription.add(f"staff:{self.principal.staff.id.hex}")
+        staff = self.principal.staff
+        if staff is not None:
+            self.subscription.add(events.staff_channel(staff.id))
+            await self._settled(presence.opened(self.res, staff, self.connection_id))
         tasks = [
             asyncio.create_task(self._read()),
             asyncio.create_task(self._listen()),
             asyncio.create_task(self._pump()),
         ]
-        if self.principal.staff is not None:
-            tasks.append(asyncio.create_task(self._presence()))
+        if staff is not None:
+            tasks.append(asyncio.create_task(self._heartbeat(staff)))
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -103,6 +112,8 @@ class Connection:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
                     await task
+            if staff is not None:
+                await self._settled(presence.closed(self.res, self.connection_id))
 
     def close(self) -> None:
         self.subscription.close()
@@ -128,6 +139,11 @@ class Connection:
         with anyio.CancelScope(shield=True), anyio.move_on_after(SETTLE_SECONDS):
             await self.idle.wait()
 
+    async def _settled(self, work: Awaitable[None]) -> None:
+        """Database work at opening and closing, shielded from the closing websocket likewise."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(SETTLE_SECONDS):
+            await work
+
     # --- sending ------------------------------------------------------------------
 
     async def send(self, frame: dict[str, Any]) -> None:
@@ -141,7 +157,11 @@ class Connection:
         frame.update(extra)
         await self.send(frame)
 
-    # --- the three loops ------------------------------------------------------------
+    async def reply(self, frame: dict[str, Any], ref: str | None) -> None:
+        """Send a frame that may also be pushed unasked: with a `ref` only when it answers one."""
+        await self.send({**frame, "ref": ref} if ref is not None else frame)
+
+    # --- the loops --------------------------------------------------------------------
 
     async def _hello(self) -> Principal | None:
         """A visitor's first frame must be `hello` with their token."""
@@ -151,10 +171,10 @@ class Connection:
         except (TimeoutError, FrameError, KeyError):
             await self.websocket.close(code=1008)
             return None
-        conversation_id = None
+        principal = None
         if frame.type == "hello":
-            conversation_id = await conversations.conversation_for_token(self.res, frame.fields["token"])
-        if conversation_id is None:
+            principal = await access.visitor_for_token(self.res, frame.fields["token"])
+        if principal is None or principal.conversation_id is None:
             await self.error(
                 "unauthorized",
                 frame.ref,
@@ -162,9 +182,11 @@ class Connection:
             )
             await self.websocket.close(code=1008)
             return None
-        self.subscription.add(f"conversation:{conversation_id.hex}")
-        await self.send({"type": "welcome", "conversation": conversation_id.hex, "ref": frame.ref})
-        return Principal(conversation_id=conversation_id)
+        self.principal = principal
+        self.subscription.add(events.conversation_channel(principal.conversation_id))
+        await self.send({"type": "welcome", "conversation": principal.conversation_id.hex, "ref": frame.ref})
+        await self._send_standing()
+        return principal
 
     async def _read(self) -> None:
         while True:
@@ -185,7 +207,7 @@ class Connection:
                 continue
             try:
                 with self._working():
-                    await self._handle(frame)
+                    await HANDLERS[frame.type](self, frame)
             except FrameError as error:
                 await self.error(error.code, frame.ref, error.detail)
             except PublicError as error:
@@ -198,30 +220,55 @@ class Connection:
             with self._working():
                 await self._on_event(channel, event)
 
-    async def _on_event(self, channel: str, event: Any) -> None:
+    async def _on_event(self, channel: str, event: dict[str, Any]) -> None:
         if event is OVERFLOW or event.get("type") == "overflow":
-            self.dirty.update(self.cursors)
-            self.wake.set()
+            await self._resynchronise(channel)
             return
         kind = event.get("kind")
-        if channel.startswith("conversation:"):
-            conversation_id = uuid.UUID(hex=channel.split(":", 1)[1])
+        conversation_id = events.conversation_of(channel)
+        if conversation_id is not None:
             if kind == "changed":
-                if self._follows(conversation_id):
-                    await self._status(conversation_id)
-                if conversation_id in self.cursors:
-                    self.dirty.add(conversation_id)
-                    self.wake.set()
+                await self._conversation_changed(conversation_id)
             elif (
                 kind in ("typing", "receipt")
-                and event.get("connection") != self.connection_id
+                and event.get("connection") != self.connection_id.hex
                 and self._follows(conversation_id)
             ):
                 frame = {k: v for k, v in event.items() if k not in {"kind", "connection"}}
                 await self.send({"type": kind, "conversation": conversation_id.hex, **frame})
-        elif channel == "queue":
+        elif channel == events.queue_channel():
+            await self._queue_changed(kind)
+        elif events.is_staff_channel(channel):
+            await self._send_assignments()
+
+    async def _conversation_changed(self, conversation_id: uuid.UUID) -> None:
+        if self._follows(conversation_id):
+            conversation = await self._status(conversation_id)
+            status = conversation.status if conversation else Status.DELETED.value
+            if self.standing_sent is not None and status != self.standing_sent["status"]:
+                await self._send_standing()  # e.g. a visitor's conversation back in the queue
+        if conversation_id in self.cursors:
+            self.dirty.add(conversation_id)
+            self.wake.set()
+
+    async def _queue_changed(self, kind: Any) -> None:
+        assert self.principal is not None
+        if self.principal.staff is None:
+            await self._send_standing()  # the queue or who is on duty: either may move the estimate
+        elif kind == "presence":
+            await self._send_presence()
+        else:
             await self._send_queue()
-        elif channel.startswith("staff:"):
+
+    async def _resynchronise(self, channel: str) -> None:
+        """Events for `channel` (or, for ALL_CHANNELS, every channel) were dropped: read again."""
+        assert self.principal is not None
+        self.dirty.update(self.cursors)
+        self.wake.set()
+        staff = self.principal.staff
+        if channel in (ALL_CHANNELS, events.queue_channel()):
+            await (self._send_standing() if staff is None else self._send_queue())  # with on_duty
+        if staff is not None and (channel == ALL_CHANNELS or events.is_staff_channel(channel)):
             await self._send_assignments()
 
     async def _pump(self) -> None:
@@ -248,136 +295,148 @@ class Connection:
                         "type": "message",
                         "conversation": conversation_id.hex,
                         "seq": row.seq,
-                        "message": encode(row.body),
+                        "message": to_b64u(row.body),
                         "at": row.created_at.isoformat(),
                     }
                 )
                 self.cursors[conversation_id] = row.seq
-            if len(rows) == 200:  # more to come
+            if len(rows) == conversations.PAGE_SIZE:  # a full page: there may be more
                 self.dirty.add(conversation_id)
 
-    async def _presence(self) -> None:
-        assert self.principal is not None
-        assert self.principal.staff is not None
+    async def _heartbeat(self, staff: StaffAccount) -> None:
+        """Keep this socket's presence fresh (and sweep those of processes that died)."""
         while True:
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
             with self._working():
-                await conversations.touch_presence(self.res, self.principal.staff)
-            await asyncio.sleep(PRESENCE_INTERVAL)
+                await presence.beat(self.res, staff, self.connection_id)
 
-    # --- frames ------------------------------------------------------------------------
+    # --- frames from the client (one handler per type in frames.SCHEMAS) -------------------
 
-    async def _handle(self, frame: Frame) -> None:
-        principal = self.principal
-        assert principal is not None
-        kind, fields, ref = frame.type, frame.fields, frame.ref
-        if kind == "ping":
-            await self.send({"type": "pong", "ref": ref})
-            return
-        if kind == "hello":
-            raise FrameError("bad_frame", "already authenticated")
-        if kind == "queue":
-            access.require_counsellor_frame(principal)
-            self.subscription.add("queue")
-            await self._send_queue(ref)
-            await self._send_assignments()
-            return
-        if kind == "assignments":
-            access.require_participant_frame(principal)
-            await self._send_assignments(ref)
-            return
-        conversation_id: uuid.UUID = fields["conversation"]
-        if kind == "claim":
-            staff = access.require_counsellor_frame(principal)
-            stored = await conversations.claim(
-                self.res, staff, conversation_id, fields["client_id"], fields["message"]
-            )
-            await self._ack(ref, fields["client_id"], stored)
-            return
-        if not await self._may_read(conversation_id):
-            raise FrameError("forbidden")
-        if kind == "sync":
-            self.subscription.add(f"conversation:{conversation_id.hex}")
-            self.cursors[conversation_id] = fields["after"]
-            self.dirty.add(conversation_id)
-            self.wake.set()
-            await self.send({"type": "synced", "conversation": conversation_id.hex, "ref": ref})
-            # Where the others have got to, so a reloaded page shows delivered/read at once.
-            for other, delivered, read in await conversations.receipts(self.res, conversation_id):
-                await self.send(
-                    {
-                        "type": "receipt",
-                        "conversation": conversation_id.hex,
-                        "member": other.hex(),
-                        "delivered": delivered,
-                        "read": read,
-                    }
-                )
-        elif kind == "send":
-            stored = await conversations.append(
-                self.res, principal, conversation_id, fields["client_id"], fields["message"]
-            )
-            await self._ack(ref, fields["client_id"], stored)
-        elif kind == "typing":
-            member = await self._member_hex(conversation_id)
-            await self.res.bus.publish(
-                f"conversation:{conversation_id.hex}",
+    async def _handle_ping(self, frame: Frame) -> None:
+        await self.send({"type": "pong", "ref": frame.ref})
+
+    async def _handle_hello(self, frame: Frame) -> None:
+        raise FrameError("bad_frame", "already authenticated")
+
+    async def _handle_queue(self, frame: Frame) -> None:
+        access.require_counsellor_frame(self._principal())
+        self.subscription.add(events.queue_channel())
+        await self._send_queue(frame.ref)
+        await self._send_assignments()
+
+    async def _handle_assignments(self, frame: Frame) -> None:
+        access.require_participant_frame(self._principal())
+        await self._send_assignments(frame.ref)
+
+    async def _handle_claim(self, frame: Frame) -> None:
+        staff = access.require_counsellor_frame(self._principal())
+        fields = frame.fields
+        stored = await conversations.claim(
+            self.res, staff, fields["conversation"], fields["client_id"], fields["message"]
+        )
+        await self._ack(frame, stored)
+
+    async def _handle_sync(self, frame: Frame) -> None:
+        conversation_id = await self._readable(frame)
+        self.subscription.add(events.conversation_channel(conversation_id))
+        self.cursors[conversation_id] = frame.fields["after"]
+        self.dirty.add(conversation_id)
+        self.wake.set()
+        await self.send({"type": "synced", "conversation": conversation_id.hex, "ref": frame.ref})
+        # Where the others have got to, so a reloaded page shows delivered/read at once.
+        for other, delivered, read in await conversations.receipts(self.res, conversation_id):
+            await self.send(
                 {
-                    "kind": "typing",
-                    "member": member,
-                    "seconds": TYPING_SECONDS,
-                    "connection": self.connection_id,
-                },
+                    "type": "receipt",
+                    "conversation": conversation_id.hex,
+                    "member": other.hex(),
+                    "delivered": delivered,
+                    "read": read,
+                }
             )
-        elif kind == "receipt":
-            member_id = await conversations.record_receipt(
-                self.res, principal, conversation_id, fields["delivered"], fields["read"]
-            )
-            if member_id is not None:
-                await self.res.bus.publish(
-                    f"conversation:{conversation_id.hex}",
-                    {
-                        "kind": "receipt",
-                        "member": member_id.hex(),
-                        "delivered": fields["delivered"],
-                        "read": fields["read"],
-                        "connection": self.connection_id,
-                    },
-                )
-        elif kind == "transfer":
-            staff = access.require_counsellor_frame(principal)
-            stored = await conversations.transfer(
-                self.res, staff, conversation_id, fields["to"], fields["client_id"], fields["message"]
-            )
-            await self._ack(ref, fields["client_id"], stored)
-        elif kind == "release":
-            staff = access.require_counsellor_frame(principal)
-            stored = await conversations.release(
-                self.res, staff, conversation_id, fields["client_id"], fields["message"]
-            )
-            await self._ack(ref, fields["client_id"], stored)
-        elif kind == "commit":
-            access.require_committer(principal)
-            stored = await conversations.recommit(
-                self.res, principal, conversation_id, fields["client_id"], fields["message"]
-            )
-            await self._ack(ref, fields["client_id"], stored)
-        elif kind == "close":
-            access.require_committer(principal)
-            await conversations.close(
-                self.res, principal, conversation_id, fields["outcome"] if principal.staff else None
-            )
-            await self.send({"type": "closed", "conversation": conversation_id.hex, "ref": ref})
 
-    async def _ack(self, ref: str | None, client_id: str, stored: conversations.Stored) -> None:
+    async def _handle_send(self, frame: Frame) -> None:
+        conversation_id = await self._readable(frame)
+        fields = frame.fields
+        stored = await conversations.append(
+            self.res, self._principal(), conversation_id, fields["client_id"], fields["message"]
+        )
+        await self._ack(frame, stored)
+
+    async def _handle_typing(self, frame: Frame) -> None:
+        conversation_id = await self._readable(frame)
+        await conversations.typing(self.res, self._principal(), conversation_id, self.connection_id.hex)
+
+    async def _handle_receipt(self, frame: Frame) -> None:
+        conversation_id = await self._readable(frame)
+        await conversations.record_receipt(
+            self.res,
+            self._principal(),
+            conversation_id,
+            frame.fields["delivered"],
+            frame.fields["read"],
+            self.connection_id.hex,
+        )
+
+    async def _handle_transfer(self, frame: Frame) -> None:
+        conversation_id = await self._readable(frame)
+        staff = access.require_counsellor_frame(self._principal())
+        fields = frame.fields
+        stored = await conversations.transfer(
+            self.res, staff, conversation_id, fields["to"], fields["client_id"], fields["message"]
+        )
+        await self._ack(frame, stored)
+
+    async def _handle_release(self, frame: Frame) -> None:
+        conversation_id = await self._readable(frame)
+        staff = access.require_counsellor_frame(self._principal())
+        fields = frame.fields
+        stored = await conversations.release(
+            self.res, staff, conversation_id, fields["client_id"], fields["message"]
+        )
+        await self._ack(frame, stored)
+
+    async def _handle_commit(self, frame: Frame) -> None:
+        conversation_id = await self._readable(frame)
+        principal = self._principal()
+        access.require_committer(principal)
+        fields = frame.fields
+        stored = await conversations.recommit(
+            self.res, principal, conversation_id, fields["client_id"], fields["message"]
+        )
+        await self._ack(frame, stored)
+
+    async def _handle_close(self, frame: Frame) -> None:
+        conversation_id = await self._readable(frame)
+        principal = self._principal()
+        access.require_committer(principal)
+        outcome = frame.fields["outcome"] if principal.staff else None
+        await conversations.close(self.res, principal, conversation_id, outcome)
+        await self.send({"type": "closed", "conversation": conversation_id.hex, "ref": frame.ref})
+
+    async def _ack(self, frame: Frame, stored: conversations.Stored) -> None:
         await self.send(
             {
                 "type": "ack",
-                "ref": ref,
-                "client_id": client_id,
+                "ref": frame.ref,
+                "client_id": frame.fields["client_id"],
                 "conversation": stored.conversation_id.hex,
                 "seq": stored.seq,
             }
         )
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _principal(self) -> Principal:
+        assert self.principal is not None
+        return self.principal
+
+    async def _readable(self, frame: Frame) -> uuid.UUID:
+        """The frame's conversation, which this connection must be allowed to read."""
+        conversation_id: uuid.UUID = frame.fields["conversation"]
+        if not await self._may_read(conversation_id):
+            raise FrameError("forbidden")
+        return conversation_id
 
     def _follows(self, conversation_id: uuid.UUID) -> bool:
         """Status, typing and receipts go to the visitor, and to staff only while they may read.
@@ -385,23 +444,15 @@ class Connection:
         The pump drops a staff cursor once its owner is no longer a member; the status change
         that removed them still reaches them (it is sent before the pump runs), nothing after.
         """
-        assert self.principal is not None
-        return self.principal.staff is None or conversation_id in self.cursors
+        return self._principal().staff is None or conversation_id in self.cursors
 
     async def _may_read(self, conversation_id: uuid.UUID) -> bool:
-        assert self.principal is not None
-        return await access.may_read_conversation(self.res, self.principal, conversation_id)
+        return await access.may_read_conversation(self.res, self._principal(), conversation_id)
 
-    async def _member_hex(self, conversation_id: uuid.UUID) -> str:
-        assert self.principal is not None
-        if self.principal.staff is not None:
-            return self.principal.staff.id.hex
-        return "visitor"
-
-    async def _status(self, conversation_id: uuid.UUID) -> None:
+    async def _status(self, conversation_id: uuid.UUID) -> Conversation | None:
         conversation = await conversations.get(self.res, conversation_id)
         if conversation is None:
-            return
+            return None
         await self.send(
             {
                 "type": "conversation",
@@ -411,41 +462,104 @@ class Connection:
                 "last_seq": conversation.last_seq,
             }
         )
+        return conversation
 
     async def _send_queue(self, ref: str | None = None) -> None:
-        assert self.principal is not None
-        if self.principal.staff is None or "queue" not in self.subscription.channels:
+        staff = self._principal().staff
+        if staff is None or events.queue_channel() not in self.subscription.channels:
             return
-        items = await conversations.queue(self.res)
+        items = await queue.queue(self.res)
+        on_duty = await self._on_duty()
         frame: dict[str, Any] = {
             "type": "queue",
             "items": [
                 {
                     "conversation": item.conversation_id.hex,
+                    "started_at": item.started_at.isoformat(),
                     "queued_at": item.queued_at.isoformat(),
                     "language": item.language,
                     "position": item.position,
                 }
                 for item in items
             ],
-            "on_duty": [
-                {"staff_id": person.id.hex, "display_name": person.display_name}
-                for person in await conversations.on_duty(self.res)
-            ],
+            "on_duty": on_duty,
         }
-        if ref is not None:
-            frame["ref"] = ref
+        await self.reply(frame, ref)
+        self.on_duty_sent = on_duty
+
+    async def _send_presence(self) -> None:
+        """Who is on duty, if that changed since this client was last told."""
+        if events.queue_channel() not in self.subscription.channels:
+            return
+        on_duty = await self._on_duty()
+        if on_duty == self.on_duty_sent:
+            return
+        await self.send({"type": "presence", "on_duty": on_duty})
+        self.on_duty_sent = on_duty
+
+    async def _on_duty(self) -> list[dict[str, str]]:
+        return [
+            {"staff_id": person.id.hex, "display_name": person.display_name}
+            for person in await queue.on_duty(self.res)
+        ]
+
+    async def _send_standing(self) -> None:
+        """A visitor's place in the queue, if it changed since they were last told.
+
+        While their conversation is queued the connection listens to the queue; it listens
+        before reading, so no change can slip between the reading and the listening.
+        """
+        conversation_id = self._principal().conversation_id
+        assert conversation_id is not None
+        self.subscription.add(events.queue_channel())
+        found = await queue.standing(self.res, conversation_id)
+        if found.status != Status.QUEUED:
+            self.subscription.remove(events.queue_channel())
+        frame = {
+            "type": "standing",
+            "conversation": conversation_id.hex,
+            "status": found.status,
+            "position": found.position,
+            "estimated_wait_minutes": found.estimated_wait_minutes,
+            "open_now": found.open_now,
+        }
+        if frame == self.standing_sent:
+            return
         await self.send(frame)
+        self.standing_sent = frame
 
     async def _send_assignments(self, ref: str | None = None) -> None:
         """The active conversations this staff member is in: a counsellor's own, an interpreter's."""
-        assert self.principal is not None
-        assert self.principal.staff is not None
-        mine = await conversations.open_conversations(self.res, self.principal.staff)
-        frame: dict[str, Any] = {
-            "type": "assignments",
-            "items": [{"conversation": c.id.hex, "status": c.status, "last_seq": c.last_seq} for c in mine],
-        }
-        if ref is not None:
-            frame["ref"] = ref
-        await self.send(frame)
+        staff = self._principal().staff
+        assert staff is not None
+        mine = await queue.assignments(self.res, staff)
+        items = [
+            {
+                "conversation": c.id.hex,
+                "started_at": c.created_at.isoformat(),
+                "status": c.status,
+                "last_seq": c.last_seq,
+            }
+            for c in mine
+        ]
+        await self.reply({"type": "assignments", "items": items}, ref)
+
+
+Handler = Callable[[Connection, Frame], Awaitable[None]]
+
+# One handler per client frame type, keyed like frames.SCHEMAS (a test checks they agree).
+HANDLERS: dict[str, Handler] = {
+    "hello": Connection._handle_hello,
+    "sync": Connection._handle_sync,
+    "send": Connection._handle_send,
+    "typing": Connection._handle_typing,
+    "receipt": Connection._handle_receipt,
+    "queue": Connection._handle_queue,
+    "assignments": Connection._handle_assignments,
+    "claim": Connection._handle_claim,
+    "transfer": Connection._handle_transfer,
+    "release": Connection._handle_release,
+    "commit": Connection._handle_commit,
+    "close": Connection._handle_close,
+    "ping": Connection._handle_ping,
+}

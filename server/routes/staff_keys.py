@@ -1,7 +1,9 @@
-"""Key pages: a staff member's own key (/staff/keys) and the admin's certification page.
+"""Keys: a staff member's own key (/staff/keys), the admin's certification page, and the JSON
+behind both: own key backup, the centre key, certification and the signed directory, and the
+interpreters counsellors can invite (their certificates are in the directory).
 
 The keys themselves are made, unlocked and used in the browser (web/static/js/staff/);
-these handlers only render the pages and report whether the directory needs publishing.
+these handlers render the pages and store and check what the browser sends.
 """
 
 from __future__ import annotations
@@ -10,30 +12,39 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server.access import require_admin, require_staff
-from server.models import Role
+from server.access import (
+    is_admin,
+    is_participant,
+    require_admin,
+    require_counsellor,
+    require_staff,
+)
+from server.jsonapi import read_json
 from server.resources import resources
 from server.services import accounts, directory_status, keys
+from server.validators import b64u, b64u_exactly, b64u_up_to, certificates, to_b64u
+
+KEY = b64u_exactly(32)
+BACKUP = b64u_up_to(4096)
+
+
+# --- pages ------------------------------------------------------------------------------------
 
 
 async def own_keys_page(request: Request) -> Response:
     account = await require_staff(request)
-    return resources(request).renderer.page(
-        request, "staff/keys.html", {"is_admin": account.role == Role.ADMIN}
-    )
+    return resources(request).renderer.page(request, "staff/keys.html", {"is_admin": is_admin(account)})
 
 
 async def admin_keys_page(request: Request) -> Response:
     await require_admin(request)
     res = resources(request)
     with_keys = {info.account.id for info in await keys.staff_keys(res)}
-    overview = await accounts.staff_overview(res.db)
+    overview = await accounts.staff_overview(res)
     without_keys = [
         account
         for account in overview.accounts
-        if account.is_active
-        and account.role in (Role.COUNSELLOR, Role.INTERPRETER)
-        and account.id not in with_keys
+        if account.is_active and is_participant(account) and account.id not in with_keys
     ]
     return res.renderer.page(request, "staff/admin_keys.html", {"without_keys": without_keys})
 
@@ -54,8 +65,101 @@ async def directory_state(request: Request) -> Response:
     )
 
 
+# --- JSON ----------------------------------------------------------------------------------
+
+
+async def own_keys(request: Request) -> Response:
+    staff = await require_staff(request)
+    res = resources(request)
+    found = await keys.own_keys(res, staff)
+    return JSONResponse(
+        {
+            "staff_id": staff.id.hex,
+            "centre_id": (await keys.centre_id(res)).hex(),
+            "role": staff.role,
+            "display_name": staff.display_name,
+            "backup": to_b64u(found.backup) if found.backup else None,
+            "certificate": to_b64u(found.certificate) if found.certificate else None,
+        }
+    )
+
+
+async def set_own_keys(request: Request) -> Response:
+    staff = await require_staff(request)
+    fields = await read_json(request, {"kem_public": KEY, "sig_public": KEY, "backup": BACKUP})
+    await keys.set_own_keys(
+        resources(request), staff, fields["kem_public"], fields["sig_public"], fields["backup"]
+    )
+    return Response(status_code=204)
+
+
+async def centre_key(request: Request) -> Response:
+    admin = await require_admin(request)
+    found = await keys.centre_key(resources(request), admin)
+    if found is None:
+        return JSONResponse({"error": "not_found", "message": "no centre key yet"}, status_code=404)
+    return JSONResponse({"sig_public": to_b64u(found.sig_public), "backup": to_b64u(found.backup)})
+
+
+async def set_centre_key(request: Request) -> Response:
+    admin = await require_admin(request)
+    fields = await read_json(request, {"sig_public": KEY, "backup": BACKUP})
+    await keys.set_centre_key(resources(request), admin, fields["sig_public"], fields["backup"])
+    return Response(status_code=204)
+
+
+async def staff_keys(request: Request) -> Response:
+    await require_admin(request)
+    return JSONResponse(
+        [
+            {
+                "staff_id": info.account.id.hex,
+                "display_name": info.account.display_name,
+                "role": info.account.role,
+                "kem_public": to_b64u(info.key.kem_public),
+                "sig_public": to_b64u(info.key.sig_public),
+                "certificate": to_b64u(info.key.certificate) if info.key.certificate else None,
+            }
+            for info in await keys.staff_keys(resources(request))
+        ]
+    )
+
+
+async def publish_directory(request: Request) -> Response:
+    admin = await require_admin(request)
+    fields = await read_json(request, {"certificates": certificates, "directory": b64u})
+    await keys.publish_directory(resources(request), admin, fields["certificates"], fields["directory"])
+    return Response(status_code=204)
+
+
+async def interpreters(request: Request) -> Response:
+    """Active interpreters and their languages, for a counsellor inviting one (chat or booking)."""
+    await require_counsellor(request)
+    found = await accounts.active_interpreters(resources(request))
+    return JSONResponse(
+        {
+            "interpreters": [
+                {
+                    "staff_id": person.staff_id.hex,
+                    "display_name": person.display_name,
+                    "languages": person.languages,
+                    "certified": person.certified,
+                }
+                for person in found
+            ]
+        }
+    )
+
+
 routes = [
     Route("/staff/keys", own_keys_page, methods=["GET"]),
     Route("/staff/admin/keys", admin_keys_page, methods=["GET"]),
     Route("/api/admin/directory-status", directory_state, methods=["GET"]),
+    Route("/api/staff/keys", own_keys, methods=["GET"]),
+    Route("/api/staff/keys", set_own_keys, methods=["PUT"]),
+    Route("/api/staff/interpreters", interpreters, methods=["GET"]),
+    Route("/api/admin/centre-key", centre_key, methods=["GET"]),
+    Route("/api/admin/centre-key", set_centre_key, methods=["PUT"]),
+    Route("/api/admin/staff-keys", staff_keys, methods=["GET"]),
+    Route("/api/admin/directory", publish_directory, methods=["POST"]),
 ]

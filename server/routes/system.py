@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Route
 
 from server.errors import PublicError
 from server.resources import resources
 
 csp_log = logging.getLogger("trygg.csp")
-MAX_REPORT_FIELD = 200
+UNKNOWN_PAGE = "(unknown)"
+BAD_DIRECTIVE = "(invalid)"
+_DIRECTIVE = re.compile(r"^[a-z][a-z-]{0,39}$")
 
 
 async def health(request: Request) -> Response:
@@ -37,23 +42,48 @@ async def static_asset(request: Request) -> Response:
 
 
 async def csp_report(request: Request) -> Response:
-    """Log a browser's report of a blocked resource (directive and blocked URL origin only)."""
+    """Log a browser's report of a blocked resource: the directive and the page's route template.
+
+    Nothing else of the report is kept: the page URL may hold a secret (an invitation
+    token in `/staff/invite/<token>`), the blocked URL may name anything, and anyone can
+    post a report, so the directive must look like one and the page is reduced to the
+    template of the route it matches.
+    """
     try:
         report = json.loads(await request.body()).get("csp-report", {})
-        directive = str(report.get("effective-directive") or report.get("violated-directive"))
-        blocked = str(report.get("blocked-uri", "")).split("?", 1)[0]
-        page = str(report.get("document-uri", "")).split("?", 1)[0]
+        directive = report.get("effective-directive") or report.get("violated-directive")
+        page = report.get("document-uri")
     except (ValueError, AttributeError):
         raise PublicError(400, "The request could not be understood.") from None
     csp_log.warning(
         "csp violation",
         extra={
-            "directive": directive[:MAX_REPORT_FIELD],
-            "blocked": blocked[:MAX_REPORT_FIELD],
-            "page": page[:MAX_REPORT_FIELD],
+            "directive": directive_name(directive),
+            "route": route_template(request.app.routes, page),
         },
     )
     return Response(status_code=204)
+
+
+def directive_name(value: object) -> str:
+    """A CSP directive such as `script-src-elem` (a policy may list several; the first counts)."""
+    first = value.split(" ", 1)[0] if isinstance(value, str) else ""
+    return first if _DIRECTIVE.fullmatch(first) else BAD_DIRECTIVE
+
+
+def route_template(routes: Iterable[BaseRoute], url: object) -> str:
+    """The template of the route a page URL's path matches (`/staff/invite/{token}`), never the path."""
+    try:
+        path = unquote(urlsplit(url).path) if isinstance(url, str) else ""
+    except ValueError:
+        return UNKNOWN_PAGE
+    if not path.startswith("/"):
+        return UNKNOWN_PAGE
+    scope = {"type": "http", "path": path, "root_path": "", "method": "GET"}
+    for route in routes:
+        if isinstance(route, Route) and route.matches(scope)[0] is not Match.NONE:
+            return route.path
+    return UNKNOWN_PAGE
 
 
 routes = [

@@ -1,7 +1,9 @@
-"""The only two cookies Trygg sets, both for staff: a session and a pre-login CSRF binding.
+"""The only cookies Trygg sets, all for staff: a session, a pre-login CSRF binding, and a device cookie.
 
-Visitors get no cookies at all.  Both are HttpOnly, SameSite=Strict, Path=/,
+Visitors get no cookies at all.  All are HttpOnly, SameSite=Strict, Path=/,
 and Secure with the __Host- prefix everywhere except plain-HTTP localhost.
+The device cookie (server/security/devices.py) grants no access; it only tells
+the login throttle that this browser has logged in to an account before.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class Cookies:
     @property
     def csrf(self) -> str:
         return "__Host-trygg-csrf" if self.secure else "trygg-csrf"
+
+    @property
+    def device(self) -> str:
+        return "__Host-trygg-device" if self.secure else "trygg-device"
 
     def set(self, response: Response, name: str, value: str, max_age: int | None = None) -> None:
         response.set_cookie(

@@ -4,7 +4,9 @@ A strict Content-Security-Policy (no inline script or style; the import map is
 allowed by its hash), Trusted Types so the DOM cannot be fed HTML strings,
 no referrer, no framing, no powerful features, SRI required for scripts, and
 `Cache-Control: no-store` on every page so nothing a person saw stays in the
-browser cache.  HSTS is sent when the request came over HTTPS.
+browser cache.  HSTS is sent whenever the public URL is https (whether or not the
+proxy in front says so; browsers ignore it over plain HTTP), and on any request that
+came over HTTPS.
 """
 
 from __future__ import annotations
@@ -70,16 +72,17 @@ def content_security_policy(import_map_hash: str) -> str:
 class SecurityHeadersMiddleware:
     """Adds the security headers to every HTTP response that does not already set them."""
 
-    def __init__(self, app: ASGIApp, import_map_hash: str) -> None:
+    def __init__(self, app: ASGIApp, import_map_hash: str, hsts: bool = False) -> None:
         self.app = app
         self.csp = content_security_policy(import_map_hash)
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         is_asset = scope["path"].startswith(STATIC_PREFIX)
-        is_https = scope.get("scheme") == "https"
+        send_hsts = self.hsts or scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -95,7 +98,7 @@ class SecurityHeadersMiddleware:
                 headers.setdefault("X-Robots-Tag", "noindex, nofollow")
                 if not is_asset:
                     headers.setdefault("Cache-Control", "no-store")
-                if is_https:
+                if send_hsts:
                     headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
             await send(message)
 

@@ -10,12 +10,13 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from server.db import Database
 from server.errors import PublicError
 from server.i18n import N_
 from server.languages import is_interpreter_language
 from server.models import AuditEvent, Role, StaffAccount, StaffInvite, StaffKey, StaffSession, utcnow
-from server.passwords import Passwords, password_problem
+from server.passwords import password_problem
+from server.realtime import events
+from server.resources import Resources
 from server.services.tokens import new_token, token_hash
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -63,8 +64,7 @@ def check_password(password: str, username: str) -> None:
 
 
 async def create_admin(
-    db: Database,
-    passwords: Passwords,
+    res: Resources,
     username: str,
     display_name: str,
     password: str,
@@ -79,10 +79,10 @@ async def create_admin(
         display_name=display_name,
         role=Role.ADMIN.value,
         language=language,
-        password_hash=await passwords.hash(password),
+        password_hash=await res.passwords.hash(password),
     )
     try:
-        async with db.begin() as session:
+        async with res.db.begin() as session:
             session.add(account)
             session.add(AuditEvent(action="account.create_admin", subject_id=account.id))
     except IntegrityError:
@@ -97,7 +97,7 @@ class NewInvite:
 
 
 async def invite_staff(
-    db: Database,
+    res: Resources,
     actor: StaffAccount,
     role: str,
     display_name: str,
@@ -112,15 +112,15 @@ async def invite_staff(
         created_by_id=actor.id,
         expires_at=utcnow() + timedelta(hours=valid_hours),
     )
-    async with db.begin() as session:
+    async with res.db.begin() as session:
         session.add(invite)
         session.add(AuditEvent(actor_id=actor.id, action="invite.create", subject_id=invite.id))
     return NewInvite(invite, token)
 
 
-async def find_open_invite(db: Database, token: str) -> StaffInvite:
+async def find_open_invite(res: Resources, token: str) -> StaffInvite:
     """The unused, unexpired invitation for `token`, or PublicError(404)."""
-    async with db() as session:
+    async with res.db() as session:
         invite = await session.scalar(select(StaffInvite).where(StaffInvite.token_hash == token_hash(token)))
     if invite is None or invite.used_at is not None or invite.expires_at <= utcnow():
         raise PublicError(404, INVITE_INVALID)
@@ -128,8 +128,7 @@ async def find_open_invite(db: Database, token: str) -> StaffInvite:
 
 
 async def accept_invite(
-    db: Database,
-    passwords: Passwords,
+    res: Resources,
     token: str,
     username: str,
     password: str,
@@ -138,15 +137,18 @@ async def accept_invite(
     """Create the invited account; the invitation can never be used again."""
     username = clean_username(username)
     check_password(password, username)
-    await find_open_invite(db, token)
-    password_hash = await passwords.hash(password)
+    await find_open_invite(res, token)
+    password_hash = await res.passwords.hash(password)
     try:
-        async with db.begin() as session:
+        async with res.db.begin() as session:
             invite = await session.scalar(
                 select(StaffInvite).where(StaffInvite.token_hash == token_hash(token))
             )
             # Re-checked inside the write transaction: two tabs cannot both use one link.
-            if invite is None or invite.used_at is not None or invite.expires_at <= utcnow():
+            # (A reset link, which names its account already, is for services/credentials.py.)
+            if invite is None or invite.used_at is not None or invite.account_id is not None:
+                raise PublicError(404, INVITE_INVALID)
+            if invite.expires_at <= utcnow():
                 raise PublicError(404, INVITE_INVALID)
             account = StaffAccount(
                 username=username,
@@ -165,8 +167,8 @@ async def accept_invite(
     return account
 
 
-async def revoke_invite(db: Database, actor: StaffAccount, invite_id: uuid.UUID) -> None:
-    async with db.begin() as session:
+async def revoke_invite(res: Resources, actor: StaffAccount, invite_id: uuid.UUID) -> None:
+    async with res.db.begin() as session:
         invite = await session.get(StaffInvite, invite_id)
         if invite is None or invite.used_at is not None:
             raise PublicError(404, INVITE_INVALID)
@@ -174,11 +176,16 @@ async def revoke_invite(db: Database, actor: StaffAccount, invite_id: uuid.UUID)
         session.add(AuditEvent(actor_id=actor.id, action="invite.revoke", subject_id=invite_id))
 
 
-async def set_active(db: Database, actor: StaffAccount, account_id: uuid.UUID, active: bool) -> StaffAccount:
-    """Deactivate (ending every session at once) or reactivate an account."""
+async def set_active(
+    res: Resources, actor: StaffAccount, account_id: uuid.UUID, active: bool
+) -> StaffAccount:
+    """Deactivate (ending every session at once) or reactivate an account.
+
+    Either may change who is on duty (an inactive counsellor is never listed), so it says so.
+    """
     if account_id == actor.id and not active:
         raise PublicError(409, CANNOT_DEACTIVATE_SELF)
-    async with db.begin() as session:
+    async with res.db.begin() as session:
         account = await session.get(StaffAccount, account_id)
         if account is None:
             raise PublicError(404, NOT_FOUND)
@@ -188,11 +195,12 @@ async def set_active(db: Database, actor: StaffAccount, account_id: uuid.UUID, a
             await session.execute(delete(StaffSession).where(StaffSession.account_id == account_id))
         action = "account.reactivate" if active else "account.deactivate"
         session.add(AuditEvent(actor_id=actor.id, action=action, subject_id=account_id))
+    await events.presence_changed(res.bus)
     return account
 
 
-async def set_language(db: Database, account: StaffAccount, language: str) -> None:
-    async with db.begin() as session:
+async def set_language(res: Resources, account: StaffAccount, language: str) -> None:
+    async with res.db.begin() as session:
         live = await session.get(StaffAccount, account.id)
         if live:
             live.language = language
@@ -204,8 +212,8 @@ class StaffOverview:
     open_invites: list[StaffInvite]
 
 
-async def staff_overview(db: Database) -> StaffOverview:
-    async with db() as session:
+async def staff_overview(res: Resources) -> StaffOverview:
+    async with res.db() as session:
         accounts = list(
             await session.scalars(
                 select(StaffAccount).order_by(StaffAccount.is_active.desc(), StaffAccount.display_name)
@@ -240,10 +248,10 @@ def languages_of(account: StaffAccount) -> list[str]:
 
 
 async def set_interpreter_languages(
-    db: Database, actor: StaffAccount, account_id: uuid.UUID, codes: list[str]
+    res: Resources, actor: StaffAccount, account_id: uuid.UUID, codes: list[str]
 ) -> None:
     """Record the languages an interpreter covers (counsellors use them to find one)."""
-    async with db.begin() as session:
+    async with res.db.begin() as session:
         account = await session.get(StaffAccount, account_id)
         if account is None:
             raise PublicError(404, NOT_FOUND)
@@ -261,9 +269,9 @@ class Interpreter:
     certified: bool
 
 
-async def active_interpreters(db: Database) -> list[Interpreter]:
+async def active_interpreters(res: Resources) -> list[Interpreter]:
     """Active interpreter accounts, by name; `certified` if the admin has certified their key."""
-    async with db() as session:
+    async with res.db() as session:
         rows = await session.execute(
             select(StaffAccount, StaffKey.certificate.is_not(None))
             .outerjoin(StaffKey, StaffKey.staff_id == StaffAccount.id)

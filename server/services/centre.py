@@ -7,10 +7,10 @@ from datetime import datetime, time
 
 from sqlalchemy import delete, select
 
-from server.db import Database
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import AuditEvent, OpeningHours, StaffAccount
+from server.resources import Resources
 
 BAD_HOURS = N_("Opening hours must be given as HH:MM, and opening must come before closing.")
 
@@ -26,9 +26,9 @@ class DayHours:
         return self.opens_at is not None
 
 
-async def opening_hours(db: Database) -> list[DayHours]:
+async def opening_hours(res: Resources) -> list[DayHours]:
     """Seven entries, Monday first; closed days have no times."""
-    async with db() as session:
+    async with res.db() as session:
         rows = {row.weekday: row for row in await session.scalars(select(OpeningHours))}
     return [
         DayHours(day, rows[day].opens_at, rows[day].closes_at) if day in rows else DayHours(day, None, None)
@@ -50,8 +50,8 @@ def parse_day(weekday: int, opens: str, closes: str) -> DayHours:
     return DayHours(weekday, opens_at, closes_at)
 
 
-async def set_opening_hours(db: Database, actor: StaffAccount, days: list[DayHours]) -> None:
-    async with db.begin() as session:
+async def set_opening_hours(res: Resources, actor: StaffAccount, days: list[DayHours]) -> None:
+    async with res.db.begin() as session:
         await session.execute(delete(OpeningHours))
         for day in days:
             if day.opens_at is not None and day.closes_at is not None:

@@ -12,11 +12,9 @@ are published only after commit, and only say "look again".
 from __future__ import annotations
 
 import hmac
-import statistics
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +24,8 @@ from crypto.constants import ZERO_HASH, ObjectType
 from crypto.constants import Role as MemberRole
 from crypto.errors import ProtocolError
 from crypto.wire import Routing, peek
+from server import access
+from server.access import Principal
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import (
@@ -36,12 +36,13 @@ from server.models import (
     Role,
     StaffAccount,
     StaffKey,
-    StaffPresence,
     Status,
     VisitorToken,
     utcnow,
 )
+from server.realtime import events
 from server.resources import Resources
+from server.services.booking import holders
 from server.services.tokens import new_token, token_hash
 
 NOT_FOUND = N_("This conversation does not exist or has been deleted.")
@@ -52,20 +53,17 @@ NOT_ALLOWED = N_("You cannot do that in this conversation.")
 TOO_MANY_OPEN = N_("You already have as many open conversations as allowed.")
 BAD_OUTCOME = N_("Choose an outcome.")
 TAKEN_ID = N_("That conversation id is already in use.")
-ON_DUTY_WINDOW = timedelta(seconds=75)
-ESTIMATE_WINDOW = timedelta(days=14)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is acting: a visitor (holding one conversation's token) or a staff member."""
-
-    staff: StaffAccount | None = None
-    conversation_id: uuid.UUID | None = None
-
-    @property
-    def is_visitor(self) -> bool:
-        return self.staff is None
+PAGE_SIZE = 200  # stored objects read at once for one connection's catch-up
+TYPING_SECONDS = 5
+# Tables a visitor's deletion leaves dead rows in (for PostgreSQL's VACUUM; SQLite truncates its WAL).
+ERASED_BY_DELETION = (
+    "conversation_messages",
+    "conversation_members",
+    "visitor_tokens",
+    "conversations",
+    "booking_holders",
+    "bookings",
+)
 
 
 @dataclass(frozen=True)
@@ -137,7 +135,7 @@ async def create(
             db.add(VisitorToken(token_hash=token_hash(token), conversation_id=conversation_id))
     except IntegrityError:
         raise PublicError(409, TAKEN_ID, code="taken") from None
-    await res.bus.publish("queue", {"kind": "queue"})
+    await events.queue_changed(res.bus)
     return token
 
 
@@ -156,21 +154,17 @@ async def resume(res: Resources, lookup: str, verifier: str) -> tuple[uuid.UUID,
     return conversation.id, conversation.visitor_state, token
 
 
-async def conversation_for_token(res: Resources, token: str) -> uuid.UUID | None:
-    """The conversation a visitor token opens, or None."""
-    async with res.db() as db:
-        row = await db.get(VisitorToken, token_hash(token))
-    return row.conversation_id if row else None
-
-
-async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID) -> None:
+async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID, bookings: str = holders.KEEP) -> None:
     """Crypto-shredding: every message, the key state, the members and the tokens go for good.
 
     A tombstone row (status `deleted`, no content, no code) stays so the counsellor
-    sees what happened.
+    sees what happened.  Bookings made from the chat are unlinked from it (`keep`) or
+    cancelled and unlinked (`cancel`), see booking/holders.py.  Once committed, the
+    deleted bytes are made to leave the database files too (server/erasure.py).
     """
     async with res.db.begin() as db:
         conversation = await _lock(db, conversation_id)
+        await holders.release_conversation(db, conversation_id, bookings, utcnow())
         staff_ids = await _staff_of(db, conversation_id)
         await db.execute(
             delete(ConversationMessage).where(ConversationMessage.conversation_id == conversation_id)
@@ -185,7 +179,8 @@ async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID) -> None:
         conversation.visitor_state = None
         conversation.last_hash = None
         conversation.closed_at = conversation.closed_at or utcnow()
-    await _changed(res, conversation_id, queue=True, staff=staff_ids)
+    res.db.eraser.erase(ERASED_BY_DELETION)
+    await events.conversation_changed(res.bus, conversation_id, queue=True, staff=staff_ids)
 
 
 # --- the log ---------------------------------------------------------------------
@@ -208,7 +203,7 @@ async def append(
         if routing.type == ObjectType.HISTORY:
             await _check_history(db, conversation_id, sender, routing)
         seq = _store(db, conversation, routing, message, client_id)
-    await _changed(res, conversation_id)
+    await events.conversation_changed(res.bus, conversation_id)
     return Stored(conversation_id, seq)
 
 
@@ -223,7 +218,7 @@ async def claim(
             return existing
         if conversation.status != Status.QUEUED:
             raise PublicError(409, ALREADY_CLAIMED, code="already_claimed")
-        if staff.role != Role.COUNSELLOR:
+        if not access.is_counsellor(staff):
             raise PublicError(403, NOT_ALLOWED, code="not_allowed")
         await _check_open_limit(db, res, staff)
         await _check_sender(db, Principal(staff=staff), conversation_id, routing)
@@ -236,7 +231,7 @@ async def claim(
         conversation.status = Status.ACTIVE.value
         conversation.counsellor_id = staff.id
         conversation.claimed_at = utcnow()
-    await _changed(res, conversation_id, queue=True, staff=[staff.id])
+    await events.conversation_changed(res.bus, conversation_id, queue=True, staff=[staff.id])
     return Stored(conversation_id, seq)
 
 
@@ -262,7 +257,7 @@ async def transfer(
         if conversation.status != Status.ACTIVE or conversation.counsellor_id != staff.id or to == staff.id:
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         colleague = await db.get(StaffAccount, to)
-        if colleague is None or not colleague.is_active or colleague.role != Role.COUNSELLOR:
+        if colleague is None or not access.may_take_over(colleague):
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         await _check_sender(db, Principal(staff=staff), conversation_id, routing)
         interpreters = frozenset(
@@ -275,7 +270,9 @@ async def transfer(
         seq = _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
         conversation.counsellor_id = to
-    await _changed(res, conversation_id, queue=True, staff=sorted({staff.id, to} | interpreters))
+    await events.conversation_changed(
+        res.bus, conversation_id, queue=True, staff=sorted({staff.id, to} | interpreters)
+    )
     return Stored(conversation_id, seq)
 
 
@@ -317,7 +314,7 @@ async def recommit(
         await _replace_members(db, conversation_id, routing, staff_ids)
     # Everyone before and after hears of it: a removed interpreter's page drops the conversation.
     affected = staff_ids | {m.staff_id for m in old if m.staff_id is not None}
-    await _changed(res, conversation_id, staff=sorted(affected))
+    await events.conversation_changed(res.bus, conversation_id, staff=sorted(affected))
     return Stored(conversation_id, seq)
 
 
@@ -346,7 +343,7 @@ async def release(
         conversation.counsellor_id = None
         conversation.queued_at = utcnow()
         conversation.claimed_at = None
-    await _changed(res, conversation_id, queue=True, staff=sorted(old | {staff.id}))
+    await events.conversation_changed(res.bus, conversation_id, queue=True, staff=sorted(old | {staff.id}))
     return Stored(conversation_id, seq)
 
 
@@ -367,26 +364,40 @@ async def close(
         conversation.status = Status.CLOSED.value
         conversation.closed_at = utcnow()
         staff_ids = await _staff_of(db, conversation_id)
-    await _changed(res, conversation_id, queue=True, staff=staff_ids)
+    await events.conversation_changed(res.bus, conversation_id, queue=True, staff=staff_ids)
 
 
 async def record_receipt(
-    res: Resources, principal: Principal, conversation_id: uuid.UUID, delivered: int, read: int
-) -> bytes | None:
-    """Remember how far a member has received and read; returns their member id if it moved."""
+    res: Resources,
+    principal: Principal,
+    conversation_id: uuid.UUID,
+    delivered: int,
+    read: int,
+    origin: str,
+) -> None:
+    """Remember how far a member has received and read; if it moved, tell the others.
+
+    `origin` is the sending connection, which does not hear its own receipt back.
+    """
     async with res.db.begin() as db:
-        member = await _member_of(db, principal, conversation_id)
+        member = await access.membership(db, principal, conversation_id)
         if member is None:
-            return None
+            return
         conversation = await db.get(Conversation, conversation_id)
         top = conversation.last_seq if conversation else -1
         delivered, read = min(delivered, top), min(read, top)
         if delivered <= member.delivered_seq and read <= member.read_seq:
-            return None
+            return
         member.delivered_seq = max(member.delivered_seq, delivered)
         member.read_seq = max(member.read_seq, read)
         member_id = member.member_id
-    return member_id
+    await events.receipt(res.bus, conversation_id, member_id, delivered, read, origin)
+
+
+async def typing(res: Resources, principal: Principal, conversation_id: uuid.UUID, origin: str) -> None:
+    """Tell the conversation's other connections that this member is writing (nothing is stored)."""
+    member = principal.staff.id.hex if principal.staff is not None else "visitor"
+    await events.typing(res.bus, conversation_id, member, TYPING_SECONDS, origin)
 
 
 async def receipts(res: Resources, conversation_id: uuid.UUID) -> list[tuple[bytes, int, int]]:
@@ -401,9 +412,9 @@ async def receipts(res: Resources, conversation_id: uuid.UUID) -> list[tuple[byt
 
 
 async def messages_after(
-    res: Resources, conversation_id: uuid.UUID, after: int, limit: int = 200
+    res: Resources, conversation_id: uuid.UUID, after: int
 ) -> Sequence[ConversationMessage]:
-    """Stored objects with seq > after, oldest first."""
+    """Stored objects with seq > after, oldest first, at most PAGE_SIZE of them."""
     async with res.db() as db:
         return (
             await db.scalars(
@@ -412,177 +423,14 @@ async def messages_after(
                     ConversationMessage.conversation_id == conversation_id, ConversationMessage.seq > after
                 )
                 .order_by(ConversationMessage.seq)
-                .limit(limit)
+                .limit(PAGE_SIZE)
             )
         ).all()
-
-
-# --- reading for access checks and dashboards ---------------------------------------
 
 
 async def get(res: Resources, conversation_id: uuid.UUID) -> Conversation | None:
     async with res.db() as db:
         return await db.get(Conversation, conversation_id)
-
-
-async def is_member(res: Resources, principal: Principal, conversation_id: uuid.UUID) -> bool:
-    async with res.db() as db:
-        return await _member_of(db, principal, conversation_id) is not None
-
-
-async def member_ids(res: Resources, conversation_id: uuid.UUID) -> dict[bytes, int]:
-    async with res.db() as db:
-        rows = await db.execute(
-            select(ConversationMember.member_id, ConversationMember.role).where(
-                ConversationMember.conversation_id == conversation_id
-            )
-        )
-        return {member_id: role for member_id, role in rows}
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    conversation_id: uuid.UUID
-    queued_at: datetime
-    language: str
-    position: int
-
-
-async def queue(res: Resources) -> list[QueueItem]:
-    """Waiting conversations, oldest first."""
-    async with res.db() as db:
-        rows = (
-            await db.scalars(
-                select(Conversation)
-                .where(Conversation.status == Status.QUEUED)
-                .order_by(Conversation.queued_at)
-            )
-        ).all()
-    return [
-        QueueItem(row.id, row.queued_at or row.created_at, row.language, index + 1)
-        for index, row in enumerate(rows)
-    ]
-
-
-@dataclass(frozen=True)
-class QueueStanding:
-    status: str
-    position: int | None
-    estimated_wait_minutes: int | None
-
-
-async def standing(res: Resources, conversation_id: uuid.UUID) -> QueueStanding:
-    """A visitor's place in the queue and an honest estimate from recent claim times."""
-    async with res.db() as db:
-        conversation = await db.get(Conversation, conversation_id)
-        if conversation is None or conversation.status == Status.DELETED:
-            raise PublicError(404, NOT_FOUND, code="not_found")
-        if conversation.status != Status.QUEUED:
-            return QueueStanding(conversation.status, None, None)
-        ahead = await db.scalar(
-            select(func.count())
-            .select_from(Conversation)
-            .where(Conversation.status == Status.QUEUED, Conversation.queued_at < conversation.queued_at)
-        )
-        since = utcnow() - ESTIMATE_WINDOW
-        waits = [
-            (claimed - queued).total_seconds()
-            for queued, claimed in await db.execute(
-                select(Conversation.queued_at, Conversation.claimed_at)
-                .where(Conversation.claimed_at.is_not(None), Conversation.claimed_at > since)
-                .order_by(Conversation.claimed_at.desc())
-                .limit(50)
-            )
-            if queued is not None and claimed is not None
-        ]
-        on_duty = await _on_duty_count(db)
-    position = int(ahead or 0) + 1
-    if len(waits) < 3 or on_duty == 0:
-        return QueueStanding(Status.QUEUED.value, position, None)
-    per_person = statistics.median(waits) / 60
-    estimate = max(1, round(per_person * position / max(1, on_duty)))
-    return QueueStanding(Status.QUEUED.value, position, estimate)
-
-
-async def open_conversations(res: Resources, staff: StaffAccount) -> list[Conversation]:
-    """A counsellor's (or interpreter's) active conversations."""
-    async with res.db() as db:
-        member_of = select(ConversationMember.conversation_id).where(ConversationMember.staff_id == staff.id)
-        return list(
-            (
-                await db.scalars(
-                    select(Conversation)
-                    .where(Conversation.id.in_(member_of), Conversation.status == Status.ACTIVE)
-                    .order_by(Conversation.claimed_at)
-                )
-            ).all()
-        )
-
-
-async def touch_presence(res: Resources, staff: StaffAccount) -> None:
-    async with res.db.begin() as db:
-        row = await db.get(StaffPresence, staff.id)
-        if row is None:
-            db.add(StaffPresence(staff_id=staff.id))
-        else:
-            row.last_seen_at = utcnow()
-
-
-async def on_duty(res: Resources) -> list[StaffAccount]:
-    """Counsellors whose dashboard checked in within the last minute or so."""
-    async with res.db() as db:
-        return list(
-            (
-                await db.scalars(
-                    select(StaffAccount)
-                    .join(StaffPresence, StaffPresence.staff_id == StaffAccount.id)
-                    .where(
-                        StaffPresence.last_seen_at > utcnow() - ON_DUTY_WINDOW,
-                        StaffAccount.is_active.is_(True),
-                        StaffAccount.role == Role.COUNSELLOR,
-                    )
-                    .order_by(StaffAccount.display_name)
-                )
-            ).all()
-        )
-
-
-@dataclass(frozen=True)
-class Load:
-    """What a supervisor sees: counts and waiting times, never content."""
-
-    queued: int
-    active: int
-    closed_today: int
-    longest_wait_minutes: int | None
-    on_duty: int
-
-
-async def load(res: Resources) -> Load:
-    now = utcnow()
-    async with res.db() as db:
-        counts = dict(
-            (await db.execute(select(Conversation.status, func.count()).group_by(Conversation.status))).all()
-        )
-        oldest = await db.scalar(
-            select(func.min(Conversation.queued_at)).where(Conversation.status == Status.QUEUED)
-        )
-        midnight = now.astimezone(res.settings.zone).replace(hour=0, minute=0, second=0, microsecond=0)
-        closed_today = await db.scalar(
-            select(func.count()).select_from(Conversation).where(Conversation.closed_at >= midnight)
-        )
-        duty = await _on_duty_count(db)
-    longest = None
-    if oldest is not None:
-        oldest_aware = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
-        longest = int((now - oldest_aware).total_seconds() // 60)
-    return Load(
-        int(counts.get(Status.QUEUED, 0)),
-        int(counts.get(Status.ACTIVE, 0)),
-        int(closed_today or 0),
-        longest,
-        duty,
-    )
 
 
 # --- internals -----------------------------------------------------------------------
@@ -654,22 +502,11 @@ def _entry(conversation_id: uuid.UUID, routing: Routing, body: bytes, client_id:
     )
 
 
-async def _member_of(
-    db: AsyncSession, principal: Principal, conversation_id: uuid.UUID
-) -> ConversationMember | None:
-    query = select(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
-    if principal.staff is not None:
-        return await db.scalar(query.where(ConversationMember.staff_id == principal.staff.id))
-    if principal.conversation_id != conversation_id:
-        return None
-    return await db.scalar(query.where(ConversationMember.role == int(MemberRole.VISITOR)))
-
-
 async def _check_sender(
     db: AsyncSession, principal: Principal, conversation_id: uuid.UUID, routing: Routing
 ) -> ConversationMember:
     """The object's sender id must be the acting person's own member id in this conversation."""
-    member = await _member_of(db, principal, conversation_id)
+    member = await access.membership(db, principal, conversation_id)
     if member is None or member.member_id != routing.sender_id:
         raise PublicError(403, NOT_ALLOWED, code="not_allowed")
     return member
@@ -784,28 +621,3 @@ async def _check_open_limit(db: AsyncSession, res: Resources, staff: StaffAccoun
     )
     if int(count or 0) >= res.settings.max_open_per_counsellor:
         raise PublicError(409, TOO_MANY_OPEN, code="limit_reached")
-
-
-async def _on_duty_count(db: AsyncSession) -> int:
-    return int(
-        await db.scalar(
-            select(func.count())
-            .select_from(StaffPresence)
-            .join(StaffAccount, StaffAccount.id == StaffPresence.staff_id)
-            .where(
-                StaffPresence.last_seen_at > utcnow() - ON_DUTY_WINDOW, StaffAccount.role == Role.COUNSELLOR
-            )
-        )
-        or 0
-    )
-
-
-async def _changed(
-    res: Resources, conversation_id: uuid.UUID, queue: bool = False, staff: Sequence[uuid.UUID] = ()
-) -> None:
-    """After commit: wake every connection that shows this conversation (and the queue)."""
-    await res.bus.publish(f"conversation:{conversation_id.hex}", {"kind": "changed"})
-    if queue:
-        await res.bus.publish("queue", {"kind": "queue"})
-    for staff_id in staff:
-        await res.bus.publish(f"staff:{staff_id.hex}", {"kind": "assignments"})

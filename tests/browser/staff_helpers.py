@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it too)
 
 from crypto import ContentType, Role, create_staff_identity, export_staff_backup
 from tests.chat_helpers import PASSWORD, Centre, Person, Socket, b64, build_centre, start_visitor, unb64

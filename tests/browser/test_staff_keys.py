@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it too)
 
 from crypto import Role, create_staff_identity
 from tests.browser.staff_helpers import (

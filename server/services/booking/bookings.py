@@ -5,18 +5,19 @@ Every change runs in one transaction that first locks the counsellors it may tou
 time), recomputes the free slots from the database and only then writes.  The partial
 unique index on confirmed (counsellor, start) is the last line: if two writers still
 meet, the database refuses the second and the visitor is told the time is taken.
+
+A change to an existing booking (move, cancel, interpreter) first locks the booking's
+row, then decides from what it reads under that lock; a move then locks the counsellors
+as above.  The caller may say which SEQUENCE it saw (`seen`): if the booking has changed
+since, the change is refused with 409 `changed`, so of two simultaneous changes made
+from one version exactly one wins.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
-import time as clock
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -31,6 +32,7 @@ from server.models import (
     AvailabilityRule,
     Booking,
     BookingHolder,
+    BookingStatus,
     Conversation,
     Role,
     StaffAccount,
@@ -40,6 +42,7 @@ from server.resources import Resources
 from server.services import conversations
 from server.services.booking.setup import Policy, policy_in
 from server.services.booking.slots import Busy, Slot, Weekly, days_from, free_slots, window
+from server.services.tokens import holder_token
 
 SLOT_TAKEN = N_("This time is no longer available. Please choose another.")
 NOT_A_SLOT = N_("This time cannot be booked. Please choose one of the times shown.")
@@ -56,45 +59,12 @@ NO_COUNSELLOR = N_("Your conversation has no counsellor yet, so you cannot book 
 PAST_BOOKING = N_("This booking has already taken place.")
 NO_SUCH_BOOKING = N_("There is no booking with this reference.")
 NOT_AN_INTERPRETER = N_("Choose an active interpreter.")
+CHANGED = N_("This booking was changed in the meantime. Look at it again and try again.")
 
-HOLDER_TOKEN_HOURS = 12
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32
 
 
-@dataclass(frozen=True)
-class Holder:
-    id: uuid.UUID
-    conversation_id: uuid.UUID | None
-
-
 # --- holders and their tokens ------------------------------------------------------------
-
-
-def holder_token(res: Resources, holder_id: uuid.UUID, now: float | None = None) -> str:
-    """A bearer token for one holder, valid 12 hours: `h.<id>.<expiry>.<hmac>` (nothing stored)."""
-    expiry = int((now if now is not None else clock.time()) + HOLDER_TOKEN_HOURS * 3600)
-    body = f"h.{holder_id.hex}.{expiry}"
-    return f"{body}.{_mac(res, body)}"
-
-
-def holder_from_token(res: Resources, token: str, now: float | None = None) -> uuid.UUID | None:
-    """The holder a token names, if its MAC is right (constant-time) and it has not expired."""
-    parts = token.split(".")
-    if len(parts) != 4 or parts[0] != "h":
-        return None
-    body = ".".join(parts[:3])
-    if not hmac.compare_digest(parts[3], _mac(res, body)):
-        return None
-    try:
-        holder_id, expiry = uuid.UUID(hex=parts[1]), int(parts[2])
-    except ValueError:
-        return None
-    return holder_id if expiry > (now if now is not None else clock.time()) else None
-
-
-def _mac(res: Resources, body: str) -> str:
-    digest = hmac.new(res.settings.secret_key, b"booking-holder\x00" + body.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 async def new_holder(res: Resources, lookup: str, verifier: str) -> str:
@@ -108,7 +78,7 @@ async def new_holder(res: Resources, lookup: str, verifier: str) -> str:
             db.add(BookingHolder(id=holder_id, lookup=lookup, verifier_hash=verifier_hash))
     except IntegrityError:
         raise PublicError(409, CODE_TAKEN, code="taken") from None
-    return holder_token(res, holder_id)
+    return holder_token(res.settings.secret_key, holder_id)
 
 
 async def holder_for_code(res: Resources, lookup: str, verifier: str) -> str:
@@ -118,22 +88,28 @@ async def holder_for_code(res: Resources, lookup: str, verifier: str) -> str:
     if holder is not None:
         if not await res.passwords.verify(holder.verifier_hash, verifier):
             raise PublicError(401, WRONG_CODE, code="wrong_code")
-        return holder_token(res, holder.id)
+        return holder_token(res.settings.secret_key, holder.id)
     try:
         conversation_id, _state, _token = await conversations.resume(res, lookup, verifier)
     except PublicError:
         raise PublicError(401, WRONG_CODE, code="wrong_code") from None
-    return holder_token(res, await _holder_for_conversation(res, conversation_id))
+    return holder_token(res.settings.secret_key, await _holder_for_conversation(res, conversation_id))
 
 
 async def holder_for_chat(res: Resources, conversation_id: uuid.UUID) -> tuple[str, str | None]:
     """A visitor in a chat books as that conversation; also who their counsellor is, if any."""
     holder_id = await _holder_for_conversation(res, conversation_id)
-    return holder_token(res, holder_id), await _chat_counsellor_name(res, conversation_id)
+    return holder_token(res.settings.secret_key, holder_id), await _chat_counsellor_name(res, conversation_id)
 
 
 async def _holder_for_conversation(res: Resources, conversation_id: uuid.UUID) -> uuid.UUID:
     async with res.db.begin() as db:
+        # Shares the row lock a deletion takes: no holder is linked to a conversation being deleted.
+        status = await db.scalar(
+            select(Conversation.status).where(Conversation.id == conversation_id).with_for_update(read=True)
+        )
+        if status is None or status == Status.DELETED:
+            raise PublicError(401, WRONG_CODE, code="wrong_code")
         holder = await db.scalar(
             select(BookingHolder).where(BookingHolder.conversation_id == conversation_id)
         )
@@ -156,12 +132,6 @@ async def _chat_counsellor(db: AsyncSession, conversation_id: uuid.UUID | None) 
     if conversation is None or conversation.status != Status.ACTIVE or conversation.counsellor_id is None:
         return None
     return await db.get(StaffAccount, conversation.counsellor_id)
-
-
-async def holder(res: Resources, holder_id: uuid.UUID) -> Holder | None:
-    async with res.db() as db:
-        row = await db.get(BookingHolder, holder_id)
-        return Holder(row.id, row.conversation_id) if row else None
 
 
 # --- free slots --------------------------------------------------------------------------
@@ -215,7 +185,7 @@ async def _free(
     booked = await db.scalars(
         select(Booking).where(
             Booking.counsellor_id.in_(counsellors),
-            Booking.status == "confirmed",
+            Booking.status == BookingStatus.CONFIRMED,
             Booking.starts_at < span_end,
             Booking.ends_at > span_start,
         )
@@ -262,7 +232,11 @@ async def book(
             future = await db.scalar(
                 select(func.count())
                 .select_from(Booking)
-                .where(Booking.holder_id == holder_id, Booking.status == "confirmed", Booking.starts_at > now)
+                .where(
+                    Booking.holder_id == holder_id,
+                    Booking.status == BookingStatus.CONFIRMED,
+                    Booking.starts_at > now,
+                )
             )
             if int(future or 0) >= current.max_future_bookings:
                 raise PublicError(409, TOO_MANY_BOOKINGS, code="too_many_bookings")
@@ -275,7 +249,7 @@ async def book(
                 starts_at=slot.start,
                 ends_at=slot.end,
                 kind=kind,
-                status="confirmed",
+                status=BookingStatus.CONFIRMED.value,
                 sequence=0,
                 same_counsellor=same_counsellor,
                 fuller_invite=fuller_invite,
@@ -292,31 +266,44 @@ async def book(
 
 
 async def cancel(
-    res: Resources, holder_id: uuid.UUID, reference: str, now: datetime | None = None
+    res: Resources,
+    holder_id: uuid.UUID,
+    reference: str,
+    now: datetime | None = None,
+    *,
+    seen: int | None = None,
 ) -> Booking:
     """Cancel a confirmed booking (SEQUENCE goes up so calendars replace the event)."""
     now = now or datetime.now(UTC)
     async with res.db.begin() as db:
-        booking = await _owned(db, holder_id, reference)
-        if booking.status == "cancelled":
+        booking = await _owned(db, holder_id, reference, lock=True)
+        _unchanged(booking, seen)
+        if booking.status == BookingStatus.CANCELLED:
             raise PublicError(409, ALREADY_CANCELLED, code="already_cancelled")
         if booking.ends_at <= now:
             raise PublicError(409, PAST_BOOKING, code="past")
-        booking.status = "cancelled"
+        booking.status = BookingStatus.CANCELLED.value
         booking.sequence += 1
         booking.updated_at = now
     return booking
 
 
 async def reschedule(
-    res: Resources, holder_id: uuid.UUID, reference: str, start: datetime, now: datetime | None = None
+    res: Resources,
+    holder_id: uuid.UUID,
+    reference: str,
+    start: datetime,
+    now: datetime | None = None,
+    *,
+    seen: int | None = None,
 ) -> Booking:
     """Move a confirmed booking to another free slot: same reference and UID, SEQUENCE + 1."""
     now = now or datetime.now(UTC)
     try:
         async with res.db.begin() as db:
-            booking = await _owned(db, holder_id, reference)
-            if booking.status == "cancelled":
+            booking = await _owned(db, holder_id, reference, lock=True)
+            _unchanged(booking, seen)
+            if booking.status == BookingStatus.CANCELLED:
                 raise PublicError(409, ALREADY_CANCELLED, code="already_cancelled")
             if booking.ends_at <= now:
                 raise PublicError(409, PAST_BOOKING, code="past")
@@ -373,6 +360,8 @@ async def set_interpreter(
     reference: str,
     interpreter_id: uuid.UUID | None,
     now: datetime | None = None,
+    *,
+    seen: int | None = None,
 ) -> Booking:
     """The booking's counsellor attaches an interpreter to a confirmed future booking (or detaches).
 
@@ -384,13 +373,14 @@ async def set_interpreter(
         if booking is None:
             raise PublicError(404, NO_SUCH_BOOKING, code="not_found")
         access.require_booking_counsellor(staff, booking)
-        if booking.status == "cancelled":
+        _unchanged(booking, seen)
+        if booking.status == BookingStatus.CANCELLED:
             raise PublicError(409, ALREADY_CANCELLED, code="already_cancelled")
         if booking.ends_at <= now:
             raise PublicError(409, PAST_BOOKING, code="past")
         if interpreter_id is not None:
             interpreter = await db.get(StaffAccount, interpreter_id)
-            if interpreter is None or not interpreter.is_active or interpreter.role != Role.INTERPRETER:
+            if interpreter is None or not access.may_interpret(interpreter):
                 raise PublicError(422, NOT_AN_INTERPRETER, code="not_an_interpreter")
         if booking.interpreter_id != interpreter_id:
             booking.interpreter_id = interpreter_id
@@ -418,13 +408,19 @@ async def staff_names(res: Resources, ids: Sequence[uuid.UUID]) -> dict[uuid.UUI
         return {row[0]: row[1] for row in rows}
 
 
-async def _owned(db: AsyncSession, holder_id: uuid.UUID, reference: str) -> Booking:
-    booking = await db.scalar(
-        select(Booking).where(Booking.reference == reference, Booking.holder_id == holder_id)
-    )
+async def _owned(db: AsyncSession, holder_id: uuid.UUID, reference: str, lock: bool = False) -> Booking:
+    """The holder's booking; with `lock`, its row stays locked until the transaction ends."""
+    query = select(Booking).where(Booking.reference == reference, Booking.holder_id == holder_id)
+    booking = await db.scalar(query.with_for_update() if lock else query)
     if booking is None:
         raise PublicError(404, NOT_FOUND, code="not_found")
     return booking
+
+
+def _unchanged(booking: Booking, seen: int | None) -> None:
+    """Refuse a change made from an older version of the booking than the one now stored."""
+    if seen is not None and booking.sequence != seen:
+        raise PublicError(409, CHANGED, code="changed")
 
 
 async def _lock_counsellors(db: AsyncSession, res: Resources, only: uuid.UUID | None) -> None:
@@ -473,7 +469,7 @@ async def _least_busy(db: AsyncSession, candidates: Sequence[uuid.UUID], start: 
         select(Booking.counsellor_id, func.count())
         .where(
             Booking.counsellor_id.in_(candidates),
-            Booking.status == "confirmed",
+            Booking.status == BookingStatus.CONFIRMED,
             Booking.starts_at >= week[0],
             Booking.starts_at < week[1],
         )

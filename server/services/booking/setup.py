@@ -9,10 +9,10 @@ from datetime import date, time
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import Database
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import AvailabilityException, AvailabilityRule, BookingPolicy, CalendarFeed
+from server.resources import Resources
 from server.services.booking.slots import Rules
 from server.services.tokens import new_token, token_hash
 
@@ -59,14 +59,14 @@ async def policy_in(db: AsyncSession) -> Policy:
     )
 
 
-async def policy(database: Database) -> Policy:
-    async with database() as db:
+async def policy(res: Resources) -> Policy:
+    async with res.db() as db:
         return await policy_in(db)
 
 
-async def save_policy(database: Database, new: Policy) -> None:
+async def save_policy(res: Resources, new: Policy) -> None:
     """Replace the centre's policy (values already validated by the route)."""
-    async with database.begin() as db:
+    async with res.db.begin() as db:
         row = await db.get(BookingPolicy, 1)
         if row is None:
             row = BookingPolicy(singleton=1)
@@ -84,8 +84,8 @@ async def save_policy(database: Database, new: Policy) -> None:
 # --- availability ------------------------------------------------------------------
 
 
-async def rules_of(database: Database, staff_id: uuid.UUID) -> list[AvailabilityRule]:
-    async with database() as db:
+async def rules_of(res: Resources, staff_id: uuid.UUID) -> list[AvailabilityRule]:
+    async with res.db() as db:
         found = await db.scalars(
             select(AvailabilityRule)
             .where(AvailabilityRule.staff_id == staff_id)
@@ -94,8 +94,8 @@ async def rules_of(database: Database, staff_id: uuid.UUID) -> list[Availability
         return list(found)
 
 
-async def exceptions_of(database: Database, staff_id: uuid.UUID) -> list[AvailabilityException]:
-    async with database() as db:
+async def exceptions_of(res: Resources, staff_id: uuid.UUID) -> list[AvailabilityException]:
+    async with res.db() as db:
         found = await db.scalars(
             select(AvailabilityException)
             .where(AvailabilityException.staff_id == staff_id)
@@ -104,24 +104,24 @@ async def exceptions_of(database: Database, staff_id: uuid.UUID) -> list[Availab
         return list(found)
 
 
-async def add_rule(database: Database, staff_id: uuid.UUID, weekday: int, starts: time, ends: time) -> None:
-    async with database.begin() as db:
+async def add_rule(res: Resources, staff_id: uuid.UUID, weekday: int, starts: time, ends: time) -> None:
+    async with res.db.begin() as db:
         await _room_for_one_more(db, AvailabilityRule, staff_id)
         db.add(AvailabilityRule(staff_id=staff_id, weekday=weekday, starts=starts, ends=ends))
 
 
-async def add_exception(database: Database, staff_id: uuid.UUID, first: date, last: date) -> None:
-    async with database.begin() as db:
+async def add_exception(res: Resources, staff_id: uuid.UUID, first: date, last: date) -> None:
+    async with res.db.begin() as db:
         await _room_for_one_more(db, AvailabilityException, staff_id)
         db.add(AvailabilityException(staff_id=staff_id, first_day=first, last_day=last))
 
 
-async def remove_rule(database: Database, staff_id: uuid.UUID, rule_id: uuid.UUID) -> None:
-    await _remove(database, AvailabilityRule, staff_id, rule_id)
+async def remove_rule(res: Resources, staff_id: uuid.UUID, rule_id: uuid.UUID) -> None:
+    await _remove(res, AvailabilityRule, staff_id, rule_id)
 
 
-async def remove_exception(database: Database, staff_id: uuid.UUID, exception_id: uuid.UUID) -> None:
-    await _remove(database, AvailabilityException, staff_id, exception_id)
+async def remove_exception(res: Resources, staff_id: uuid.UUID, exception_id: uuid.UUID) -> None:
+    await _remove(res, AvailabilityException, staff_id, exception_id)
 
 
 async def _room_for_one_more(
@@ -133,12 +133,12 @@ async def _room_for_one_more(
 
 
 async def _remove(
-    database: Database,
+    res: Resources,
     model: type[AvailabilityRule] | type[AvailabilityException],
     staff_id: uuid.UUID,
     entry_id: uuid.UUID,
 ) -> None:
-    async with database.begin() as db:
+    async with res.db.begin() as db:
         result = await db.execute(delete(model).where(model.id == entry_id, model.staff_id == staff_id))
         if not getattr(result, "rowcount", 0):
             raise PublicError(404, NOT_FOUND, code="not_found")
@@ -147,27 +147,27 @@ async def _remove(
 # --- calendar feeds ----------------------------------------------------------------
 
 
-async def has_feed(database: Database, staff_id: uuid.UUID) -> bool:
-    async with database() as db:
+async def has_feed(res: Resources, staff_id: uuid.UUID) -> bool:
+    async with res.db() as db:
         return await db.get(CalendarFeed, staff_id) is not None
 
 
-async def new_feed(database: Database, staff_id: uuid.UUID) -> str:
+async def new_feed(res: Resources, staff_id: uuid.UUID) -> str:
     """A new secret feed token for this counsellor (the old one stops working); shown once."""
     token = new_token()
-    async with database.begin() as db:
+    async with res.db.begin() as db:
         await db.execute(delete(CalendarFeed).where(CalendarFeed.staff_id == staff_id))
         db.add(CalendarFeed(staff_id=staff_id, token_hash=token_hash(token)))
     return token
 
 
-async def revoke_feed(database: Database, staff_id: uuid.UUID) -> None:
-    async with database.begin() as db:
+async def revoke_feed(res: Resources, staff_id: uuid.UUID) -> None:
+    async with res.db.begin() as db:
         await db.execute(delete(CalendarFeed).where(CalendarFeed.staff_id == staff_id))
 
 
-async def feed_owner(database: Database, token: str) -> uuid.UUID | None:
+async def feed_owner(res: Resources, token: str) -> uuid.UUID | None:
     """Whose feed a token opens (looked up by hash: no timing on the token itself)."""
-    async with database() as db:
+    async with res.db() as db:
         row = await db.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == token_hash(token)))
         return row.staff_id if row else None

@@ -1,8 +1,7 @@
-"""Administration: staff accounts, invitations, interpreters' languages and opening hours.  Admins only."""
+"""Staff accounts for admins: invitations, deactivation and reactivation, interpreters' languages."""
 
 from __future__ import annotations
 
-from babel.dates import get_day_names
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -13,8 +12,7 @@ from server.forms import field, read_form
 from server.languages import INTERPRETER_LANGUAGES
 from server.models import Role
 from server.resources import resources
-from server.services import accounts, centre
-from server.templating import request_language
+from server.services import accounts, credentials, staff_sessions
 
 
 async def staff_page(request: Request) -> Response:
@@ -22,9 +20,11 @@ async def staff_page(request: Request) -> Response:
     return await _render_staff(request, new_invite_url=None, error=None)
 
 
-async def _render_staff(request: Request, new_invite_url: str | None, error: PublicError | None) -> Response:
+async def _render_staff(
+    request: Request, new_invite_url: str | None, error: PublicError | None, reset_name: str | None = None
+) -> Response:
     res = resources(request)
-    overview = await accounts.staff_overview(res.db)
+    overview = await accounts.staff_overview(res)
     return res.renderer.page(
         request,
         "staff/admin_staff.html",
@@ -33,6 +33,7 @@ async def _render_staff(request: Request, new_invite_url: str | None, error: Pub
             "roles": [r.value for r in Role],
             "language_names": dict(INTERPRETER_LANGUAGES),
             "new_invite_url": new_invite_url,
+            "reset_name": reset_name,
             "error": (error.message, error.values) if error else None,
         },
         status_code=error.status if error else 200,
@@ -45,7 +46,7 @@ async def create_invite(request: Request) -> Response:
     form = await read_form(request)
     try:
         created = await accounts.invite_staff(
-            res.db,
+            res,
             actor,
             field(form, "role", 32),
             field(form, "display_name", 200),
@@ -59,19 +60,34 @@ async def create_invite(request: Request) -> Response:
 
 async def revoke_invite(request: Request) -> Response:
     actor = await require_admin(request)
-    await accounts.revoke_invite(resources(request).db, actor, request.path_params["id"])
+    await accounts.revoke_invite(resources(request), actor, request.path_params["id"])
     return RedirectResponse("/staff/admin/staff", status_code=303)
 
 
 async def deactivate(request: Request) -> Response:
     actor = await require_admin(request)
-    await accounts.set_active(resources(request).db, actor, request.path_params["id"], False)
+    await accounts.set_active(resources(request), actor, request.path_params["id"], False)
+    await staff_sessions.announce_ended(resources(request), request.path_params["id"], "deactivated")
     return RedirectResponse("/staff/admin/staff", status_code=303)
+
+
+async def force_reset(request: Request) -> Response:
+    """End every session of the account; the admin gets a fresh link for setting a new password."""
+    actor = await require_admin(request)
+    res = resources(request)
+    try:
+        created = await credentials.force_reset(res, actor, request.path_params["id"])
+    except PublicError as error:
+        if error.status == 404:
+            raise
+        return await _render_staff(request, None, error)
+    url = f"{res.settings.public_url}/staff/invite/{created.token}"
+    return await _render_staff(request, url, None, reset_name=created.invite.display_name)
 
 
 async def reactivate(request: Request) -> Response:
     actor = await require_admin(request)
-    await accounts.set_active(resources(request).db, actor, request.path_params["id"], True)
+    await accounts.set_active(resources(request), actor, request.path_params["id"], True)
     return RedirectResponse("/staff/admin/staff", status_code=303)
 
 
@@ -81,48 +97,12 @@ async def set_languages(request: Request) -> Response:
     form = await read_form(request)
     try:
         codes = accounts.parse_languages(field(form, "languages", 400))
-        await accounts.set_interpreter_languages(
-            resources(request).db, actor, request.path_params["id"], codes
-        )
+        await accounts.set_interpreter_languages(resources(request), actor, request.path_params["id"], codes)
     except PublicError as error:
         if error.status == 404:
             raise
         return await _render_staff(request, None, error)
     return RedirectResponse("/staff/admin/staff", status_code=303)
-
-
-async def hours_page(request: Request) -> Response:
-    await require_admin(request)
-    return await _render_hours(request, None, None)
-
-
-async def _render_hours(
-    request: Request, days: list[centre.DayHours] | None, error: PublicError | None
-) -> Response:
-    res = resources(request)
-    days = days or await centre.opening_hours(res.db)
-    names = get_day_names("wide", locale=request_language(request, res.settings))
-    return res.renderer.page(
-        request,
-        "staff/admin_hours.html",
-        {"days": [(names[d.weekday], d) for d in days], "error": (error.message, {}) if error else None},
-        status_code=error.status if error else 200,
-    )
-
-
-async def save_hours(request: Request) -> Response:
-    actor = await require_admin(request)
-    res = resources(request)
-    form = await read_form(request)
-    try:
-        days = [
-            centre.parse_day(day, field(form, f"opens_{day}", 8), field(form, f"closes_{day}", 8))
-            for day in range(7)
-        ]
-    except PublicError as error:
-        return await _render_hours(request, None, error)
-    await centre.set_opening_hours(res.db, actor, days)
-    return RedirectResponse("/staff/admin/hours", status_code=303)
 
 
 routes = [
@@ -131,7 +111,6 @@ routes = [
     Route("/staff/admin/invites/{id:uuid}/revoke", revoke_invite, methods=["POST"]),
     Route("/staff/admin/staff/{id:uuid}/deactivate", deactivate, methods=["POST"]),
     Route("/staff/admin/staff/{id:uuid}/reactivate", reactivate, methods=["POST"]),
+    Route("/staff/admin/staff/{id:uuid}/reset", force_reset, methods=["POST"]),
     Route("/staff/admin/staff/{id:uuid}/languages", set_languages, methods=["POST"]),
-    Route("/staff/admin/hours", hours_page, methods=["GET"]),
-    Route("/staff/admin/hours", save_hours, methods=["POST"]),
 ]

@@ -1,9 +1,4 @@
-"""The counsellor's live dashboard and the admin's queue-and-load page.
-
-The dashboard is a page and a websocket: everything it shows about a conversation's
-content is decrypted in the counsellor's browser.  The load page shows counts and
-waiting times only, never content.
-"""
+"""The admin's queue-and-load page: counts and waiting times only, never content."""
 
 from __future__ import annotations
 
@@ -13,26 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server.access import require_admin, require_counsellor
-from server.languages import INTERPRETER_LANGUAGES
+from server.access import require_admin
 from server.models import utcnow
-from server.models.conversations import OUTCOMES
 from server.resources import resources
-from server.services import conversations
-
-
-async def chat_page(request: Request) -> Response:
-    await require_counsellor(request)
-    res = resources(request)
-    return res.renderer.page(
-        request,
-        "staff/chat.html",
-        {
-            "max_open": res.settings.max_open_per_counsellor,
-            "outcomes": OUTCOMES,
-            "interpreter_languages": INTERPRETER_LANGUAGES,
-        },
-    )
+from server.services import queue
 
 
 async def load_page(request: Request) -> Response:
@@ -43,8 +22,8 @@ async def load_page(request: Request) -> Response:
 async def load_figures(request: Request) -> Response:
     await require_admin(request)
     res = resources(request)
-    figures = await conversations.load(res)
-    waiting = await conversations.queue(res)
+    figures = await queue.load(res)
+    waiting = await queue.queue(res)
     now = utcnow()
     return JSONResponse(
         {
@@ -68,7 +47,6 @@ def _minutes_since(when: datetime, now: datetime) -> int:
 
 
 routes = [
-    Route("/staff/chat", chat_page, methods=["GET"]),
     Route("/staff/admin/load", load_page, methods=["GET"]),
     Route("/api/admin/load", load_figures, methods=["GET"]),
 ]

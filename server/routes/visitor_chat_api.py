@@ -1,0 +1,126 @@
+"""The visitor's HTTP API: start a conversation, resume with a code, queue standing, delete.
+
+No cookies: a visitor proves access with a bearer token (or the resume code's
+verifier).  Creation and resumption are rate limited (server/services/visitor_limits.py).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from server.access import require_visitor
+from server.errors import PublicError
+from server.i18n import N_
+from server.jsonapi import read_json
+from server.models import Status
+from server.resources import resources
+from server.security.limits import Bucket
+from server.services import conversations, queue, visitor_limits
+from server.services import keys as key_service
+from server.services.booking import holders
+from server.validators import b64u, b64u_up_to, hex_id, language, lookup_id, to_b64u, verifier
+
+MAX_STATE = 8192
+BAD_REQUEST = N_("The request could not be understood.")
+
+
+async def directory(request: Request) -> Response:
+    """What a visitor's client needs to encrypt for the centre's counsellors."""
+    res = resources(request)
+    signed = await key_service.current_directory(res)
+    return JSONResponse(
+        {
+            "centre_id": (await key_service.centre_id(res)).hex(),
+            "anchors": [to_b64u(a) for a in await key_service.anchors(res)],
+            "directory": to_b64u(signed) if signed else None,
+        }
+    )
+
+
+async def create(request: Request) -> Response:
+    fields = await read_json(
+        request,
+        {
+            "conversation": hex_id,
+            "lookup": lookup_id,
+            "verifier": verifier,
+            "state": b64u_up_to(MAX_STATE),
+            "genesis": b64u,
+            "language": language,
+        },
+    )
+    res = resources(request)
+    async with visitor_limits.creating(res, Bucket.CONVERSATION, res.client_key(request.scope)):
+        token = await conversations.create(
+            res,
+            fields["conversation"],
+            fields["lookup"],
+            fields["verifier"],
+            fields["state"],
+            fields["genesis"],
+            fields["language"],
+        )
+    return JSONResponse({"token": token}, status_code=201)
+
+
+async def resume(request: Request) -> Response:
+    fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
+    res = resources(request)
+    async with visitor_limits.code_attempt(res, res.client_key(request.scope), fields["lookup"]):
+        found, state, token = await conversations.resume(res, fields["lookup"], fields["verifier"])
+    return JSONResponse({"conversation": found.hex, "state": to_b64u(state), "token": token})
+
+
+async def standing(request: Request) -> Response:
+    """Where the visitor is in the queue (the websocket pushes the same as `standing` frames)."""
+    principal = await require_visitor(request)
+    assert principal.conversation_id is not None
+    found = await queue.standing(resources(request), principal.conversation_id)
+    if found.status == Status.DELETED:
+        raise PublicError(404, conversations.NOT_FOUND, code="not_found")
+    return JSONResponse(
+        {
+            "status": found.status,
+            "position": found.position,
+            "estimated_wait_minutes": found.estimated_wait_minutes,
+            "open_now": found.open_now,
+        }
+    )
+
+
+async def delete(request: Request) -> Response:
+    principal = await require_visitor(request)
+    assert principal.conversation_id is not None
+    choice = await bookings_choice(request)
+    await conversations.delete_by_visitor(resources(request), principal.conversation_id, choice)
+    return Response(status_code=204)
+
+
+async def bookings_choice(request: Request) -> str:
+    """`?bookings=keep` (the default: unlinked from the chat) or `?bookings=cancel`; nothing else."""
+    query = request.query_params
+    values = query.getlist("bookings")
+    if set(query) - {"bookings"} or len(values) > 1 or await request.body():
+        raise PublicError(400, BAD_REQUEST, code="bad_request")
+    if values and values[0] not in holders.CHOICES:
+        raise PublicError(400, BAD_REQUEST, code="bad_request")
+    return values[0] if values else holders.KEEP
+
+
+async def end(request: Request) -> Response:
+    principal = await require_visitor(request)
+    assert principal.conversation_id is not None
+    await conversations.close(resources(request), principal, principal.conversation_id, None)
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/api/directory", directory, methods=["GET"]),
+    Route("/api/visitor/conversations", create, methods=["POST"]),
+    Route("/api/visitor/resume", resume, methods=["POST"]),
+    Route("/api/visitor/queue", standing, methods=["GET"]),
+    Route("/api/visitor/conversation", delete, methods=["DELETE"]),
+    Route("/api/visitor/conversation/end", end, methods=["POST"]),
+]
