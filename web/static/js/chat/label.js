@@ -15,7 +15,7 @@ export function conversationCode(id) {
 export function startTime(startedAt, { lang, timeZone } = {}) {
   const when = startedAt ? new Date(startedAt) : null;
   if (!when || Number.isNaN(when.getTime())) return "";
-  const options = { hour: "2-digit", minute: "2-digit" };
+  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }; // short: "14:05"
   try {
     return when.toLocaleTimeString(lang || undefined, { ...options, timeZone });
   } catch {
