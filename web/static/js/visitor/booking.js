@@ -4,18 +4,7 @@
 // locally before any network call; the holder token lives in this tab's sessionStorage only.
 
 import { b64encode, deriveResumeKeys, fromHex, parseResumeCode, ProtocolError, toHex } from "../protocol.js";
-import {
-  ApiError,
-  bookingApi,
-  downloadInvite,
-  forgetHolder,
-  loadHolder,
-  localDate,
-  nextDate,
-  saveHolder,
-  slotSections,
-  whenText,
-} from "./booking-api.js";
+import { ApiError, bookingApi, downloadInvite, forgetHolder, loadHolder, loadSlotPage, localDate, nextDate, saveHolder, whenText } from "./booking-api.js";
 import { byId, el, say, showView } from "../shared/dom.js";
 import { t } from "./strings.js";
 
@@ -197,23 +186,8 @@ byId("forget").addEventListener("click", () => {
 
 // --- moving a booking ----------------------------------------------------------------------------
 
-async function loadSlots(reset) {
-  if (reset) {
-    state.nextFrom = localDate(new Date(), state.zone);
-    byId("slots").replaceChildren();
-  }
-  const from = state.nextFrom;
-  const more = byId("more-slots");
-  more.disabled = true;
-  const answer = await bookingApi.slots(from, DAYS_PER_PAGE, {});
-  const box = byId("slots");
-  box.append(...slotSections(answer.days, lang, state.zone, pickNew));
-  let next = from;
-  for (let i = 0; i < DAYS_PER_PAGE; i++) next = nextDate(next);
-  state.nextFrom = next;
-  say(byId("no-slots"), box.childElementCount ? "" : t("no_slots"));
-  more.hidden = state.lastDate !== null && next > state.lastDate;
-  more.disabled = false;
+function loadSlots(reset) {
+  return loadSlotPage(state, { reset, days: DAYS_PER_PAGE, lang, pick: pickNew, noneText: t("no_slots") });
 }
 
 async function startMove(booking, message = "") {
