@@ -13,7 +13,6 @@
 // can ask for more (e.g. "re-key, my wrap failed" answered by another member's client).
 
 import { b64decode, b64encode, ContentType, ProtocolError, Role, toHex, utf8 } from "../protocol.js";
-import { decodeContent } from "./content.js";
 import { Outbox } from "./outbox.js";
 import { Signals } from "./signals.js";
 import { entryFields, Transcript } from "./transcript.js";
@@ -110,10 +109,14 @@ export class ChatSession {
     this._emit("connection");
   }
 
-  /** The server dropped our frames for a while: send what was in flight again later (same client_id). */
+  /** The server dropped our frames for a while: later, ask again (if a sync was lost) and resend. */
   rateLimited(seconds) {
     this.outbox.interrupted();
-    setTimeout(() => this._later(() => this._flush()), Math.max(1, Number(seconds) || 1) * 1000);
+    const again = () => {
+      if (!this.synced) this._sync();
+      return this._flush();
+    };
+    setTimeout(() => this._later(again), Math.max(1, Number(seconds) || 1) * 1000);
   }
 
   /** A frame for this conversation (the router picks them). */
@@ -286,8 +289,11 @@ export class ChatSession {
     await this._entry(r, frame, data);
   }
 
-  /** The protocol refused a message: stop following (nothing after it can be trusted). */
-  _refused(error) {
+  /**
+   * The protocol refused the message in `frame`: stop (nothing after it can be trusted). The one
+   * place to decide otherwise for some errors, e.g. "this message could not be read, go on".
+   */
+  _refused(error, _frame) {
     this._stop(error);
   }
 
@@ -300,22 +306,11 @@ export class ChatSession {
     const entry = this.transcript.add({ ...base, ...fields, clientId: item?.clientId ?? null });
     if (!mine) this.signals.stopped(from, r.senderRole === Role.VISITOR);
     this._emit("entry", { entry, item });
-    if (entry.kind === "history" && entry.readable) await this._reveal();
-    this.signals.scheduleReceipt();
-  }
-
-  /** A history share gave us earlier epochs' keys: open what we could not read before. */
-  async _reveal() {
-    for (const held of this.transcript.unreadable) {
-      let past;
-      try {
-        past = await this.conversation.decryptPast(held.data);
-      } catch {
-        continue; // still no key for that one
-      }
-      const entry = this.transcript.reveal(held.seq, decodeContent(past.contentType, past.body));
-      this._emit("revealed", { entry });
+    if (entry.kind === "history" && entry.readable) {
+      // Earlier epochs' keys: open what could not be read before.
+      for (const opened of await this.transcript.openHeld(this.conversation)) this._emit("revealed", { entry: opened });
     }
+    this.signals.scheduleReceipt();
   }
 
   _ack(frame) {

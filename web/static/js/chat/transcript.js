@@ -54,6 +54,21 @@ export class Transcript {
     return this.entries[index];
   }
 
+  /** Open every unreadable entry `conversation` now has a key for; returns them as opened. */
+  async openHeld(conversation) {
+    const opened = [];
+    for (const held of this.unreadable) {
+      let past;
+      try {
+        past = await conversation.decryptPast(held.data);
+      } catch {
+        continue; // still no key for that one
+      }
+      opened.push(this.reveal(held.seq, decodeContent(past.contentType, past.body)));
+    }
+    return opened;
+  }
+
   get unreadable() {
     return this.entries.filter((e) => e.kind === "unreadable");
   }
