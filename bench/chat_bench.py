@@ -63,6 +63,20 @@ def pct(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
+def wait_quiet(limit: float) -> float:
+    """Wait (at most `limit` s) until the rest of the machine uses under 25% of a core; the
+    machine may be shared.  Returns the share of a core others used in the last second."""
+    deadline = time.monotonic() + limit
+    while True:
+        before = machine_cpu()
+        time.sleep(1.0)
+        busy = machine_cpu().busy - before.busy
+        if busy < 0.25 or time.monotonic() > deadline:
+            if busy >= 0.25:
+                log(f"the machine is busy: others use {100 * busy:.0f}% of a core; measuring anyway")
+            return busy
+
+
 # --- the load generators ---------------------------------------------------------------
 
 
@@ -277,6 +291,7 @@ def saturated(step: dict[str, Any]) -> bool:
 
 
 def ladder(system: System, args: argparse.Namespace, name: str) -> dict[str, Any]:
+    quiet = wait_quiet(args.quiet_wait)
     log(f"{system.label}: starting")
     system.start()
     gens = Generators(args.generators)
@@ -296,7 +311,7 @@ def ladder(system: System, args: argparse.Namespace, name: str) -> dict[str, Any
             )
             if saturated(step):
                 break
-        return {"system": system.label, "name": name, "setup": info, "steps": steps}
+        return {"system": system.label, "name": name, "setup": info, "steps": steps, "others_before": quiet}
     finally:
         gens.close()
         system.close()
@@ -306,6 +321,7 @@ def ladder(system: System, args: argparse.Namespace, name: str) -> dict[str, Any
 
 
 def memory(system: System, args: argparse.Namespace) -> dict[str, Any]:
+    quiet = wait_quiet(args.quiet_wait)
     log(f"{system.label}: idle connections {args.idle}")
     system.start()
     gens = Generators(args.generators)
@@ -356,10 +372,11 @@ def memory(system: System, args: argparse.Namespace) -> dict[str, Any]:
             )
             log(
                 f"{system.label}: {opened} idle -> {rows[-1]['per_connection_kb']:.1f} KB each, "
-                f"{rows[-1]['connections_per_s']:.0f} conn/s, {rows[-1]['cpu_ms_per_connection']:.2f} ms CPU each"
+                f"{rows[-1]['connections_per_s']:.0f} conn/s, "
+                f"{rows[-1]['cpu_ms_per_connection']:.2f} ms CPU each"
             )
         gens.all({"cmd": "close_idle"})
-        return {"system": system.label, "baseline_mb": baseline / 2**20, "rows": rows}
+        return {"system": system.label, "baseline_mb": baseline / 2**20, "rows": rows, "others_before": quiet}
     finally:
         gens.close()
         system.close()
@@ -369,6 +386,7 @@ def memory(system: System, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def storm(args: argparse.Namespace) -> dict[str, Any]:
+    quiet = wait_quiet(args.quiet_wait)
     system = TryggSystem()
     log(f"storm: {args.storm} tabs on {system.label}")
     system.start()
@@ -387,17 +405,20 @@ def storm(args: argparse.Namespace) -> dict[str, Any]:
         armed = gens.all({"cmd": "storm_arm"})
         missed = sum(r["missed_messages"] for r in armed)
         log(
-            f"storm: {sum(r['written'] for r in written)} messages written the tabs have not taken in; restarting"
+            f"storm: {sum(r['written'] for r in written)} messages written that the tabs have not "
+            "taken in; restarting"
         )
         timing = system.restart()
         log(
-            f"storm: stopped in {timing['stop_seconds']:.1f} s, ready {timing['ready_at'] - timing['start_began']:.1f} s after starting"
+            f"storm: stopped in {timing['stop_seconds']:.1f} s, "
+            f"ready {timing['ready_at'] - timing['start_began']:.1f} s after starting"
         )
         waited = gens.all({"cmd": "storm_wait", "timeout": args.storm_timeout})
         caught = [t for r in waited for t in r["caught_up_at"]]
         connected = [t for r in waited for t in r["connected_at"]]
         result = {
             "system": system.label,
+            "others_before": quiet,
             "conversations": info["shares"],
             "clients": clients,
             "missed_messages": missed,
@@ -414,7 +435,8 @@ def storm(args: argparse.Namespace) -> dict[str, Any]:
             "server_log_tail": system.logs[0].read_text(errors="replace")[-1500:],
         }
         log(
-            f"storm: {result['caught_up']}/{clients} caught up, all {result['all_caught_up_after_start']:.1f} s "
+            f"storm: {result['caught_up']}/{clients} caught up, "
+            f"all {result['all_caught_up_after_start']:.1f} s "
             f"after the start; lost {result['lost']}, duplicated {result['duplicated']}"
         )
         gens.all({"cmd": "storm_close"})
@@ -481,106 +503,245 @@ def read_perf(path: Path) -> dict[str, float]:
     return found
 
 
+def _window(
+    system: TryggSystem, gens: Generators, shares: list[int], rate: float, duration: float, during: Any
+) -> tuple[list[dict[str, Any]], Any]:
+    """One run at `rate` for `duration`; `during(duration)` runs over the timed window."""
+    rates = [rate * s / sum(shares) for s in shares]
+    gens.send([{"cmd": "prepare", "rate": r, "duration": duration} for r in rates])
+    start_at = time.monotonic() + 0.5
+    for proc, r in zip(gens.procs, rates, strict=True):
+        assert proc.stdin is not None
+        proc.stdin.write(
+            json.dumps({"cmd": "run", "rate": r, "duration": duration, "start_at": start_at}) + "\n"
+        )
+        proc.stdin.flush()
+    time.sleep(max(0.0, start_at - time.monotonic()))
+    outcome = during(duration)
+    replies = []
+    for proc in gens.procs:
+        assert proc.stdout is not None
+        reply = json.loads(proc.stdout.readline())
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        replies.append(reply)
+    return replies, outcome
+
+
+def py_spy() -> str | None:
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
+def read_py_spy(path: Path, hz: float, messages: int) -> dict[str, Any]:
+    """Collapsed stacks of the event-loop thread -> ms per message by where the time went.
+
+    Stacks that do not start at the program's entry are SQLAlchemy's synchronous code running
+    in a greenlet (py-spy sees the greenlet's own stack only): grouped by their first frame."""
+    inclusive: Counter[str] = Counter()
+    leaf_module: Counter[str] = Counter()
+    leaf_function: Counter[str] = Counter()
+    greenlet_roots: Counter[str] = Counter()
+    threads_seen: Counter[str] = Counter()
+    main_total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        thread, _, frames_text = stack.partition(";")
+        frames = frames_text.split(";") if frames_text else []
+        name = thread.split(":", 1)[-1].strip()
+        threads_seen[name] += count
+        if "MainThread" not in thread:
+            continue
+        main_total += count
+        if frames and not frames[0].startswith("_run_module_as_main"):
+            greenlet_roots[frames[0]] += count
+        seen = set()
+        for frame in frames:
+            if (
+                "(server/" in frame
+                and "(server/cli.py" not in frame
+                and "(server/__main__" not in frame
+                and frame not in seen
+            ):
+                seen.add(frame)
+                inclusive[frame] += count
+        leaf = frames[-1] if frames else "?"
+        leaf_function[leaf] += count
+        module = leaf[leaf.rfind("(") + 1 :].split("/")[0].split(".py")[0] if "(" in leaf else leaf
+        leaf_module[module] += count
+
+    def per_message(counter: Counter[str], top: int) -> list[tuple[str, float, float]]:
+        return [
+            (key, 1000 * value / hz / messages, value / main_total if main_total else 0.0)
+            for key, value in counter.most_common(top)
+        ]
+
+    return {
+        "samples_main": main_total,
+        "main_ms_per_msg": 1000 * main_total / hz / messages if messages else math.nan,
+        "threads": {k: 1000 * v / hz / messages for k, v in threads_seen.items()},
+        "inclusive_server": per_message(inclusive, 30),
+        "leaf_module": per_message(leaf_module, 15),
+        "leaf_function": per_message(leaf_function, 25),
+        "greenlet_roots": per_message(greenlet_roots, 12),
+        "greenlet_share": sum(greenlet_roots.values()) / main_total if main_total else 0.0,
+    }
+
+
 def profile(args: argparse.Namespace) -> dict[str, Any]:
     import pstats
 
+    quiet = wait_quiet(args.quiet_wait)
     system = TryggSystem(profiled=True)
     log(f"profile: {system.label} under bench.trygg_profiled at {args.profile_rate}/s")
     system.start()
     gens = Generators(args.generators)
+    mode = system.folder / "mode"
     try:
         info = setup(system, gens, args.conversations)
         (pid,) = system.pids
-        duration = args.profile_seconds
-        rate = args.profile_rate
-        shares = info["shares"]
-        rates = [rate * s / sum(shares) for s in shares]
-        gens.send([{"cmd": "prepare", "rate": r, "duration": duration} for r in rates])
-        start_at = time.monotonic() + 0.5
-        for proc, r in zip(gens.procs, rates, strict=True):
-            assert proc.stdin is not None
-            proc.stdin.write(
-                json.dumps({"cmd": "run", "rate": r, "duration": duration, "start_at": start_at}) + "\n"
-            )
-            proc.stdin.flush()
-        time.sleep(max(0.0, start_at - time.monotonic()))
-        system.signal(signal.SIGUSR1)
-        perf = perf_stat(pid, duration, system.folder / "perf.txt")
-        threads_before = thread_cpu(pid)
-        cpu0 = system.cpu()
-        time.sleep(duration)
-        cpu = system.cpu() - cpu0
-        threads_after = thread_cpu(pid)
-        system.signal(signal.SIGUSR2)
-        if perf is not None:
-            perf.wait(timeout=30)
-        replies = []
-        for proc in gens.procs:
-            assert proc.stdout is not None
-            replies.append(json.loads(proc.stdout.readline()))
-        time.sleep(0.5)
-        counters = json.loads((system.folder / "counters.json").read_text())
+        duration, rate, shares = args.profile_seconds, args.profile_rate, info["shares"]
+
+        # Window 1: counters, CPU by task, per-thread CPU and perf stat; no profiler.
+        mode.write_text("counters")
+
+        def counters_window(seconds: float) -> dict[str, Any]:
+            system.signal(signal.SIGUSR1)
+            perf = perf_stat(pid, seconds, system.folder / "perf.txt")
+            threads_before, cpu0 = thread_cpu(pid), system.cpu()
+            time.sleep(seconds)
+            cpu, threads_after = system.cpu() - cpu0, thread_cpu(pid)
+            system.signal(signal.SIGUSR2)
+            if perf is not None:
+                perf.wait(timeout=30)
+            time.sleep(0.5)
+            return {
+                "cpu": cpu,
+                "threads": {n: a - threads_before.get(n, 0.0) for n, a in threads_after.items()},
+                "counters": json.loads((system.folder / "counters.json").read_text()),
+            }
+
+        replies, measured = _window(system, gens, shares, rate, duration, counters_window)
         stored = sum(r["acked_in_window"] for r in replies)
-        delivered = sum(r["delivered_in_window"] for r in replies)
+        counters = measured["counters"]
+        latencies = [v for r in replies for v in r["latencies"]]
+        perf_figures = read_perf(system.folder / "perf.txt")
+        frames = {
+            role: dict(sum((Counter(r["frames"][role]) for r in replies), Counter()))
+            for role in ("visitor", "counsellor")
+        }
+
+        # Window 2: cProfile (CPU time) of the event-loop thread.
+        mode.write_text("cprofile")
+
+        def cprofile_window(seconds: float) -> None:
+            system.signal(signal.SIGUSR1)
+            time.sleep(seconds)
+            system.signal(signal.SIGUSR2)
+            time.sleep(0.5)
+
+        replies2, _ = _window(system, gens, shares, rate, duration, cprofile_window)
+        stored2 = sum(r["acked_in_window"] for r in replies2)
         stats = pstats.Stats(str(system.folder / "profile.pstats"))
         total_tt = stats.total_tt  # type: ignore[attr-defined]
         rows = []
-        for (filename, line, func), (cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        for (filename, line, func), (_cc, nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
             rows.append(
                 {
                     "function": f"{_short(filename)}:{line}({func})",
-                    "calls": nc,
-                    "own_ms_per_msg": 1000 * tt / stored if stored else math.nan,
-                    "cum_ms_per_msg": 1000 * ct / stored if stored else math.nan,
+                    "calls_per_msg": nc / stored2 if stored2 else math.nan,
+                    "own_ms_per_msg": 1000 * tt / stored2 if stored2 else math.nan,
                     "own_share": tt / total_tt if total_tt else 0.0,
                 }
             )
-        by_own = sorted(rows, key=lambda r: -r["own_ms_per_msg"])[:25]
-        by_cum = sorted(
-            (
-                r
-                for r in rows
-                if "site-packages/uvicorn" not in r["function"] and "asyncio/" not in r["function"]
-            ),
-            key=lambda r: -r["cum_ms_per_msg"],
-        )[:40]
+        by_own = sorted(rows, key=lambda r: -r["own_ms_per_msg"])[:30]
+
+        # Window 3: py-spy (sampling, without stopping the process), if it is installed.
+        spy_result: dict[str, Any] = {}
+        spy = py_spy()
+        if spy:
+            mode.write_text("counters")
+            hz = 250
+
+            def spy_window(seconds: float) -> None:
+                subprocess.run(
+                    [
+                        spy,
+                        "record",
+                        "-p",
+                        str(pid),
+                        "-d",
+                        str(int(seconds)),
+                        "-r",
+                        str(hz),
+                        "-f",
+                        "raw",
+                        "--nonblocking",
+                        "--gil",
+                        "--function",
+                        "--threads",
+                        "-o",
+                        str(system.folder / "spy.txt"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    check=False,
+                    timeout=seconds + 60,
+                )
+
+            replies3, _ = _window(system, gens, shares, rate, duration, spy_window)
+            stored3 = sum(r["acked_in_window"] for r in replies3)
+            if (system.folder / "spy.txt").exists() and stored3:
+                spy_result = read_py_spy(system.folder / "spy.txt", hz, stored3 * int(duration) / duration)
+
+        if args.artifacts:
+            keep = Path(args.artifacts)
+            keep.mkdir(parents=True, exist_ok=True)
+            for name in ("profile.pstats", "spy.txt", "perf.txt", "counters.json", "server0.log"):
+                if (system.folder / name).exists():
+                    shutil.copy(system.folder / name, keep / name)
         per_message = {name: value / stored for name, value in counters["counts"].items()} if stored else {}
-        seconds_per_message = (
-            {name: 1000 * value / stored for name, value in counters["seconds"].items()} if stored else {}
-        )
-        perf_figures = read_perf(system.folder / "perf.txt")
-        thread_share = {name: after - threads_before.get(name, 0.0) for name, after in threads_after.items()}
         result = {
             "system": system.label,
+            "others_before": quiet,
             "rate": rate,
             "seconds": duration,
             "stored": stored,
-            "delivered": delivered,
-            "p50": pct([v for r in replies for v in r["latencies"]], 0.5),
-            "p99": pct([v for r in replies for v in r["latencies"]], 0.99),
-            "server_cpu_ms_per_msg": 1000 * cpu / stored if stored else math.nan,
+            "p50": pct(latencies, 0.5),
+            "p99": pct(latencies, 0.99),
+            "server_cpu_ms_per_msg": 1000 * measured["cpu"] / stored if stored else math.nan,
             "counters": counters,
             "per_message": per_message,
-            "ms_per_message": seconds_per_message,
+            "ms_per_message": {n: 1000 * v / stored for n, v in counters["seconds"].items()}
+            if stored
+            else {},
             "max_ms": {name: 1000 * v for name, v in counters["max_seconds"].items()},
+            "event_loop_cpu_ms_per_msg": {
+                n: 1000 * v / stored
+                for n, v in sorted(counters["event_loop_cpu_by_task"].items(), key=lambda x: -x[1])
+            }
+            if stored
+            else {},
             "perf_per_message": {name: value / stored for name, value in perf_figures.items()}
             if stored
             else {},
             "perf": perf_figures,
-            "thread_cpu_ms_per_msg": {name: 1000 * v / stored for name, v in thread_share.items() if v > 0}
+            "thread_cpu_ms_per_msg": {n: 1000 * v / stored for n, v in measured["threads"].items() if v > 0}
             if stored
             else {},
-            "profiled_main_thread_seconds": total_tt,
+            "frames": frames,
+            "cprofile_stored": stored2,
+            "cprofile_total_ms_per_msg": 1000 * total_tt / stored2 if stored2 else math.nan,
             "top_own": by_own,
-            "top_cumulative": by_cum,
-            "frames": {
-                role: dict(sum((Counter(r["frames"][role]) for r in replies), Counter()))
-                for role in ("visitor", "counsellor")
-            },
+            "py_spy": spy_result,
         }
         log(
             f"profile: {stored} stored, {result['server_cpu_ms_per_msg']:.1f} ms CPU each, "
-            f"{per_message.get('sessions opened', 0):.1f} sessions, {per_message.get('sql statements', 0):.1f} statements"
+            f"{per_message.get('sessions opened', 0):.1f} sessions, "
+            f"{per_message.get('sql statements', 0):.1f} statements"
         )
         return result
     finally:
@@ -843,40 +1004,83 @@ def report(results: dict[str, Any], markdown: bool) -> str:
     prof = results.get("profile")
     if prof:
         out.append(
-            f"\n## Profile: {prof['system']} at {prof['rate']}/s for {prof['seconds']} s "
-            f"({prof['stored']} messages stored; {fmt(prof['server_cpu_ms_per_msg'], 2)} ms server CPU each)"
+            f"\n## Profile: {prof['system']} at {prof['rate']}/s, {prof['seconds']} s windows "
+            f"({prof['stored']} messages stored in the counted window; "
+            f"{fmt(prof['server_cpu_ms_per_msg'], 2)} ms server CPU each, with the counting hooks)"
         )
         rows = [[name, fmt(value, 2)] for name, value in sorted(prof["per_message"].items())]
-        rows += [[f"ms: {name}", fmt(value, 2)] for name, value in sorted(prof["ms_per_message"].items())]
+        rows += [
+            [f"ms waited: {name}", fmt(value, 2)] for name, value in sorted(prof["ms_per_message"].items())
+        ]
+        rows += [[f"max ms: {name}", fmt(value, 1)] for name, value in sorted(prof["max_ms"].items())]
         rows += [[f"perf: {name}", fmt(value, 2)] for name, value in sorted(prof["perf_per_message"].items())]
         rows += [
             [f"thread CPU ms: {name}", fmt(value, 2)]
             for name, value in sorted(prof["thread_cpu_ms_per_msg"].items())
         ]
+        frames = prof["frames"]
+        for role in ("visitor", "counsellor"):
+            for kind, n in sorted(frames[role].items()):
+                rows.append([f"frames to the {role}: {kind}", fmt(n / max(1, prof["stored"]), 2)])
         out.append(table(["per stored message", "value"], rows, markdown))
-        out.append("\n### Event-loop thread, own time per message (cProfile)")
+        out.append("\n### Event-loop thread CPU by task / callback (ms per message)")
         out.append(
             table(
-                ["function", "calls", "own ms/msg", "share"],
+                ["what ran", "ms/msg"],
+                [[name, fmt(v, 3)] for name, v in list(prof["event_loop_cpu_ms_per_msg"].items())[:15]],
+                markdown,
+            )
+        )
+        spy = prof.get("py_spy") or {}
+        if spy:
+            out.append(
+                f"\n### py-spy: event-loop thread {fmt(spy['main_ms_per_msg'], 2)} ms/msg sampled; "
+                f"{100 * spy['greenlet_share']:.0f}% of it in SQLAlchemy's synchronous code (greenlets)"
+            )
+            out.append(
+                table(
+                    ["Trygg function (inclusive, async part only)", "ms/msg", "share"],
+                    [[k, fmt(v, 3), f"{100 * s:.1f}%"] for k, v, s in spy["inclusive_server"][:20]],
+                    markdown,
+                )
+            )
+            out.append(
+                table(
+                    ["greenlet (SQLAlchemy sync) entry", "ms/msg", "share"],
+                    [[k, fmt(v, 3), f"{100 * s:.1f}%"] for k, v, s in spy["greenlet_roots"]],
+                    markdown,
+                )
+            )
+            out.append(
+                table(
+                    ["leaf frame (where the thread was, holding the GIL)", "ms/msg", "share"],
+                    [[k, fmt(v, 3), f"{100 * s:.1f}%"] for k, v, s in spy["leaf_function"][:15]],
+                    markdown,
+                )
+            )
+            out.append(
+                table(
+                    ["leaf frame's package", "ms/msg", "share"],
+                    [[k, fmt(v, 3), f"{100 * s:.1f}%"] for k, v, s in spy["leaf_module"]],
+                    markdown,
+                )
+            )
+        out.append(
+            "\n### cProfile own CPU time, event-loop thread "
+            f"({fmt(prof['cprofile_total_ms_per_msg'], 2)} ms/msg "
+            "profiled, inflated by the profiler)"
+        )
+        out.append(
+            table(
+                ["function", "calls/msg", "own ms/msg", "share"],
                 [
                     [
                         r["function"],
-                        str(r["calls"]),
+                        fmt(r["calls_per_msg"], 1),
                         fmt(r["own_ms_per_msg"], 3),
                         f"{100 * r['own_share']:.1f}%",
                     ]
                     for r in prof["top_own"]
-                ],
-                markdown,
-            )
-        )
-        out.append("\n### Cumulative per message (cProfile; coroutine time counts per resumption)")
-        out.append(
-            table(
-                ["function", "calls", "cum ms/msg"],
-                [
-                    [r["function"], str(r["calls"]), fmt(r["cum_ms_per_msg"], 3)]
-                    for r in prof["top_cumulative"]
                 ],
                 markdown,
             )
@@ -902,6 +1106,17 @@ def main() -> None:
     parser.add_argument("--storm-timeout", type=float, default=120.0)
     parser.add_argument("--profile-rate", type=float, default=20.0)
     parser.add_argument("--profile-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--artifacts",
+        default="/tmp/trygg-bench-profile",  # noqa: S108 (a place to look at, not a secret)
+        help="where the profile part leaves its raw files (pstats, py-spy stacks, perf, counters)",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        help="before each system, wait up to this long for the rest of the machine to go quiet",
+    )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--json", default="", help="write every raw figure to this file")
     args = parser.parse_args()
@@ -949,7 +1164,8 @@ def main() -> None:
             Path(args.json).write_text(json.dumps(results, indent=1, default=str))
     print(report(results, args.markdown))
     print(
-        f"\n(run took {results['seconds'] / 60:.1f} minutes; load average at start {results['loadavg_at_start']})"
+        f"\n(run took {results['seconds'] / 60:.1f} minutes; "
+        f"load average at start {results['loadavg_at_start']})"
     )
 
 

@@ -106,10 +106,10 @@ class Sock:
         self.waiters[(kind, ref)] = future
         return future
 
-    async def request(self, frame: dict[str, Any], reply: str, timeout: float = 60) -> dict[str, Any]:
+    async def request(self, frame: dict[str, Any], reply: str, wait: float = 60) -> dict[str, Any]:
         future = self.expect(reply, frame.get("ref"))
         await self.ws.send(json.dumps(frame))
-        return await asyncio.wait_for(future, timeout)
+        return await asyncio.wait_for(future, wait)
 
     async def _read(self) -> None:
         gen = self.gen
@@ -252,7 +252,7 @@ class Generator:
         self.cookies: list[str] = []
         self.kind = ""
         self.message_len = 0
-        self.idle: list[ClientConnection] = []
+        self.idle_sockets: list[ClientConnection] = []
         self.storm: list[StormClient] = []
 
     # --- setup -------------------------------------------------------------------
@@ -467,7 +467,7 @@ class Generator:
                 if not conv.ack_t[k] or not conv.dlv_t[k]
             )
 
-        while outstanding() and time.perf_counter() < deadline:
+        while outstanding() and time.perf_counter() < deadline:  # noqa: ASYNC110 (polling is the point)
             await asyncio.sleep(0.05)
         drained = time.perf_counter()
         await asyncio.sleep(0.1)  # let a stray duplicate show itself
@@ -531,7 +531,7 @@ class Generator:
                     )
                     while json.loads(await ws.recv()).get("type") != "synced":
                         pass
-                    self.idle.append(ws)
+                    self.idle_sockets.append(ws)
                 except Exception as error:
                     failures[type(error).__name__] += 1
 
@@ -540,11 +540,11 @@ class Generator:
             "opened": count - sum(failures.values()),
             "failures": dict(failures),
             "seconds": time.perf_counter() - started,
-            "total_open": len(self.idle),
+            "total_open": len(self.idle_sockets),
         }
 
     async def close_idle(self, _cmd: dict[str, Any]) -> dict[str, Any]:
-        sockets, self.idle = self.idle, []
+        sockets, self.idle_sockets = self.idle_sockets, []
         sem = asyncio.Semaphore(200)
 
         async def close(ws: ClientConnection) -> None:
@@ -616,7 +616,7 @@ class Generator:
 
     async def storm_wait(self, cmd: dict[str, Any]) -> dict[str, Any]:
         deadline = time.perf_counter() + cmd["timeout"]
-        while time.perf_counter() < deadline and not all(c.caught_up_at for c in self.storm):
+        while time.perf_counter() < deadline and not all(c.caught_up_at for c in self.storm):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)  # duplicates arriving late still count
         lost = duplicated = 0

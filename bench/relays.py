@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -120,10 +121,8 @@ def starlette_app() -> Any:
                 if reply is not None:
                     await websocket.send_text(reply)
                 for follower in list(followers):
-                    try:
+                    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                         await follower.send_text(out)
-                    except (WebSocketDisconnect, RuntimeError, OSError):
-                        pass
         except WebSocketDisconnect:
             pass
         finally:

@@ -6,9 +6,10 @@ No server code is changed: this module installs hooks on the libraries (SQLAlche
 aiosqlite's one entry to its worker thread, asyncio's thread-safe callbacks), then calls the
 real command line (server.cli.main), which builds the real app with create_app.
 
-- SIGUSR1: reset the counters and start cProfile on the event-loop thread.
-- SIGUSR2: stop cProfile; write the counters (JSON) to $BENCH_PROFILE_DIR/counters.json and
-  the profile to $BENCH_PROFILE_DIR/profile.pstats.
+- SIGUSR1: reset and start the counters; if $BENCH_PROFILE_DIR/mode says `cprofile`, also
+  start cProfile (thread CPU time) on the event-loop thread.
+- SIGUSR2: stop; write the counters (JSON) to $BENCH_PROFILE_DIR/counters.json and the
+  profile, if any, to $BENCH_PROFILE_DIR/profile.pstats.
 
 Counters: sessions opened (AsyncSession objects), transactions begun, connection-pool
 checkouts, SQL statements by their first word (BEGIN IMMEDIATE counted apart) with the
@@ -35,6 +36,8 @@ from typing import Any
 counts: Counter[str] = Counter()
 seconds: Counter[str] = Counter()
 maxima: dict[str, float] = {}
+task_cpu: Counter[str] = Counter()
+recording = False
 profiler: cProfile.Profile | None = None
 _lock = threading.Lock()
 
@@ -162,23 +165,53 @@ def install() -> None:
 
     loop_class.run_in_executor = run_in_executor
 
+    # CPU of the event-loop thread by what ran: each task by its coroutine's name (a task's
+    # SQLAlchemy work, run in greenlets inside its steps, counts as the task's), other callbacks
+    # (transport reads, aiosqlite's results) by their own name.
+    original_run = asyncio.events.Handle._run
+
+    def run_handle(self: Any) -> None:
+        if not recording:
+            original_run(self)
+            return
+        callback = self._callback
+        started = time.thread_time()
+        original_run(self)
+        elapsed = time.thread_time() - started
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, asyncio.Task):
+            coro = owner.get_coro()
+            name = "task " + getattr(coro, "__qualname__", type(coro).__name__)
+        else:
+            name = "callback " + getattr(callback, "__qualname__", type(callback).__name__)
+        with _lock:
+            task_cpu[name] += elapsed
+
+    asyncio.events.Handle._run = run_handle  # type: ignore[method-assign]
+
     signal.signal(signal.SIGUSR1, _start)
     signal.signal(signal.SIGUSR2, _stop)
 
 
 def _start(_signum: int, _frame: Any) -> None:
-    global profiler
+    global profiler, recording
     with _lock:
         counts.clear()
         seconds.clear()
         maxima.clear()
-    counts["threads at start"] = threading.active_count()
-    profiler = cProfile.Profile()
+        task_cpu.clear()
+    mode = Path(os.environ.get("BENCH_PROFILE_DIR", "."), "mode")
+    if not mode.exists() or mode.read_text().strip() != "cprofile":
+        recording = True  # CPU by task (not under cProfile: it would profile the hook)
+        return
+    # CPU time of the event-loop thread, not wall time: waiting in epoll costs nothing here.
+    profiler = cProfile.Profile(time.thread_time)
     profiler.enable()
 
 
 def _stop(_signum: int, _frame: Any) -> None:
-    global profiler
+    global profiler, recording
+    recording = False
     out = Path(os.environ.get("BENCH_PROFILE_DIR", "."))
     if profiler is not None:
         profiler.disable()
@@ -189,6 +222,7 @@ def _stop(_signum: int, _frame: Any) -> None:
             "counts": dict(counts),
             "seconds": dict(seconds),
             "max_seconds": dict(maxima),
+            "event_loop_cpu_by_task": dict(task_cpu),
             "threads": threading.active_count(),
             "thread_names": sorted(
                 Counter(re.sub(r"\d+", "N", t.name) for t in threading.enumerate()).items()
