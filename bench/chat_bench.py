@@ -401,7 +401,9 @@ def storm(args: argparse.Namespace) -> dict[str, Any]:
         )
         clients = sum(r["opened"] for r in opened)
         log(f"storm: {clients} tabs connected in {max(r['seconds'] for r in opened):.1f} s")
-        written = gens.all({"cmd": "storm_write", "per_conv": args.storm_missed})
+        written = gens.all(
+            {"cmd": "storm_write", "per_conv": args.storm_missed, "timeout": args.storm_timeout * 5}
+        )
         armed = gens.all({"cmd": "storm_arm"})
         missed = sum(r["missed_messages"] for r in armed)
         log(
@@ -422,6 +424,11 @@ def storm(args: argparse.Namespace) -> dict[str, Any]:
             "conversations": info["shares"],
             "clients": clients,
             "missed_messages": missed,
+            "written": sum(r["written"] for r in written),
+            "written_not_acked": sum(r["not_acked"] for r in written),
+            "write_seconds": max(r["seconds"] for r in written),
+            "write_errors": [r["errors"] for r in written if r["errors"]],
+            "write_last_error": next((r["last_error"] for r in written if r["last_error"]), None),
             "caught_up": sum(r["caught_up"] for r in waited),
             "lost": sum(r["lost"] for r in waited),
             "duplicated": sum(r["duplicated"] for r in waited),
@@ -433,12 +440,17 @@ def storm(args: argparse.Namespace) -> dict[str, Any]:
             "all_connected_after_ready": (max(connected) - timing["ready_at"]) if connected else math.nan,
             "p50_caught_up_after_ready": (pct(caught, 0.5) - timing["ready_at"]) if caught else math.nan,
             "server_log_tail": system.logs[0].read_text(errors="replace")[-1500:],
+            "connected": sum(r["connected"] for r in waited),
+            "behind": [b for r in waited for b in r["behind"]][:20],
         }
         log(
             f"storm: {result['caught_up']}/{clients} caught up, "
             f"all {result['all_caught_up_after_start']:.1f} s "
             f"after the start; lost {result['lost']}, duplicated {result['duplicated']}"
         )
+        if args.artifacts:
+            Path(args.artifacts).mkdir(parents=True, exist_ok=True)
+            shutil.copy(system.logs[0], Path(args.artifacts) / "storm-server.log")
         gens.all({"cmd": "storm_close"})
         return result
     finally:
@@ -1114,7 +1126,7 @@ def main() -> None:
     parser.add_argument(
         "--quiet-wait",
         type=float,
-        default=60.0,
+        default=20.0,
         help="before each system, wait up to this long for the rest of the machine to go quiet",
     )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")

@@ -86,8 +86,16 @@ class Conv:
 
     @property
     def head(self) -> int:
-        """The last seq stored in this conversation (as far as this generator knows)."""
+        """The last seq sent in this conversation (as far as this generator knows)."""
         return self.seq_offset + len(self.send_t) - 1
+
+    @property
+    def acked_head(self) -> int:
+        """The last seq acknowledged (stored) with everything before it acknowledged too."""
+        k = 0
+        while k < len(self.ack_t) and self.ack_t[k]:
+            k += 1
+        return self.seq_offset + k - 1
 
 
 class Sock:
@@ -595,20 +603,35 @@ class Generator:
         total = cmd["per_conv"] * len(self.order)
         await self.prepare({"rate": total, "duration": 1})
         # All at once (each conversation's in order on its socket); the server takes its time.
-        result = await self.run({"rate": 1e6, "duration": total / 1e6, "start_at": time.monotonic()})
-        return {"written": result["sent"], "not_acked": result["not_acked"]}
+        started = time.perf_counter()
+        result = await self.run(
+            {
+                "rate": 1e6,
+                "duration": total / 1e6,
+                "start_at": time.monotonic(),
+                "drain_timeout": cmd.get("timeout", 600),
+            }
+        )
+        return {
+            "written": result["sent"],
+            "not_acked": result["not_acked"],
+            "seconds": time.perf_counter() - started,
+            "errors": result["errors"],
+            "last_error": result["last_error"],
+        }
 
     async def storm_arm(self, _cmd: dict[str, Any]) -> dict[str, Any]:
         """From now on the tabs reconnect when their connection goes; the writers are closed."""
         for client in self.storm:
-            client.targets = {conv_id: self.convs[conv_id].head for conv_id in client.cursor}
+            # Only what was acknowledged must arrive (an unacknowledged send may be lost).
+            client.targets = {conv_id: self.convs[conv_id].acked_head for conv_id in client.cursor}
             client.armed = True
         for sock in self.counsellor_socks + [c.visitor for c in self.order if c.visitor]:
             sock.task.cancel()
             with contextlib.suppress(Exception):
                 await sock.ws.close()
         missed = sum(
-            self.convs[conv_id].head - client.cursor[conv_id]
+            client.targets[conv_id] - client.cursor[conv_id]
             for client in self.storm
             for conv_id in client.cursor
         )
@@ -633,6 +656,12 @@ class Generator:
             "connected_at": [c.connected_at + to_perf for c in self.storm if c.connected_at],
             "lost": lost,
             "duplicated": duplicated,
+            "connected": sum(1 for c in self.storm if c.connected_at),
+            "behind": sorted(
+                (sum(c.targets[k] - c.cursor[k] for k in c.targets), len(c.targets), bool(c.token))
+                for c in self.storm
+                if not c.caught_up_at
+            )[:20],
             "attempts": sum(c.attempts for c in self.storm),
         }
 
