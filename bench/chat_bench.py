@@ -1113,7 +1113,7 @@ def main() -> None:
     parser.add_argument("--ws-variants", default="websockets", help="extra uvicorn --ws for the memory part")
     parser.add_argument("--storm", type=int, default=1000, help="tabs in the reconnect storm")
     parser.add_argument(
-        "--storm-missed", type=int, default=5, help="messages per conversation each tab misses"
+        "--storm-missed", type=int, default=2, help="messages per conversation each tab misses"
     )
     parser.add_argument("--storm-timeout", type=float, default=120.0)
     parser.add_argument("--profile-rate", type=float, default=20.0)
