@@ -1049,34 +1049,14 @@ def report(results: dict[str, Any], markdown: bool) -> str:
                 f"\n### py-spy: event-loop thread {fmt(spy['main_ms_per_msg'], 2)} ms/msg sampled; "
                 f"{100 * spy['greenlet_share']:.0f}% of it in SQLAlchemy's synchronous code (greenlets)"
             )
-            out.append(
-                table(
-                    ["Trygg function (inclusive, async part only)", "ms/msg", "share"],
-                    [[k, fmt(v, 3), f"{100 * s:.1f}%"] for k, v, s in spy["inclusive_server"][:20]],
-                    markdown,
-                )
-            )
-            out.append(
-                table(
-                    ["greenlet (SQLAlchemy sync) entry", "ms/msg", "share"],
-                    [[k, fmt(v, 3), f"{100 * s:.1f}%"] for k, v, s in spy["greenlet_roots"]],
-                    markdown,
-                )
-            )
-            out.append(
-                table(
-                    ["leaf frame (where the thread was, holding the GIL)", "ms/msg", "share"],
-                    [[k, fmt(v, 3), f"{100 * s:.1f}%"] for k, v, s in spy["leaf_function"][:15]],
-                    markdown,
-                )
-            )
-            out.append(
-                table(
-                    ["leaf frame's package", "ms/msg", "share"],
-                    [[k, fmt(v, 3), f"{100 * s:.1f}%"] for k, v, s in spy["leaf_module"]],
-                    markdown,
-                )
-            )
+            for heading, key, top in (
+                ("Trygg function (inclusive, async part only)", "inclusive_server", 20),
+                ("greenlet (SQLAlchemy sync) entry", "greenlet_roots", 12),
+                ("leaf frame (where the thread was, holding the GIL)", "leaf_function", 15),
+                ("leaf frame's package", "leaf_module", 15),
+            ):
+                rows = [[k, fmt(v, 3), f"{100 * share:.1f}%"] for k, v, share in spy[key][:top]]
+                out.append("\n" + table([heading, "ms/msg", "share"], rows, markdown))
         out.append(
             "\n### cProfile own CPU time, event-loop thread "
             f"({fmt(prof['cprofile_total_ms_per_msg'], 2)} ms/msg "
