@@ -137,6 +137,19 @@ class Generators:
                 proc.wait()
 
 
+def server_errors(system: System) -> dict[str, int]:
+    """Errors the server logged (by exception type): a crash of a connection shows here."""
+    found: Counter[str] = Counter()
+    for path in getattr(system, "logs", []):
+        for line in path.read_text(errors="replace").splitlines():
+            if '"level": "error"' in line:
+                kind = (
+                    line.split('"exception": "', 1)[1].split('"', 1)[0] if '"exception": "' in line else "?"
+                )
+                found[kind] += 1
+    return dict(found)
+
+
 def split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if n < total % parts else 0) for n in range(parts)]
 
@@ -311,7 +324,14 @@ def ladder(system: System, args: argparse.Namespace, name: str) -> dict[str, Any
             )
             if saturated(step):
                 break
-        return {"system": system.label, "name": name, "setup": info, "steps": steps, "others_before": quiet}
+        return {
+            "system": system.label,
+            "name": name,
+            "setup": info,
+            "steps": steps,
+            "others_before": quiet,
+            "server_errors": server_errors(system),
+        }
     finally:
         gens.close()
         system.close()
@@ -402,7 +422,7 @@ def storm(args: argparse.Namespace) -> dict[str, Any]:
         clients = sum(r["opened"] for r in opened)
         log(f"storm: {clients} tabs connected in {max(r['seconds'] for r in opened):.1f} s")
         written = gens.all(
-            {"cmd": "storm_write", "per_conv": args.storm_missed, "timeout": args.storm_timeout * 5}
+            {"cmd": "storm_write", "per_conv": args.storm_missed, "timeout": args.storm_timeout}
         )
         armed = gens.all({"cmd": "storm_arm"})
         missed = sum(r["missed_messages"] for r in armed)
@@ -424,6 +444,8 @@ def storm(args: argparse.Namespace) -> dict[str, Any]:
             "conversations": info["shares"],
             "clients": clients,
             "missed_messages": missed,
+            "dropped_before_restart": sum(r["dropped_before_restart"] for r in armed),
+            "server_errors": server_errors(system),
             "written": sum(r["written"] for r in written),
             "written_not_acked": sum(r["not_acked"] for r in written),
             "write_seconds": max(r["seconds"] for r in written),
@@ -866,6 +888,7 @@ def report(results: dict[str, Any], markdown: bool) -> str:
                     str(sum(s["not_delivered"] for s in steps))
                     + " / "
                     + str(sum(s["duplicates"] for s in steps)),
+                    ", ".join(f"{n} {k}" for k, n in lad.get("server_errors", {}).items()) or "0",
                 ]
             )
         out.append(
@@ -877,6 +900,7 @@ def report(results: dict[str, Any], markdown: bool) -> str:
                     f"p50 / p99 ms at {ladders[0]['steps'][0]['rate']:.0f}/s",
                     "server CPU ms/msg (median, unsaturated)",
                     "undelivered / duplicated",
+                    "server errors logged",
                 ],
                 rows,
                 markdown,
@@ -993,6 +1017,8 @@ def report(results: dict[str, Any], markdown: bool) -> str:
                     "lost",
                     "duplicated",
                     "connect attempts",
+                    "dropped before restart",
+                    "server errors logged",
                 ],
                 [
                     [
@@ -1007,6 +1033,8 @@ def report(results: dict[str, Any], markdown: bool) -> str:
                         str(st["lost"]),
                         str(st["duplicated"]),
                         f"{st['attempts']:,}",
+                        str(st.get("dropped_before_restart", 0)),
+                        ", ".join(f"{n} {k}" for k, n in st.get("server_errors", {}).items()) or "0",
                     ]
                 ],
                 markdown,

@@ -622,10 +622,14 @@ class Generator:
 
     async def storm_arm(self, _cmd: dict[str, Any]) -> dict[str, Any]:
         """From now on the tabs reconnect when their connection goes; the writers are closed."""
+        dropped = 0
         for client in self.storm:
             # Only what was acknowledged must arrive (an unacknowledged send may be lost).
             client.targets = {conv_id: self.convs[conv_id].acked_head for conv_id in client.cursor}
             client.armed = True
+            if client.task is not None and client.task.done():
+                dropped += 1  # the server closed it before the restart: it reconnects too
+                client.start()
         for sock in self.counsellor_socks + [c.visitor for c in self.order if c.visitor]:
             sock.task.cancel()
             with contextlib.suppress(Exception):
@@ -635,7 +639,7 @@ class Generator:
             for client in self.storm
             for conv_id in client.cursor
         )
-        return {"missed_messages": missed}
+        return {"missed_messages": missed, "dropped_before_restart": dropped}
 
     async def storm_wait(self, cmd: dict[str, Any]) -> dict[str, Any]:
         deadline = time.perf_counter() + cmd["timeout"]
