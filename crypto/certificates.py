@@ -116,7 +116,9 @@ def parse_certificate(data: bytes) -> Certificate:
 
 
 def check_anchors(anchors: Sequence[bytes]) -> tuple[bytes, ...]:
-    if not 1 <= len(anchors) <= MAX_ANCHORS or any(len(a) != KEY_LEN for a in anchors):
+    if not 1 <= len(anchors) <= MAX_ANCHORS or any(
+        not isinstance(a, bytes) or len(a) != KEY_LEN for a in anchors
+    ):
         raise ProtocolError(ErrorCode.MALFORMED)
     return tuple(bytes(a) for a in anchors)
 

@@ -23,7 +23,7 @@ from crypto import (
 )
 from crypto import testing as t
 
-from .test_conversation_vectors import ANCHORS, DOC, TRANSCRIPT, member
+from .test_conversation_vectors import ANCHORS, DOC, TRANSCRIPT, TRUST, member
 from .vectors import error_of, h, load
 
 NAMES = list(DOC["receivers"])
@@ -33,7 +33,7 @@ CODES = {c.value for c in ErrorCode} - {ErrorCode.INTERNAL.value}
 @cache
 def at(name: str, prefix: int) -> Conversation:
     """Receiver `name` after transcript[:prefix]; safe to share since rejections change nothing."""
-    conv = open_conversation(member(name), TRANSCRIPT[0], ANCHORS)
+    conv = open_conversation(member(name), TRANSCRIPT[0], TRUST)
     for data in TRANSCRIPT[1:prefix]:
         conv.receive(data)
     return conv
@@ -96,7 +96,7 @@ def test_garbage_is_rejected(blob: bytes) -> None:
     assert error_of(at("B", 5).receive, TRANSCRIPT[5][:3] + blob) in CODES
     assert error_of(verify_certificate, blob, ANCHORS, 0) in CODES
     assert error_of(verify_directory, blob, ANCHORS, 0) in CODES
-    assert error_of(open_conversation, member("A"), blob, ANCHORS) in CODES
+    assert error_of(open_conversation, member("A"), blob, TRUST) in CODES
 
 
 @settings(max_examples=200, deadline=None)
@@ -104,7 +104,7 @@ def test_garbage_is_rejected(blob: bytes) -> None:
 def test_flipped_genesis_is_rejected(where: int, mask: int) -> None:
     data = bytearray(TRANSCRIPT[0])
     data[where % len(data)] ^= mask
-    assert error_of(open_conversation, member("A"), bytes(data), ANCHORS) in CODES
+    assert error_of(open_conversation, member("A"), bytes(data), TRUST) in CODES
 
 
 @settings(max_examples=100, deadline=None)
