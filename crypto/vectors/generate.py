@@ -61,11 +61,11 @@ from ..messages import (
 from ..padding import pad
 from ..recovery import parse_recovery_phrase, phrase_from_entropy
 from ..resume import code_from_entropy, format_resume_code
-from ..trust import TrustRoot, centre_fingerprint, cosign_trust_root, draft_trust_root, verify_trust_root
+from ..trust import TrustRoot, centre_fingerprint, verify_trust_root
 from ..visitor import Created
 from ..wire import peek
 from ..wordlist import WORDS
-from .trust_vectors import log_vectors, trust_root_vectors
+from .trust_vectors import log_vectors, make_root, trust_root_vectors
 
 OUT = Path(__file__).parent
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -154,31 +154,10 @@ class World:
         self.trust_full = verify_trust_root(self.roots, self.pin)  # ... and after ROTATION
 
     def _roots(self) -> list[bytes]:
-        def root(
-            version: int,
-            issued: int,
-            prev: bytes | None,
-            keys: list[AdminKey],
-            threshold: int,
-            signers: list[AdminKey],
-        ) -> bytes:
-            data = draft_trust_root(
-                centre_id=self.centre_id,
-                version=version,
-                issued_at=issued,
-                previous=prev,
-                anchors=[k.public for k in keys],
-                threshold=threshold,
-                log_key=self.log_key.public,
-            )
-            for signer in signers:
-                data = cosign_trust_root(data, signer)
-            return data
-
         k1, k2, k3, k4 = self.admin, self.k2, self.k3, self.k4
-        v1 = root(1, NOW - 30 * DAY, None, [k1], 1, [k1])
-        v2 = root(2, NOW - 20 * DAY, v1, [k1, k2, k3], 2, [k1, k2])
-        v3 = root(3, ROTATION, v2, [k2, k3, k4], 2, [k2, k3])
+        v1 = make_root(self, 1, NOW - 30 * DAY, None, [k1], 1, [k1])
+        v2 = make_root(self, 2, NOW - 20 * DAY, v1, [k1, k2, k3], 2, [k1, k2])
+        v3 = make_root(self, 3, ROTATION, v2, [k2, k3, k4], 2, [k2, k3])
         return [v1, v2, v3]
 
     def trust_json(self) -> Json:

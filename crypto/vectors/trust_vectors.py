@@ -44,7 +44,7 @@ def _seed(key: AdminKey) -> str:
     return hx(p.ed25519_private_bytes(key.private))
 
 
-def _root(
+def make_root(
     w: Any,
     version: int,
     issued: int,
@@ -138,15 +138,15 @@ def trust_root_vectors(w: Any, now: int, rotation: int) -> Json:
     verify("verify-same-as-known", [v1, v2], None, known_hex=[hx(v1), hx(v2)])
 
     other_pin = centre_fingerprint(w.centre_id, k2.public)
-    v1_k1k2_by_k2 = _root(w, 1, now - 30 * 86_400, None, [k1, k2], 1, [k2])
-    v1_two_of_two_one_signed = _root(w, 1, now - 30 * 86_400, None, [k1, k2], 2, [k1])
-    v2_new_keys_only = _root(w, 2, now - 20 * 86_400, v1, [k1, k2, k3], 2, [k2, k3])
-    v3_one_of_two = _root(w, 3, rotation, v2, [k2, k3, k4], 2, [k2])
-    v3_own_unsigned = _root(w, 3, rotation, v2, [k4], 1, [k2, k3])
-    v2_wrong_previous = _root(w, 2, now - 20 * 86_400, v1_k1k2_by_k2, [k1, k2, k3], 2, [k1, k2])
-    v2_same_time = _root(w, 2, now - 30 * 86_400, v1, [k1, k2, k3], 2, [k1, k2])
-    v2_other_centre = _root(w, 2, now - 20 * 86_400, v1, [k1, k2, k3], 2, [k1, k2], centre_id=bytes(16))
-    v3_fork = _root(w, 3, rotation, v2, [k2, k3], 2, [k2, k3])
+    v1_k1k2_by_k2 = make_root(w, 1, now - 30 * 86_400, None, [k1, k2], 1, [k2])
+    v1_two_of_two_one_signed = make_root(w, 1, now - 30 * 86_400, None, [k1, k2], 2, [k1])
+    v2_new_keys_only = make_root(w, 2, now - 20 * 86_400, v1, [k1, k2, k3], 2, [k2, k3])
+    v3_one_of_two = make_root(w, 3, rotation, v2, [k2, k3, k4], 2, [k2])
+    v3_own_unsigned = make_root(w, 3, rotation, v2, [k4], 1, [k2, k3])
+    v2_wrong_previous = make_root(w, 2, now - 20 * 86_400, v1_k1k2_by_k2, [k1, k2, k3], 2, [k1, k2])
+    v2_same_time = make_root(w, 2, now - 30 * 86_400, v1, [k1, k2, k3], 2, [k1, k2])
+    v2_other_centre = make_root(w, 2, now - 20 * 86_400, v1, [k1, k2, k3], 2, [k1, k2], centre_id=bytes(16))
+    v3_fork = make_root(w, 3, rotation, v2, [k2, k3], 2, [k2, k3])
     garbage_signature = v2[:-1] + bytes([v2[-1] ^ 1])
     extra_bad = _retouch(v2, len(v2) - 2 * 96 - 1, b"\x03") + b"\xff" * 32 + bytes(64)
     verify("verify-wrong-pin", [v1], "bad_root", pin=other_pin)
