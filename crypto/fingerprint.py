@@ -21,8 +21,12 @@ def fingerprint(member_id: bytes, sig_public: bytes, kem_public: bytes) -> str:
     """
     if len(member_id) != ID_LEN or len(sig_public) != KEY_LEN or len(kem_public) != KEY_LEN:
         raise ProtocolError(ErrorCode.MALFORMED)
-    digest = p.sha256(label("fingerprint", member_id + sig_public + kem_public))
-    chunks = (digest[i * 5 : i * 5 + 5] for i in range(GROUPS))
+    return digit_groups(p.sha256(label("fingerprint", member_id + sig_public + kem_public)), GROUPS)
+
+
+def digit_groups(digest: bytes, groups: int) -> str:
+    """Groups of five digits: each 5-byte big-endian chunk of the digest mod 100000."""
+    chunks = (digest[i * 5 : i * 5 + 5] for i in range(groups))
     return " ".join(f"{int.from_bytes(c, 'big') % 10**DIGITS:05d}" for c in chunks)
 
 

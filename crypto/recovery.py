@@ -55,7 +55,8 @@ def recovery_entropy(text: str) -> bytes:
     """The 11 bytes a phrase encodes, after the checks of `parse_recovery_phrase`."""
     if not isinstance(text, str) or len(text) > MAX_PHRASE_CHARS:
         raise ProtocolError(ErrorCode.BAD_CODE_LENGTH)
-    tokens = "".join(" " if c in _SEPARATORS else c for c in text.lower()).split()
+    spaced = "".join(" " if c in _SEPARATORS else c for c in text.lower())
+    tokens = [t for t in spaced.split(" ") if t]
     words = [_word(t) for t in tokens]
     if len(words) != PHRASE_WORDS:
         raise ProtocolError(ErrorCode.BAD_CODE_LENGTH)

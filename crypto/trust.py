@@ -28,6 +28,7 @@ from .constants import (
 )
 from .encoding import Reader, Writer, header
 from .errors import ErrorCode, ProtocolError, guarded
+from .fingerprint import digit_groups
 from .identity import AdminKey
 
 MAX_ROOT_SIGNATURES = 2 * MAX_ANCHORS
@@ -96,11 +97,6 @@ def as_trust(trust: TrustRoot | Sequence[bytes]) -> TrustRoot:
     return TrustRoot(anchors=check_anchors(list(trust)))
 
 
-def _fingerprint_digits(digest: bytes, groups: int) -> str:
-    chunks = (digest[i * 5 : i * 5 + 5] for i in range(groups))
-    return " ".join(f"{int.from_bytes(c, 'big') % 100_000:05d}" for c in chunks)
-
-
 @guarded
 def centre_fingerprint(centre_id: bytes, anchor_public: bytes) -> bytes:
     """The pin: SHA-256 of the centre id and its first anchor key (configured as 64 hex digits)."""
@@ -114,7 +110,7 @@ def short_centre_fingerprint(pin: bytes) -> str:
     """Four groups of five digits (about 66 bits) for a leaflet or the centre's web site."""
     if len(pin) != HASH_LEN:
         raise ProtocolError(ErrorCode.MALFORMED)
-    return _fingerprint_digits(pin, SHORT_GROUPS)
+    return digit_groups(pin, SHORT_GROUPS)
 
 
 def parse_trust_root(data: bytes) -> RootVersion:

@@ -41,7 +41,7 @@ from ..conversation import (
 )
 from ..encoding import Writer, b64encode, header
 from ..errors import ProtocolError
-from ..fingerprint import fingerprint, safety_number
+from ..fingerprint import conversation_code, fingerprint, safety_number
 from ..identity import AdminKey, LocalMember
 from ..keyschedule import (
     confirmation,
@@ -933,7 +933,7 @@ def recovery_phrase_vectors() -> Json:
     }
 
 
-def fingerprint_vectors(world: World, visitor: LocalMember) -> Json:
+def fingerprint_vectors(world: World, visitor: LocalMember, genesis_hash: bytes) -> Json:
     cases: list[Json] = []
     prints = {}
     for name, m in [("A", world.staff["A"]), ("I", world.staff["I"]), ("visitor", visitor)]:
@@ -961,6 +961,22 @@ def fingerprint_vectors(world: World, visitor: LocalMember) -> Json:
         }
     )
     a = world.staff["A"]
+    code = conversation_code(
+        genesis_hash,
+        (visitor.member_id, visitor.sig_public, visitor.kem_public),
+        (a.member_id, a.sig_public, a.kem_public),
+    )
+    cases.append(
+        {
+            "id": "conversation-code-visitor-A",
+            "kind": "conversation_code",
+            "genesis_hash_hex": hx(genesis_hash),
+            "visitor_hex": [hx(visitor.member_id), hx(visitor.sig_public), hx(visitor.kem_public)],
+            "staff_hex": [hx(a.member_id), hx(a.sig_public), hx(a.kem_public)],
+            "code": code,
+            "result": "valid",
+        }
+    )
     cases.append(
         invalid(
             {
@@ -973,7 +989,10 @@ def fingerprint_vectors(world: World, visitor: LocalMember) -> Json:
             "malformed",
         )
     )
-    return {"description": "Safety numbers: 6 groups of 5 digits per key holder.", "cases": cases}
+    return {
+        "description": "Safety numbers (6 groups of 5 digits per key holder) and conversation codes.",
+        "cases": cases,
+    }
 
 
 # -- the conversation -------------------------------------------------------------------
@@ -2095,7 +2114,7 @@ def build_all() -> dict[str, Json]:
         "visitor_state.json": visitor_state_vectors(world, script.created, code),
         "staff_backup.json": staff_backup_vectors(world),
         "admin_backup.json": admin_backup_vectors(world),
-        "fingerprint.json": fingerprint_vectors(world, script.visitor),
+        "fingerprint.json": fingerprint_vectors(world, script.visitor, p.sha256(script.transcript[0])),
         "conversation.json": conversation_vectors(world, script),
         "recovery_phrase.json": recovery_phrase_vectors(),
         "trust_root.json": trust_root_vectors(world, NOW, ROTATION),

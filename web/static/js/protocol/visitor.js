@@ -2,14 +2,13 @@
 // The visitor's private keys exist as raw bytes only while the state export is sealed at
 // creation; afterwards the conversation holds non-extractable CryptoKeys (PROTOCOL.md §13).
 
-import { checkAnchors, readHeader, validAt, verifyDirectory } from "./certificates.js";
-import { ctEqual, Reader, Writer } from "./bytes.js";
+import { readHeader, validAt, verifyDirectory } from "./certificates.js";
+import { ctEqual, equal, Reader, Writer } from "./bytes.js";
 import {
   AEAD_NONCE_LEN,
   HASH_LEN,
   ID_LEN,
   KEY_LEN,
-  MAX_ANCHORS,
   MAX_OBJECT,
   MAX_STATE_CIPHERTEXT,
   MIN_ITERATIONS,
@@ -24,17 +23,18 @@ import { ErrorCode, fail, guard } from "./errors.js";
 import { memberFromSeeds } from "./identity.js";
 import { messageHash } from "./keyschedule.js";
 import * as p from "./primitives.js";
+import { asTrust, TrustRoot } from "./trust.js";
 
 function statePlaintext(conversation, kemSeed, sigSeed) {
   const w = new Writer().fixed(conversation.centreId, ID_LEN).fixed(conversation.conversationId, ID_LEN);
   w.fixed(conversation.me.memberId, ID_LEN).fixed(kemSeed, KEY_LEN).fixed(sigSeed, KEY_LEN);
-  w.fixed(conversation.genesisHash, HASH_LEN).u8(conversation.anchors.length);
-  for (const a of conversation.anchors) w.fixed(a, KEY_LEN);
+  w.fixed(conversation.genesisHash, HASH_LEN).fixed(conversation.trust.pin, HASH_LEN);
   return w.bytes();
 }
 
 async function exportState(conversation, kemSeed, sigSeed, keys, rand) {
   if (!ctEqual(keys.centreId, conversation.centreId)) fail(ErrorCode.MALFORMED);
+  if (!conversation.trust.pin) fail(ErrorCode.BAD_ROOT); // a bare anchor list cannot be pinned for the resume
   const plaintext = statePlaintext(conversation, kemSeed, sigSeed);
   const nonce = await rand(AEAD_NONCE_LEN);
   const head = new Writer().raw(new Uint8Array([VERSION, SUITE, ObjectType.VISITOR_STATE])).u32(keys.iterations);
@@ -44,9 +44,11 @@ async function exportState(conversation, kemSeed, sigSeed, keys, rand) {
   return new Writer().raw(aad).raw(sealed).bytes();
 }
 
-export async function createWith({ directory, anchors, now, resumeKeys }, rand) {
+export async function createWith({ directory, trust, anchors, now, resumeKeys }, rand) {
   const when = now ?? Math.floor(Date.now() / 1000);
-  const verified = await verifyDirectory(directory, anchors, when);
+  const root = asTrust(trust ?? anchors);
+  const verified = await verifyDirectory(directory, root.anchors, when);
+  if (root.centreId && !equal(root.centreId, verified.centreId)) fail(ErrorCode.BAD_CERTIFICATE);
   const counsellors = verified.certificates.filter((c) => c.role === Role.COUNSELLOR && validAt(c, when));
   if (counsellors.length === 0) fail(ErrorCode.NO_RECIPIENTS);
   const memberId = await rand(ID_LEN);
@@ -54,8 +56,8 @@ export async function createWith({ directory, anchors, now, resumeKeys }, rand) 
   const sigSeed = await rand(32);
   const me = await memberFromSeeds(memberId, Role.VISITOR, verified.centreId, kemSeed, sigSeed);
   const conversationId = await rand(ID_LEN);
-  const genesis = await newGenesis(me, conversationId, counsellors, when, rand);
-  const conversation = await openGenesis(me, genesis, anchors, rand);
+  const genesis = await newGenesis(me, conversationId, counsellors, when, await p.sha256(directory), rand);
+  const conversation = await openGenesis(me, genesis, root, rand);
   let visitorState = null;
   if (resumeKeys) visitorState = await exportState(conversation, kemSeed, sigSeed, resumeKeys, rand);
   kemSeed.fill(0);
@@ -64,7 +66,9 @@ export async function createWith({ directory, anchors, now, resumeKeys }, rand) 
 }
 
 /**
- * Visitor starts a conversation readable by every counsellor certified in the directory.
+ * Visitor starts a conversation readable by every counsellor certified in the directory, which
+ * must verify against the newest anchors of `trust` (the centre's verified TrustRoot; a bare
+ * `anchors` list is still accepted, but then no resume state can be sealed).
  * Returns { conversation, genesis (send it), visitorState (store it under the resume code) }.
  */
 export const createConversation = guard(async (options) => {
@@ -92,27 +96,27 @@ export async function importWithFloor(blob, keys, minIterations) {
   const kemSeed = s.take(KEY_LEN);
   const sigSeed = s.take(KEY_LEN);
   const genesisHash = s.take(HASH_LEN);
-  const count = s.u8();
-  if (count > MAX_ANCHORS) fail(ErrorCode.OVERSIZE);
-  const anchors = [];
-  for (let i = 0; i < count; i++) anchors.push(s.take(KEY_LEN));
+  const pin = s.take(HASH_LEN);
   s.finish();
-  checkAnchors(anchors);
   if (!ctEqual(centreId, keys.centreId)) fail(ErrorCode.WRONG_CONVERSATION);
   const me = await memberFromSeeds(memberId, Role.VISITOR, centreId, kemSeed, sigSeed);
   plain.fill(0);
-  return Object.freeze({ me, conversationId, genesisHash, anchors });
+  return Object.freeze({ me, conversationId, genesisHash, pin });
 }
 
 /** Open a state export; BAD_TAG means the code does not match this record. */
 export const importVisitorState = guard(async (blob, keys) => importWithFloor(blob, keys, MIN_ITERATIONS));
 
-export async function resumeWith(state, genesis, rand) {
+export async function resumeWith(state, genesis, trust, rand) {
+  if (!(trust instanceof TrustRoot) || !trust.pin || !ctEqual(trust.pin, state.pin)) fail(ErrorCode.BAD_ROOT);
   if (!ctEqual(await messageHash(genesis), state.genesisHash)) fail(ErrorCode.FORK);
-  const conversation = await openGenesis(state.me, genesis, state.anchors, rand);
+  const conversation = await openGenesis(state.me, genesis, trust, rand);
   if (!ctEqual(conversation.visitorId, state.me.memberId)) fail(ErrorCode.NOT_A_MEMBER);
   return conversation;
 }
 
-/** Rebuild the visitor's conversation from its genesis; then receive() every later message. */
-export const resumeConversation = guard(async (state, genesis) => resumeWith(state, genesis, p.systemRandom));
+/**
+ * Rebuild the visitor's conversation from its genesis under the centre's verified TrustRoot (which
+ * must chain to the pin sealed in the state); then receive() every later message.
+ */
+export const resumeConversation = guard(async (state, genesis, trust) => resumeWith(state, genesis, trust, p.systemRandom));
