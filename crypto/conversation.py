@@ -786,7 +786,11 @@ class Conversation:
         created_at = max(int(time.time()) if now is None else now, current.created_at)
         env = self._envelope(ObjectType.COMMIT, self._epoch + 1)
         data = _build_commit(ObjectType.COMMIT, env, created_at, entries, self._me, self._rand)
-        self._evaluate(data, live)  # the same checks every receiver will make
+        # The same checks every receiver will make (live ones too when a directory was given).
+        if live is None:
+            self._evaluate(data)
+        else:
+            self._evaluate(data, live)
         return data
 
     @guarded

@@ -70,7 +70,10 @@ def open_conversation_with(
 
 @guarded
 def resume_conversation_with(
-    state: visitor.VisitorState, genesis: bytes, trust: TrustRoot, rand: p.RandomSource
+    state: visitor.VisitorState,
+    genesis: bytes,
+    trust: TrustRoot | Sequence[bytes] | None,
+    rand: p.RandomSource,
 ) -> Conversation:
     return visitor._resume(state, genesis, trust, rand)
 

@@ -27,8 +27,9 @@ from .encoding import Reader, Writer, header
 from .errors import ErrorCode, ProtocolError, guarded
 from .identity import LocalMember, _generate_visitor, member_from_private_bytes
 from .keyschedule import message_hash
+from .messages import CommitMessage, parse_message
 from .resume import ResumeKeys
-from .trust import TrustRoot, as_trust
+from .trust import TrustRoot, as_trust, centre_fingerprint
 
 
 @dataclass(frozen=True, repr=False)
@@ -97,16 +98,20 @@ def _state_plaintext(conversation: Conversation) -> bytes:
     w.fixed(me.member_id, ID_LEN)
     w.fixed(p.x25519_private_bytes(me.kem_private), KEY_LEN)
     w.fixed(p.ed25519_private_bytes(me.sig_private), KEY_LEN)
-    w.fixed(conversation.genesis_hash, HASH_LEN)
-    w.fixed(conversation.trust.pin or b"", HASH_LEN)
+    w.fixed(conversation.genesis_hash, HASH_LEN).fixed(
+        _pin_of(conversation.trust, conversation.centre_id), HASH_LEN
+    )
     return w.getvalue()
+
+
+def _pin_of(trust: TrustRoot, centre_id: bytes) -> bytes:
+    """A verified root's pin; for a bare anchor list (old callers), its first key is the pinned one."""
+    return trust.pin if trust.pin is not None else centre_fingerprint(centre_id, trust.anchors[0])
 
 
 def _export(conversation: Conversation, keys: ResumeKeys, rand: p.RandomSource) -> bytes:
     if conversation.me.role != Role.VISITOR or keys.centre_id != conversation.centre_id:
         raise ProtocolError(ErrorCode.MALFORMED)
-    if conversation.trust.pin is None:  # a bare anchor list cannot be pinned for the resume
-        raise ProtocolError(ErrorCode.BAD_ROOT)
     plaintext = _state_plaintext(conversation)
     nonce = rand(AEAD_NONCE_LEN)
     head = Writer().raw(header(ObjectType.VISITOR_STATE, VERSION, SUITE)).u32(keys.iterations)
@@ -159,20 +164,41 @@ def import_visitor_state(blob: bytes, keys: ResumeKeys) -> VisitorState:
     return _import(blob, keys, MIN_ITERATIONS)
 
 
-def _resume(state: VisitorState, genesis: bytes, trust: TrustRoot, rand: p.RandomSource) -> Conversation:
-    if not isinstance(trust, TrustRoot) or trust.pin is None or not p.ct_equal(trust.pin, state.pin):
+def _pinned_issuer(state: VisitorState, genesis: bytes) -> list[bytes]:
+    """Old callers give no trust root: the anchor is then the genesis certificates' issuer whose
+    fingerprint is the sealed pin (BAD_ROOT if none is: after a rotation, pass the root)."""
+    msg = parse_message(genesis)
+    if not isinstance(msg, CommitMessage):
+        raise ProtocolError(ErrorCode.MALFORMED)
+    for m in msg.members:
+        if m.certificate is not None:
+            issuer = m.certificate.issuer
+            if p.ct_equal(centre_fingerprint(state.me.centre_id, issuer), state.pin):
+                return [issuer]
+    raise ProtocolError(ErrorCode.BAD_ROOT)
+
+
+def _resume(
+    state: VisitorState, genesis: bytes, trust: TrustRoot | Sequence[bytes] | None, rand: p.RandomSource
+) -> Conversation:
+    root = as_trust(_pinned_issuer(state, genesis) if trust is None else trust)
+    if not p.ct_equal(_pin_of(root, state.me.centre_id), state.pin):
         raise ProtocolError(ErrorCode.BAD_ROOT)
     if not p.ct_equal(message_hash(genesis), state.genesis_hash):
         raise ProtocolError(ErrorCode.FORK)
-    conversation = _open_genesis(state.me, genesis, trust, rand)
+    conversation = _open_genesis(state.me, genesis, root, rand)
     if conversation.visitor_id != state.me.member_id:
         raise ProtocolError(ErrorCode.NOT_A_MEMBER)
     return conversation
 
 
 @guarded
-def resume_conversation(state: VisitorState, genesis: bytes, trust: TrustRoot) -> Conversation:
-    """Rebuild the visitor's conversation from its genesis under the centre's trust root (which
-    must chain to the pin sealed in the state); feed every later message to `receive` in order
-    (the visitor's key opens every epoch, so nothing needs sharing)."""
+def resume_conversation(
+    state: VisitorState, genesis: bytes, trust: TrustRoot | Sequence[bytes] | None = None
+) -> Conversation:
+    """Rebuild the visitor's conversation from its genesis under the centre's trust root, which
+    must chain to the pin sealed in the state (BAD_ROOT otherwise; a bare anchor list stands for
+    a root whose pinned anchor is its first key, and without one the pinned anchor must have issued
+    a certificate in the genesis); feed every later message to `receive` in order (the visitor's
+    key opens every epoch, so nothing needs sharing)."""
     return _resume(state, genesis, trust, p.system_random)

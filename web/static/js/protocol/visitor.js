@@ -19,23 +19,28 @@ import {
   VERSION,
 } from "./constants.js";
 import { newGenesis, openGenesis } from "./conversation.js";
+import { parseMessage } from "./messages.js";
 import { ErrorCode, fail, guard } from "./errors.js";
 import { memberFromSeeds } from "./identity.js";
 import { messageHash } from "./keyschedule.js";
 import * as p from "./primitives.js";
-import { asTrust, TrustRoot } from "./trust.js";
+import { asTrust, centreFingerprint } from "./trust.js";
 
-function statePlaintext(conversation, kemSeed, sigSeed) {
+function statePlaintext(conversation, kemSeed, sigSeed, pin) {
   const w = new Writer().fixed(conversation.centreId, ID_LEN).fixed(conversation.conversationId, ID_LEN);
   w.fixed(conversation.me.memberId, ID_LEN).fixed(kemSeed, KEY_LEN).fixed(sigSeed, KEY_LEN);
-  w.fixed(conversation.genesisHash, HASH_LEN).fixed(conversation.trust.pin, HASH_LEN);
+  w.fixed(conversation.genesisHash, HASH_LEN).fixed(pin, HASH_LEN);
   return w.bytes();
+}
+
+/** A verified root's pin; for a bare anchor list (old callers), its first key is the pinned one. */
+function pinOf(trust, centreId) {
+  return trust.pin ?? centreFingerprint(centreId, trust.anchors[0]);
 }
 
 async function exportState(conversation, kemSeed, sigSeed, keys, rand) {
   if (!ctEqual(keys.centreId, conversation.centreId)) fail(ErrorCode.MALFORMED);
-  if (!conversation.trust.pin) fail(ErrorCode.BAD_ROOT); // a bare anchor list cannot be pinned for the resume
-  const plaintext = statePlaintext(conversation, kemSeed, sigSeed);
+  const plaintext = statePlaintext(conversation, kemSeed, sigSeed, await pinOf(conversation.trust, conversation.centreId));
   const nonce = await rand(AEAD_NONCE_LEN);
   const head = new Writer().raw(new Uint8Array([VERSION, SUITE, ObjectType.VISITOR_STATE])).u32(keys.iterations);
   const aad = head.fixed(nonce, AEAD_NONCE_LEN).u32(plaintext.length + TAG_LEN).bytes();
@@ -68,7 +73,7 @@ export async function createWith({ directory, trust, anchors, now, resumeKeys },
 /**
  * Visitor starts a conversation readable by every counsellor certified in the directory, which
  * must verify against the newest anchors of `trust` (the centre's verified TrustRoot; a bare
- * `anchors` list is still accepted, but then no resume state can be sealed).
+ * `anchors` list is still accepted, its first key standing for the pinned anchor).
  * Returns { conversation, genesis (send it), visitorState (store it under the resume code) }.
  */
 export const createConversation = guard(async (options) => {
@@ -107,16 +112,32 @@ export async function importWithFloor(blob, keys, minIterations) {
 /** Open a state export; BAD_TAG means the code does not match this record. */
 export const importVisitorState = guard(async (blob, keys) => importWithFloor(blob, keys, MIN_ITERATIONS));
 
+/**
+ * Old callers give no trust root: the anchor is then the genesis certificates' issuer whose
+ * fingerprint is the sealed pin (BAD_ROOT if none is: after a rotation, pass the root).
+ */
+async function pinnedIssuer(state, genesis) {
+  const msg = parseMessage(genesis);
+  if (msg.kind !== "commit") fail(ErrorCode.MALFORMED);
+  for (const m of msg.members) {
+    if (m.certificate && ctEqual(await centreFingerprint(state.me.centreId, m.certificate.issuer), state.pin)) return [m.certificate.issuer];
+  }
+  return fail(ErrorCode.BAD_ROOT);
+}
+
 export async function resumeWith(state, genesis, trust, rand) {
-  if (!(trust instanceof TrustRoot) || !trust.pin || !ctEqual(trust.pin, state.pin)) fail(ErrorCode.BAD_ROOT);
+  const root = asTrust(trust ?? (await pinnedIssuer(state, genesis)));
+  if (!ctEqual(await pinOf(root, state.me.centreId), state.pin)) fail(ErrorCode.BAD_ROOT);
   if (!ctEqual(await messageHash(genesis), state.genesisHash)) fail(ErrorCode.FORK);
-  const conversation = await openGenesis(state.me, genesis, trust, rand);
+  const conversation = await openGenesis(state.me, genesis, root, rand);
   if (!ctEqual(conversation.visitorId, state.me.memberId)) fail(ErrorCode.NOT_A_MEMBER);
   return conversation;
 }
 
 /**
- * Rebuild the visitor's conversation from its genesis under the centre's verified TrustRoot (which
- * must chain to the pin sealed in the state); then receive() every later message.
+ * Rebuild the visitor's conversation from its genesis under the centre's verified TrustRoot, which
+ * must chain to the pin sealed in the state (BAD_ROOT otherwise; a bare anchor list stands for a
+ * root whose pinned anchor is its first key, and without one the pinned anchor must have issued a
+ * certificate in the genesis); then receive() every later message.
  */
-export const resumeConversation = guard(async (state, genesis, trust) => resumeWith(state, genesis, trust, p.systemRandom));
+export const resumeConversation = guard(async (state, genesis, trust = null) => resumeWith(state, genesis, trust, p.systemRandom));
