@@ -19,10 +19,8 @@ from crypto import (
     centre_fingerprint,
     certify,
     check_claimed_time,
-    cosign_trust_root,
     create_conversation,
     create_staff_identity,
-    draft_trust_root,
     entry_of,
     generate_admin_key,
     log_chain,
@@ -43,6 +41,7 @@ from crypto.constants import ZERO_HASH, ObjectType
 from crypto.conversation import _build_commit, _staff_entry
 from crypto.keyschedule import signature_input
 from crypto.messages import MemberEntry, encode_visitor_entry
+from crypto.vectors.trust_vectors import make_root
 
 from .vectors import error_of
 
@@ -84,18 +83,7 @@ class Centre:
         threshold: int,
         signers: list[AdminKey],
     ) -> bytes:
-        data = draft_trust_root(
-            centre_id=self.centre_id,
-            version=version,
-            issued_at=issued,
-            previous=prev,
-            anchors=[k.public for k in keys],
-            threshold=threshold,
-            log_key=self.log_key.public,
-        )
-        for signer in signers:
-            data = cosign_trust_root(data, signer)
-        return data
+        return make_root(self, version, issued, prev, keys, threshold, signers)
 
     def sign(self, serial: int, issued: int, certs: list[bytes], signer: AdminKey | None = None) -> bytes:
         return sign_directory(signer or self.k1, self.centre_id, serial, issued, issued + 30 * DAY, certs)
