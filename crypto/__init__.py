@@ -69,7 +69,14 @@ from .visitor import (
     import_visitor_state,
     resume_conversation,
 )
-from .wire import MemberKeys, Routing, check_claimed_time, peek, verify_sender_signature
+from .wire import (
+    MemberKeys,
+    Routing,
+    check_claimed_time,
+    check_listed_members,
+    peek,
+    verify_sender_signature,
+)
 
 __all__ = [
     "LIVE_SKEW",
@@ -105,6 +112,7 @@ __all__ = [
     "certify",
     "certify_public",
     "check_claimed_time",
+    "check_listed_members",
     "conversation_code",
     "cosign_trust_root",
     "create_conversation",

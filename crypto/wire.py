@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import primitives as p
+from .certificates import Directory
 from .constants import MAX_CLOCK_SKEW, ObjectType, Role
 from .errors import ErrorCode, ProtocolError, guarded
 from .keyschedule import message_hash, signature_input
@@ -131,3 +132,22 @@ def check_claimed_time(data: bytes, now: int, max_skew: int = MAX_CLOCK_SKEW) ->
     if routing.created_at is not None and abs(routing.created_at - now) > max_skew:
         raise ProtocolError(ErrorCode.BAD_TIME)
     return routing
+
+
+@guarded
+def check_listed_members(data: bytes, directory: Directory, now: int) -> Routing:
+    """Server side: refuse a commit (or genesis) that lists a staff member who is not in the
+    centre's current verified `directory` byte for byte, or not valid at `now` (BAD_CERTIFICATE);
+    the same rule live receivers apply (PROTOCOL.md §8.2 rule 10). Other types pass."""
+    msg = parse_message(data)
+    if isinstance(msg, CommitMessage):
+        if not directory.issued_at <= now <= directory.expires_at:
+            raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
+        listed = {c.raw for c in directory.certificates}
+        for m in msg.members:
+            cert = m.certificate
+            if cert is not None and (
+                cert.raw not in listed or cert.centre_id != directory.centre_id or not cert.valid_at(now)
+            ):
+                raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
+    return _routing(msg)

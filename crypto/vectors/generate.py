@@ -63,7 +63,7 @@ from ..recovery import parse_recovery_phrase, phrase_from_entropy
 from ..resume import code_from_entropy, format_resume_code
 from ..trust import TrustRoot, centre_fingerprint, verify_trust_root
 from ..visitor import Created
-from ..wire import peek
+from ..wire import check_listed_members, peek
 from ..wordlist import WORDS
 from .trust_vectors import log_vectors, make_root, trust_root_vectors
 
@@ -540,8 +540,14 @@ def directory_vectors(world: World) -> Json:
     anchors = [hx(a) for a in world.anchors]
     ordered = sorted((world.certs[n] for n in "ABCI"), key=lambda c: c[19:35])
 
-    def case(case_id: str, data: bytes, now: int, error: str | None) -> Json:
-        c = {"id": case_id, "directory_hex": hx(data), "anchors_hex": anchors, "now": now}
+    def case(case_id: str, data: bytes, now: int, error: str | None, min_serial: int = 0) -> Json:
+        c = {
+            "id": case_id,
+            "directory_hex": hx(data),
+            "anchors_hex": anchors,
+            "now": now,
+            "min_serial": min_serial,
+        }
         if error:
             return invalid(c, error)
         return {
@@ -557,6 +563,8 @@ def directory_vectors(world: World) -> Json:
     good = world.directory
     cases = [
         case("directory-ok", good, NOW, None),
+        case("directory-at-the-serial-seen", good, NOW, None, min_serial=7),
+        case("directory-older-than-the-serial-seen", good, NOW, "bad_certificate", min_serial=8),
         case("directory-expired", good, NOW + 31 * DAY, "bad_certificate"),
         case("directory-not-yet-issued", good, NOW - 2 * 3600, "bad_certificate"),
         case(
@@ -1962,7 +1970,8 @@ def directory_check_cases(s: Script) -> list[Json]:
 
 
 def server_cases(s: Script) -> list[Json]:
-    """What the server checks without keys: senders' signatures and commits' claimed times."""
+    """What the server checks without keys: senders' signatures, commits' claimed times and
+    that the staff a commit lists are in the current directory."""
     tr = s.transcript
     members = s.members
     by_id = {m.member_id: m for m in members.values()}
@@ -2009,6 +2018,25 @@ def server_cases(s: Script) -> list[Json]:
         ("time-application-has-none", 4, NOW + 365 * DAY, None),
     ]:
         case = {"id": case_id, "kind": "claimed_time", "message_b64url": b64encode(tr[index]), "now": now}
+        cases.append(invalid(case, error) if error else {**case, "result": "valid"})
+    for case_id, index, directory, now, error in [
+        ("listed-genuine-commit", 6, "D7", NOW + 120, None),
+        ("listed-member-deactivated", 6, "D8", NOW + 120, "bad_certificate"),
+        ("listed-member-expired-now", 6, "D9", NOW + 11 * DAY, "bad_certificate"),
+        ("listed-directory-expired", 6, "D7", NOW + 31 * DAY, "bad_certificate"),
+        ("listed-application-passes", 4, "D8", NOW + 120, None),
+    ]:
+        case = {
+            "id": case_id,
+            "kind": "listed_members",
+            "message_b64url": b64encode(tr[index]),
+            "directory": directory,
+            "now": now,
+        }
+        assert (
+            code_of(functools.partial(check_listed_members, tr[index], s.dirs.verified[directory], now))
+            == error
+        )
         cases.append(invalid(case, error) if error else {**case, "result": "valid"})
     return cases
 

@@ -18,6 +18,7 @@ from crypto import (
     TrustRoot,
     b64decode,
     check_claimed_time,
+    check_listed_members,
     open_conversation,
     peek,
     verify_directory,
@@ -224,6 +225,8 @@ def test_server_checks(case: dict[str, Any]) -> None:
     if case["kind"] == "signature":
         key = h(case["sig_public_hex"]) if case["sig_public_hex"] else None
         got = error_of(verify_sender_signature, data, key)
+    elif case["kind"] == "listed_members":
+        got = error_of(check_listed_members, data, directory(case["directory"]), case["now"])
     else:
         got = error_of(check_claimed_time, data, case["now"])
     assert got == (case["error"] if case["result"] == "invalid" else None)

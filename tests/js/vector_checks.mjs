@@ -314,10 +314,10 @@ export const CHECKS = {
     for (const c of doc.cases) {
       const anchors = c.anchors_hex.map(h);
       if (c.result === "invalid") {
-        eq(await errorOf(m, () => m.P.verifyDirectory(h(c.directory_hex), anchors, c.now)), c.error, c.id);
+        eq(await errorOf(m, () => m.P.verifyDirectory(h(c.directory_hex), anchors, c.now, c.min_serial)), c.error, c.id);
         continue;
       }
-      const d = await m.P.verifyDirectory(h(c.directory_hex), anchors, c.now);
+      const d = await m.P.verifyDirectory(h(c.directory_hex), anchors, c.now, c.min_serial);
       eq(toHex(d.centreId), c.centre_id_hex, c.id);
       eq(d.serial, c.serial, c.id);
       eq(d.certificates.map((x) => toHex(x.staffId)).join(","), c.staff_ids_hex.join(","), c.id);
@@ -606,10 +606,9 @@ export const CHECKS = {
     // 11. The server's checks (the same functions exist here for other servers and tests).
     for (const c of doc.server_cases) {
       const data = b64decode(c.message_b64url);
-      const run =
-        c.kind === "signature"
-          ? () => m.P.verifySenderSignature(data, c.sig_public_hex ? h(c.sig_public_hex) : null)
-          : () => m.P.checkClaimedTime(data, c.now);
+      let run = () => m.P.checkClaimedTime(data, c.now);
+      if (c.kind === "signature") run = () => m.P.verifySenderSignature(data, c.sig_public_hex ? h(c.sig_public_hex) : null);
+      if (c.kind === "listed_members") run = () => m.P.checkListedMembers(data, directories[c.directory], c.now);
       eq(await errorOf(m, run), c.result === "invalid" ? c.error : null, c.id);
     }
 

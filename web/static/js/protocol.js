@@ -32,4 +32,4 @@ export {
   verifyLogHead,
   verifyLogInclusion,
 } from "./protocol/log.js";
-export { checkClaimedTime, peek, verifySenderSignature } from "./protocol/wire.js";
+export { checkClaimedTime, checkListedMembers, peek, verifySenderSignature } from "./protocol/wire.js";

@@ -1,7 +1,8 @@
 // What the server may read and check without keys (PROTOCOL.md §11): routing fields, membership
 // lists, the sender's signature and the claimed time of commits.
 
-import { equal } from "./bytes.js";
+import { equal, toHex } from "./bytes.js";
+import { validAt } from "./certificates.js";
 import { MAX_CLOCK_SKEW, ObjectType } from "./constants.js";
 import { ErrorCode, fail, guard } from "./errors.js";
 import { messageHash, signatureInput } from "./keyschedule.js";
@@ -72,6 +73,27 @@ export const checkClaimedTime = guard(async (data, now, maxSkew = MAX_CLOCK_SKEW
   if (msg.kind === "commit") {
     const d = msg.createdAt - BigInt(now);
     if ((d < 0n ? -d : d) > BigInt(maxSkew)) fail(ErrorCode.BAD_TIME);
+  }
+  return routing(msg);
+});
+
+/**
+ * Server side: refuse a commit (or genesis) that lists a staff member who is not in the centre's
+ * current verified `directory` byte for byte, or not valid at `now` (BAD_CERTIFICATE); the same
+ * rule live receivers apply (PROTOCOL.md §8.2 rule 10). Other types pass.
+ */
+export const checkListedMembers = guard(async (data, directory, now) => {
+  const msg = parseMessage(data);
+  if (msg.kind === "commit") {
+    const t = BigInt(now);
+    if (!(directory.issuedAtExact <= t && t <= directory.expiresAtExact)) fail(ErrorCode.BAD_CERTIFICATE);
+    const listed = new Set(directory.certificates.map((c) => toHex(c.raw)));
+    for (const m of msg.members) {
+      const cert = m.certificate;
+      if (cert && (!listed.has(toHex(cert.raw)) || !equal(cert.centreId, directory.centreId) || !validAt(cert, now))) {
+        fail(ErrorCode.BAD_CERTIFICATE);
+      }
+    }
   }
   return routing(msg);
 });
