@@ -12,16 +12,21 @@ from crypto import (
     Conversation,
     ErrorCode,
     b64decode,
+    check_claimed_time,
     encode_remove_proposal,
     format_resume_code,
     open_conversation,
     parse_proposal,
+    parse_recovery_phrase,
     peek,
     safety_number,
     verify_certificate,
     verify_directory,
+    verify_sender_signature,
+    verify_trust_root,
 )
 from crypto import testing as t
+from crypto.log import parse_log_head
 
 from .test_conversation_vectors import ANCHORS, DOC, TRANSCRIPT, TRUST, member
 from .vectors import error_of, h, load
@@ -127,5 +132,10 @@ def test_public_helpers_only_raise_protocol_errors(blob: bytes, text: str) -> No
         lambda: b64decode(text),
         lambda: format_resume_code(text),
         lambda: safety_number(text, text[::-1]),
+        lambda: parse_recovery_phrase(text),
+        lambda: verify_trust_root([blob], blob[:32]),
+        lambda: parse_log_head(blob),
+        lambda: verify_sender_signature(blob),
+        lambda: check_claimed_time(blob, 0),
     ):
         assert error_of(call) in CODES | {None}

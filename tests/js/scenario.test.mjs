@@ -246,7 +246,8 @@ test("admin and staff keys survive a move to another device through their backup
 });
 
 test("public helpers raise only ProtocolError, whatever they are given", async () => {
-  const { b64decode, encodeRemoveProposal, parseProposal, peek, safetyNumber, formatResumeCode, fromHex } = await import("../../web/static/js/protocol.js");
+  const P = await import("../../web/static/js/protocol.js");
+  const { b64decode, encodeRemoveProposal, parseProposal, peek, safetyNumber, formatResumeCode, fromHex } = P;
   const codes = new Set(Object.values(ErrorCode).filter((c) => c !== ErrorCode.INTERNAL));
   let state = 99;
   const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31);
@@ -264,6 +265,12 @@ test("public helpers raise only ProtocolError, whatever they are given", async (
       () => formatResumeCode(input),
       () => safetyNumber(input, "x"),
       () => fromHex(input),
+      () => P.parseRecoveryPhrase(input),
+      () => P.verifyTrustRoot([input], input),
+      () => P.parseLogHead(input),
+      () => P.verifySenderSignature(input),
+      () => P.checkClaimedTime(input, 0),
+      () => P.shortCentreFingerprint(input),
     ]) {
       const code = await errorOf(call);
       assert.ok(code === null || codes.has(code), `${code}`);
