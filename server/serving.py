@@ -14,7 +14,8 @@ What it adds to uvicorn, so that one client cannot hold the process:
 - **The file descriptors fit.**  At start the soft RLIMIT_NOFILE is raised to what the caps
   need (up to the hard limit); if it cannot be, the caps are lowered to fit and a warning says
   so, so the process never runs out of descriptors (`socket.accept() out of system resource`).
-- Websocket frames are limited to the request body limit; per-message deflate is off
+- Websocket frames are limited to the frame limit of server/realtime/frames.py (a larger one
+  closes the socket with 1009 before it is read); per-message deflate is off
   (encrypted payloads do not compress, and it costs memory per connection).
 """
 
@@ -33,6 +34,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from server.realtime.frames import MAX_FRAME_BYTES
 from server.settings import Settings
 
 log = logging.getLogger("trygg.serve")
@@ -249,7 +251,7 @@ def uvicorn_config(settings: Settings, host: str, port: int, proxy_headers: bool
         timeout_keep_alive=settings.keepalive_seconds,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
-        ws_max_size=settings.max_body_bytes,
+        ws_max_size=MAX_FRAME_BYTES,  # a larger frame is refused (1009) before it is read
     )
     proxies = TrustedProxies(config.forwarded_allow_ips) if proxy_headers else None
     config.http = guarded_protocol(ConnectionGuard(settings, proxies))

@@ -30,12 +30,12 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from server.models import StaffSession, utcnow
+from server.models import StaffSession
 from server.services import staff_sessions
 from server.services.staff_sessions import SessionState
 
@@ -107,6 +107,7 @@ class Hub:
         self._sweeper: asyncio.Task[None] | None = None
         self._revalidate_at = 0.0
         self._prune_at = 0.0
+        self.clock: Callable[[], float] = time.time  # session times (tests move it forward)
         res.bus.tap(self._on_event)
 
     # --- caps -------------------------------------------------------------------------------
@@ -182,7 +183,7 @@ class Hub:
 
     def acted(self, session: LiveSession) -> None:
         """The person did something on a socket of this session (it is not idle)."""
-        session.acted = time.time()
+        session.acted = self.clock()
 
     # --- sessions ended elsewhere -----------------------------------------------------------
 
@@ -208,7 +209,7 @@ class Hub:
     async def _review(self, sessions: list[LiveSession], reason: str, held: list[Live]) -> None:
         try:
             states = await self._states(sessions)
-            now = utcnow()
+            now = datetime.fromtimestamp(self.clock(), UTC)
             for session in sessions:
                 code = self._verdict(session, states.get(session.key), reason, now)
                 if code is not None:
@@ -281,7 +282,7 @@ class Hub:
     async def sweep(self) -> None:
         """Close sockets of sessions that ended by the clock; write activity; re-check when due."""
         settings = self.res.settings
-        now = time.time()
+        now = self.clock()
         max_age = settings.session_max_hours * 3600
         idle = settings.session_idle_minutes * 60
         idle_soon: list[LiveSession] = []
@@ -307,7 +308,7 @@ class Hub:
             check = list(self._sessions.values())
         if check:
             states = await self._states(check)
-            moment = utcnow()
+            moment = datetime.fromtimestamp(now, UTC)
             for session in check:
                 code = self._verdict(session, states.get(session.key), "", moment)
                 if code is not None:
