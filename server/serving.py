@@ -3,8 +3,10 @@
 What it adds to uvicorn, so that one client cannot hold the process:
 
 - **Connections are counted before anything is read.**  At most `max_connections` at once
-  (HTTP and websockets together); a connection beyond that gets `503` and is closed at once,
-  so its file descriptor is free again before the next accept.  At most
+  (HTTP and websockets together).  When they are all taken, a new connection takes the place
+  of the one that has waited longest for its request headers to finish (a slow or stalled
+  client), or, if none is waiting, gets `503` and is closed at once, so its file descriptor
+  is free again before the next accept.  At most
   `connections_per_client` HTTP connections from one address (not counted for a trusted
   reverse proxy, which speaks for many people: its own limits apply, docs/DEPLOYMENT.md).
 - **Requests must arrive in bounded time.**  The request line and headers within
@@ -81,6 +83,8 @@ class ConnectionGuard:
         self.proxies = proxies
         self._key = secrets.token_bytes(16)
         self._per_client: dict[bytes, int] = {}
+        self._waiting: dict[GuardedH11Protocol, None] = {}  # for request headers, oldest first
+        self.evicted = 0  # cut off to make room, and not yet gone (their descriptors close soon)
 
     def client_key(self, peer: Any) -> bytes | None:
         """Who to count this peer as; None for a trusted proxy (or a peer without an address)."""
@@ -92,14 +96,13 @@ class ConnectionGuard:
         return hashlib.blake2b(host.encode(), key=self._key, digest_size=16).digest()
 
     def admit(self, open_connections: int, key: bytes | None) -> str | None:
-        """None if a new connection may stay, else the kind of limit it hit."""
-        if open_connections >= self.max_connections:
+        """None if a new connection may stay (counted; room made if need be), else the limit it hit."""
+        if key is not None and self._per_client.get(key, 0) >= self.per_client:
+            return "connections_per_client"
+        if open_connections >= self.max_connections and not self.evict_oldest():
             return "connections_full"
         if key is not None:
-            count = self._per_client.get(key, 0)
-            if count >= self.per_client:
-                return "connections_per_client"
-            self._per_client[key] = count + 1
+            self._per_client[key] = self._per_client.get(key, 0) + 1
         return None
 
     def release(self, key: bytes | None) -> None:
@@ -111,6 +114,21 @@ class ConnectionGuard:
         else:
             self._per_client.pop(key, None)
 
+    def waiting(self, connection: GuardedH11Protocol, waits: bool) -> None:
+        """Note whether a connection is waiting for request headers (and since when: the order)."""
+        self._waiting.pop(connection, None)
+        if waits:
+            self._waiting[connection] = None
+
+    def evict_oldest(self) -> bool:
+        """Cut off the connection that has waited longest for its headers; False if none waits."""
+        while self._waiting:
+            connection = next(iter(self._waiting))
+            del self._waiting[connection]
+            if connection.cut("evicted"):
+                return True
+        return False
+
 
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's HTTP/1.1 protocol with the guard's caps and read deadlines."""
@@ -121,14 +139,15 @@ class GuardedH11Protocol(H11Protocol):
     _client_key: bytes | None = None
     _counted = False
     _reading_body = False
+    _evicted = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        open_connections = len(self.connections)
+        open_connections = len(self.connections) - self.guard.evicted
         super().connection_made(transport)
         key = self.guard.client_key(transport.get_extra_info("peername"))
         refused = self.guard.admit(open_connections, key)
         if refused is not None:
-            log.warning("connection refused", extra={"throttle": refused, "limit": refused})
+            log.warning("connection refused", extra={"throttle": refused})
             transport.write(BUSY)
             transport.close()
             return
@@ -138,6 +157,8 @@ class GuardedH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         self._uncount()
+        if self._evicted:
+            self.guard.evicted -= 1
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -163,11 +184,13 @@ class GuardedH11Protocol(H11Protocol):
     def _arm(self, seconds: float) -> None:
         self._disarm()
         self._deadline = self.loop.call_later(seconds, self._too_slow)
+        self.guard.waiting(self, not self._reading_body)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+        self.guard.waiting(self, False)
 
     def _uncount(self) -> None:
         if self._counted:
@@ -176,15 +199,25 @@ class GuardedH11Protocol(H11Protocol):
 
     def _too_slow(self) -> None:
         self._deadline = None
+        if self.conn.their_state is h11.SEND_BODY:
+            self.cut("body_timeout")
+        elif self.conn.their_state is h11.IDLE:
+            self.cut("header_timeout")
+
+    def cut(self, why: str) -> bool:
+        """Close a connection whose request is too slow (408 if no answer has begun); False if it
+        was closing already."""
+        self._disarm()
         if self.transport.is_closing() or self.transport.get_protocol() is not self:
-            return
-        if self.conn.their_state not in (h11.IDLE, h11.SEND_BODY):
-            return
-        kind = "body_timeout" if self.conn.their_state is h11.SEND_BODY else "header_timeout"
-        log.info("slow request cut off", extra={"throttle": kind})
+            return False
+        log.info("slow request cut off", extra={"throttle": why})
+        if why == "evicted":
+            self._evicted = True
+            self.guard.evicted += 1
         if self.cycle is None or self.cycle.response_complete:
             self.transport.write(TIMED_OUT)
         self.transport.close()
+        return True
 
 
 def guarded_protocol(guard: ConnectionGuard) -> type[GuardedH11Protocol]:
