@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 
 from server.models import AuditEvent, Conversation, StaffSession
+from server.realtime import events as bus_events
 from server.services import accounts, staff_sessions
 from tests.chat_helpers import (
     ORIGIN,
@@ -297,6 +298,23 @@ def test_the_maximum_session_age_closes_the_socket_whatever_it_does(client: Clie
         move_clock(client, client.res.settings.session_max_hours * 3600 + 5)
         on_laptop.send({"type": "typing", "conversation": uuid.uuid4().hex})
         assert closed(on_laptop, within=2.0)[0] == 4408
+
+
+def test_a_session_ended_without_an_event_is_found_by_the_periodic_check(client: Client) -> None:
+    """Events can be lost (Redis unreachable): every session held is read again, at the latest
+    every 30 s and at once when the bus says events were dropped."""
+    cora = client.make_staff("cora", role="counsellor")
+    laptop = browser(client, "cora")
+    with socket_of(client, laptop) as on_laptop:
+
+        async def end_silently() -> None:
+            async with client.res.db.begin() as db:
+                await db.execute(delete(StaffSession).where(StaffSession.account_id == cora.account.id))
+            # What the Redis bus delivers when it reconnects: "events may have been dropped".
+            await client.res.bus.publish(bus_events.staff_channel(cora.account.id), {"type": "overflow"})
+
+        client.run(end_silently)
+        assert closed(on_laptop, within=3.0)[0] == 4401
 
 
 # --- two real processes -------------------------------------------------------------------------

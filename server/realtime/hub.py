@@ -74,6 +74,7 @@ class LiveSession:
     started: float
     seen: float  # the last activity the database knows of
     acted: float = 0.0  # the last action on a socket here
+    missing: bool = False  # the sweeper found no row: closed on its next round unless an event says why
     sockets: set[Live] = field(default_factory=set)
 
 
@@ -219,7 +220,8 @@ class Hub:
                 socket.release()
 
     async def _states(self, sessions: list[LiveSession]) -> dict[str, SessionState]:
-        """The sessions' rows; if the database cannot be read, none (they close: fail closed)."""
+        """The sessions' rows after a `session_ended` event; if the database cannot be read, none
+        (they close: something ended, and it cannot be checked which)."""
         try:
             return await staff_sessions.session_states(self.res, [s.key for s in sessions])
         except Exception as error:
@@ -302,15 +304,21 @@ class Hub:
             )
             for session in touch:
                 session.seen = max(session.seen, session.acted)
-        check = idle_soon
+        check = [*idle_soon, *(s for s in self._sessions.values() if s.missing)]
         if time.monotonic() >= self._revalidate_at:
             self._revalidate_at = time.monotonic() + REVALIDATE_SECONDS
             check = list(self._sessions.values())
-        if check:
-            states = await self._states(check)
+        if check:  # a database error here skips this round (logged): no one is logged out for it
+            states = await staff_sessions.session_states(self.res, [s.key for s in check])
             moment = datetime.fromtimestamp(now, UTC)
-            for session in check:
-                code = self._verdict(session, states.get(session.key), "", moment)
+            for session in dict.fromkeys(check):
+                state = states.get(session.key)
+                if state is None and not session.missing:
+                    # Ended a moment ago: the event that says why (and so the close code) is
+                    # normally on its way.  If it never comes, the next round closes (4401).
+                    session.missing = True
+                    continue
+                code = self._verdict(session, state, "", moment)
                 if code is not None:
                     self._end(session, code)
         self._prune_allowances()

@@ -173,7 +173,8 @@ class Connection:
         if self.closing is not None:
             return
         self.closing = code
-        log.info("websocket closed by the server", extra={"code": int(code)})
+        closed = {"code": int(code), "throttle": f"closed_{int(code)}"}  # at most a line per 10 s
+        log.info("websocket closed by the server", extra=closed)
         self.hub.spawn(self._close(code))
 
     async def _close(self, code: Close) -> None:
