@@ -249,7 +249,8 @@ def descriptor_budget(settings: Settings) -> Budget:
     if soft == resource.RLIM_INFINITY or soft >= needed:
         return Budget(settings.max_connections, settings.max_websockets, needed, needed)
     connections = max(10, soft - BACKLOG - FD_RESERVE)
-    websockets = min(settings.max_websockets, connections)
+    # Websockets keep the share of connections they were given, so plain requests keep theirs.
+    websockets = max(1, connections * settings.max_websockets // settings.max_connections)
     log.warning(
         "file descriptor limit too low for the configured connection caps: caps lowered",
         extra={

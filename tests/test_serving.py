@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import resource
 import socket
 import time
 import urllib.error
@@ -19,6 +20,8 @@ import pytest
 from websockets.sync.client import connect
 
 from server.logs import ThrottleRepeats
+from server.serving import descriptor_budget
+from server.settings import load_settings
 from tests.live_server import ROOT, LiveServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -269,3 +272,17 @@ def test_exhaustion_log_lines_are_limited_per_kind_and_count_what_they_left_out(
     later = record("socket.accept() out of system resource")
     assert throttle.filter(later)
     assert later.__dict__["suppressed"] == 999
+
+
+def test_the_descriptor_limit_is_raised_to_fit_the_caps_when_the_hard_limit_allows(tmp_path: Path) -> None:
+    settings = load_settings({"TRYGG_DATA_DIR": str(tmp_path), "TRYGG_MAX_CONNECTIONS": "2000"})
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2000 + 256:
+        pytest.skip("the hard descriptor limit here is below what the test needs")
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))
+        budget = descriptor_budget(settings)
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 2000 + 256
+        assert (budget.max_connections, budget.max_websockets) == (2000, 2000)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
