@@ -73,6 +73,16 @@ class Settings:
     wrong_codes_per_client_per_hour: int = 40
     wrong_codes_per_code_per_hour: int = 10
     websocket_frames_per_10s: int = 30
+    websocket_frames_per_10s_per_token: int = 90
+    max_connections: int = 4000
+    connections_per_client: int = 200
+    header_timeout_seconds: int = 10
+    body_timeout_seconds: int = 30
+    keepalive_seconds: int = 5
+    max_websockets: int = 3000
+    websockets_per_client: int = 100
+    websockets_per_token: int = 5
+    websockets_per_session: int = 10
     log_level: str = "INFO"
 
     @property
@@ -98,6 +108,7 @@ class Settings:
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Parse settings from `env`; raise SettingsError with a clear message on any bad value."""
     data_dir = Path(env.get("TRYGG_DATA_DIR", "var")).resolve()
+    max_connections = _int(env, "TRYGG_MAX_CONNECTIONS", 4000, 10, 1_000_000)
     return Settings(
         database_url=_database_url(env.get("DATABASE_URL", ""), data_dir),
         data_dir=data_dir,
@@ -125,6 +136,18 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_url=_redis_url(env.get("TRYGG_REDIS_URL", "")),
         max_open_per_counsellor=_int(env, "TRYGG_MAX_OPEN_PER_COUNSELLOR", 5, 1, 50),
         websocket_frames_per_10s=_int(env, "TRYGG_WEBSOCKET_FRAMES_PER_10S", 30, 5, 10_000),
+        websocket_frames_per_10s_per_token=_int(
+            env, "TRYGG_WEBSOCKET_FRAMES_PER_10S_PER_TOKEN", 90, 5, 100_000
+        ),
+        max_connections=max_connections,
+        connections_per_client=_int(env, "TRYGG_CONNECTIONS_PER_CLIENT", 200, 1, 1_000_000),
+        header_timeout_seconds=_int(env, "TRYGG_HEADER_TIMEOUT_SECONDS", 10, 1, 300),
+        body_timeout_seconds=_int(env, "TRYGG_BODY_TIMEOUT_SECONDS", 30, 1, 3600),
+        keepalive_seconds=_int(env, "TRYGG_KEEPALIVE_SECONDS", 5, 1, 300),
+        max_websockets=_int(env, "TRYGG_MAX_WEBSOCKETS", min(3000, max_connections), 1, max_connections),
+        websockets_per_client=_int(env, "TRYGG_WEBSOCKETS_PER_CLIENT", 100, 1, 1_000_000),
+        websockets_per_token=_int(env, "TRYGG_WEBSOCKETS_PER_TOKEN", 5, 1, 1000),
+        websockets_per_session=_int(env, "TRYGG_WEBSOCKETS_PER_SESSION", 10, 1, 1000),
         conversations_per_client_per_hour=_int(env, "TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR", 30, 1, 10_000),
         bookings_per_client_per_hour=_int(env, "TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR", 30, 1, 10_000),
         bookings_per_code_per_hour=_int(env, "TRYGG_BOOKINGS_PER_CODE_PER_HOUR", 5, 1, 10_000),
