@@ -58,7 +58,7 @@ class Resources:
             limits=Limits(settings, redis),
             devices=DeviceCookies(settings.secret_key, settings.device_cookie_days),
             redis=redis,
-            bus=RedisBus(redis) if redis else LocalBus(),
+            bus=RedisBus(redis, settings.redis_prefix) if redis else LocalBus(),
         )
 
     async def close(self) -> None:

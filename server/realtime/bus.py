@@ -120,11 +120,10 @@ class LocalBus:
 class RedisBus(LocalBus):
     """Events relayed through Redis so every process (including this one) receives them."""
 
-    PREFIX = "trygg:bus:"
-
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, namespace: str) -> None:
         super().__init__()
         self._redis = redis
+        self.PREFIX = namespace + "bus:"
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
