@@ -32,7 +32,7 @@ async function rate(n, run) {
 const centreId = random(16);
 const admin = await generateAdminKey();
 const staffId = random(16);
-const { identity } = await createStaffIdentity({ centreId, staffId, role: Role.COUNSELLOR, passphrase: "benchmark passphrase" });
+const { identity } = await createStaffIdentity({ centreId, staffId, role: Role.COUNSELLOR }); // under a fresh recovery phrase
 const cert = await certify(admin, {
   centreId, staffId, role: Role.COUNSELLOR, displayName: "Bench",
   kemPublic: identity.kemPublic, sigPublic: identity.sigPublic, notBefore: NOW - 60, notAfter: NOW + 3600,

@@ -1,12 +1,12 @@
-"""Key backups sealed under a passphrase: staff identities and the centre admin's signing key.
+"""Key backups sealed under a generated recovery phrase: staff identities and the centre admin's
+signing key (the root of trust).
 
 Both use one layout (PROTOCOL.md §13); the type byte, which is part of the AEAD's associated
-data, keeps a staff backup from ever opening as an admin backup and vice versa.
+data, keeps a staff backup from ever opening as an admin backup and vice versa. The phrase's 88
+random bits carry the security; PBKDF2 (Argon2id is not in WebCrypto) adds ~2^20 per guess.
 """
 
 from __future__ import annotations
-
-import unicodedata
 
 from . import primitives as p
 from .certificates import read_header
@@ -14,11 +14,10 @@ from .constants import (
     AEAD_NONCE_LEN,
     ID_LEN,
     KEY_LEN,
+    MAX_ITERATIONS,
     MAX_OBJECT,
-    MAX_PASSPHRASE_BYTES,
     MAX_STATE_CIPHERTEXT,
     MIN_ITERATIONS,
-    MIN_PASSPHRASE_CHARS,
     SUITE,
     TAG_LEN,
     VERSION,
@@ -29,32 +28,26 @@ from .constants import (
 from .encoding import Reader, Writer, header
 from .errors import ErrorCode, ProtocolError, guarded
 from .identity import AdminKey, LocalMember, member_from_private_bytes
+from .recovery import recovery_entropy
 
 SALT_LEN = 16
 
 
-def _passphrase_bytes(passphrase: str) -> bytes:
-    data = unicodedata.normalize("NFC", passphrase).encode("utf-8")
-    if not data or len(data) > MAX_PASSPHRASE_BYTES:
-        raise ProtocolError(ErrorCode.MALFORMED)
-    return data
-
-
-def _backup_key(passphrase: str, salt: bytes, iterations: int) -> bytes:
-    master = p.pbkdf2_sha256(_passphrase_bytes(passphrase), salt, iterations, 32)
+def _backup_key(phrase: str, salt: bytes, iterations: int) -> bytes:
+    master = p.pbkdf2_sha256(recovery_entropy(phrase), salt, iterations, 32)
     return p.hkdf(master, b"", label("backup/key"), 32)
 
 
-def _check_strength(passphrase: str, iterations: int) -> None:
-    chars = len(unicodedata.normalize("NFC", passphrase))
-    if iterations < MIN_ITERATIONS or chars < MIN_PASSPHRASE_CHARS:
+def _check_iterations(iterations: int, floor: int = MIN_ITERATIONS) -> None:
+    """Bounded below (guessing cost) and above (a hostile blob must not stall an unlock)."""
+    if not floor <= iterations <= MAX_ITERATIONS:
         raise ProtocolError(ErrorCode.WEAK_PARAMETERS)
 
 
 def _seal(
     object_type: ObjectType,
     plaintext: bytes,
-    passphrase: str,
+    phrase: str,
     iterations: int,
     rand: p.RandomSource,
 ) -> bytes:
@@ -63,10 +56,10 @@ def _seal(
     head = Writer().raw(header(object_type, VERSION, SUITE)).u32(iterations)
     head.fixed(salt, SALT_LEN).fixed(nonce, AEAD_NONCE_LEN).u32(len(plaintext) + TAG_LEN)
     aad = head.getvalue()
-    return aad + p.aead_seal(_backup_key(passphrase, salt, iterations), nonce, plaintext, aad)
+    return aad + p.aead_seal(_backup_key(phrase, salt, iterations), nonce, plaintext, aad)
 
 
-def _open(object_type: ObjectType, blob: bytes, passphrase: str, min_iterations: int) -> bytes:
+def _open(object_type: ObjectType, blob: bytes, phrase: str, min_iterations: int) -> bytes:
     if len(blob) > MAX_OBJECT:
         raise ProtocolError(ErrorCode.OVERSIZE)
     r = Reader(blob)
@@ -80,9 +73,8 @@ def _open(object_type: ObjectType, blob: bytes, passphrase: str, min_iterations:
     aad = r.consumed()
     ciphertext = r.take(ct_len)
     r.finish()
-    if iterations < min_iterations:
-        raise ProtocolError(ErrorCode.WEAK_PARAMETERS)
-    return p.aead_open(_backup_key(passphrase, salt, iterations), nonce, ciphertext, aad)
+    _check_iterations(iterations, min_iterations)
+    return p.aead_open(_backup_key(phrase, salt, iterations), nonce, ciphertext, aad)
 
 
 def _staff_plaintext(identity: LocalMember) -> bytes:
@@ -95,20 +87,22 @@ def _staff_plaintext(identity: LocalMember) -> bytes:
     return w.getvalue()
 
 
-def _export_staff(identity: LocalMember, passphrase: str, iterations: int, rand: p.RandomSource) -> bytes:
+def _export_staff(identity: LocalMember, phrase: str, iterations: int, rand: p.RandomSource) -> bytes:
     plaintext = _staff_plaintext(identity)
-    return _seal(ObjectType.STAFF_BACKUP, plaintext, passphrase, iterations, rand)
+    return _seal(ObjectType.STAFF_BACKUP, plaintext, phrase, iterations, rand)
 
 
 @guarded
-def export_staff_backup(identity: LocalMember, passphrase: str, iterations: int = MIN_ITERATIONS) -> bytes:
-    """Seal a staff identity's private keys; refuses short passphrases and weak iteration counts."""
-    _check_strength(passphrase, iterations)
-    return _export_staff(identity, passphrase, iterations, p.system_random)
+def export_staff_backup(identity: LocalMember, phrase: str, iterations: int = MIN_ITERATIONS) -> bytes:
+    """Seal a staff identity's private keys under a recovery phrase from
+    `generate_recovery_phrase` (a mistyped one fails with BAD_CODE_*)."""
+    _check_iterations(iterations)
+    recovery_entropy(phrase)
+    return _export_staff(identity, phrase, iterations, p.system_random)
 
 
-def _import_staff(blob: bytes, passphrase: str, min_iterations: int) -> LocalMember:
-    s = Reader(_open(ObjectType.STAFF_BACKUP, blob, passphrase, min_iterations))
+def _import_staff(blob: bytes, phrase: str, min_iterations: int) -> LocalMember:
+    s = Reader(_open(ObjectType.STAFF_BACKUP, blob, phrase, min_iterations))
     centre_id = s.take(ID_LEN)
     staff_id = s.take(ID_LEN)
     role = s.u8()
@@ -121,31 +115,33 @@ def _import_staff(blob: bytes, passphrase: str, min_iterations: int) -> LocalMem
 
 
 @guarded
-def import_staff_backup(blob: bytes, passphrase: str) -> LocalMember:
-    """Open a staff backup; BAD_TAG means a wrong passphrase (or a tampered blob)."""
-    return _import_staff(blob, passphrase, MIN_ITERATIONS)
+def import_staff_backup(blob: bytes, phrase: str) -> LocalMember:
+    """Open a staff backup; BAD_TAG means a wrong (but well-formed) phrase or a tampered blob."""
+    return _import_staff(blob, phrase, MIN_ITERATIONS)
 
 
-def _export_admin(admin: AdminKey, passphrase: str, iterations: int, rand: p.RandomSource) -> bytes:
+def _export_admin(admin: AdminKey, phrase: str, iterations: int, rand: p.RandomSource) -> bytes:
     plaintext = p.ed25519_private_bytes(admin.private)
-    return _seal(ObjectType.ADMIN_BACKUP, plaintext, passphrase, iterations, rand)
+    return _seal(ObjectType.ADMIN_BACKUP, plaintext, phrase, iterations, rand)
 
 
 @guarded
-def export_admin_backup(admin: AdminKey, passphrase: str, iterations: int = MIN_ITERATIONS) -> bytes:
-    """Seal the centre admin's signing key, so the admin can certify from another device."""
-    _check_strength(passphrase, iterations)
-    return _export_admin(admin, passphrase, iterations, p.system_random)
+def export_admin_backup(admin: AdminKey, phrase: str, iterations: int = MIN_ITERATIONS) -> bytes:
+    """Seal the centre admin's signing key under a recovery phrase, so the admin can certify
+    from another device."""
+    _check_iterations(iterations)
+    recovery_entropy(phrase)
+    return _export_admin(admin, phrase, iterations, p.system_random)
 
 
-def _import_admin(blob: bytes, passphrase: str, min_iterations: int) -> AdminKey:
-    s = Reader(_open(ObjectType.ADMIN_BACKUP, blob, passphrase, min_iterations))
+def _import_admin(blob: bytes, phrase: str, min_iterations: int) -> AdminKey:
+    s = Reader(_open(ObjectType.ADMIN_BACKUP, blob, phrase, min_iterations))
     key = p.ed25519_private(s.take(KEY_LEN))
     s.finish()
     return AdminKey(private=key, public=p.ed25519_public_bytes(key))
 
 
 @guarded
-def import_admin_backup(blob: bytes, passphrase: str) -> AdminKey:
-    """Open an admin backup; BAD_TAG means a wrong passphrase (or a tampered blob)."""
-    return _import_admin(blob, passphrase, MIN_ITERATIONS)
+def import_admin_backup(blob: bytes, phrase: str) -> AdminKey:
+    """Open an admin backup; BAD_TAG means a wrong (but well-formed) phrase or a tampered blob."""
+    return _import_admin(blob, phrase, MIN_ITERATIONS)

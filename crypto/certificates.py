@@ -116,7 +116,9 @@ def parse_certificate(data: bytes) -> Certificate:
 
 
 def check_anchors(anchors: Sequence[bytes]) -> tuple[bytes, ...]:
-    if not 1 <= len(anchors) <= MAX_ANCHORS or any(len(a) != KEY_LEN for a in anchors):
+    if not 1 <= len(anchors) <= MAX_ANCHORS or any(
+        not isinstance(a, bytes) or len(a) != KEY_LEN for a in anchors
+    ):
         raise ProtocolError(ErrorCode.MALFORMED)
     return tuple(bytes(a) for a in anchors)
 
@@ -241,11 +243,13 @@ def parse_directory(data: bytes) -> Directory:
 
 
 @guarded
-def verify_directory(data: bytes, anchors: Sequence[bytes], now: int) -> Directory:
+def verify_directory(data: bytes, anchors: Sequence[bytes], now: int, min_serial: int = 0) -> Directory:
     """Verify the directory signature and freshness, and every entry's issuer and signature.
 
     Entries outside their own validity at `now` are kept (the caller filters with `valid_at`),
-    so an expiring colleague does not make the whole directory unusable.
+    so an expiring colleague does not make the whole directory unusable. A client that
+    remembers the highest serial it has seen passes it as `min_serial`: an older edition,
+    even unexpired, is refused (BAD_CERTIFICATE).
     """
     directory = parse_directory(data)
     anchors = check_anchors(anchors)
@@ -254,7 +258,7 @@ def verify_directory(data: bytes, anchors: Sequence[bytes], now: int) -> Directo
     tbs, sig = directory.raw[:-SIG_LEN], directory.raw[-SIG_LEN:]
     if not p.ed25519_verify(directory.issuer, sig, label("sig/directory", tbs)):
         raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
-    if not directory.issued_at <= now <= directory.expires_at:
+    if not directory.issued_at <= now <= directory.expires_at or directory.serial < min_serial:
         raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
     for cert in directory.certificates:
         if cert.centre_id != directory.centre_id:

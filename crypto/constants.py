@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-VERSION = 1
+VERSION = 2  # wire version; 1 (before trust roots, logs and time rules) is refused
 SUITE = 1  # X25519, Ed25519, HKDF-SHA256, AES-256-GCM, SHA-256; HPKE 0x0020/0x0001/0x0002
 
 ID_LEN = 16
@@ -31,9 +31,11 @@ CIPHERTEXT_SIZES = frozenset(b + TAG_LEN for b in PAD_BUCKETS)
 MAX_STATE_CIPHERTEXT = 4096
 ZERO_HASH = bytes(HASH_LEN)
 
-MIN_ITERATIONS = 600_000  # PBKDF2-SHA256 floor for resume codes and passphrases
-MIN_PASSPHRASE_CHARS = 12
-MAX_PASSPHRASE_BYTES = 1024
+MAX_CLOCK_SKEW = 300  # seconds: the server's bound on a commit's claimed time; grace of a retired anchor
+LIVE_SKEW = 600  # seconds: a live receiver's bound (its own clock may differ from the server's)
+
+MIN_ITERATIONS = 600_000  # PBKDF2-SHA256 floor for resume codes and key backups
+MAX_ITERATIONS = 2_000_000  # ceiling on import: a hostile blob cannot stall an unlock
 
 
 class ObjectType(enum.IntEnum):
@@ -41,10 +43,13 @@ class ObjectType(enum.IntEnum):
 
     CERTIFICATE = 0x01
     DIRECTORY = 0x02
+    TRUST_ROOT = 0x03
+    LOG_HEAD = 0x04
     GENESIS = 0x10
     COMMIT = 0x11
     APPLICATION = 0x12
     HISTORY = 0x13
+    KEY_REQUEST = 0x14
     STAFF_BACKUP = 0x20
     VISITOR_STATE = 0x21
     ADMIN_BACKUP = 0x22

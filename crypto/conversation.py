@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from . import hpke
 from . import primitives as p
-from .certificates import Certificate, check_anchors, check_certificate, parse_certificate
+from .certificates import Certificate, Directory, check_certificate, parse_certificate, verify_directory
 from .constants import (
     ID_LEN,
+    LIVE_SKEW,
     MAX_HISTORY_EPOCHS,
     MAX_MEMBERS,
     SECRET_LEN,
@@ -26,6 +27,7 @@ from .constants import (
 )
 from .encoding import Writer
 from .errors import ErrorCode, ProtocolError, guarded
+from .fingerprint import conversation_code
 from .identity import LocalMember
 from .keyschedule import (
     confirmation,
@@ -36,10 +38,12 @@ from .keyschedule import (
     wrap_info,
 )
 from .messages import (
+    REQUEST_REASONS,
     ApplicationMessage,
     CommitMessage,
     Envelope,
     HistoryMessage,
+    KeyRequestMessage,
     MemberEntry,
     encode_envelope,
     encode_staff_entry,
@@ -47,6 +51,7 @@ from .messages import (
     parse_message,
 )
 from .padding import pad, unpad
+from .trust import TrustRoot, as_trust
 
 
 class MessageKind(enum.StrEnum):
@@ -54,14 +59,23 @@ class MessageKind(enum.StrEnum):
     COMMIT = "commit"
     APPLICATION = "application"
     HISTORY = "history"
+    KEY_REQUEST = "key_request"
 
 
-_KIND = {
-    ObjectType.GENESIS: MessageKind.GENESIS,
-    ObjectType.COMMIT: MessageKind.COMMIT,
-    ObjectType.APPLICATION: MessageKind.APPLICATION,
-    ObjectType.HISTORY: MessageKind.HISTORY,
-}
+STAFF_WHO_COMMIT = (Role.VISITOR, Role.COUNSELLOR)
+
+
+@dataclass(frozen=True)
+class Live:
+    """The receiver is receiving in real time: its own clock and its current verified directory.
+
+    Commits are then also judged by time the committer cannot choose (PROTOCOL.md §9.3): the
+    claimed time must be within LIVE_SKEW of `now`, and every staff member the new epoch lists
+    must be in `directory` (byte for byte) and valid at `now`.
+    """
+
+    now: int
+    directory: Directory
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,7 @@ class Received:
     sender_role: Role
     message_hash: bytes
     readable: bool = True
+    problem: ErrorCode | None = None  # accepted, but what was meant for me failed (§9.6)
     content_type: int | None = None
     body: bytes | None = field(default=None, repr=False)
     members: tuple[MemberInfo, ...] = ()
@@ -94,6 +109,9 @@ class Received:
     removed: tuple[bytes, ...] = ()
     history_recipient: bytes | None = None
     history_epochs: tuple[int, ...] = ()
+    created_at: int | None = None  # genesis/commit: the committer's claimed time
+    request_reason: int | None = None
+    request_seq: int | None = None
 
 
 @dataclass(repr=False)
@@ -102,7 +120,11 @@ class _Epoch:
     members: dict[bytes, MemberEntry]
     confirm_hash: bytes
     confirmation: bytes
-    secret: bytes | None = None
+    secret: bytes | None
+    created_at: int
+    seq: int
+    problem: ErrorCode | None = None
+    messages: int = 0
 
 
 @dataclass
@@ -113,6 +135,7 @@ class _Update:
     new_epoch: _Epoch | None = None
     secrets: dict[int, bytes] = field(default_factory=dict)
     unread_epoch: int | None = None
+    counted: bool = False
 
 
 def _info(entry: MemberEntry) -> MemberInfo:
@@ -127,22 +150,34 @@ def _info(entry: MemberEntry) -> MemberInfo:
     )
 
 
-def _unwrap(me: LocalMember, msg: CommitMessage, members: dict[bytes, MemberEntry]) -> bytes | None:
-    """Open this client's wrap of the epoch secret and check the confirmation; None if not ours."""
+def _unwrap(
+    me: LocalMember, msg: CommitMessage, members: dict[bytes, MemberEntry]
+) -> tuple[bytes | None, ErrorCode | None]:
+    """Open this client's wrap and check the confirmation: (secret, None), (None, None) if the
+    epoch is not mine, or (None, code) if my wrap is bad (the commit is still accepted, §9.6)."""
     mine = members.get(me.member_id)
     if mine is None or mine.kem_public != me.kem_public or mine.sig_public != me.sig_public:
-        return None
+        return None, None
     index = list(members).index(me.member_id)
     wrap = msg.wraps[index]
     env = msg.envelope
     info = wrap_info(env.conversation_id, env.epoch, env.sender_id, me.member_id)
-    secret = hpke.open_(wrap[:32], me.kem_private, info, b"", wrap[32:])
+    try:
+        secret = hpke.open_(wrap[:32], me.kem_private, info, b"", wrap[32:])
+    except ProtocolError as e:
+        return None, e.code
     if not p.ct_equal(confirmation(secret, p.sha256(msg.confirm_input)), msg.confirmation):
-        raise ProtocolError(ErrorCode.BAD_CONFIRMATION)
-    return secret
+        return None, ErrorCode.BAD_CONFIRMATION
+    return secret, None
 
 
-def _application(env: Envelope, sender: MemberEntry, h: bytes, opened: tuple[int, bytes] | None) -> Received:
+def _application(
+    env: Envelope,
+    sender: MemberEntry,
+    h: bytes,
+    opened: tuple[int, bytes] | None,
+    problem: ErrorCode | None = None,
+) -> Received:
     return Received(
         kind=MessageKind.APPLICATION,
         seq=env.seq,
@@ -151,9 +186,20 @@ def _application(env: Envelope, sender: MemberEntry, h: bytes, opened: tuple[int
         sender_role=sender.role,
         message_hash=h,
         readable=opened is not None,
+        problem=problem,
         content_type=opened[0] if opened else None,
         body=opened[1] if opened else None,
     )
+
+
+def _open_or_problem(
+    msg: ApplicationMessage, secret: bytes
+) -> tuple[tuple[int, bytes] | None, ErrorCode | None]:
+    """A correctly signed message whose ciphertext does not open is accepted as unreadable."""
+    try:
+        return Conversation._open(msg, secret), None
+    except ProtocolError as e:
+        return None, e.code
 
 
 def _build_commit(
@@ -163,10 +209,14 @@ def _build_commit(
     entries: Sequence[MemberEntry],
     me: LocalMember,
     rand: p.RandomSource,
+    directory_hash: bytes | None = None,
 ) -> bytes:
     """Fresh epoch secret, wrapped by HPKE to every listed member (the committer included)."""
     secret = rand(SECRET_LEN)
-    w = Writer().raw(encode_envelope(env)).u64(created_at).u16(len(entries))
+    w = Writer().raw(encode_envelope(env)).u64(created_at)
+    if object_type == ObjectType.GENESIS:
+        w.fixed(directory_hash or b"", 32)
+    w.u16(len(entries))
     for entry in entries:
         w.raw(entry.raw)
     for entry in entries:
@@ -196,25 +246,36 @@ class Conversation:
     def __init__(
         self,
         me: LocalMember,
-        anchors: tuple[bytes, ...],
+        trust: TrustRoot,
         genesis: CommitMessage,
         centre_id: bytes,
-        secret: bytes | None,
+        unwrapped: tuple[bytes | None, ErrorCode | None],
         rand: p.RandomSource,
     ) -> None:
         env = genesis.envelope
         members = {m.member_id: m for m in genesis.members}
         self._me = me
-        self._anchors = anchors
+        self._trust = trust
         self._rand = rand
         self._conversation_id = env.conversation_id
         self._centre_id = centre_id
         self._visitor_id = env.sender_id
         self._genesis_hash = message_hash(genesis.raw)
+        self._directory_hash = genesis.directory_hash or b""
         self._next_seq = 1
         self._last_hash = self._genesis_hash
         self._epoch = 0
-        self._epochs = {0: _Epoch(0, members, p.sha256(genesis.confirm_input), genesis.confirmation, secret)}
+        first = _Epoch(
+            0,
+            members,
+            p.sha256(genesis.confirm_input),
+            genesis.confirmation,
+            unwrapped[0],
+            genesis.created_at,
+            0,
+            unwrapped[1],
+        )
+        self._epochs = {0: first}
         self._unread: dict[int, tuple[bytes, int]] = {}
 
     def __repr__(self) -> str:
@@ -242,12 +303,22 @@ class Conversation:
         return self._me
 
     @property
+    def trust(self) -> TrustRoot:
+        return self._trust
+
+    @property
     def anchors(self) -> tuple[bytes, ...]:
-        return self._anchors
+        """The newest anchors (what proposals' certificates are verified against)."""
+        return self._trust.anchors
 
     @property
     def genesis_hash(self) -> bytes:
         return self._genesis_hash
+
+    @property
+    def directory_hash(self) -> bytes:
+        """SHA-256 of the directory the visitor's client made the genesis from (check it is logged)."""
+        return self._directory_hash
 
     @property
     def epoch(self) -> int:
@@ -274,20 +345,93 @@ class Conversation:
         """True when this client holds the current epoch's secret."""
         return self._epochs[self._epoch].secret is not None
 
+    @property
+    def can_commit(self) -> bool:
+        """I am in the current epoch as the visitor or a counsellor (interpreters never commit)."""
+        mine = self._epochs[self._epoch].members.get(self._me.member_id)
+        return mine is not None and mine.role in STAFF_WHO_COMMIT and mine.sig_public == self._me.sig_public
+
+    @property
+    def needs_rekey(self) -> bool:
+        """My wrap of the current epoch failed: commit a re-key if I may, else send a key request."""
+        return self._epochs[self._epoch].problem is not None
+
+    @property
+    def epoch_started_at(self) -> int:
+        """The claimed time (created_at) of the genesis or commit that started the current epoch."""
+        return self._epochs[self._epoch].created_at
+
+    @property
+    def messages_in_epoch(self) -> int:
+        """Application messages accepted in the current epoch (for scheduled re-keys)."""
+        return self._epochs[self._epoch].messages
+
+    def rekey_due(self, now: int, max_age: int = 86_400, max_messages: int = 1000) -> bool:
+        """Scheduled re-key policy: at most `max_age` seconds of activity or `max_messages` per epoch."""
+        current = self._epochs[self._epoch]
+        return current.messages >= max_messages or (
+            current.messages > 0 and now - current.created_at >= max_age
+        )
+
     def known_epochs(self) -> tuple[int, ...]:
         """Epochs whose secret this client holds (what it could share as history)."""
         return tuple(n for n, e in self._epochs.items() if e.secret is not None)
 
+    @guarded
+    def conversation_code(self, staff_id: bytes | None = None) -> str:
+        """The code a visitor and one staff member compare by phone (§14.3): from the genesis
+        and both parties' keys in the current epoch. Staff omit `staff_id` (it is themselves)."""
+        members = self._epochs[self._epoch].members
+        who = self._me.member_id if staff_id is None else staff_id
+        staff = members.get(who)
+        visitor = members[self._visitor_id]
+        if staff is None or staff.role == Role.VISITOR:
+            raise ProtocolError(ErrorCode.NOT_A_MEMBER)
+        return conversation_code(
+            self._genesis_hash,
+            (visitor.member_id, visitor.sig_public, visitor.kem_public),
+            (staff.member_id, staff.sig_public, staff.kem_public),
+        )
+
+    @guarded
+    def check_directory(self, directory: bytes) -> Directory:
+        """A counsellor's check of a visitor's genesis (§9.2): `directory` (fetched by the hash
+        the genesis names, and found in the log) is that directory, it verifies under the anchors
+        trusted at the genesis time and was current then, and the queue epoch lists exactly the
+        visitor and every counsellor it certified at that time. Else BAD_DIRECTORY."""
+        genesis = self._epochs[0]
+        if not p.ct_equal(p.sha256(directory), self._directory_hash):
+            raise ProtocolError(ErrorCode.BAD_DIRECTORY)
+        try:
+            verified = verify_directory(
+                directory, self._trust.anchors_at(genesis.created_at), genesis.created_at
+            )
+        except ProtocolError:
+            raise ProtocolError(ErrorCode.BAD_DIRECTORY) from None
+        expected = {
+            c.raw
+            for c in verified.certificates
+            if c.role == Role.COUNSELLOR and c.valid_at(genesis.created_at)
+        }
+        listed = {m.certificate.raw for m in genesis.members.values() if m.certificate is not None}
+        if verified.centre_id != self._centre_id or listed != expected:
+            raise ProtocolError(ErrorCode.BAD_DIRECTORY)
+        return verified
+
     # -- receiving ---------------------------------------------------------------------
 
     @guarded
-    def receive(self, data: bytes) -> Received:
-        """Verify the next transcript message and apply it; on any error the state is unchanged."""
-        received, update = self._evaluate(data)
+    def receive(self, data: bytes, live: Live | None = None) -> Received:
+        """Verify the next transcript message and apply it; on any error the state is unchanged.
+
+        Pass `live` when the message arrives in real time (not from a catch-up of stored
+        history): commits are then also checked against this client's clock and directory.
+        """
+        received, update = self._evaluate(data, live)
         self._apply(received, update)
         return received
 
-    def _evaluate(self, data: bytes) -> tuple[Received, _Update]:
+    def _evaluate(self, data: bytes, live: Live | None = None) -> tuple[Received, _Update]:
         msg = parse_message(data)
         env = msg.envelope
         if env.conversation_id != self._conversation_id:
@@ -301,9 +445,11 @@ class Conversation:
         if isinstance(msg, CommitMessage):
             if env.type == ObjectType.GENESIS:  # unreachable: a genesis always has seq 0
                 raise ProtocolError(ErrorCode.MALFORMED)
-            return self._evaluate_commit(msg)
+            return self._evaluate_commit(msg, live)
         if isinstance(msg, ApplicationMessage):
             return self._evaluate_application(msg)
+        if isinstance(msg, KeyRequestMessage):
+            return self._evaluate_request(msg)
         return self._evaluate_history(msg)
 
     def _sender(self, env: Envelope, expected_epoch: int) -> MemberEntry:
@@ -319,17 +465,32 @@ class Conversation:
         if not p.ed25519_verify(sender.sig_public, signature, signature_input(kind, tbs)):
             raise ProtocolError(ErrorCode.BAD_SIGNATURE)
 
-    def _evaluate_commit(self, msg: CommitMessage) -> tuple[Received, _Update]:
+    def _evaluate_commit(self, msg: CommitMessage, live: Live | None) -> tuple[Received, _Update]:
         env = msg.envelope
         committer = self._sender(env, self._epoch + 1)
         self._verify(committer, "commit", msg.tbs, msg.signature)
+        if msg.created_at < self._epochs[self._epoch].created_at:
+            raise ProtocolError(ErrorCode.BAD_TIME)
+        if live is not None and abs(msg.created_at - live.now) > LIVE_SKEW:
+            raise ProtocolError(ErrorCode.BAD_TIME)
         old = self._epochs[self._epoch].members
         new = {m.member_id: m for m in msg.members}
         self._check_commit_rules(committer, old, new, msg.created_at)
-        secret = _unwrap(self._me, msg, new)
+        if live is not None:
+            self._check_live(new, live)
+        secret, problem = _unwrap(self._me, msg, new)
         old_raw = {m.raw for m in old.values()}
         new_raw = {m.raw for m in new.values()}
-        epoch = _Epoch(env.epoch, new, p.sha256(msg.confirm_input), msg.confirmation, secret)
+        epoch = _Epoch(
+            env.epoch,
+            new,
+            p.sha256(msg.confirm_input),
+            msg.confirmation,
+            secret,
+            msg.created_at,
+            env.seq,
+            problem,
+        )
         received = Received(
             kind=MessageKind.COMMIT,
             seq=env.seq,
@@ -338,9 +499,11 @@ class Conversation:
             sender_role=committer.role,
             message_hash=message_hash(msg.raw),
             readable=secret is not None,
+            problem=problem,
             members=tuple(_info(m) for m in msg.members),
             added=tuple(m.member_id for m in msg.members if m.raw not in old_raw),
             removed=tuple(m.member_id for m in old.values() if m.raw not in new_raw),
+            created_at=msg.created_at,
         )
         return received, _Update(received.message_hash, new_epoch=epoch)
 
@@ -352,9 +515,9 @@ class Conversation:
         created_at: int,
     ) -> None:
         """Who may change membership how; every condition on its own line (PROTOCOL.md §8)."""
-        if committer.role not in (Role.VISITOR, Role.COUNSELLOR):
+        if committer.role not in STAFF_WHO_COMMIT:
             raise ProtocolError(ErrorCode.FORBIDDEN)
-        if committer.member_id not in new or new[committer.member_id].raw != committer.raw:
+        if committer.member_id not in new or new[committer.member_id].role != committer.role:
             raise ProtocolError(ErrorCode.FORBIDDEN)
         if self._visitor_id not in new or new[self._visitor_id].raw != old[self._visitor_id].raw:
             raise ProtocolError(ErrorCode.FORBIDDEN)
@@ -363,11 +526,31 @@ class Conversation:
         for entry in added:
             if entry.role == Role.INTERPRETER and committer.role != Role.VISITOR:
                 raise ProtocolError(ErrorCode.FORBIDDEN)
-        for entry in added:
+        anchors = self._trust.anchors_at(created_at)
+        for entry in new.values():  # added and retained staff alike
+            if entry.role == Role.VISITOR:
+                continue
             cert = entry.certificate
             if cert is None or cert.centre_id != self._centre_id:
                 raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
-            check_certificate(cert, self._anchors, created_at)
+            check_certificate(cert, anchors, created_at)
+
+    def _acceptable_now(self, cert: Certificate, directory: Directory, now: int) -> bool:
+        """Listed byte for byte in the current directory, valid now, issuer an anchor now."""
+        listed = any(c.raw == cert.raw for c in directory.certificates)
+        anchors = self._trust.anchors_at(now)
+        return listed and cert.valid_at(now) and any(p.ct_equal(cert.issuer, a) for a in anchors)
+
+    def _check_directory_now(self, directory: Directory, now: int) -> None:
+        if directory.centre_id != self._centre_id or not directory.issued_at <= now <= directory.expires_at:
+            raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
+
+    def _check_live(self, new: dict[bytes, MemberEntry], live: Live) -> None:
+        self._check_directory_now(live.directory, live.now)
+        for entry in new.values():
+            cert = entry.certificate
+            if cert is not None and not self._acceptable_now(cert, live.directory, live.now):
+                raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
 
     def _evaluate_application(self, msg: ApplicationMessage) -> tuple[Received, _Update]:
         env = msg.envelope
@@ -376,13 +559,46 @@ class Conversation:
         h = message_hash(msg.raw)
         secret = self._epochs[self._epoch].secret
         if secret is None:
-            return _application(env, sender, h, None), _Update(h, unread_epoch=env.epoch)
-        return _application(env, sender, h, self._open(msg, secret)), _Update(h)
+            return _application(env, sender, h, None), _Update(h, unread_epoch=env.epoch, counted=True)
+        opened, problem = _open_or_problem(msg, secret)
+        return _application(env, sender, h, opened, problem), _Update(h, counted=True)
 
     @staticmethod
     def _open(msg: ApplicationMessage, secret: bytes) -> tuple[int, bytes]:
         key, nonce = message_key(secret, msg.key_nonce, msg.aad)
         return unpad(p.aead_open(key, nonce, msg.ciphertext, msg.aad))
+
+    def _evaluate_request(self, msg: KeyRequestMessage) -> tuple[Received, _Update]:
+        env = msg.envelope
+        sender = self._sender(env, self._epoch)
+        self._verify(sender, "request", msg.tbs, msg.signature)
+        received = Received(
+            kind=MessageKind.KEY_REQUEST,
+            seq=env.seq,
+            epoch=env.epoch,
+            sender_id=env.sender_id,
+            sender_role=sender.role,
+            message_hash=message_hash(msg.raw),
+            request_reason=msg.reason,
+            request_seq=msg.ref_seq,
+        )
+        return received, _Update(received.message_hash)
+
+    def _open_history(self, msg: HistoryMessage) -> tuple[dict[int, bytes], ErrorCode | None]:
+        try:
+            plain = hpke.open_(
+                msg.enc, self._me.kem_private, history_info(msg.info_context), b"", msg.ciphertext
+            )
+        except ProtocolError as e:
+            return {}, e.code
+        secrets: dict[int, bytes] = {}
+        for i, number in enumerate(msg.epochs):
+            secret = plain[i * SECRET_LEN : (i + 1) * SECRET_LEN]
+            epoch = self._epochs[number]
+            if not p.ct_equal(confirmation(secret, epoch.confirm_hash), epoch.confirmation):
+                return {}, ErrorCode.BAD_CONFIRMATION
+            secrets[number] = secret
+        return secrets, None
 
     def _evaluate_history(self, msg: HistoryMessage) -> tuple[Received, _Update]:
         env = msg.envelope
@@ -390,7 +606,7 @@ class Conversation:
         self._verify(sender, "history", msg.tbs, msg.signature)
         members = self._epochs[self._epoch].members
         recipient = members.get(msg.recipient_id)
-        if sender.role not in (Role.VISITOR, Role.COUNSELLOR):
+        if sender.role not in STAFF_WHO_COMMIT:
             raise ProtocolError(ErrorCode.FORBIDDEN)
         if recipient is None:
             raise ProtocolError(ErrorCode.NOT_A_MEMBER)
@@ -400,17 +616,10 @@ class Conversation:
             raise ProtocolError(ErrorCode.WRONG_EPOCH)
         h = message_hash(msg.raw)
         secrets: dict[int, bytes] = {}
+        problem = None
         is_mine = msg.recipient_id == self._me.member_id and recipient.kem_public == self._me.kem_public
         if is_mine:
-            plain = hpke.open_(
-                msg.enc, self._me.kem_private, history_info(msg.info_context), b"", msg.ciphertext
-            )
-            for i, number in enumerate(msg.epochs):
-                secret = plain[i * SECRET_LEN : (i + 1) * SECRET_LEN]
-                epoch = self._epochs[number]
-                if not p.ct_equal(confirmation(secret, epoch.confirm_hash), epoch.confirmation):
-                    raise ProtocolError(ErrorCode.BAD_CONFIRMATION)
-                secrets[number] = secret
+            secrets, problem = self._open_history(msg)
         received = Received(
             kind=MessageKind.HISTORY,
             seq=env.seq,
@@ -418,7 +627,8 @@ class Conversation:
             sender_id=env.sender_id,
             sender_role=sender.role,
             message_hash=h,
-            readable=is_mine,
+            readable=is_mine and problem is None,
+            problem=problem,
             history_recipient=msg.recipient_id,
             history_epochs=msg.epochs,
         )
@@ -427,6 +637,8 @@ class Conversation:
     def _apply(self, received: Received, update: _Update) -> None:
         self._next_seq += 1
         self._last_hash = update.message_hash
+        if update.counted:
+            self._epochs[self._epoch].messages += 1
         if update.new_epoch is not None:
             self._epochs[update.new_epoch.number] = update.new_epoch
             self._epoch = update.new_epoch.number
@@ -453,7 +665,67 @@ class Conversation:
         if epoch.secret is None:
             raise ProtocolError(ErrorCode.NO_KEY)
         sender = epoch.members[env.sender_id]
-        return _application(env, sender, held[0], self._open(msg, epoch.secret))
+        opened, problem = _open_or_problem(msg, epoch.secret)
+        return _application(env, sender, held[0], opened, problem)
+
+    # -- revocation and scheduled re-keys (PROTOCOL.md §8.5) -----------------------------
+
+    @guarded
+    def members_to_remove(self, directory: Directory, now: int) -> tuple[bytes, ...]:
+        """Staff of the current epoch who must go: not listed (byte for byte) in the current
+        verified directory, not valid at `now`, or certified by a key that is no longer an anchor."""
+        self._check_directory_now(directory, now)
+        members = self._epochs[self._epoch].members.values()
+        return tuple(
+            m.member_id
+            for m in members
+            if m.certificate is not None and not self._acceptable_now(m.certificate, directory, now)
+        )
+
+    def _renewal(self, entry: MemberEntry, directory: Directory, now: int) -> Certificate | None:
+        """The directory's current certificate for the same person and role, if I may add it."""
+        if entry.role == Role.INTERPRETER and self._me.member_id != self._visitor_id:
+            return None
+        for cert in directory.certificates:
+            if (
+                cert.staff_id == entry.member_id
+                and cert.role == entry.role
+                and self._acceptable_now(cert, directory, now)
+            ):
+                return cert
+        return None
+
+    @guarded
+    def rekey(self, directory: Directory | None = None, now: int | None = None) -> bytes:
+        """A commit with a fresh secret for the same members; with a directory, members who must
+        go (see `members_to_remove`) are renewed from it where it lists them anew, else removed."""
+        when = int(time.time()) if now is None else now
+        staff: list[Certificate] = []
+        for entry in self._epochs[self._epoch].members.values():
+            cert = entry.certificate
+            if cert is None:
+                continue
+            if directory is None or self._acceptable_now(cert, directory, when):
+                staff.append(cert)
+            elif (renewed := self._renewal(entry, directory, when)) is not None:
+                staff.append(renewed)
+        live = None if directory is None else Live(when, directory)
+        if directory is not None:
+            self._check_directory_now(directory, when)
+        return self._commit(staff, when, live)
+
+    @guarded
+    def requeue(self, directory: Directory, now: int | None = None) -> bytes:
+        """Re-wrap a queued conversation to exactly the counsellors the current directory lists
+        and certifies now (the visitor's client, or a queue counsellor who is still listed)."""
+        when = int(time.time()) if now is None else now
+        self._check_directory_now(directory, when)
+        staff = [
+            c
+            for c in directory.certificates
+            if c.role == Role.COUNSELLOR and self._acceptable_now(c, directory, when)
+        ]
+        return self._commit(staff, when, Live(when, directory))
 
     # -- sending -----------------------------------------------------------------------
 
@@ -484,9 +756,22 @@ class Conversation:
         return tbs + p.ed25519_sign(self._me.sig_private, signature_input("application", tbs))
 
     @guarded
-    def commit(self, staff: Sequence[Certificate | bytes], now: int | None = None) -> bytes:
-        """Start a new epoch whose members are the visitor plus `staff` (which must include me
-        unless I am the visitor). Fails with the error a receiver would give if not allowed."""
+    def request_rekey(self, reason: int = 1, ref_seq: int | None = None) -> bytes:
+        """Ask the other members for a re-key (reason 1: my wrap of this epoch failed) or for a
+        history bundle again (reason 2, `ref_seq` = the bundle). Needs no key, only membership."""
+        current = self._epochs[self._epoch]
+        if self._me.member_id not in current.members:
+            raise ProtocolError(ErrorCode.NOT_A_MEMBER)
+        if reason not in REQUEST_REASONS:
+            raise ProtocolError(ErrorCode.MALFORMED)
+        env = self._envelope(ObjectType.KEY_REQUEST, self._epoch)
+        ref = current.seq if ref_seq is None else ref_seq
+        tbs = Writer().raw(encode_envelope(env)).u8(reason).u32(ref).getvalue()
+        data = tbs + p.ed25519_sign(self._me.sig_private, signature_input("request", tbs))
+        self._evaluate(data)
+        return data
+
+    def _commit(self, staff: Sequence[Certificate | bytes], now: int | None, live: Live | None) -> bytes:
         current = self._epochs[self._epoch]
         if self._me.member_id not in current.members:
             raise ProtocolError(ErrorCode.NOT_A_MEMBER)
@@ -497,11 +782,22 @@ class Conversation:
             raise ProtocolError(ErrorCode.MALFORMED)
         if len(entries) > MAX_MEMBERS:
             raise ProtocolError(ErrorCode.OVERSIZE)
-        created_at = int(time.time()) if now is None else now
+        # Never before the epoch it replaces: a clock behind the last committer's is not an error.
+        created_at = max(int(time.time()) if now is None else now, current.created_at)
         env = self._envelope(ObjectType.COMMIT, self._epoch + 1)
         data = _build_commit(ObjectType.COMMIT, env, created_at, entries, self._me, self._rand)
-        self._evaluate(data)  # the same checks every receiver will make
+        # The same checks every receiver will make (live ones too when a directory was given).
+        if live is None:
+            self._evaluate(data)
+        else:
+            self._evaluate(data, live)
         return data
+
+    @guarded
+    def commit(self, staff: Sequence[Certificate | bytes], now: int | None = None) -> bytes:
+        """Start a new epoch whose members are the visitor plus `staff` (which must include me
+        unless I am the visitor). Fails with the error a receiver would give if not allowed."""
+        return self._commit(staff, now, None)
 
     def _staff_certificates(self) -> list[Certificate]:
         members = self._epochs[self._epoch].members.values()
@@ -556,9 +852,9 @@ class Conversation:
 
 
 def _open_genesis(
-    me: LocalMember, genesis: bytes, anchors: Sequence[bytes], rand: p.RandomSource
+    me: LocalMember, genesis: bytes, trust: TrustRoot | Sequence[bytes], rand: p.RandomSource
 ) -> Conversation:
-    anchor_set = check_anchors(anchors)
+    root = as_trust(trust)
     msg = parse_message(genesis)
     if not isinstance(msg, CommitMessage) or msg.envelope.type != ObjectType.GENESIS:
         raise ProtocolError(ErrorCode.MALFORMED)
@@ -568,18 +864,23 @@ def _open_genesis(
         raise ProtocolError(ErrorCode.BAD_SIGNATURE)
     certs = [m.certificate for m in msg.members if m.certificate is not None]
     centre_id = certs[0].centre_id
+    if root.centre_id is not None and root.centre_id != centre_id:
+        raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
+    anchors = root.anchors_at(msg.created_at)
     for cert in certs:
         if cert.centre_id != centre_id:
             raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
-        check_certificate(cert, anchor_set, msg.created_at)
-    secret = _unwrap(me, msg, members)
-    return Conversation(me, anchor_set, msg, centre_id, secret, rand)
+        check_certificate(cert, anchors, msg.created_at)
+    return Conversation(me, root, msg, centre_id, _unwrap(me, msg, members), rand)
 
 
 @guarded
-def open_conversation(me: LocalMember, genesis: bytes, anchors: Sequence[bytes]) -> Conversation:
-    """Start following a conversation from its genesis (staff, or a visitor resuming)."""
-    return _open_genesis(me, genesis, anchors, p.system_random)
+def open_conversation(me: LocalMember, genesis: bytes, trust: TrustRoot | Sequence[bytes]) -> Conversation:
+    """Start following a conversation from its genesis (staff, or a visitor resuming).
+
+    `trust` is the centre's verified TrustRoot (a bare list of anchor keys is still accepted and
+    trusted at all times, for callers that have not moved to trust roots)."""
+    return _open_genesis(me, genesis, trust, p.system_random)
 
 
 def _new_genesis(
@@ -587,9 +888,10 @@ def _new_genesis(
     conversation_id: bytes,
     counsellors: Sequence[Certificate],
     created_at: int,
+    directory_hash: bytes,
     rand: p.RandomSource,
 ) -> bytes:
     entries = [_visitor_entry(visitor), *(_staff_entry(c) for c in counsellors)]
     entries.sort(key=lambda e: e.member_id)
     env = Envelope(ObjectType.GENESIS, conversation_id, 0, 0, visitor.member_id, ZERO_HASH)
-    return _build_commit(ObjectType.GENESIS, env, created_at, entries, visitor, rand)
+    return _build_commit(ObjectType.GENESIS, env, created_at, entries, visitor, rand, directory_hash)

@@ -37,7 +37,9 @@ CONVERSATION_TYPES = (
     ObjectType.COMMIT,
     ObjectType.APPLICATION,
     ObjectType.HISTORY,
+    ObjectType.KEY_REQUEST,
 )
+REQUEST_REASONS = (1, 2)  # 1: I hold no secret for this epoch; 2: a history bundle for me failed
 MAX_CIPHERTEXT = max(CIPHERTEXT_SIZES)
 
 
@@ -71,6 +73,7 @@ class CommitMessage:
 
     envelope: Envelope
     created_at: int
+    directory_hash: bytes | None  # genesis only: SHA-256 of the directory it was made from
     members: tuple[MemberEntry, ...]
     wraps: tuple[bytes, ...]
     confirmation: bytes
@@ -104,7 +107,19 @@ class HistoryMessage:
     raw: bytes
 
 
-Message = CommitMessage | ApplicationMessage | HistoryMessage
+@dataclass(frozen=True)
+class KeyRequestMessage:
+    """A member asks for a re-key (or a history bundle again) without needing any key."""
+
+    envelope: Envelope
+    reason: int
+    ref_seq: int
+    tbs: bytes
+    signature: bytes
+    raw: bytes
+
+
+Message = CommitMessage | ApplicationMessage | HistoryMessage | KeyRequestMessage
 
 
 def encode_visitor_entry(member_id: bytes, kem_public: bytes, sig_public: bytes) -> bytes:
@@ -166,6 +181,7 @@ def read_envelope(r: Reader) -> Envelope:
 
 def _parse_commit(r: Reader, env: Envelope, data: bytes) -> CommitMessage:
     created_at = r.u64()
+    directory_hash = r.take(HASH_LEN) if env.type == ObjectType.GENESIS else None
     count = r.u16()
     if count > MAX_MEMBERS:
         raise ProtocolError(ErrorCode.OVERSIZE)
@@ -192,7 +208,9 @@ def _parse_commit(r: Reader, env: Envelope, data: bytes) -> CommitMessage:
             or staff_roles != {Role.COUNSELLOR}
         ):
             raise ProtocolError(ErrorCode.MALFORMED)
-    return CommitMessage(env, created_at, members, wraps, confirmation, confirm_input, tbs, signature, data)
+    return CommitMessage(
+        env, created_at, directory_hash, members, wraps, confirmation, confirm_input, tbs, signature, data
+    )
 
 
 def _parse_application(r: Reader, env: Envelope, data: bytes) -> ApplicationMessage:
@@ -229,6 +247,17 @@ def _parse_history(r: Reader, env: Envelope, data: bytes) -> HistoryMessage:
     return HistoryMessage(env, recipient_id, epochs, enc, ciphertext, info_context, tbs, signature, data)
 
 
+def _parse_request(r: Reader, env: Envelope, data: bytes) -> KeyRequestMessage:
+    reason = r.u8()
+    ref_seq = r.u32()
+    tbs = r.consumed()
+    signature = r.take(SIG_LEN)
+    r.finish()
+    if reason not in REQUEST_REASONS or ref_seq >= env.seq:
+        raise ProtocolError(ErrorCode.MALFORMED)
+    return KeyRequestMessage(env, reason, ref_seq, tbs, signature, data)
+
+
 def parse_message(data: bytes) -> Message:
     """Structural parse of any conversation message (bounds first, then fields in order)."""
     if len(data) > MAX_OBJECT:
@@ -240,6 +269,8 @@ def parse_message(data: bytes) -> Message:
         return _parse_commit(r, env, data)
     if env.type == ObjectType.APPLICATION:
         return _parse_application(r, env, data)
+    if env.type == ObjectType.KEY_REQUEST:
+        return _parse_request(r, env, data)
     return _parse_history(r, env, data)
 
 

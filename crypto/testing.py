@@ -15,6 +15,7 @@ from .constants import Role
 from .conversation import Conversation, _open_genesis
 from .errors import guarded
 from .identity import AdminKey, LocalMember, _generate_admin_key, _generate_staff_identity
+from .trust import TrustRoot
 
 
 class DeterministicRandom:
@@ -52,26 +53,29 @@ def create_staff_identity_with(
 @guarded
 def create_conversation_with(
     directory: bytes,
-    anchors: Sequence[bytes],
+    trust: TrustRoot | Sequence[bytes],
     now: int,
     resume_keys: resume.ResumeKeys | None,
     rand: p.RandomSource,
 ) -> visitor.Created:
-    return visitor._create(directory, anchors, now, resume_keys, rand)
+    return visitor._create(directory, trust, now, resume_keys, rand)
 
 
 @guarded
 def open_conversation_with(
-    me: LocalMember, genesis: bytes, anchors: Sequence[bytes], rand: p.RandomSource
+    me: LocalMember, genesis: bytes, trust: TrustRoot | Sequence[bytes], rand: p.RandomSource
 ) -> Conversation:
-    return _open_genesis(me, genesis, anchors, rand)
+    return _open_genesis(me, genesis, trust, rand)
 
 
 @guarded
 def resume_conversation_with(
-    state: visitor.VisitorState, genesis: bytes, rand: p.RandomSource
+    state: visitor.VisitorState,
+    genesis: bytes,
+    trust: TrustRoot | Sequence[bytes] | None,
+    rand: p.RandomSource,
 ) -> Conversation:
-    return visitor._resume(state, genesis, rand)
+    return visitor._resume(state, genesis, trust, rand)
 
 
 @guarded

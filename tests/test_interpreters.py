@@ -23,6 +23,7 @@ from crypto import (
     ContentType,
     Conversation,
     ErrorCode,
+    MessageKind,
     ProtocolError,
     Received,
     Role,
@@ -42,6 +43,7 @@ from tests.chat_helpers import (
     staff_socket,
     staff_view,
     start_visitor,
+    stored_count,
     unb64,
     visitor_socket,
 )
@@ -421,6 +423,50 @@ def test_the_interpreter_leaves_by_proposal_and_a_remaining_member_commits(
             ivan.sock.send({"type": "sync", "conversation": chat.id.hex, "after": 0, "ref": "again"})
             assert ivan.sock.until("error", ref="again")["code"] == "forbidden"
     assert set(roster(client, chat)) == {chat.conversation.visitor_id, staff_id(centre, "anna")}
+
+
+def test_any_current_member_may_ask_for_a_re_key(client: Client, centre: Centre, chat: VisitorChat) -> None:
+    """A key request (type 0x14, PROTOCOL.md §6.7) needs no key: the server stores it from any
+    current member — a counsellor of the queue epoch, the visitor, an interpreter — and a
+    counsellor answers it with a re-key the asker can read. A former member may not ask."""
+    with (
+        visitor_socket(client) as v_raw,
+        staff_socket(client, centre, "anna") as a_raw,
+        staff_socket(client, centre, "bodil") as b_raw,
+    ):
+        visitor = join_as_visitor(v_raw, chat)
+        anna = join_as_staff(a_raw, centre, "anna", chat)
+        bodil = join_as_staff(b_raw, centre, "bodil", chat)
+        asked = bodil.put("send", bodil.conv.request_rekey(), "bodil-asks")  # queued: she is a member
+        visitor.catch_up(asked)
+        anna.catch_up(asked)
+        assert visitor.received[asked].kind == MessageKind.KEY_REQUEST
+        assert visitor.received[asked].request_reason == 1
+        claimed = anna.put("claim", anna.conv.claim(), "claim")
+        visitor.catch_up(claimed)
+        assert bodil.refused("send", bodil.conv.request_rekey(), "bodil-late") == "forbidden"
+        asked = visitor.put("send", visitor.conv.request_rekey(), "visitor-asks")
+        anna.catch_up(asked)
+        assert anna.received[asked].sender_role == Role.VISITOR
+
+        joined = let_in(visitor, anna, centre)
+        with staff_socket(client, centre, "ivan") as i_raw:
+            ivan = join_as_staff(i_raw, centre, "ivan", chat)
+            ivan.catch_up(joined)
+            asked = ivan.put("send", ivan.conv.request_rekey(1, joined), "ivan-asks")
+            anna.catch_up(asked)
+            visitor.catch_up(asked)
+            request = anna.received[asked]
+            assert (request.kind, request.sender_role) == (MessageKind.KEY_REQUEST, Role.INTERPRETER)
+            assert (request.request_reason, request.request_seq) == (1, joined)
+            rekeyed = anna.put("commit", anna.conv.rekey(), "answer")
+            ivan.catch_up(rekeyed)
+            visitor.catch_up(rekeyed)
+            assert ivan.received[rekeyed].readable
+            said = visitor.say("Can you read me now?", "v-now")
+            ivan.catch_up(said)
+            assert ivan.text(said) == "Can you read me now?"
+    assert stored_count(client, chat.id) == said + 1
 
 
 def test_a_transfer_keeps_the_interpreter(client: Client, centre: Centre, chat: VisitorChat) -> None:

@@ -8,9 +8,9 @@ reached past the signature (e.g. a validly signed commit that breaks a membershi
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,11 @@ from .. import hpke
 from .. import primitives as p
 from .. import testing as t
 from ..backup import export_staff_backup
-from ..certificates import certify, sign_directory
+from ..certificates import certify, parse_directory, sign_directory, verify_directory
 from ..constants import (
+    LIVE_SKEW,
+    MAX_CLOCK_SKEW,
+    MAX_ITERATIONS,
     MIN_ITERATIONS,
     SIG_LEN,
     SUITE,
@@ -31,13 +34,14 @@ from ..constants import (
 )
 from ..conversation import (
     Conversation,
+    Live,
     Received,
     _staff_entry,
     _visitor_entry,
 )
 from ..encoding import Writer, b64encode, header
 from ..errors import ProtocolError
-from ..fingerprint import fingerprint, safety_number
+from ..fingerprint import conversation_code, fingerprint, safety_number
 from ..identity import AdminKey, LocalMember
 from ..keyschedule import (
     confirmation,
@@ -55,13 +59,20 @@ from ..messages import (
     encode_remove_proposal,
 )
 from ..padding import pad
+from ..recovery import parse_recovery_phrase, phrase_from_entropy
 from ..resume import code_from_entropy, format_resume_code
+from ..trust import TrustRoot, centre_fingerprint, verify_trust_root
 from ..visitor import Created
-from ..wire import peek
+from ..wire import check_listed_members, peek
+from ..wordlist import WORDS
+from .trust_vectors import log_vectors, make_root, trust_root_vectors
 
 OUT = Path(__file__).parent
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
 DAY = 86_400
+ROTATION = NOW + 60 * DAY  # trust root version 3 retires the first anchor
+Y2024_JUNE = 1_717_200_000  # 2024-06-01
+NOT_AFTER = {"A": NOW + 10 * DAY}  # Anna's certificate is short-lived (revocation vectors)
 LOW_ITERATIONS = 1000
 Json = dict[str, Any]
 
@@ -88,12 +99,23 @@ def member_json(m: LocalMember) -> Json:
     }
 
 
+def code_of(call: Callable[[], object]) -> str | None:
+    """The protocol error code a call raises (None if it succeeds): the generator checks itself."""
+    try:
+        call()
+    except ProtocolError as e:
+        return e.code.value
+    return None
+
+
 def invalid(case: Json, error: str) -> Json:
     return {**case, "result": "invalid", "error": error}
 
 
 class World:
-    """The fixed cast: one centre, its admin, a rogue key, three counsellors and an interpreter."""
+    """The fixed cast: one centre, its admin, a rogue key, three counsellors and an interpreter;
+    three more anchor keys and a log key; a trust root in three versions (v1: the admin alone;
+    v2: 2-of-3 with K2, K3; v3, at ROTATION: K1 retired, K4 added)."""
 
     STAFF = (
         ("A", Role.COUNSELLOR, "Anna Berg"),
@@ -112,7 +134,9 @@ class World:
         for name, role, display in self.STAFF:
             member = t.create_staff_identity_with(self.centre_id, self.rand(16), role, self.rand)
             self.staff[name] = member
-            self.certs[name] = certify(self.admin, member, display, NOW - DAY, NOW + 365 * DAY)
+            self.certs[name] = certify(
+                self.admin, member, display, NOW - DAY, NOT_AFTER.get(name, NOW + 365 * DAY)
+            )
         self.directory = sign_directory(
             self.admin,
             self.centre_id,
@@ -122,6 +146,22 @@ class World:
             [self.certs[n] for n in "ABCI"],
         )
         self.anchors = [self.admin.public]
+        self.k2, self.k3, self.k4 = (t.generate_admin_key_with(self.rand) for _ in range(3))
+        self.log_key = t.generate_admin_key_with(self.rand)
+        self.pin = centre_fingerprint(self.centre_id, self.admin.public)
+        self.roots = self._roots()
+        self.trust = verify_trust_root(self.roots[:2], self.pin)  # what clients know at NOW
+        self.trust_full = verify_trust_root(self.roots, self.pin)  # ... and after ROTATION
+
+    def _roots(self) -> list[bytes]:
+        k1, k2, k3, k4 = self.admin, self.k2, self.k3, self.k4
+        v1 = make_root(self, 1, NOW - 30 * DAY, None, [k1], 1, [k1])
+        v2 = make_root(self, 2, NOW - 20 * DAY, v1, [k1, k2, k3], 2, [k1, k2])
+        v3 = make_root(self, 3, ROTATION, v2, [k2, k3, k4], 2, [k2, k3])
+        return [v1, v2, v3]
+
+    def trust_json(self) -> Json:
+        return {"pin_hex": hx(self.pin), "chain_hex": [hx(r) for r in self.roots]}
 
     def admin_json(self) -> Json:
         return {
@@ -373,7 +413,7 @@ def cert_fields(world: World, name: str) -> Json:
         "kem_public": m.kem_public,
         "sig_public": m.sig_public,
         "not_before": NOW - DAY,
-        "not_after": NOW + 365 * DAY,
+        "not_after": NOT_AFTER.get(name, NOW + 365 * DAY),
     }
 
 
@@ -395,7 +435,7 @@ def certificate_vectors(world: World) -> Json:
                 "kem_public_hex": hx(m.kem_public),
                 "sig_public_hex": hx(m.sig_public),
                 "not_before": NOW - DAY,
-                "not_after": NOW + 365 * DAY,
+                "not_after": NOT_AFTER.get(name, NOW + 365 * DAY),
                 "certificate_hex": hx(world.certs[name]),
                 "result": "valid",
             }
@@ -441,7 +481,7 @@ def certificate_vectors(world: World) -> Json:
         verify_case(
             "verify-tampered-kem-key", flip(good, 3 + 16 + 16 + 1 + 1 + 10 + 2), NOW, "bad_certificate"
         ),
-        verify_case("verify-unsupported-version", b"\x02" + good[1:], NOW, "unsupported_version"),
+        verify_case("verify-unsupported-version", b"\x01" + good[1:], NOW, "unsupported_version"),
         verify_case("verify-unsupported-suite", good[:1] + b"\x02" + good[2:], NOW, "unsupported_suite"),
         verify_case("verify-wrong-type", good[:2] + b"\x02" + good[3:], NOW, "malformed"),
         verify_case("verify-truncated", good[:-1], NOW, "truncated"),
@@ -500,8 +540,14 @@ def directory_vectors(world: World) -> Json:
     anchors = [hx(a) for a in world.anchors]
     ordered = sorted((world.certs[n] for n in "ABCI"), key=lambda c: c[19:35])
 
-    def case(case_id: str, data: bytes, now: int, error: str | None) -> Json:
-        c = {"id": case_id, "directory_hex": hx(data), "anchors_hex": anchors, "now": now}
+    def case(case_id: str, data: bytes, now: int, error: str | None, min_serial: int = 0) -> Json:
+        c = {
+            "id": case_id,
+            "directory_hex": hx(data),
+            "anchors_hex": anchors,
+            "now": now,
+            "min_serial": min_serial,
+        }
         if error:
             return invalid(c, error)
         return {
@@ -517,6 +563,8 @@ def directory_vectors(world: World) -> Json:
     good = world.directory
     cases = [
         case("directory-ok", good, NOW, None),
+        case("directory-at-the-serial-seen", good, NOW, None, min_serial=7),
+        case("directory-older-than-the-serial-seen", good, NOW, "bad_certificate", min_serial=8),
         case("directory-expired", good, NOW + 31 * DAY, "bad_certificate"),
         case("directory-not-yet-issued", good, NOW - 2 * 3600, "bad_certificate"),
         case(
@@ -667,7 +715,7 @@ def visitor_state_vectors(world: World, created: Created, code: str) -> Json:
             "kem_public_hex": hx(me.kem_public),
             "sig_public_hex": hx(me.sig_public),
             "genesis_hash_hex": hx(conv.genesis_hash),
-            "anchors_hex": [hx(a) for a in conv.anchors],
+            "pin_hex": hx(world.pin),
             "result": "valid",
         },
         invalid(
@@ -717,14 +765,44 @@ def visitor_state_vectors(world: World, created: Created, code: str) -> Json:
     return {"description": "The visitor's keys sealed under the resume code's state key.", "cases": cases}
 
 
+def _phrase(seed: bytes) -> str:
+    return phrase_from_entropy(t.DeterministicRandom(seed)(11))
+
+
+def _backup_cases(blob: bytes, phrase: str, other: str) -> list[Json]:
+    """Refusals both backup types share: wrong or mistyped phrases, tampering, KDF bounds."""
+    base = {"kind": "import", "floor": "test", "phrase": phrase}
+    words = phrase.split()
+    mistyped = " ".join([*words[:3], words[4], words[3], *words[5:]])
+    above = blob[:3] + (MAX_ITERATIONS + 1).to_bytes(4, "big") + blob[7:]
+    cases = [
+        ("wrong-phrase", {"phrase": other}, blob, "bad_tag"),
+        ("swapped-words", {"phrase": mistyped}, blob, "bad_code_checksum"),
+        ("unknown-word", {"phrase": " ".join(["trygg", *words[1:]])}, blob, "bad_code_character"),
+        ("eight-words", {"phrase": " ".join(words[:8])}, blob, "bad_code_length"),
+        ("tampered-salt", {}, flip(blob, 9), "bad_tag"),
+        ("tampered-ciphertext", {}, flip(blob, 60), "bad_tag"),
+        ("production-floor", {"floor": "production"}, blob, "weak_parameters"),
+        ("iterations-above-ceiling", {}, above, "weak_parameters"),
+        ("truncated", {}, blob[:30], "truncated"),
+        ("unsupported-suite", {}, blob[:1] + b"\x07" + blob[2:], "unsupported_suite"),
+        ("version-1", {}, b"\x01" + blob[1:], "unsupported_version"),
+    ]
+    return [
+        invalid({**base, **over, "id": f"import-{name}", "backup_b64url": b64encode(data)}, error)
+        for name, over, data, error in cases
+    ]
+
+
 def staff_backup_vectors(world: World) -> Json:
     rand = t.DeterministicRandom(b"trygg vectors: backup")
     member = world.staff["A"]
-    passphrase = "Grønn hest, batteri og stift"  # noqa: S105 - a published test vector
-    blob = t.export_staff_backup_with(member, passphrase, LOW_ITERATIONS, rand)
-    base = {"kind": "import", "floor": "test"}
-    decomposed = unicodedata.normalize("NFD", passphrase)
+    phrase = _phrase(b"trygg vectors: staff phrase")
+    blob = t.export_staff_backup_with(member, phrase, LOW_ITERATIONS, rand)
     ok = {
+        "kind": "import",
+        "floor": "test",
+        "backup_b64url": b64encode(blob),
         "member_id_hex": hx(member.member_id),
         "centre_id_hex": hx(member.centre_id),
         "role": int(member.role),
@@ -732,101 +810,28 @@ def staff_backup_vectors(world: World) -> Json:
         "sig_public_hex": hx(member.sig_public),
         "result": "valid",
     }
+    prefixes = " ".join(w[:4] if len(w) > 4 else w for w in phrase.split())
     cases: list[Json] = [
-        {**base, "id": "import-ok", "backup_b64url": b64encode(blob), "passphrase": passphrase, **ok},
-        {
-            **base,
-            "id": "import-nfd-passphrase",
-            "backup_b64url": b64encode(blob),
-            "passphrase": decomposed,
-            **ok,
-        },
-        invalid(
-            {
-                **base,
-                "id": "import-wrong-passphrase",
-                "backup_b64url": b64encode(blob),
-                "passphrase": passphrase + " ",
-            },
-            "bad_tag",
-        ),
-        invalid(
-            {
-                **base,
-                "id": "import-tampered-salt",
-                "backup_b64url": b64encode(flip(blob, 9)),
-                "passphrase": passphrase,
-            },
-            "bad_tag",
-        ),
-        invalid(
-            {
-                **base,
-                "id": "import-tampered-ciphertext",
-                "backup_b64url": b64encode(flip(blob, 60)),
-                "passphrase": passphrase,
-            },
-            "bad_tag",
-        ),
-        invalid(
-            {
-                **base,
-                "id": "import-production-floor",
-                "floor": "production",
-                "backup_b64url": b64encode(blob),
-                "passphrase": passphrase,
-            },
-            "weak_parameters",
-        ),
-        invalid(
-            {
-                **base,
-                "id": "import-truncated",
-                "backup_b64url": b64encode(blob[:30]),
-                "passphrase": passphrase,
-            },
-            "truncated",
-        ),
-        invalid(
-            {
-                **base,
-                "id": "import-unsupported-suite",
-                "backup_b64url": b64encode(blob[:1] + b"\x07" + blob[2:]),
-                "passphrase": passphrase,
-            },
-            "unsupported_suite",
-        ),
+        {**ok, "id": "import-ok", "phrase": phrase},
+        {**ok, "id": "import-upper-case-and-dashes", "phrase": "-".join(phrase.upper().split())},
+        {**ok, "id": "import-four-letter-prefixes", "phrase": prefixes},
+        *_backup_cases(blob, phrase, _phrase(b"trygg vectors: another phrase")),
     ]
-    try:
-        export_staff_backup(member, passphrase, LOW_ITERATIONS)
-    except ProtocolError as e:
-        cases.append(
-            invalid(
-                {
-                    "id": "export-low-iterations",
-                    "kind": "export",
-                    "iterations": LOW_ITERATIONS,
-                    "passphrase": passphrase,
-                },
-                e.code.value,
+    for case_id, iterations, text in [
+        ("export-low-iterations", LOW_ITERATIONS, phrase),
+        ("export-above-ceiling", MAX_ITERATIONS + 1, phrase),
+        ("export-chosen-passphrase", MIN_ITERATIONS, "Grønn hest, batteri og stift"),
+    ]:
+        try:
+            export_staff_backup(member, text, iterations)
+        except ProtocolError as e:
+            cases.append(
+                invalid(
+                    {"id": case_id, "kind": "export", "iterations": iterations, "phrase": text}, e.code.value
+                )
             )
-        )
-    try:
-        export_staff_backup(member, "kort", MIN_ITERATIONS)
-    except ProtocolError as e:
-        cases.append(
-            invalid(
-                {
-                    "id": "export-short-passphrase",
-                    "kind": "export",
-                    "iterations": MIN_ITERATIONS,
-                    "passphrase": "kort",
-                },
-                e.code.value,
-            )
-        )
     return {
-        "description": "Staff private keys sealed under a passphrase (PBKDF2-SHA256 + HKDF).",
+        "description": "Staff private keys sealed under a generated recovery phrase (PBKDF2-SHA256 + HKDF).",
         "identity": member_json(member),
         "cases": cases,
     }
@@ -834,10 +839,10 @@ def staff_backup_vectors(world: World) -> Json:
 
 def admin_backup_vectors(world: World) -> Json:
     rand = t.DeterministicRandom(b"trygg vectors: admin backup")
-    passphrase = "Senterets nøkkel, trygt forvart"  # noqa: S105 - a published test vector
-    blob = t.export_admin_backup_with(world.admin, passphrase, LOW_ITERATIONS, rand)
-    staff_blob = t.export_staff_backup_with(world.staff["B"], passphrase, LOW_ITERATIONS, rand)
-    base = {"kind": "import", "floor": "test", "passphrase": passphrase}
+    phrase = _phrase(b"trygg vectors: admin phrase")
+    blob = t.export_admin_backup_with(world.admin, phrase, LOW_ITERATIONS, rand)
+    staff_blob = t.export_staff_backup_with(world.staff["B"], phrase, LOW_ITERATIONS, rand)
+    base = {"kind": "import", "floor": "test", "phrase": phrase}
     cases: list[Json] = [
         {
             **base,
@@ -846,25 +851,7 @@ def admin_backup_vectors(world: World) -> Json:
             "admin_public_hex": hx(world.admin.public),
             "result": "valid",
         },
-        invalid(
-            {
-                **base,
-                "id": "import-wrong-passphrase",
-                "backup_b64url": b64encode(blob),
-                "passphrase": "Senterets nøkkel",
-            },
-            "bad_tag",
-        ),
-        invalid({**base, "id": "import-tampered", "backup_b64url": b64encode(flip(blob, 45))}, "bad_tag"),
-        invalid(
-            {
-                **base,
-                "id": "import-production-floor",
-                "floor": "production",
-                "backup_b64url": b64encode(blob),
-            },
-            "weak_parameters",
-        ),
+        *_backup_cases(blob, phrase, _phrase(b"trygg vectors: another phrase")),
         invalid(
             {**base, "id": "import-staff-backup-as-admin", "backup_b64url": b64encode(staff_blob)},
             "malformed",
@@ -888,12 +875,73 @@ def admin_backup_vectors(world: World) -> Json:
         ),
     ]
     return {
-        "description": "The centre admin's signing key sealed under a passphrase (type 0x22).",
+        "description": "The centre admin's signing key sealed under a recovery phrase (type 0x22).",
         "cases": cases,
     }
 
 
-def fingerprint_vectors(world: World, visitor: LocalMember) -> Json:
+def recovery_phrase_vectors() -> Json:
+    rand = t.DeterministicRandom(b"trygg vectors: recovery phrases")
+    cases: list[Json] = []
+    phrases = []
+    for i, entropy in enumerate([bytes(11), bytes([0xFF]) * 11, rand(11), rand(11)]):
+        phrase = phrase_from_entropy(entropy)
+        phrases.append(phrase)
+        cases.append(
+            {
+                "id": f"generate-{i}",
+                "kind": "generate",
+                "entropy_hex": hx(entropy),
+                "phrase": phrase,
+                "result": "valid",
+            }
+        )
+    phrase = phrases[2]
+    words = phrase.split()
+    variants = {
+        "canonical": phrase,
+        "upper-case": phrase.upper(),
+        "separators": "  "
+        + "-".join(words[:3])
+        + ", "
+        + " ".join(words[3:6])
+        + ".\t"
+        + "\u00a0".join(words[6:])
+        + "\n",
+        "four-letter-prefixes": " ".join(w[:4] for w in words),
+        "longer-prefixes": " ".join(w[:5] for w in words),
+    }
+    for name, text in variants.items():
+        cases.append(
+            {"id": f"parse-{name}", "kind": "parse", "input": text, "phrase": phrase, "result": "valid"}
+        )
+    other_check = next(w for w in ("zoo", "abandon") if w != words[8])
+    bad = [
+        ("eight-words", " ".join(words[:8]), "bad_code_length"),
+        ("ten-words", phrase + " " + words[0], "bad_code_length"),
+        ("unknown-word", " ".join(["trygg", *words[1:]]), "bad_code_character"),
+        ("three-letter-prefix", " ".join(["abs", *words[1:]]), "bad_code_character"),
+        ("non-ascii", " ".join(["abandön", *words[1:]]), "bad_code_character"),
+        ("digit", " ".join(["4bandon", *words[1:]]), "bad_code_character"),
+        ("wrong-check-word", " ".join([*words[:8], other_check]), "bad_code_checksum"),
+        ("swapped-words", " ".join([words[1], words[0], *words[2:]]), "bad_code_checksum"),
+        ("too-long", "a" * 257, "bad_code_length"),
+    ]
+    for name, text, error in bad:
+        assert code_of(functools.partial(parse_recovery_phrase, text)) == error, name
+        cases.append(invalid({"id": f"parse-{name}", "kind": "parse", "input": text}, error))
+    digest = p.sha256(("\n".join(WORDS) + "\n").encode())
+    return {
+        "description": (
+            "Recovery phrases: 8 words of 11 random bits each from BIP-39's English list and a check "
+            "word (top 11 bits of SHA-256(label('recovery/check', entropy)))."
+        ),
+        "wordlist_sha256_hex": hx(digest),
+        "cases": cases,
+    }
+
+
+def fingerprint_vectors(world: World, visitor: LocalMember, genesis_hash: bytes) -> Json:
     cases: list[Json] = []
     prints = {}
     for name, m in [("A", world.staff["A"]), ("I", world.staff["I"]), ("visitor", visitor)]:
@@ -921,6 +969,22 @@ def fingerprint_vectors(world: World, visitor: LocalMember) -> Json:
         }
     )
     a = world.staff["A"]
+    code = conversation_code(
+        genesis_hash,
+        (visitor.member_id, visitor.sig_public, visitor.kem_public),
+        (a.member_id, a.sig_public, a.kem_public),
+    )
+    cases.append(
+        {
+            "id": "conversation-code-visitor-A",
+            "kind": "conversation_code",
+            "genesis_hash_hex": hx(genesis_hash),
+            "visitor_hex": [hx(visitor.member_id), hx(visitor.sig_public), hx(visitor.kem_public)],
+            "staff_hex": [hx(a.member_id), hx(a.sig_public), hx(a.kem_public)],
+            "code": code,
+            "result": "valid",
+        }
+    )
     cases.append(
         invalid(
             {
@@ -933,7 +997,10 @@ def fingerprint_vectors(world: World, visitor: LocalMember) -> Json:
             "malformed",
         )
     )
-    return {"description": "Safety numbers: 6 groups of 5 digits per key holder.", "cases": cases}
+    return {
+        "description": "Safety numbers (6 groups of 5 digits per key holder) and conversation codes.",
+        "cases": cases,
+    }
 
 
 # -- the conversation -------------------------------------------------------------------
@@ -947,12 +1014,12 @@ class Script:
         seed = b"trygg vectors: genesis"
         keys = t.derive_resume_keys_with_iterations(resume_code, world.centre_id, LOW_ITERATIONS)
         self.rand = t.DeterministicRandom(seed)
-        self.created = t.create_conversation_with(world.directory, world.anchors, NOW, keys, self.rand)
+        self.created = t.create_conversation_with(world.directory, world.trust, NOW, keys, self.rand)
         self.visitor = self.created.conversation.me
         self.members: dict[str, LocalMember] = {"visitor": self.visitor, **world.staff}
         genesis = self.created.genesis
         self.parties: dict[str, Conversation] = {
-            name: t.open_conversation_with(m, genesis, world.anchors, t.DeterministicRandom(b""))
+            name: t.open_conversation_with(m, genesis, world.trust_full, t.DeterministicRandom(b""))
             for name, m in self.members.items()
         }
         self.transcript: list[bytes] = [genesis]
@@ -960,6 +1027,7 @@ class Script:
             {"party": "visitor", "op": "create", "now": NOW, "rand_seed_hex": hx(seed)}
         ]
         self.results: list[dict[str, Received]] = [{}]
+        self.dirs = Editions(world)
 
     def send(self, party: str, op: str, now: int | None = None, **args: Any) -> bytes:
         seq = len(self.transcript)
@@ -983,12 +1051,26 @@ class Script:
         elif op == "share_history":
             data = conv.share_history(self.members[args["name"]].member_id, args["epochs"])
             build.update(recipient=args["name"], epochs=args["epochs"])
+        elif op == "request_rekey":
+            data = conv.request_rekey(args["reason"])
+            build["reason"] = args["reason"]
+        elif op == "rekey":
+            data = conv.rekey(None, now)
         else:
             raise ValueError(op)
         self.transcript.append(data)
         self.builds.append(build)
         self.results.append({name: c.receive(data) for name, c in self.parties.items()})
         return data
+
+    def replay(self, name: str, prefix: int, trust: TrustRoot | None = None) -> Conversation:
+        """A fresh client of `name` that has received transcript[:prefix]."""
+        conv = t.open_conversation_with(
+            self.members[name], self.transcript[0], trust or self.world.trust_full, t.DeterministicRandom(b"")
+        )
+        for data in self.transcript[1:prefix]:
+            conv.receive(data)
+        return conv
 
     def state_at(self, prefix: int) -> tuple[int, bytes]:
         """(next seq, last hash) after applying transcript[:prefix]."""
@@ -1014,6 +1096,9 @@ class Script:
             "B", "encrypt", content_type=1, body="Tolken har gått. Dette kan bare du og jeg lese.".encode()
         )
         self.send("visitor", "encrypt", content_type=2, body=bytes(range(256)) * 20)  # 16: 16 KiB bucket
+        self.send("visitor", "request_rekey", reason=1)  # 17: asks for a fresh epoch (no key needed)
+        self.send("B", "rekey", NOW + 360)  # 18: epoch 6, same members, fresh secret
+        self.send("B", "encrypt", content_type=1, body=b"Ny n\xc3\xb8kkel.")  # 19
 
 
 def routing_json(data: bytes) -> Json:
@@ -1028,6 +1113,8 @@ def routing_json(data: bytes) -> Json:
         "message_hash_hex": hx(r.message_hash),
         "members": [[hx(m), int(role)] for m, role in r.members],
         "history_recipient_hex": hx(r.history_recipient) if r.history_recipient else None,
+        "created_at": r.created_at,
+        "directory_hash_hex": hx(r.directory_hash) if r.directory_hash else None,
     }
 
 
@@ -1062,8 +1149,9 @@ class Forge:
         secret: bytes | None = None,
         mutate: Callable[[bytes], bytes] | None = None,
         ct_len: int | None = None,
+        padded: bytes | None = None,
     ) -> bytes:
-        padded = pad(1, body)
+        padded = padded or pad(1, body)
         key_nonce = self.rand(16)
         aad = encode_envelope(env) + key_nonce + (ct_len or len(padded) + 16).to_bytes(4, "big")
         key, nonce = message_key(secret or self.secrets[env.epoch] or bytes(32), key_nonce, aad)
@@ -1087,9 +1175,13 @@ class Forge:
         wrap_secret: dict[bytes, bytes] | None = None,
         corrupt_wrap_of: bytes | None = None,
         created_at: int = NOW + 400,
+        directory_hash: bytes | None = None,
     ) -> bytes:
         secret = self.rand(32)
-        w = Writer().raw(encode_envelope(env)).u64(created_at).u16(len(entries))
+        w = Writer().raw(encode_envelope(env)).u64(created_at)
+        if env.type == ObjectType.GENESIS:
+            w.raw(directory_hash or p.sha256(self.s.world.directory))
+        w.u16(len(entries))
         for e in entries:
             w.raw(e.raw)
         for e in entries:
@@ -1104,6 +1196,10 @@ class Forge:
         tbs = confirm_input + confirmation(secret, p.sha256(confirm_input))
         kind = "genesis" if env.type == ObjectType.GENESIS else "commit"
         return tbs + p.ed25519_sign(self.s.members[signer].sig_private, signature_input(kind, tbs))
+
+    def request(self, env: Envelope, signer: str, reason: int = 1, ref_seq: int = 14) -> bytes:
+        tbs = Writer().raw(encode_envelope(env)).u8(reason).u32(ref_seq).getvalue()
+        return tbs + p.ed25519_sign(self.s.members[signer].sig_private, signature_input("request", tbs))
 
     def history(
         self,
@@ -1129,11 +1225,14 @@ def resign(data: bytes, kind: str, signer: LocalMember) -> bytes:
     return tbs + p.ed25519_sign(signer.sig_private, signature_input(kind, tbs))
 
 
-def negative_cases(s: Script) -> list[Json]:
+def negative_cases(s: Script) -> tuple[list[Json], list[Json]]:
+    """(refusals, survivals): what every receiver refuses, and correctly signed messages whose
+    part for this receiver fails, which are accepted with `problem` set (§9.6)."""
     f = Forge(s)
     tr = s.transcript
     V, A, B = s.members["visitor"], s.members["A"], s.members["B"]
     cases: list[Json] = []
+    survivals: list[Json] = []
 
     def add(case_id: str, receiver: str, prefix: int, data: bytes, error: str, append: int = 0) -> None:
         case: Json = {
@@ -1146,27 +1245,45 @@ def negative_cases(s: Script) -> list[Json]:
             case["append_zero_bytes"] = append  # keeps the file small; runners append them
         cases.append(invalid(case, error))
 
+    def survive(case_id: str, receiver: str, prefix: int, data: bytes, problem: str) -> None:
+        received = s.replay(receiver, prefix).receive(data)
+        assert received.problem == problem, case_id
+        assert not received.readable, case_id
+        survivals.append(
+            {
+                "id": case_id,
+                "receiver": receiver,
+                "prefix": prefix,
+                "message_b64url": b64encode(data),
+                "result": "valid",
+                "kind": received.kind.value,
+                "problem": problem,
+            }
+        )
+
     m4 = tr[4]  # A's first message, epoch 1
     ct_start = 75 + 16 + 4
     add("app-tampered-ciphertext", "visitor", 4, flip(m4, ct_start + 5), "bad_signature")
     add("app-tampered-tag", "visitor", 4, flip(m4, len(m4) - SIG_LEN - 1), "bad_signature")
     add("app-tampered-signature", "visitor", 4, flip(m4, len(m4) - 1), "bad_signature")
     add("app-tampered-key-nonce", "visitor", 4, flip(m4, 80), "bad_signature")
-    add(
+    survive(
         "app-tampered-ciphertext-resigned",
         "visitor",
         4,
         resign(flip(m4, ct_start + 5), "application", A),
         "bad_tag",
     )
-    add(
+    survive(
         "app-tampered-tag-resigned",
         "visitor",
         4,
         resign(flip(m4, len(m4) - SIG_LEN - 1), "application", A),
         "bad_tag",
     )
-    add("app-tampered-key-nonce-resigned", "visitor", 4, resign(flip(m4, 80), "application", A), "bad_tag")
+    survive(
+        "app-tampered-key-nonce-resigned", "visitor", 4, resign(flip(m4, 80), "application", A), "bad_tag"
+    )
     add("app-signed-by-other-member", "visitor", 4, resign(m4, "application", V), "bad_signature")
     add("app-wrong-signature-label", "visitor", 4, resign(m4, "history", A), "bad_signature")
     add("app-sender-changed", "visitor", 4, m4[:27] + V.member_id + m4[43:], "bad_signature")
@@ -1224,7 +1341,7 @@ def negative_cases(s: Script) -> list[Json]:
         f.application(f.env(ObjectType.APPLICATION, 15, 5, "I"), "I", secret=bytes(32)),
         "not_a_member",
     )
-    add(
+    survive(
         "app-wrong-key",
         "visitor",
         5,
@@ -1251,7 +1368,7 @@ def negative_cases(s: Script) -> list[Json]:
         "malformed",
     )
     add("app-input-oversize", "visitor", 4, m4, "oversize", append=131_072)
-    add("app-unsupported-version", "visitor", 4, b"\x02" + m4[1:], "unsupported_version")
+    add("app-unsupported-version", "visitor", 4, b"\x01" + m4[1:], "unsupported_version")
     add("app-unsupported-suite", "visitor", 4, m4[:1] + b"\x02" + m4[2:], "unsupported_suite")
     add("app-unknown-type", "visitor", 4, m4[:2] + b"\x7f" + m4[3:], "malformed")
     add("app-type-is-certificate", "visitor", 4, m4[:2] + b"\x01" + m4[3:], "malformed")
@@ -1334,7 +1451,7 @@ def negative_cases(s: Script) -> list[Json]:
         f.commit(f.env(ObjectType.COMMIT, 6, 2, "A"), "A", f.entries(["A"], [expired_b])),
         "bad_certificate",
     )
-    add(
+    survive(
         "commit-corrupt-wrap-for-receiver",
         "visitor",
         6,
@@ -1343,7 +1460,7 @@ def negative_cases(s: Script) -> list[Json]:
         ),
         "bad_tag",
     )
-    add(
+    survive(
         "commit-split-secret",
         "B",
         6,
@@ -1427,14 +1544,14 @@ def negative_cases(s: Script) -> list[Json]:
         f.history(f.env(ObjectType.HISTORY, 7, 2, "A"), "A", "B", [1, 2]),
         "wrong_epoch",
     )
-    add(
+    survive(
         "history-wrong-secret",
         "B",
         7,
         f.history(f.env(ObjectType.HISTORY, 7, 2, "A"), "A", "B", [0, 1], [f.secrets[0] or b"", bytes(32)]),
         "bad_confirmation",
     )
-    add(
+    survive(
         "history-tampered-ciphertext-resigned",
         "B",
         7,
@@ -1456,7 +1573,98 @@ def negative_cases(s: Script) -> list[Json]:
         f.history(f.env(ObjectType.HISTORY, 7, 2, "A"), "A", "B", [1, 0]),
         "malformed",
     )
-    return cases
+    bad_padding = b"\x01" + (3).to_bytes(4, "big") + b"hei" + bytes(247) + b"\x01"
+    survive(
+        "app-bad-padding",
+        "visitor",
+        4,
+        f.application(f.env(ObjectType.APPLICATION, 4, 1, "A"), "A", padded=bad_padding),
+        "malformed",
+    )
+
+    # time the committer cannot choose (§8.2 rule 0, §9.3)
+    d = s.dirs
+    add(
+        "commit-backdated-before-previous",
+        "visitor",
+        6,
+        f.commit(f.env(ObjectType.COMMIT, 6, 2, "A"), "A", f.entries(["A", "B"]), created_at=NOW + 59),
+        "bad_time",
+    )
+    add(
+        "commit-backdated-to-2024-adds-certificate-expired-in-2024",
+        "visitor",
+        6,
+        f.commit(
+            f.env(ObjectType.COMMIT, 6, 2, "A"), "A", f.entries(["A"], [d.cert_2024]), created_at=Y2024_JUNE
+        ),
+        "bad_time",
+    )
+    add(
+        "commit-retains-expired-member",
+        "visitor",
+        8,
+        f.commit(f.env(ObjectType.COMMIT, 8, 3, "B"), "B", f.entries(["A", "B"]), created_at=NOW + 11 * DAY),
+        "bad_certificate",
+    )
+    add(
+        "commit-retains-member-of-retired-anchor",
+        "visitor",
+        8,
+        f.commit(
+            f.env(ObjectType.COMMIT, 8, 3, "B"),
+            "B",
+            f.entries(["B"]),
+            created_at=ROTATION + MAX_CLOCK_SKEW + 1,
+        ),
+        "bad_certificate",
+    )
+    add(
+        "commit-adds-certificate-of-retired-anchor",
+        "visitor",
+        8,
+        f.commit(
+            f.env(ObjectType.COMMIT, 8, 3, "B"),
+            "B",
+            f.entries(["C"], [d.renewed_k2["B"]]),
+            created_at=ROTATION + 3600,
+        ),
+        "bad_certificate",
+    )
+
+    # key requests (§6.7)
+    m17 = tr[17]
+    add("request-tampered", "B", 17, flip(m17, 79), "bad_signature")
+    add(
+        "request-by-non-member",
+        "B",
+        17,
+        f.request(f.env(ObjectType.KEY_REQUEST, 17, 5, "C"), "C"),
+        "not_a_member",
+    )
+    add(
+        "request-wrong-epoch",
+        "B",
+        17,
+        f.request(f.env(ObjectType.KEY_REQUEST, 17, 4, "visitor"), "visitor"),
+        "wrong_epoch",
+    )
+    add(
+        "request-unknown-reason",
+        "B",
+        17,
+        f.request(f.env(ObjectType.KEY_REQUEST, 17, 5, "visitor"), "visitor", reason=3),
+        "malformed",
+    )
+    add(
+        "request-refers-to-itself",
+        "B",
+        17,
+        f.request(f.env(ObjectType.KEY_REQUEST, 17, 5, "visitor"), "visitor", ref_seq=17),
+        "malformed",
+    )
+    add("request-truncated", "B", 17, m17[:-1], "truncated")
+    return cases, survivals
 
 
 def genesis_cases(s: Script) -> list[Json]:
@@ -1468,7 +1676,7 @@ def genesis_cases(s: Script) -> list[Json]:
         cases.append(invalid({"id": case_id, "receiver": "A", "genesis_b64url": b64encode(data)}, error))
 
     env0 = Envelope(ObjectType.GENESIS, f.conversation_id, 0, 0, s.visitor.member_id, bytes(32))
-    add("genesis-tampered", flip(g, 120), "bad_signature")
+    add("genesis-tampered", flip(g, len(g) - 64 - 32 - 10), "bad_signature")
     add("genesis-tampered-signature", flip(g, len(g) - 5), "bad_signature")
     add(
         "genesis-with-interpreter",
@@ -1508,16 +1716,24 @@ def genesis_cases(s: Script) -> list[Json]:
         "bad_certificate",
     )
     add("genesis-is-a-commit", s.transcript[3], "malformed")
-    add(
-        "genesis-split-secret",
-        f.commit(
-            env0,
-            "visitor",
-            f.entries(["A", "B"]),
-            wrap_secret={s.members["A"].member_id: bytes(32)},
-            created_at=NOW,
-        ),
-        "bad_confirmation",
+    add("genesis-directory-hash-tampered", flip(g, 75 + 8 + 3), "bad_signature")
+    add("genesis-version-1", b"\x01" + g[1:], "unsupported_version")
+    split = f.commit(
+        env0,
+        "visitor",
+        f.entries(["A", "B"]),
+        wrap_secret={s.members["A"].member_id: bytes(32)},
+        created_at=NOW,
+    )
+    # A bad wrap for me does not stop me following the conversation (§9.6).
+    cases.append(
+        {
+            "id": "genesis-split-secret",
+            "receiver": "A",
+            "genesis_b64url": b64encode(split),
+            "result": "valid",
+            "needs_rekey": True,
+        }
     )
     return cases
 
@@ -1545,8 +1761,289 @@ def past_cases(s: Script) -> list[Json]:
     ]
 
 
+class Editions:
+    """Later directory editions and re-issued certificates, for the time and revocation vectors.
+
+    D7 is the world's directory. D8: Anna deactivated. D9: lists Anna's expired certificate.
+    D10: Anna renewed. D11 (after ROTATION, signed by K2): Anna, Bjørn and Ida re-issued by K2,
+    Cecilie gone. D12: lists a certificate for Cecilie that expires at NOW + 100.
+    """
+
+    def __init__(self, w: World) -> None:
+        def fields(name: str, **over: Any) -> Json:
+            return {**cert_fields(w, name), **over}
+
+        names = {n: d for n, _, d in World.STAFF}
+        self.cert_2024 = raw_certificate(
+            w.admin, **fields("C", not_before=1_704_067_200, not_after=1_735_603_200)
+        )
+        self.short_c = raw_certificate(w.admin, **fields("C", not_before=NOW - 2 * DAY, not_after=NOW + 100))
+        self.renewed_a = certify(w.admin, w.staff["A"], names["A"], NOW + 9 * DAY, NOW + 365 * DAY)
+        self.renewed_k2 = {
+            n: certify(w.k2, w.staff[n], names[n], ROTATION - DAY, ROTATION + 365 * DAY) for n in "ABI"
+        }
+        c = w.certs
+        cid = w.centre_id
+        self.directories: dict[str, tuple[bytes, int]] = {  # name -> (bytes, trust chain length)
+            "D7": (w.directory, 2),
+            "D8": (sign_directory(w.admin, cid, 8, NOW + 100, NOW + 30 * DAY, [c["B"], c["C"], c["I"]]), 2),
+            "D9": (sign_directory(w.admin, cid, 9, NOW + 11 * DAY, NOW + 30 * DAY, list(c.values())), 2),
+            "D10": (
+                sign_directory(
+                    w.admin, cid, 10, NOW + 11 * DAY, NOW + 30 * DAY, [self.renewed_a, c["B"], c["C"], c["I"]]
+                ),
+                2,
+            ),
+            "D11": (
+                sign_directory(
+                    w.k2, cid, 11, ROTATION + 3600, ROTATION + 30 * DAY, list(self.renewed_k2.values())
+                ),
+                3,
+            ),
+            "D12": (
+                sign_directory(w.admin, cid, 12, NOW, NOW + 30 * DAY, [c["A"], c["B"], self.short_c, c["I"]]),
+                2,
+            ),
+        }
+        chains = {2: w.trust, 3: w.trust_full}
+        self.verified = {
+            name: verify_directory(data, chains[length].anchors, parse_directory(data).issued_at)
+            for name, (data, length) in self.directories.items()
+        }
+
+    def json(self) -> Json:
+        return {
+            name: {
+                "directory_hex": hx(data),
+                "chain_length": length,
+                "verify_at": parse_directory(data).issued_at,
+            }
+            for name, (data, length) in self.directories.items()
+        }
+
+
+def live_cases(s: Script) -> list[Json]:
+    """Commits refused only by a receiver that is told it receives live (its clock, its directory)."""
+    f = Forge(s)
+    adds_short = f.commit(
+        f.env(ObjectType.COMMIT, 6, 2, "A"), "A", f.entries(["A"], [s.dirs.short_c]), created_at=NOW + 60
+    )
+    cases = [
+        ("live-commit-too-old", s.transcript[6], NOW + 120 + LIVE_SKEW + 1, "D7", "bad_time"),
+        ("live-commit-from-the-future", s.transcript[6], NOW + 120 - LIVE_SKEW - 1, "D7", "bad_time"),
+        ("live-commit-retains-member-not-listed", s.transcript[6], NOW + 120, "D8", "bad_certificate"),
+        ("live-commit-adds-member-not-listed", adds_short, NOW + 90, "D7", "bad_certificate"),
+        ("live-commit-adds-member-expired-now", adds_short, NOW + 200, "D12", "bad_certificate"),
+    ]
+    return [
+        invalid(
+            {
+                "id": case_id,
+                "receiver": "visitor",
+                "prefix": 6,
+                "message_b64url": b64encode(data),
+                "live": {"now": now, "directory": directory},
+            },
+            error,
+        )
+        for case_id, data, now, directory, error in cases
+    ]
+
+
+def _accepted(case: Json, r: Received) -> Json:
+    return {
+        **case,
+        "result": "valid",
+        "kind": r.kind.value,
+        "readable": r.readable,
+        "added_hex": [hx(x) for x in r.added],
+        "removed_hex": [hx(x) for x in r.removed],
+    }
+
+
+def accept_cases(s: Script) -> list[Json]:
+    """Messages every receiver accepts that a careless reading of the rules might refuse."""
+    f = Forge(s)
+    items: list[tuple[str, int, bytes, Json | None]] = [
+        ("live-genuine-commit", 6, s.transcript[6], {"now": NOW + 120, "directory": "D7"}),
+        (
+            "commit-at-previous-time-adds-certificate-expiring-soon",
+            6,
+            f.commit(
+                f.env(ObjectType.COMMIT, 6, 2, "A"),
+                "A",
+                f.entries(["A"], [s.dirs.short_c]),
+                created_at=NOW + 60,
+            ),
+            None,
+        ),
+        (
+            "commit-within-rotation-grace",
+            8,
+            f.commit(
+                f.env(ObjectType.COMMIT, 8, 3, "B"),
+                "B",
+                f.entries(["B"]),
+                created_at=ROTATION + MAX_CLOCK_SKEW,
+            ),
+            None,
+        ),
+    ]
+    out = []
+    for case_id, prefix, data, live in items:
+        conv = s.replay("visitor", prefix)
+        context = None if live is None else Live(live["now"], s.dirs.verified[live["directory"]])
+        case: Json = {
+            "id": case_id,
+            "receiver": "visitor",
+            "prefix": prefix,
+            "message_b64url": b64encode(data),
+        }
+        if live is not None:
+            case["live"] = live
+        out.append(_accepted(case, conv.receive(data, context)))
+    return out
+
+
+def revocation_cases(s: Script) -> list[Json]:
+    """Who must go given a directory and a time, and the commit that removes or renews them."""
+    items = [
+        ("removed-from-directory", "B", 8, "D8", NOW + 1000, "rekey"),
+        ("certificate-expired", "B", 8, "D9", NOW + 11 * DAY, "rekey"),
+        ("certificate-expired-and-renewed", "B", 8, "D10", NOW + 11 * DAY, "rekey"),
+        ("issuer-rotated-out", "B", 8, "D11", ROTATION + 3600, "rekey"),
+        ("queue-rewrapped-without-deactivated", "visitor", 1, "D8", NOW + 1000, "requeue"),
+        ("queue-rewrapped-after-rotation", "visitor", 1, "D11", ROTATION + 3600, "requeue"),
+    ]
+    cases = []
+    for case_id, actor, prefix, directory, now, op in items:
+        conv = s.replay(actor, prefix)
+        verified = s.dirs.verified[directory]
+        remove = conv.members_to_remove(verified, now)
+        seed = f"trygg vectors: revocation {case_id}".encode()
+        conv._rand = t.DeterministicRandom(seed)
+        data = conv.rekey(verified, now) if op == "rekey" else conv.requeue(verified, now)
+        r = s.replay("visitor", prefix).receive(data, Live(now, verified))
+        for name in s.members:
+            s.replay(name, prefix).receive(data)  # every member accepts it in catch-up too
+        cases.append(
+            {
+                "id": case_id,
+                "actor": actor,
+                "prefix": prefix,
+                "directory": directory,
+                "now": now,
+                "op": op,
+                "remove_hex": [hx(x) for x in remove],
+                "rand_seed_hex": hx(seed),
+                "message_b64url": b64encode(data),
+                "members_hex": [hx(m.member_id) for m in r.members],
+                "added_hex": [hx(x) for x in r.added],
+                "removed_hex": [hx(x) for x in r.removed],
+                "result": "valid",
+            }
+        )
+    return cases
+
+
+def code_cases(s: Script) -> list[Json]:
+    """The conversation code, as the visitor computes it for a staff member and as they do."""
+    out = []
+    for prefix, name in [(1, "C"), (3, "A"), (9, "B"), (len(s.transcript), "B")]:
+        staff = s.members[name]
+        code = s.replay("visitor", prefix).conversation_code(staff.member_id)
+        assert s.replay(name, prefix).conversation_code() == code
+        out.append({"id": f"code-{name}-at-{prefix}", "prefix": prefix, "staff": name, "code": code})
+    return out
+
+
+def directory_check_cases(s: Script) -> list[Json]:
+    """A counsellor checks that the genesis was made from the (logged) directory it names."""
+    d7 = s.world.directory
+    out = [{"id": "genesis-directory", "receiver": "A", "directory_hex": hx(d7), "result": "valid"}]
+    for case_id, data in [
+        ("another-directory", s.dirs.directories["D8"][0]),
+        ("tampered-directory", flip(d7, 30)),
+    ]:
+        out.append(invalid({"id": case_id, "receiver": "A", "directory_hex": hx(data)}, "bad_directory"))
+    return out
+
+
+def server_cases(s: Script) -> list[Json]:
+    """What the server checks without keys: senders' signatures, commits' claimed times and
+    that the staff a commit lists are in the current directory."""
+    tr = s.transcript
+    members = s.members
+    by_id = {m.member_id: m for m in members.values()}
+
+    def key_of(data: bytes) -> bytes:
+        return by_id[peek(data).sender_id].sig_public
+
+    cases: list[Json] = []
+    for i, data in enumerate(tr):
+        cases.append(
+            {
+                "id": f"signature-seq-{i}",
+                "kind": "signature",
+                "message_b64url": b64encode(data),
+                "sig_public_hex": None if i == 0 else hx(key_of(data)),
+                "result": "valid",
+            }
+        )
+    forged = [
+        ("signature-tampered-application", flip(tr[4], 100), key_of(tr[4])),
+        ("signature-by-another-member", resign(tr[4], "application", members["visitor"]), key_of(tr[4])),
+        ("signature-genesis-other-key", tr[0], members["A"].sig_public),
+        ("signature-tampered-commit", flip(tr[6], 100), key_of(tr[6])),
+        ("signature-tampered-request", flip(tr[17], 79), key_of(tr[17])),
+    ]
+    for case_id, data, key in forged:
+        cases.append(
+            invalid(
+                {
+                    "id": case_id,
+                    "kind": "signature",
+                    "message_b64url": b64encode(data),
+                    "sig_public_hex": hx(key),
+                },
+                "bad_signature",
+            )
+        )
+    for case_id, index, now, error in [
+        ("time-on-the-dot", 6, NOW + 120, None),
+        ("time-within-bound", 6, NOW + 120 + MAX_CLOCK_SKEW, None),
+        ("time-too-far-behind", 6, NOW + 120 + MAX_CLOCK_SKEW + 1, "bad_time"),
+        ("time-too-far-ahead", 6, NOW + 120 - MAX_CLOCK_SKEW - 1, "bad_time"),
+        ("time-genesis-too-old", 0, NOW + DAY, "bad_time"),
+        ("time-application-has-none", 4, NOW + 365 * DAY, None),
+    ]:
+        case = {"id": case_id, "kind": "claimed_time", "message_b64url": b64encode(tr[index]), "now": now}
+        cases.append(invalid(case, error) if error else {**case, "result": "valid"})
+    for case_id, index, directory, now, error in [
+        ("listed-genuine-commit", 6, "D7", NOW + 120, None),
+        ("listed-member-deactivated", 6, "D8", NOW + 120, "bad_certificate"),
+        ("listed-member-expired-now", 6, "D9", NOW + 11 * DAY, "bad_certificate"),
+        ("listed-directory-expired", 6, "D7", NOW + 31 * DAY, "bad_certificate"),
+        ("listed-application-passes", 4, "D8", NOW + 120, None),
+    ]:
+        case = {
+            "id": case_id,
+            "kind": "listed_members",
+            "message_b64url": b64encode(tr[index]),
+            "directory": directory,
+            "now": now,
+        }
+        assert (
+            code_of(functools.partial(check_listed_members, tr[index], s.dirs.verified[directory], now))
+            == error
+        )
+        cases.append(invalid(case, error) if error else {**case, "result": "valid"})
+    return cases
+
+
 def conversation_vectors(world: World, script: Script) -> Json:
     transcript = []
+    visitor_view = script.replay("visitor", 1)
     for i, data in enumerate(script.transcript):
         results = script.results[i]
         entry: Json = {
@@ -1568,42 +2065,62 @@ def conversation_vectors(world: World, script: Script) -> Json:
                 if any_result.history_recipient
                 else None,
                 history_epochs=list(any_result.history_epochs),
+                created_at=any_result.created_at,
+                request_reason=any_result.request_reason,
+                request_seq=any_result.request_seq,
                 readable={name: r.readable for name, r in results.items()},
             )
             if any_result.body is not None:  # the visitor is in every epoch
                 entry.update(content_type=any_result.content_type, body_hex=hx(any_result.body))
+            visitor_view.receive(data)
         else:
             entry.update(
                 kind="genesis",
                 epoch=0,
                 sender_id_hex=hx(script.visitor.member_id),
                 sender_role=0,
+                created_at=NOW,
+                directory_hash_hex=hx(p.sha256(world.directory)),
                 readable={name: c.can_read for name, c in _fresh_parties(script).items()},
             )
+        entry.update(
+            epoch_started_at=visitor_view.epoch_started_at,
+            messages_in_epoch=visitor_view.messages_in_epoch,
+        )
         transcript.append(entry)
+    cases, survivals = negative_cases(script)
     return {
         "description": (
             "A whole conversation: queue, claim, transfer with history, interpreter joins with "
-            "the visitor's consent and leaves. Each receiver opens transcript[0] with its keys and "
-            "receives the rest in order; cases apply transcript[:prefix] first."
+            "the visitor's consent and leaves, a key request answered by a re-key. Each receiver "
+            "verifies the trust root chain, opens transcript[0] with its keys and receives the "
+            "rest in order; cases apply transcript[:prefix] first."
         ),
         "now": NOW,
         "world": world.admin_json(),
+        "trust": world.trust_json(),
         "anchors_hex": [hx(a) for a in world.anchors],
         "directory_hex": hx(world.directory),
+        "directories": script.dirs.json(),
         "certificates_hex": {n: hx(c) for n, c in world.certs.items()},
         "receivers": {name: member_json(m) for name, m in script.members.items()},
         "transcript": transcript,
-        "cases": negative_cases(script),
+        "cases": cases + live_cases(script),
+        "survival_cases": survivals,
+        "accept_cases": accept_cases(script),
         "genesis_cases": genesis_cases(script),
         "past_cases": past_cases(script),
+        "revocation_cases": revocation_cases(script),
+        "code_cases": code_cases(script),
+        "directory_check_cases": directory_check_cases(script),
+        "server_cases": server_cases(script),
     }
 
 
 def _fresh_parties(script: Script) -> dict[str, Conversation]:
     return {
         name: t.open_conversation_with(
-            m, script.transcript[0], script.world.anchors, t.DeterministicRandom(b"")
+            m, script.transcript[0], script.world.trust_full, t.DeterministicRandom(b"")
         )
         for name, m in script.members.items()
     }
@@ -1625,8 +2142,13 @@ def build_all() -> dict[str, Json]:
         "visitor_state.json": visitor_state_vectors(world, script.created, code),
         "staff_backup.json": staff_backup_vectors(world),
         "admin_backup.json": admin_backup_vectors(world),
-        "fingerprint.json": fingerprint_vectors(world, script.visitor),
+        "fingerprint.json": fingerprint_vectors(world, script.visitor, p.sha256(script.transcript[0])),
         "conversation.json": conversation_vectors(world, script),
+        "recovery_phrase.json": recovery_phrase_vectors(),
+        "trust_root.json": trust_root_vectors(world, NOW, ROTATION),
+        "log.json": log_vectors(
+            world, {n: d for n, (d, _) in script.dirs.directories.items()}, NOW, ROTATION
+        ),
     }
 
 

@@ -1,9 +1,9 @@
 """Public keys and encrypted key backups: the server stores nothing that opens a message.
 
 - `CentreKey`: an administrator's Ed25519 signing key, a trust anchor for the
-  staff directory.  Public key in clear; private key only as a passphrase backup.
+  staff directory.  Public key in clear; private key only as a backup under a recovery phrase.
 - `StaffKey`: a staff member's X25519 + Ed25519 identity made in their browser,
-  with its passphrase-encrypted backup and, once an admin certified it, the
+  with its backup (sealed under a recovery phrase) and, once an admin certified it, the
   certificate (a directory entry).
 - `CentreDirectory`: the latest signed directory of certified staff keys.
 """

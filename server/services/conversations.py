@@ -189,9 +189,15 @@ async def delete_by_visitor(res: Resources, conversation_id: uuid.UUID, bookings
 async def append(
     res: Resources, principal: Principal, conversation_id: uuid.UUID, client_id: str, message: bytes
 ) -> Stored:
-    """Store an application or history object sent by a member (idempotent by client_id)."""
+    """Store an application message, history bundle or key request sent by a member
+    (idempotent by client_id).
+
+    A key request (PROTOCOL.md §6.7) is how a member whose wrap of the current epoch failed asks
+    the others to re-key; it needs no key, so any current member may send one (an interpreter
+    too: interpreters cannot commit, so asking is all they can do).
+    """
     routing = route(message)
-    if routing.type not in (ObjectType.APPLICATION, ObjectType.HISTORY):
+    if routing.type not in (ObjectType.APPLICATION, ObjectType.HISTORY, ObjectType.KEY_REQUEST):
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
     async with res.db.begin() as db:
         conversation, existing = await _open_for_write(db, conversation_id, client_id)

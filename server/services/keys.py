@@ -93,7 +93,7 @@ async def set_own_keys(
         else:
             same_key = row.kem_public == kem_public and row.sig_public == sig_public
             row.backup = backup
-            if not same_key:  # a passphrase change keeps the key; a new key loses the certificate
+            if not same_key:  # a new backup of the same key keeps it; a new key loses the certificate
                 row.kem_public, row.sig_public = kem_public, sig_public
                 row.certificate, row.certified_at = None, None
         db.add(AuditEvent(actor_id=staff.id, action="keys.set", subject_id=staff.id))

@@ -16,7 +16,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.staff_helpers import PASSPHRASE, log_in
+from tests.browser.staff_helpers import PHRASE, log_in
 from tests.live_server import LiveServer
 
 WAIT = 30_000
@@ -196,7 +196,7 @@ def open_staff_page(
     page.goto(live_server.url + path)
     page.wait_for_selector("body[data-ready]", state="attached", timeout=WAIT)
     if page.get_attribute("body", "data-ready") == "locked":
-        page.fill("#passphrase", PASSPHRASE)
+        page.fill("#recovery-phrase", PHRASE)
         page.click("#unlock")
     page.wait_for_selector("body[data-ready=yes]", state="attached", timeout=60_000)
     page.wait_for_selector("#connection[data-state=online]", timeout=WAIT)

@@ -8,16 +8,15 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it too)
 
-from crypto import ContentType, Role, create_staff_identity, export_staff_backup
+from crypto import ContentType, Role, create_staff_identity, export_staff_backup, generate_recovery_phrase
 from tests.chat_helpers import PASSWORD, Centre, Person, Socket, b64, build_centre, start_visitor, unb64
 from tests.live_server import LiveServer
 
-PASSPHRASE = "a long and private passphrase"
-ADMIN_PASSPHRASE = "the centre's own long passphrase"
+PHRASE = generate_recovery_phrase()  # the recovery phrase of every key staffed_centre makes
 INVITE_RE = re.compile(r'id="invite-url" class="copy-field" readonly value="[^"]*(/staff/invite/[^"]+)"')
 KEY_TIMEOUT = 60_000  # 600 000 PBKDF2 rounds in a headless browser on a busy machine
 
@@ -59,41 +58,58 @@ def ready(page: Any) -> None:
     page.wait_for_selector("body[data-ready=yes]", state="attached", timeout=KEY_TIMEOUT)
 
 
-def create_key_in_browser(page: Any, base_url: str, passphrase: str = PASSPHRASE) -> str:
-    """First time on /staff/keys: choose a passphrase, make the key; returns its fingerprint."""
+class MadeKey(NamedTuple):
+    fingerprint: str
+    phrase: str  # the recovery phrase the page showed once
+
+
+def write_down_phrase(page: Any) -> str:
+    """Read the recovery phrase the page shows once, then type back the words it asks for."""
+    page.wait_for_selector("#phrase-panel", state="visible", timeout=KEY_TIMEOUT)
+    words = [str(word) for word in page.locator("#phrase-words li").all_inner_texts()]
+    assert len(words) == 9, words
+    page.click("#phrase-written")
+    for field in page.locator("#check-words input").all():
+        field.fill(words[int(field.get_attribute("data-position")) - 1])
+    page.click("#phrase-confirm")
+    return " ".join(words)
+
+
+def create_key_in_browser(page: Any, base_url: str) -> MadeKey:
+    """First time on /staff/keys: make the key, write down its recovery phrase, pass the check."""
     page.goto(base_url + "/staff/keys")
     ready(page)
-    page.fill("#new-passphrase", passphrase)
-    page.fill("#new-passphrase-again", passphrase)
     page.click("#create-key")
+    phrase = write_down_phrase(page)
     page.wait_for_selector("#key-status", state="visible", timeout=KEY_TIMEOUT)
-    return str(page.inner_text("#fingerprint"))
+    return MadeKey(str(page.inner_text("#fingerprint")), phrase)
 
 
-def unlock_key_in_browser(page: Any, base_url: str, passphrase: str = PASSPHRASE) -> str:
+def unlock_key_in_browser(page: Any, base_url: str, phrase: str = PHRASE) -> str:
     page.goto(base_url + "/staff/keys")
     ready(page)
     if page.is_visible("#key-status"):
         return str(page.inner_text("#fingerprint"))
-    page.fill("#passphrase", passphrase)
+    page.fill("#recovery-phrase", phrase)
     page.click("#unlock")
     page.wait_for_selector("#key-status", state="visible", timeout=KEY_TIMEOUT)
     return str(page.inner_text("#fingerprint"))
 
 
-def create_centre_key_in_browser(page: Any, base_url: str, passphrase: str = ADMIN_PASSPHRASE) -> None:
+def create_centre_key_in_browser(page: Any, base_url: str) -> str:
+    """The centre signing key made on /staff/admin/keys; returns its recovery phrase."""
     page.goto(base_url + "/staff/admin/keys")
     ready(page)
-    page.fill("#admin-passphrase", passphrase)
-    page.fill("#admin-passphrase-again", passphrase)
     page.click("#create-centre-key")
+    phrase = write_down_phrase(page)
     page.wait_for_selector("#centre-unlocked", state="visible", timeout=KEY_TIMEOUT)
+    return phrase
 
 
-def unlock_centre_key_in_browser(page: Any, base_url: str, passphrase: str = ADMIN_PASSPHRASE) -> None:
+def unlock_centre_key_in_browser(page: Any, base_url: str, phrase: str) -> None:
     page.goto(base_url + "/staff/admin/keys")
     ready(page)
-    page.fill("#centre-passphrase", passphrase)
+    page.fill("#centre-phrase", phrase)
     page.click("#unlock-centre-key")
     page.wait_for_selector("#centre-unlocked", state="visible", timeout=KEY_TIMEOUT)
 
@@ -106,13 +122,13 @@ def certify_and_publish(page: Any) -> str:
 
 
 def staffed_centre(http: httpx.Client, live_server: LiveServer, names: dict[str, str]) -> Centre:
-    """An admin, staff whose keys have real passphrase backups (browsers unlock them), a directory."""
+    """An admin, staff whose keys have real backups under PHRASE (browsers unlock them), a directory."""
     centre = build_centre(http, live_server.url, lambda: live_server.create_admin("admin", PASSWORD), {})
     for name, role in names.items():
         member = centre.invite(name, role)
         kind = Role.COUNSELLOR if role == "counsellor" else Role.INTERPRETER
         member.identity = create_staff_identity(centre.centre_id, member.account_id.bytes, kind)
-        backup = export_staff_backup(member.identity, PASSPHRASE)
+        backup = export_staff_backup(member.identity, PHRASE)
         keys = {
             "kem_public": b64(member.identity.kem_public),
             "sig_public": b64(member.identity.sig_public),

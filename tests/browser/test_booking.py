@@ -25,7 +25,7 @@ import pytest
 from icalendar import Calendar
 
 from tests.browser.pages import Wire, assert_never_in_clear, caught_up
-from tests.browser.staff_helpers import PASSPHRASE, log_in, staffed_centre
+from tests.browser.staff_helpers import PHRASE, log_in, staffed_centre
 from tests.chat_helpers import Person, b64
 from tests.live_server import LiveServer, NeutralSite
 
@@ -223,7 +223,7 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     counsellor.click("#nav-bookings")
     counsellor.wait_for_url("**/staff/bookings")
     counsellor.wait_for_selector("body[data-ready=locked]", state="attached", timeout=WAIT)
-    counsellor.fill("#passphrase", PASSPHRASE)
+    counsellor.fill("#recovery-phrase", PHRASE)
     counsellor.click("#unlock")
     counsellor.wait_for_selector("body[data-ready=yes]", state="attached", timeout=KEY_WAIT)
     row = counsellor.locator(f'tr[data-reference="{reference}"]')
@@ -375,7 +375,7 @@ def test_a_counsellor_attaches_an_interpreter_to_a_booking(
     carla.goto(live_server.url + "/staff/bookings")
     carla.wait_for_selector("body[data-ready]", state="attached", timeout=WAIT)
     if carla.get_attribute("body", "data-ready") == "locked":
-        carla.fill("#passphrase", PASSPHRASE)
+        carla.fill("#recovery-phrase", PHRASE)
         carla.click("#unlock")
     carla.wait_for_selector("body[data-ready=yes]", state="attached", timeout=KEY_WAIT)
     row = carla.locator(f'tr[data-reference="{reference}"]')

@@ -21,9 +21,12 @@ from crypto import (
     Role,
     b64decode,
     b64encode,
+    centre_fingerprint,
     certify,
+    cosign_trust_root,
     create_staff_identity,
     derive_resume_keys,
+    draft_trust_root,
     encode_add_proposal,
     generate_admin_key,
     generate_resume_code,
@@ -32,6 +35,8 @@ from crypto import (
     peek,
     resume_conversation,
     sign_directory,
+    verify_sender_signature,
+    verify_trust_root,
 )
 from crypto import primitives as p
 from crypto.identity import LocalMember
@@ -77,19 +82,25 @@ def test_vectors_in_chromium(protocol_page: Any, name: str) -> None:
     )
 
 
-JS_OPEN = """async ([name, id, role, centre, kem, sig, genesis, anchors]) => {
+JS_TRUST = """async ([chain, pin]) => {
+  const { fromHex: h } = window.__m.bytes;
+  window.__trust = await window.__m.P.verifyTrustRoot(chain.map(h), h(pin));
+  return window.__trust.version;
+}"""
+
+JS_OPEN = """async ([name, id, role, centre, kem, sig, genesis]) => {
   const { fromHex: h, b64decode } = window.__m.bytes;
   const me = await window.__m.P.memberFromPrivateBytes(h(id), role, h(centre), h(kem), h(sig));
-  const conv = await window.__m.P.openConversation(me, b64decode(genesis), anchors.map(h));
+  const conv = await window.__m.P.openConversation(me, b64decode(genesis), window.__trust);
   window.__parties[name] = conv;
   return me.kemPrivate.extractable || me.sigPrivate.extractable;
 }"""
 
-JS_CREATE = """async ([directory, anchors, now, code, centre]) => {
+JS_CREATE = """async ([directory, now, code, centre]) => {
   const { fromHex: h, b64encode } = window.__m.bytes;
   const keys = await window.__m.P.deriveResumeKeys(code, h(centre));
   const created = await window.__m.P.createConversation(
-    { directory: h(directory), anchors: anchors.map(h), now, resumeKeys: keys });
+    { directory: h(directory), trust: window.__trust, now, resumeKeys: keys });
   window.__parties.visitor = created.conversation;
   const me = created.conversation.me;
   return { genesis: b64encode(created.genesis), state: b64encode(created.visitorState),
@@ -104,6 +115,8 @@ JS_BUILD = """async ([party, op, args]) => {
   else if (op === "claim") data = await conv.claim(args.now);
   else if (op === "add_member") data = await conv.addMember(h(args.certificate_hex), args.now);
   else if (op === "remove_member") data = await conv.removeMember(h(args.member_id_hex), args.now);
+  else if (op === "request_rekey") data = await conv.requestRekey(args.reason);
+  else if (op === "rekey") data = await conv.rekey(null, args.now);
   else data = await conv.shareHistory(h(args.member_id_hex), args.epochs);
   return b64encode(data);
 }"""
@@ -132,7 +145,18 @@ class Interop:
         self.page = page
         self.centre_id = bytes(range(16))
         self.admin = generate_admin_key()
-        self.anchors = [self.admin.public]
+        self.pin = centre_fingerprint(self.centre_id, self.admin.public)
+        draft = draft_trust_root(
+            centre_id=self.centre_id,
+            version=1,
+            issued_at=NOW - 3600,
+            previous=None,
+            anchors=[self.admin.public],
+            threshold=1,
+            log_key=generate_admin_key().public,
+        )
+        self.roots = [cosign_trust_root(draft, self.admin)]
+        self.trust = verify_trust_root(self.roots, self.pin)
         self.staff: dict[str, LocalMember] = {}
         self.certs: dict[str, bytes] = {}
         for name, role in [("A", Role.COUNSELLOR), ("B", Role.COUNSELLOR), ("I", Role.INTERPRETER)]:
@@ -148,17 +172,15 @@ class Interop:
     def start(self) -> None:
         """The browser creates the conversation; Python resumes the visitor from the code."""
         code = generate_resume_code()
-        created = self.page.evaluate(
-            JS_CREATE,
-            [self.directory.hex(), [a.hex() for a in self.anchors], NOW, code, self.centre_id.hex()],
-        )
+        assert self.page.evaluate(JS_TRUST, [[r.hex() for r in self.roots], self.pin.hex()]) == 1
+        created = self.page.evaluate(JS_CREATE, [self.directory.hex(), NOW, code, self.centre_id.hex()])
         assert created["extractable"] is False
         genesis = b64decode(created["genesis"])
         self.wire.append(genesis)
         state = import_visitor_state(b64decode(created["state"]), derive_resume_keys(code, self.centre_id))
-        self.py["visitor"] = resume_conversation(state, genesis)
+        self.py["visitor"] = resume_conversation(state, genesis, self.trust)
         for name, member in self.staff.items():
-            self.py[name] = open_conversation(member, genesis, self.anchors)
+            self.py[name] = open_conversation(member, genesis, self.trust)
             extractable = self.page.evaluate(
                 JS_OPEN,
                 [
@@ -169,7 +191,6 @@ class Interop:
                     p.x25519_private_bytes(member.kem_private).hex(),
                     p.ed25519_private_bytes(member.sig_private).hex(),
                     created["genesis"],
-                    [a.hex() for a in self.anchors],
                 ],
             )
             assert extractable is False
@@ -212,8 +233,18 @@ def _py_build(conv: Conversation, op: str, args: dict[str, Any]) -> bytes:
         "add_member": lambda: conv.add_member(args.get("certificate", b""), args.get("now")),
         "remove_member": lambda: conv.remove_member(args.get("member_id", b""), args.get("now")),
         "share_history": lambda: conv.share_history(args.get("member_id", b""), args.get("epochs", [])),
+        "request_rekey": lambda: conv.request_rekey(args.get("reason", 1)),
+        "rekey": lambda: conv.rekey(None, args.get("now")),
     }
     return actions[op]()
+
+
+def _sender_key(x: Interop, data: bytes) -> bytes:
+    sender = peek(data).sender_id
+    visitor = x.py["visitor"].me
+    if sender == visitor.member_id:
+        return visitor.sig_public
+    return next(m.sig_public for m in x.staff.values() if m.member_id == sender)
 
 
 def readers(out: dict[str, tuple[bool, bytes | None]]) -> set[str]:
@@ -254,7 +285,14 @@ def test_conversation_built_alternately_by_browser_and_python(protocol_page: Any
     in_browser = protocol_page.evaluate(JS_PAST, ["I", b64encode(proposal)])
     assert in_browser == encode_add_proposal(x.certs["I"]).hex()
 
-    # What the server relays is ordered, routable, and holds no plaintext.
+    # A key request from the browser visitor, answered by a Python re-key; the browser reads on.
+    x.step("js", "visitor", "request_rekey", reason=1)
+    x.step("py", "B", "rekey", now=NOW + 6)
+    assert readers(x.say("js", "visitor", "Ny nøkkel")) == {"visitor", "B"}
+    assert x.py["visitor"].conversation_code(ids["B"]) == x.py["B"].conversation_code()
+
+    # What the server relays is ordered, routable, signed by its sender, and holds no plaintext.
     for seq, data in enumerate(x.wire):
         assert peek(data).seq == seq
+        assert verify_sender_signature(data, None if seq == 0 else _sender_key(x, data)).seq == seq
         assert SENTINEL.encode() not in data

@@ -9,7 +9,8 @@ import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it to
 
 from crypto import Role, create_staff_identity
 from tests.browser.staff_helpers import (
-    PASSPHRASE,
+    KEY_TIMEOUT,
+    PHRASE,
     admin_person,
     certify_and_publish,
     create_centre_key_in_browser,
@@ -38,12 +39,12 @@ def test_create_certify_and_unlock_on_a_second_device(
 
     admin_page = new_page()
     log_in(admin_page, url, "keyadmin")
-    create_centre_key_in_browser(admin_page, url)
+    centre_phrase = create_centre_key_in_browser(admin_page, url)
 
     cara = new_page()
     log_in(cara, url, "cara")
     assert cara.is_visible("#nav-keys")
-    fingerprint = create_key_in_browser(cara, url)
+    fingerprint, phrase = create_key_in_browser(cara, url)
     assert len(fingerprint.split()) == 6
     assert cara.get_attribute("#certified", "data-certified") == "no"
 
@@ -56,7 +57,7 @@ def test_create_certify_and_unlock_on_a_second_device(
     assert row.get_attribute("data-certified") == "no"
     # The centre key was forgotten with the page: it must be unlocked again.
     assert admin_page.is_disabled("#certify-publish")
-    unlock_centre_key_in_browser(admin_page, url)
+    unlock_centre_key_in_browser(admin_page, url, centre_phrase)
     assert "1" in certify_and_publish(admin_page)
     assert admin_page.locator("#keys-rows tr", has_text="Cara").get_attribute("data-certified") == "yes"
     assert "number 1" in admin_page.inner_text("#directory-summary").lower()
@@ -67,17 +68,21 @@ def test_create_certify_and_unlock_on_a_second_device(
     assert cara.get_attribute("#certified", "data-certified") == "yes"
     assert cara.inner_text("#fingerprint") == fingerprint
 
-    # A second device: the passphrase unlocks the backup from the server; a wrong one does not.
+    # A second device: the recovery phrase unlocks the backup from the server; another does not.
     other = new_page()
     log_in(other, url, "cara")
     other.goto(url + "/staff/keys")
     ready(other)
     assert other.is_visible("#unlock-form")
-    other.fill("#passphrase", "not the right passphrase at all")
+    assert other.get_attribute("#recovery-phrase", "type") == "password"
+    other.fill("#recovery-phrase", PHRASE)  # a valid phrase, not hers
     other.click("#unlock")
     other.wait_for_selector("#key-error:not([hidden])", timeout=60_000)
     assert "does not open" in other.inner_text("#key-error")
-    assert unlock_key_in_browser(other, url, PASSPHRASE) == fingerprint
+    # Typed as people type: capitals, extra spaces, a dash, four-letter prefixes.
+    words = phrase.split()
+    typed = "  ".join(w[:4].upper() if i % 2 else w for i, w in enumerate(words[:8])) + " - " + words[8]
+    assert unlock_key_in_browser(other, url, typed) == fingerprint
     # Kept for the session: a reload does not ask again ...
     other.reload()
     ready(other)
@@ -96,6 +101,74 @@ def test_create_certify_and_unlock_on_a_second_device(
     assert len(published["anchors"]) == 1
 
 
+def test_the_recovery_phrase_is_shown_once_checked_and_never_kept(
+    new_page: Any, live_server: LiveServer, http: httpx.Client
+) -> None:
+    url = live_server.url
+    finn = invite(admin_person(http, live_server, "phraseadmin"), http, "finn")
+    page = new_page()
+    log_in(page, url, "finn")
+    page.goto(url + "/staff/keys")
+    ready(page)
+    page.click("#create-key")
+    page.wait_for_selector("#phrase-panel", state="visible")
+    words = page.locator("#phrase-words li").all_inner_texts()
+    assert len(words) == 9
+    assert all(w.isascii() and w.isalpha() and w.islower() for w in words)
+    assert page.is_hidden("#create-form")
+
+    # Nothing leaves the browser before the check is passed.
+    page.click("#phrase-written")
+    fields = page.locator("#check-words input")
+    assert fields.count() == 3
+    positions = [int(fields.nth(i).get_attribute("data-position") or 0) for i in range(3)]
+    assert positions == sorted(set(positions))
+    assert all(1 <= n <= 9 for n in positions)
+    assert page.is_hidden("#phrase-panel")
+    for i, n in enumerate(positions):
+        fields.nth(i).fill(words[n - 1])
+    wrong = positions[-1]
+    others = [w for w in ("zoo", "zebra") if w != words[wrong - 1]]
+    fields.nth(2).fill(others[0])
+    page.click("#phrase-confirm")
+    page.wait_for_selector("#key-error:not([hidden])")
+    assert f"Word {wrong} is not" in page.inner_text("#key-error")
+    assert finn.api("GET", "/api/staff/keys").json()["backup"] is None
+
+    # Back to the words (not yet saved), then the check as people type: capitals, a prefix.
+    page.click("#phrase-back")
+    assert page.locator("#phrase-words li").all_inner_texts() == words
+    page.click("#phrase-written")
+    fields = page.locator("#check-words input")
+    for i in range(fields.count()):
+        word = words[int(fields.nth(i).get_attribute("data-position") or 0) - 1]
+        fields.nth(i).fill(f" {word[:4].upper()} " if len(word) > 4 else word.title())
+    page.click("#phrase-confirm")
+    page.wait_for_selector("#key-status", state="visible", timeout=KEY_TIMEOUT)
+    assert finn.api("GET", "/api/staff/keys").json()["backup"] is not None
+    # Shown once: gone from the page, never stored by this origin.
+    assert page.locator("#phrase-words li").count() == 0
+    assert " ".join(words) not in page.content()
+    stored = page.evaluate("() => JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
+    assert not any(w in stored for w in words if len(w) > 4)
+
+    # A typo is caught before any slow work, and said plainly.
+    page.click("#forget-key")
+    page.wait_for_selector("#unlock-form", state="visible")
+    not_the_check_word = "zoo" if words[8] != "zoo" else "zebra"
+    for typed, said in [
+        (" ".join(words[:8]), "nine words"),
+        (" ".join([*words[:7], "qqqq", words[8]]), "not in the word list"),
+        (" ".join([*words[:8], not_the_check_word]), "belong together"),
+    ]:
+        page.fill("#recovery-phrase", typed)
+        page.click("#unlock")
+        page.wait_for_selector("#key-error:not([hidden])")
+        assert said in page.inner_text("#key-error"), page.inner_text("#key-error")
+    page.check(".phrase-toggle")
+    assert page.get_attribute("#recovery-phrase", "type") == "text"
+
+
 def test_deactivation_asks_for_a_new_directory_and_refusals_are_explained(
     new_page: Any, live_server: LiveServer, http: httpx.Client
 ) -> None:
@@ -106,14 +179,14 @@ def test_deactivation_asks_for_a_new_directory_and_refusals_are_explained(
 
     admin_page = new_page()
     log_in(admin_page, url, "keyadmin2")
-    create_centre_key_in_browser(admin_page, url)  # every admin has their own (several anchors)
+    centre_phrase = create_centre_key_in_browser(admin_page, url)  # every admin has their own
     for name in ("dora", "egil"):
         page = new_page()
         log_in(page, url, name)
         create_key_in_browser(page, url)
     admin_page.reload()
     ready(admin_page)
-    unlock_centre_key_in_browser(admin_page, url)
+    unlock_centre_key_in_browser(admin_page, url, centre_phrase)
     certify_and_publish(admin_page)
 
     # Dora changes her key elsewhere while the admin's page still shows the old one.
@@ -149,6 +222,6 @@ def test_deactivation_asks_for_a_new_directory_and_refusals_are_explained(
     admin_page.goto(url + "/staff/admin/hours")
     assert "lists_deactivated" in banner_problems(admin_page)
     assert "Egil" in admin_page.inner_text("#directory-banner")
-    unlock_centre_key_in_browser(admin_page, url)
+    unlock_centre_key_in_browser(admin_page, url, centre_phrase)
     certify_and_publish(admin_page)
     assert banner_problems(admin_page) == []

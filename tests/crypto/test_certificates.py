@@ -61,9 +61,9 @@ def test_verify_directory(case: dict[str, Any]) -> None:
     anchors = [h(a) for a in case["anchors_hex"]]
     data = h(case["directory_hex"])
     if case["result"] == "invalid":
-        assert error_of(verify_directory, data, anchors, case["now"]) == case["error"]
+        assert error_of(verify_directory, data, anchors, case["now"], case["min_serial"]) == case["error"]
         return
-    directory = verify_directory(data, anchors, case["now"])
+    directory = verify_directory(data, anchors, case["now"], case["min_serial"])
     assert directory.centre_id == h(case["centre_id_hex"])
     assert directory.serial == case["serial"]
     assert [c.staff_id for c in directory.certificates] == [h(x) for x in case["staff_ids_hex"]]

@@ -99,7 +99,7 @@ def test_import_visitor_state(case: dict[str, Any]) -> None:
     assert state.me.kem_public == h(case["kem_public_hex"])
     assert state.me.sig_public == h(case["sig_public_hex"])
     assert state.genesis_hash == h(case["genesis_hash_hex"])
-    assert [a.hex() for a in state.anchors] == case["anchors_hex"]
+    assert state.pin.hex() == case["pin_hex"]
 
 
 def test_production_export_refuses_weak_keys() -> None:

@@ -12,9 +12,12 @@ from crypto import (
     Created,
     LocalMember,
     Role,
+    centre_fingerprint,
     certify,
+    cosign_trust_root,
     create_conversation,
     create_staff_identity,
+    draft_trust_root,
     encode_add_proposal,
     encode_remove_proposal,
     fingerprint,
@@ -25,6 +28,7 @@ from crypto import (
     peek,
     safety_number,
     sign_directory,
+    verify_trust_root,
 )
 from crypto import testing as t
 from crypto.resume import ResumeKeys
@@ -40,7 +44,19 @@ class World:
     def __init__(self) -> None:
         self.centre_id = bytes(range(16))
         self.admin = generate_admin_key()
-        self.anchors = [self.admin.public]
+        self.log_key = generate_admin_key()
+        self.pin = centre_fingerprint(self.centre_id, self.admin.public)
+        root = draft_trust_root(
+            centre_id=self.centre_id,
+            version=1,
+            issued_at=NOW - 100,
+            previous=None,
+            anchors=[self.admin.public],
+            threshold=1,
+            log_key=self.log_key.public,
+        )
+        self.roots = [cosign_trust_root(root, self.admin)]
+        self.trust = verify_trust_root(self.roots, self.pin)
         self.staff: dict[str, LocalMember] = {}
         self.certs: dict[str, bytes] = {}
         for name, role in [
@@ -58,9 +74,9 @@ class World:
 
     def create(self, resume_keys: ResumeKeys | None = None) -> Created:
         if resume_keys is None:
-            return create_conversation(self.directory, self.anchors, NOW)
+            return create_conversation(self.directory, self.trust, NOW)
         # Test keys use few PBKDF2 iterations, which the production entry point refuses.
-        return t.create_conversation_with(self.directory, self.anchors, NOW, resume_keys, os.urandom)
+        return t.create_conversation_with(self.directory, self.trust, NOW, resume_keys, os.urandom)
 
 
 class Server:
@@ -114,8 +130,7 @@ def test_whole_conversation() -> None:
     server = Server(created.genesis)
     visitor = Client(created.conversation, server)
     staff = {
-        n: Client(open_conversation(m, created.genesis, world.anchors), server)
-        for n, m in world.staff.items()
+        n: Client(open_conversation(m, created.genesis, world.trust), server) for n, m in world.staff.items()
     }
     A, B, C, interp = staff["A"], staff["B"], staff["C"], staff["I"]
 
@@ -175,7 +190,9 @@ def test_whole_conversation() -> None:
 
     # Resume from another device with only the code.
     state = t.import_visitor_state_low_iterations(created.visitor_state or b"", keys)
-    again = Client(t.resume_conversation_with(state, server.log[0], t.DeterministicRandom(b"r")), server)
+    again = Client(
+        t.resume_conversation_with(state, server.log[0], world.trust, t.DeterministicRandom(b"r")), server
+    )
     again.sync()
     assert again.last_text() == "Tolken har gått"
     assert again.conversation.last_hash == visitor.conversation.last_hash
@@ -191,8 +208,8 @@ def test_concurrent_claims_one_wins() -> None:
     world = World()
     created = world.create()
     server = Server(created.genesis)
-    a = open_conversation(world.staff["A"], created.genesis, world.anchors)
-    b = open_conversation(world.staff["B"], created.genesis, world.anchors)
+    a = open_conversation(world.staff["A"], created.genesis, world.trust)
+    b = open_conversation(world.staff["B"], created.genesis, world.trust)
     claim_a, claim_b = a.claim(NOW + 1), b.claim(NOW + 1)
     assert server.post(claim_a)
     assert not server.post(claim_b)  # same position: the server keeps one
@@ -208,7 +225,7 @@ def test_concurrent_messages_are_rebuilt_not_lost() -> None:
     created = world.create()
     server = Server(created.genesis)
     visitor = Client(created.conversation, server)
-    a = Client(open_conversation(world.staff["A"], created.genesis, world.anchors), server)
+    a = Client(open_conversation(world.staff["A"], created.genesis, world.trust), server)
     first = visitor.conversation.encrypt(ContentType.TEXT, b"one")
     second = a.conversation.encrypt(ContentType.TEXT, b"two")
     assert server.post(first)
@@ -221,13 +238,13 @@ def test_concurrent_messages_are_rebuilt_not_lost() -> None:
 def test_production_create_refuses_weak_resume_keys() -> None:
     world = World()
     weak = t.derive_resume_keys_with_iterations(generate_resume_code(), world.centre_id, 1000)
-    assert error_of(create_conversation, world.directory, world.anchors, NOW, weak) == "weak_parameters"
+    assert error_of(create_conversation, world.directory, world.trust, NOW, weak) == "weak_parameters"
 
 
 def test_visitor_needs_a_counsellor() -> None:
     world = World()
     only_interpreter = sign_directory(world.admin, world.centre_id, 2, NOW - 1, NOW + 1, [world.certs["I"]])
-    assert error_of(create_conversation, only_interpreter, world.anchors, NOW) == "no_recipients"
+    assert error_of(create_conversation, only_interpreter, world.trust, NOW) == "no_recipients"
 
 
 @pytest.mark.parametrize("size", [0, 1, 251, 252, 5000, 65_531])

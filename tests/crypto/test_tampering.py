@@ -12,18 +12,23 @@ from crypto import (
     Conversation,
     ErrorCode,
     b64decode,
+    check_claimed_time,
     encode_remove_proposal,
     format_resume_code,
     open_conversation,
     parse_proposal,
+    parse_recovery_phrase,
     peek,
     safety_number,
     verify_certificate,
     verify_directory,
+    verify_sender_signature,
+    verify_trust_root,
 )
 from crypto import testing as t
+from crypto.log import parse_log_head
 
-from .test_conversation_vectors import ANCHORS, DOC, TRANSCRIPT, member
+from .test_conversation_vectors import ANCHORS, DOC, TRANSCRIPT, TRUST, member
 from .vectors import error_of, h, load
 
 NAMES = list(DOC["receivers"])
@@ -33,7 +38,7 @@ CODES = {c.value for c in ErrorCode} - {ErrorCode.INTERNAL.value}
 @cache
 def at(name: str, prefix: int) -> Conversation:
     """Receiver `name` after transcript[:prefix]; safe to share since rejections change nothing."""
-    conv = open_conversation(member(name), TRANSCRIPT[0], ANCHORS)
+    conv = open_conversation(member(name), TRANSCRIPT[0], TRUST)
     for data in TRANSCRIPT[1:prefix]:
         conv.receive(data)
     return conv
@@ -96,7 +101,7 @@ def test_garbage_is_rejected(blob: bytes) -> None:
     assert error_of(at("B", 5).receive, TRANSCRIPT[5][:3] + blob) in CODES
     assert error_of(verify_certificate, blob, ANCHORS, 0) in CODES
     assert error_of(verify_directory, blob, ANCHORS, 0) in CODES
-    assert error_of(open_conversation, member("A"), blob, ANCHORS) in CODES
+    assert error_of(open_conversation, member("A"), blob, TRUST) in CODES
 
 
 @settings(max_examples=200, deadline=None)
@@ -104,7 +109,7 @@ def test_garbage_is_rejected(blob: bytes) -> None:
 def test_flipped_genesis_is_rejected(where: int, mask: int) -> None:
     data = bytearray(TRANSCRIPT[0])
     data[where % len(data)] ^= mask
-    assert error_of(open_conversation, member("A"), bytes(data), ANCHORS) in CODES
+    assert error_of(open_conversation, member("A"), bytes(data), TRUST) in CODES
 
 
 @settings(max_examples=100, deadline=None)
@@ -127,5 +132,10 @@ def test_public_helpers_only_raise_protocol_errors(blob: bytes, text: str) -> No
         lambda: b64decode(text),
         lambda: format_resume_code(text),
         lambda: safety_number(text, text[::-1]),
+        lambda: parse_recovery_phrase(text),
+        lambda: verify_trust_root([blob], blob[:32]),
+        lambda: parse_log_head(blob),
+        lambda: verify_sender_signature(blob),
+        lambda: check_claimed_time(blob, 0),
     ):
         assert error_of(call) in CODES | {None}

@@ -28,7 +28,7 @@ import { Outbox } from "../../web/static/js/chat/outbox.js";
 import { FrameRouter } from "../../web/static/js/chat/router.js";
 import { ChatSession } from "../../web/static/js/chat/session.js";
 
-const NOW = 1767225600;
+const NOW = Math.floor(Date.now() / 1000); // commits the chat core builds use the clock (PROTOCOL.md §9.7)
 
 function ids(prefix = "00000000") {
   let n = 0;

@@ -5,8 +5,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
+  centreFingerprint,
   certify,
   ContentType,
+  cosignTrustRoot,
+  draftTrustRoot,
+  verifyTrustRoot,
   createAdminKey,
   importAdminBackup,
   importStaffBackup,
@@ -43,7 +47,7 @@ async function world() {
   const certs = {};
   for (const [name, role] of [["A", Role.COUNSELLOR], ["B", Role.COUNSELLOR], ["C", Role.COUNSELLOR], ["I", Role.INTERPRETER]]) {
     const staffId = new Uint8Array(16).fill(name.charCodeAt(0));
-    const { identity } = await createStaffIdentity({ centreId, staffId, role, passphrase: "en lang og god passfrase" });
+    const { identity } = await createStaffIdentity({ centreId, staffId, role });
     staff[name] = identity;
     certs[name] = await certify(admin, {
       centreId, staffId, role, displayName: `Staff ${name}`,
@@ -51,7 +55,13 @@ async function world() {
     });
   }
   const directory = await signDirectory(admin, { centreId, serial: 1, issuedAt: NOW - 10, expiresAt: NOW + 1e6, certificates: Object.values(certs) });
-  return { centreId, admin, anchors: [admin.public], staff, certs, directory };
+  const logKey = await generateAdminKey();
+  const draft = await draftTrustRoot({
+    centreId, version: 1, issuedAt: NOW - 100, previous: null, anchors: [admin.public], threshold: 1, logKey: logKey.public,
+  });
+  const pin = await centreFingerprint(centreId, admin.public);
+  const trust = await verifyTrustRoot([await cosignTrustRoot(draft, admin)], pin);
+  return { centreId, admin, anchors: trust, staff, certs, directory };
 }
 
 class Server {
@@ -154,7 +164,7 @@ test("whole conversation through the public API", async () => {
   assert.equal(await errorOf(() => c.I.conversation.encrypt(1, utf8("x"))), ErrorCode.NOT_A_MEMBER);
 
   const state = await importVisitorStateLowIterations(created.visitorState, keys);
-  const again = new Client(await resumeConversationWith(state, server.log[0], p.systemRandom), server);
+  const again = new Client(await resumeConversationWith(state, server.log[0], w.anchors, p.systemRandom), server);
   await again.sync();
   await visitor.sync();
   assert.equal(again.lastText(), "Tolken har gått");
@@ -208,30 +218,36 @@ test("fail closed: nothing to send when encryption cannot happen", async () => {
   assert.equal(await errorOf(() => created.conversation.encrypt(1, "not bytes")), ErrorCode.MALFORMED);
   const weak = await deriveResumeKeysWithIterations(generateResumeCode(), w.centreId, 1000);
   assert.equal(await errorOf(() => createConversation({ directory: w.directory, anchors: w.anchors, now: NOW, resumeKeys: weak })), ErrorCode.WEAK_PARAMETERS);
-  assert.equal(await errorOf(() => createStaffIdentity({ centreId: w.centreId, staffId: new Uint8Array(16), role: Role.COUNSELLOR, passphrase: "kort" })), ErrorCode.WEAK_PARAMETERS);
+  const chosen = { centreId: w.centreId, staffId: new Uint8Array(16), role: Role.COUNSELLOR, passphrase: "en lang og god passfrase" };
+  assert.equal(await errorOf(() => createStaffIdentity(chosen)), ErrorCode.BAD_CODE_CHARACTER);
+  assert.equal(await errorOf(() => createStaffIdentity({ ...chosen, passphrase: undefined, iterations: 2000001 })), ErrorCode.WEAK_PARAMETERS);
 });
 
 test("admin and staff keys survive a move to another device through their backups", async () => {
-  const { admin, backup } = await createAdminKey({ passphrase: "senterets lange passfrase" });
+  const { admin, backup, recoveryPhrase } = await createAdminKey();
   assert.equal(admin.privateKey.extractable, false);
-  const again = await importAdminBackup(backup, "senterets lange passfrase");
+  assert.equal(recoveryPhrase.split(" ").length, 9);
+  const again = await importAdminBackup(backup, recoveryPhrase.toUpperCase());
   assert.ok(equal(again.public, admin.public));
   const centreId = new Uint8Array(16);
   const staffId = new Uint8Array(16).fill(1);
-  const { identity, backup: staffBackup } = await createStaffIdentity({ centreId, staffId, role: Role.COUNSELLOR, passphrase: "en lang og god passfrase" });
+  const made = await createStaffIdentity({ centreId, staffId, role: Role.COUNSELLOR });
+  const { identity, backup: staffBackup } = made;
   const cert = await certify(again, {
     centreId, staffId, role: Role.COUNSELLOR, displayName: "Anna", kemPublic: identity.kemPublic, sigPublic: identity.sigPublic, notBefore: 0, notAfter: 10,
   });
-  const restored = await importStaffBackup(staffBackup, "en lang og god passfrase");
+  const restored = await importStaffBackup(staffBackup, made.recoveryPhrase);
   assert.ok(equal(restored.kemPublic, identity.kemPublic));
   const verified = await verifyCertificate(cert, [admin.public], 5);
   assert.ok(equal(verified.sigPublic, restored.sigPublic));
-  assert.equal(await errorOf(() => importAdminBackup(backup, "feil passfrase")), ErrorCode.BAD_TAG);
-  assert.equal(await errorOf(() => importStaffBackup(backup, "senterets lange passfrase")), ErrorCode.MALFORMED);
+  assert.equal(await errorOf(() => importAdminBackup(backup, made.recoveryPhrase)), ErrorCode.BAD_TAG);
+  assert.equal(await errorOf(() => importAdminBackup(backup, "feil passfrase")), ErrorCode.BAD_CODE_CHARACTER);
+  assert.equal(await errorOf(() => importStaffBackup(backup, recoveryPhrase)), ErrorCode.MALFORMED);
 });
 
 test("public helpers raise only ProtocolError, whatever they are given", async () => {
-  const { b64decode, encodeRemoveProposal, parseProposal, peek, safetyNumber, formatResumeCode, fromHex } = await import("../../web/static/js/protocol.js");
+  const P = await import("../../web/static/js/protocol.js");
+  const { b64decode, encodeRemoveProposal, parseProposal, peek, safetyNumber, formatResumeCode, fromHex } = P;
   const codes = new Set(Object.values(ErrorCode).filter((c) => c !== ErrorCode.INTERNAL));
   let state = 99;
   const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31);
@@ -249,6 +265,12 @@ test("public helpers raise only ProtocolError, whatever they are given", async (
       () => formatResumeCode(input),
       () => safetyNumber(input, "x"),
       () => fromHex(input),
+      () => P.parseRecoveryPhrase(input),
+      () => P.verifyTrustRoot([input], input),
+      () => P.parseLogHead(input),
+      () => P.verifySenderSignature(input),
+      () => P.checkClaimedTime(input, 0),
+      () => P.shortCentreFingerprint(input),
     ]) {
       const code = await errorOf(call);
       assert.ok(code === null || codes.has(code), `${code}`);

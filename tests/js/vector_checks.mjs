@@ -5,7 +5,23 @@
 
 /** The protocol modules, loaded by dynamic import from `base` (a file URL or "/static/js/"). */
 export async function importModules(base) {
-  const names = ["bytes", "constants", "hpke", "keyschedule", "padding", "primitives", "resume", "conversation", "identity", "visitor", "backup"];
+  const names = [
+    "bytes",
+    "constants",
+    "hpke",
+    "keyschedule",
+    "padding",
+    "primitives",
+    "resume",
+    "conversation",
+    "identity",
+    "visitor",
+    "backup",
+    "trust",
+    "log",
+    "recovery",
+    "wordlist",
+  ];
   const m = { P: await import(`${base}protocol.js`) };
   for (const name of names) m[name] = await import(`${base}protocol/${name}.js`);
   return m;
@@ -45,8 +61,8 @@ export function makeTesting(m) {
     importStaffBackupLowIterations: (blob, passphrase) => m.backup.importWithFloor(blob, passphrase, 1),
     importAdminBackupLowIterations: (blob, passphrase) => m.backup.importAdminWithFloor(blob, passphrase, 1),
     createConversationWith: (options, rand) => m.visitor.createWith(options, rand),
-    openConversationWith: (me, genesis, anchors, rand) => m.conversation.openGenesis(me, genesis, anchors, rand),
-    resumeConversationWith: (state, genesis, rand) => m.visitor.resumeWith(state, genesis, rand),
+    openConversationWith: (me, genesis, trust, rand) => m.conversation.openGenesis(me, genesis, trust, rand),
+    resumeConversationWith: (state, genesis, trust, rand) => m.visitor.resumeWith(state, genesis, trust, rand),
   };
 }
 
@@ -298,10 +314,10 @@ export const CHECKS = {
     for (const c of doc.cases) {
       const anchors = c.anchors_hex.map(h);
       if (c.result === "invalid") {
-        eq(await errorOf(m, () => m.P.verifyDirectory(h(c.directory_hex), anchors, c.now)), c.error, c.id);
+        eq(await errorOf(m, () => m.P.verifyDirectory(h(c.directory_hex), anchors, c.now, c.min_serial)), c.error, c.id);
         continue;
       }
-      const d = await m.P.verifyDirectory(h(c.directory_hex), anchors, c.now);
+      const d = await m.P.verifyDirectory(h(c.directory_hex), anchors, c.now, c.min_serial);
       eq(toHex(d.centreId), c.centre_id_hex, c.id);
       eq(d.serial, c.serial, c.id);
       eq(d.certificates.map((x) => toHex(x.staffId)).join(","), c.staff_ids_hex.join(","), c.id);
@@ -345,7 +361,7 @@ export const CHECKS = {
       eq(toHex(state.me.kemPublic), c.kem_public_hex, c.id);
       eq(toHex(state.me.sigPublic), c.sig_public_hex, c.id);
       eq(toHex(state.genesisHash), c.genesis_hash_hex, c.id);
-      eq(state.anchors.map(toHex).join(","), c.anchors_hex.join(","), c.id);
+      eq(toHex(state.pin), c.pin_hex, c.id);
       eq(state.me.kemPrivate.extractable, false, c.id);
       eq(state.me.sigPrivate.extractable, false, c.id);
     }
@@ -355,17 +371,17 @@ export const CHECKS = {
     const { toHex, b64decode } = m.bytes;
     for (const c of doc.cases) {
       if (c.kind === "export") {
-        const args = { centreId: new Uint8Array(16), staffId: new Uint8Array(16), role: 1, passphrase: c.passphrase, iterations: c.iterations };
+        const args = { centreId: new Uint8Array(16), staffId: new Uint8Array(16), role: 1, recoveryPhrase: c.phrase, iterations: c.iterations };
         eq(await errorOf(m, () => m.P.createStaffIdentity(args)), c.error, c.id);
         continue;
       }
       const blob = b64decode(c.backup_b64url);
       const importer = c.floor === "production" ? m.P.importStaffBackup : t.importStaffBackupLowIterations;
       if (c.result === "invalid") {
-        eq(await errorOf(m, () => importer(blob, c.passphrase)), c.error, c.id);
+        eq(await errorOf(m, () => importer(blob, c.phrase)), c.error, c.id);
         continue;
       }
-      const member = await importer(blob, c.passphrase);
+      const member = await importer(blob, c.phrase);
       eq(toHex(member.memberId), c.member_id_hex, c.id);
       eq(toHex(member.centreId), c.centre_id_hex, c.id);
       eq(member.role, c.role, c.id);
@@ -382,14 +398,16 @@ export const CHECKS = {
       let importer = c.floor === "production" ? m.P.importAdminBackup : t.importAdminBackupLowIterations;
       if (c.kind === "import_staff") importer = t.importStaffBackupLowIterations;
       if (c.result === "invalid") {
-        eq(await errorOf(m, () => importer(blob, c.passphrase)), c.error, c.id);
+        eq(await errorOf(m, () => importer(blob, c.phrase)), c.error, c.id);
         continue;
       }
-      const admin = await importer(blob, c.passphrase);
+      const admin = await importer(blob, c.phrase);
       eq(toHex(admin.public), c.admin_public_hex, c.id);
       eq(admin.privateKey.extractable, false, c.id);
     }
-    eq(await errorOf(m, () => m.P.createAdminKey({ passphrase: "kort" })), "weak_parameters", "short passphrase");
+    eq(await errorOf(m, () => m.P.createAdminKey({ passphrase: "senterets lange passfrase" })), "bad_code_character", "chosen passphrase");
+    const made = await m.P.createAdminKey({ iterations: 600000 });
+    eq((await m.P.parseRecoveryPhrase(made.recoveryPhrase)) === made.recoveryPhrase, true, "generated phrase");
   },
 
   "fingerprint.json": async (doc, m) => {
@@ -400,6 +418,11 @@ export const CHECKS = {
         eq(m.P.safetyNumber(c.b, c.a), c.safety_number, c.id);
         continue;
       }
+      if (c.kind === "conversation_code") {
+        const code = await m.P.conversationCode(h(c.genesis_hash_hex), c.visitor_hex.map(h), c.staff_hex.map(h));
+        eq(code, c.code, c.id);
+        continue;
+      }
       const run = () => m.P.fingerprint(h(c.member_id_hex), h(c.sig_public_hex), h(c.kem_public_hex));
       if (c.result === "invalid") eq(await errorOf(m, run), c.error, c.id);
       else eq(await run(), c.fingerprint, c.id);
@@ -408,7 +431,15 @@ export const CHECKS = {
 
   "conversation.json": async (doc, m, t) => {
     const { toHex, fromHex: h, b64decode, concat } = m.bytes;
-    const anchors = doc.anchors_hex.map(h);
+    const chain = doc.trust.chain_hex.map(h);
+    const pin = h(doc.trust.pin_hex);
+    const trust = await m.P.verifyTrustRoot(chain, pin);
+    const trustOf = (length) => m.P.verifyTrustRoot(chain.slice(0, length), pin);
+    const directories = {};
+    for (const [name, d] of Object.entries(doc.directories)) {
+      directories[name] = await m.P.verifyDirectory(h(d.directory_hex), (await trustOf(d.chain_length)).anchors, d.verify_at);
+    }
+    const liveOf = (c) => (c.live ? { now: c.live.now, directory: directories[c.live.directory] } : null);
     const transcript = doc.transcript.map((e) => b64decode(e.message_b64url));
     const member = async (name) => {
       const r = doc.receivers[name];
@@ -418,16 +449,20 @@ export const CHECKS = {
       return me;
     };
     const replay = async (name, prefix) => {
-      const conv = await m.P.openConversation(await member(name), transcript[0], anchors);
+      const conv = await m.P.openConversation(await member(name), transcript[0], trust);
       for (const data of transcript.slice(1, prefix)) await conv.receive(data);
       return conv;
     };
-    const snapshot = (c) => [c.nextSeq, toHex(c.lastHash), c.epoch, c.knownEpochs().join(",")].join("|");
+    const snapshot = (c) => [c.nextSeq, toHex(c.lastHash), c.epoch, c.knownEpochs().join(","), c.messagesInEpoch].join("|");
+    const hexes = (list) => list.map(toHex).join(",");
 
     // 1. Every receiver replays the whole transcript.
     for (const name of Object.keys(doc.receivers)) {
-      const conv = await m.P.openConversation(await member(name), transcript[0], anchors);
-      eq(conv.canRead, doc.transcript[0].readable[name], `${name} genesis`);
+      const conv = await m.P.openConversation(await member(name), transcript[0], trust);
+      const first = doc.transcript[0];
+      eq(conv.canRead, first.readable[name], `${name} genesis`);
+      eq(toHex(conv.directoryHash), first.directory_hash_hex, `${name} directory hash`);
+      eq(conv.epochStartedAt, first.created_at, `${name} genesis time`);
       for (const [i, e] of doc.transcript.entries()) {
         if (i === 0) continue;
         const where = `${name} seq ${i}`;
@@ -437,17 +472,23 @@ export const CHECKS = {
         eq(r.epoch, e.epoch, where);
         eq(toHex(r.senderId), e.sender_id_hex, where);
         eq(r.senderRole, e.sender_role, where);
-        eq(r.added.map(toHex).join(","), e.added_hex.join(","), where);
-        eq(r.removed.map(toHex).join(","), e.removed_hex.join(","), where);
+        eq(hexes(r.added), e.added_hex.join(","), where);
+        eq(hexes(r.removed), e.removed_hex.join(","), where);
         eq(r.historyRecipient ? toHex(r.historyRecipient) : null, e.history_recipient_hex, where);
         eq(r.historyEpochs.join(","), e.history_epochs.join(","), where);
+        eq(r.createdAt, e.created_at, where);
+        eq(r.requestReason, e.request_reason, where);
+        eq(r.requestSeq, e.request_seq, where);
         eq(r.readable, e.readable[name], where);
+        eq(r.problem, null, where);
         if (r.kind === "application" && r.readable) {
           eq(r.contentType, e.content_type, where);
           eq(toHex(r.body), e.body_hex, where);
         } else {
           eq(r.body, null, where);
         }
+        eq(conv.epochStartedAt, e.epoch_started_at, where);
+        eq(conv.messagesInEpoch, e.messages_in_epoch, where);
       }
     }
 
@@ -464,7 +505,10 @@ export const CHECKS = {
       eq(toHex(r.prevHash), w.prev_hash_hex, where);
       eq(toHex(r.messageHash), w.message_hash_hex, where);
       eq(JSON.stringify(r.members.map(([id, role]) => [toHex(id), role])), JSON.stringify(w.members), where);
+      eq(JSON.stringify(r.memberKeys.map((k) => [toHex(k.memberId), k.role])), JSON.stringify(w.members), where);
       eq(r.historyRecipient ? toHex(r.historyRecipient) : null, w.history_recipient_hex, where);
+      eq(r.createdAt, w.created_at, where);
+      eq(r.directoryHash ? toHex(r.directoryHash) : null, w.directory_hash_hex, where);
     }
 
     // 3. Every negative case: exactly its code, and no state change.
@@ -472,18 +516,50 @@ export const CHECKS = {
       const conv = await replay(c.receiver, c.prefix);
       const before = snapshot(conv);
       const data = concat(b64decode(c.message_b64url), new Uint8Array(c.append_zero_bytes ?? 0));
-      eq(await errorOf(m, () => conv.receive(data)), c.error, c.id);
+      eq(await errorOf(m, () => conv.receive(data, liveOf(c))), c.error, c.id);
       eq(snapshot(conv), before, `${c.id} state`);
       await conv.receive(transcript[c.prefix]);
     }
 
-    // 4. Genesis rejections.
-    for (const c of doc.genesis_cases) {
-      const me = await member(c.receiver);
-      eq(await errorOf(m, () => m.P.openConversation(me, b64decode(c.genesis_b64url), anchors)), c.error, c.id);
+    // 4. Survivals: accepted, unreadable, with the problem named; the transcript goes on.
+    for (const c of doc.survival_cases) {
+      const conv = await replay(c.receiver, c.prefix);
+      const data = b64decode(c.message_b64url);
+      const r = await conv.receive(data);
+      eq(r.kind, c.kind, c.id);
+      eq(r.readable, false, c.id);
+      eq(r.problem, c.problem, c.id);
+      eq(r.body, null, c.id);
+      eq(conv.nextSeq, c.prefix + 1, c.id);
+      eq(toHex(conv.lastHash), toHex((await m.P.peek(data)).messageHash), c.id);
+      eq(conv.needsRekey, c.kind === "commit", c.id);
     }
 
-    // 5. History: decryptPast after a bundle.
+    // 5. Acceptances (some only live).
+    for (const c of doc.accept_cases) {
+      const conv = await replay(c.receiver, c.prefix);
+      const r = await conv.receive(b64decode(c.message_b64url), liveOf(c));
+      eq(r.kind, c.kind, c.id);
+      eq(r.readable, c.readable, c.id);
+      eq(r.problem, null, c.id);
+      eq(hexes(r.added), c.added_hex.join(","), c.id);
+      eq(hexes(r.removed), c.removed_hex.join(","), c.id);
+    }
+
+    // 6. Genesis rejections and survivals.
+    for (const c of doc.genesis_cases) {
+      const me = await member(c.receiver);
+      const data = b64decode(c.genesis_b64url);
+      if (c.result === "invalid") {
+        eq(await errorOf(m, () => m.P.openConversation(me, data, trust)), c.error, c.id);
+      } else {
+        const conv = await m.P.openConversation(me, data, trust);
+        eq(conv.needsRekey, c.needs_rekey, c.id);
+        eq(conv.canRead, false, c.id);
+      }
+    }
+
+    // 7. History: decryptPast after a bundle.
     for (const c of doc.past_cases) {
       const conv = await replay(c.receiver, c.prefix);
       const data = transcript[c.message_index];
@@ -496,17 +572,58 @@ export const CHECKS = {
       }
     }
 
-    // 6. Every message rebuilds byte for byte from its seed (deterministic Ed25519 needed:
-    //    Node and Chromium; Safari's randomized signatures would differ here only).
+    // 8. Revocation: who must go, the re-key commit byte for byte, and every member accepts it.
+    for (const c of doc.revocation_cases) {
+      const directory = directories[c.directory];
+      const conv = await replay(c.actor, c.prefix);
+      eq(hexes(await conv.membersToRemove(directory, c.now)), c.remove_hex.join(","), c.id);
+      conv._rand = t.deterministicRandom(h(c.rand_seed_hex));
+      const built = c.op === "rekey" ? await conv.rekey(directory, c.now) : await conv.requeue(directory, c.now);
+      eq(toHex(built), toHex(b64decode(c.message_b64url)), c.id);
+      for (const name of Object.keys(doc.receivers)) {
+        const live = name === "visitor" ? { now: c.now, directory } : null;
+        const r = await (await replay(name, c.prefix)).receive(built, live);
+        eq(r.members.map((x) => toHex(x.memberId)).join(","), c.members_hex.join(","), `${c.id} ${name}`);
+        eq(hexes(r.added), c.added_hex.join(","), `${c.id} ${name}`);
+        eq(hexes(r.removed), c.removed_hex.join(","), `${c.id} ${name}`);
+      }
+    }
+
+    // 9. Conversation codes, as the visitor and the staff member compute them.
+    for (const c of doc.code_cases) {
+      const staff = await member(c.staff);
+      eq(await (await replay("visitor", c.prefix)).conversationCode(staff.memberId), c.code, c.id);
+      eq(await (await replay(c.staff, c.prefix)).conversationCode(), c.code, c.id);
+    }
+
+    // 10. A counsellor checks the directory the genesis names.
+    for (const c of doc.directory_check_cases) {
+      const conv = await replay(c.receiver, 1);
+      if (c.result === "invalid") eq(await errorOf(m, () => conv.checkDirectory(h(c.directory_hex))), c.error, c.id);
+      else eq((await conv.checkDirectory(h(c.directory_hex))).serial, 7, c.id);
+    }
+
+    // 11. The server's checks (the same functions exist here for other servers and tests).
+    for (const c of doc.server_cases) {
+      const data = b64decode(c.message_b64url);
+      let run = () => m.P.checkClaimedTime(data, c.now);
+      if (c.kind === "signature") run = () => m.P.verifySenderSignature(data, c.sig_public_hex ? h(c.sig_public_hex) : null);
+      if (c.kind === "listed_members") run = () => m.P.checkListedMembers(data, directories[c.directory], c.now);
+      eq(await errorOf(m, run), c.result === "invalid" ? c.error : null, c.id);
+    }
+
+    // 12. Every message rebuilds byte for byte from its seed (deterministic Ed25519 needed:
+    //     Node and Chromium; Safari's randomized signatures would differ here only).
     const parties = {};
+    const visitorTrust = await trustOf(2); // what the visitor's client knew at creation
     for (const [i, e] of doc.transcript.entries()) {
       const b = e.build;
       const rand = t.deterministicRandom(h(b.rand_seed_hex));
       if (b.op === "create") {
-        const created = await t.createConversationWith({ directory: h(doc.directory_hex), anchors, now: b.now }, rand);
+        const created = await t.createConversationWith({ directory: h(doc.directory_hex), trust: visitorTrust, now: b.now }, rand);
         eq(toHex(created.genesis), toHex(transcript[0]), "rebuilt genesis");
         for (const name of Object.keys(doc.receivers)) {
-          parties[name] = await t.openConversationWith(await member(name), transcript[0], anchors, t.deterministicRandom(new Uint8Array(0)));
+          parties[name] = await t.openConversationWith(await member(name), transcript[0], trust, t.deterministicRandom(new Uint8Array(0)));
         }
         continue;
       }
@@ -517,9 +634,109 @@ export const CHECKS = {
       else if (b.op === "claim") built = await conv.claim(b.now);
       else if (b.op === "add_member") built = await conv.addMember(h(doc.certificates_hex[b.certificate_of]), b.now);
       else if (b.op === "remove_member") built = await conv.removeMember(h(doc.receivers[b.member].member_id_hex), b.now);
+      else if (b.op === "request_rekey") built = await conv.requestRekey(b.reason);
+      else if (b.op === "rekey") built = await conv.rekey(null, b.now);
       else built = await conv.shareHistory(h(doc.receivers[b.recipient].member_id_hex), b.epochs);
       eq(toHex(built), toHex(transcript[i]), `rebuilt seq ${i}`);
       for (const c of Object.values(parties)) await c.receive(built);
+    }
+  },
+
+  "recovery_phrase.json": async (doc, m) => {
+    const { toHex, fromHex: h, utf8 } = m.bytes;
+    eq(toHex(await m.primitives.sha256(utf8(m.wordlist.WORDS.join("\n") + "\n"))), doc.wordlist_sha256_hex, "word list");
+    for (const c of doc.cases) {
+      if (c.kind === "generate") {
+        eq(await m.recovery.phraseFromEntropy(h(c.entropy_hex)), c.phrase, c.id);
+        eq(await m.P.parseRecoveryPhrase(c.phrase), c.phrase, c.id);
+      } else if (c.result === "valid") {
+        eq(await m.P.parseRecoveryPhrase(c.input), c.phrase, c.id);
+      } else {
+        eq(await errorOf(m, () => m.P.parseRecoveryPhrase(c.input)), c.error, c.id);
+      }
+    }
+  },
+
+  "trust_root.json": async (doc, m, t) => {
+    const { toHex, fromHex: h } = m.bytes;
+    const keys = {};
+    for (const [name, k] of Object.entries(doc.keys)) keys[name] = await t.adminKeyFromSeed(h(k.seed_hex));
+    const built = {};
+    for (const c of doc.cases) {
+      if (c.kind === "build") {
+        let data = await m.P.draftTrustRoot({
+          centreId: h(doc.centre_id_hex),
+          version: c.version,
+          issuedAt: c.issued_at,
+          previous: c.previous_version ? built[c.previous_version] : null,
+          anchors: c.anchors.map((n) => keys[n].public),
+          threshold: c.threshold,
+          logKey: h(doc.log_key_hex),
+        });
+        for (const signer of c.signers) data = await m.P.cosignTrustRoot(data, keys[signer]);
+        eq(toHex(data), c.root_hex, c.id);
+        built[c.version] = data;
+      } else if (c.kind === "verify") {
+        const chain = c.chain_hex.map(h);
+        const pin = h(c.pin_hex);
+        const known = c.known_hex ? await m.P.verifyTrustRoot(c.known_hex.map(h), pin) : null;
+        if (c.result === "invalid") {
+          eq(await errorOf(m, () => m.P.verifyTrustRoot(chain, pin, known)), c.error, c.id);
+          continue;
+        }
+        const root = await m.P.verifyTrustRoot(chain, pin, known);
+        eq(root.version, c.version, c.id);
+        eq(root.anchors.map(toHex).join(","), c.anchors_hex.join(","), c.id);
+        eq(root.newest.threshold, c.threshold, c.id);
+        eq(toHex(root.logKey), c.log_key_hex, c.id);
+        eq(toHex(root.newest.hash), c.hash_hex, c.id);
+        for (const item of c.anchors_at) eq(root.anchorsAt(item.at).map(toHex).join(","), item.anchors_hex.join(","), `${c.id} at ${item.at}`);
+      } else if (c.kind === "draft") {
+        const run = () =>
+          m.P.draftTrustRoot({
+            centreId: new Uint8Array(16),
+            version: 1,
+            issuedAt: 0,
+            previous: null,
+            anchors: [keys.K1.public],
+            threshold: c.threshold,
+            logKey: new Uint8Array(32),
+          });
+        eq(await errorOf(m, run), c.error, c.id);
+      } else {
+        const pin = await m.P.centreFingerprint(h(doc.centre_id_hex), keys[c.anchor].public);
+        eq(toHex(pin), c.pin_hex, c.id);
+        eq(await m.P.shortCentreFingerprint(pin), c.short, c.id);
+      }
+    }
+  },
+
+  "log.json": async (doc, m, t) => {
+    const { toHex, fromHex: h } = m.bytes;
+    const entries = (items) => items.map((e) => [e.kind, h(e.object_hash_hex)]);
+    const logKey = await t.adminKeyFromSeed(h(doc.log_key_seed_hex));
+    const centreId = h(doc.centre_id_hex);
+    for (const c of doc.cases) {
+      if (c.kind === "chain") {
+        let value = h(c.chain_hex[0]);
+        for (const [i, o] of c.objects.entries()) {
+          value = await m.P.logChain(value, i, await m.P.entryOf(o.kind, h(o.object_hex)));
+          eq(toHex(value), c.chain_hex[i + 1], `${c.id} ${i}`);
+        }
+      } else if (c.kind === "sign_head") {
+        eq(toHex(await m.P.signLogHead(logKey, centreId, c.size, h(c.head_hex), c.timestamp)), c.signed_hex, c.id);
+      } else if (c.kind === "head") {
+        const run = () => m.P.verifyLogHead(h(c.head_hex), h(c.log_key_hex), h(c.centre_id_hex));
+        eq(await errorOf(m, run), c.result === "invalid" ? c.error : null, c.id);
+      } else if (c.kind === "consistency") {
+        const run = () => m.P.verifyLogConsistency(m.P.parseLogHead(h(c.old_hex)), m.P.parseLogHead(h(c.new_hex)), entries(c.entries));
+        eq(await errorOf(m, run), c.result === "invalid" ? c.error : null, c.id);
+      } else {
+        const head = await m.P.verifyLogHead(h(c.head_hex), h(doc.log_key_hex), centreId);
+        const run = () => m.P.verifyLogInclusion(head, c.index, h(c.before_hex), entries(c.entries), c.object_kind, h(c.object_hex));
+        if (c.result === "invalid") eq(await errorOf(m, run), c.error, c.id);
+        else eq(await run(), c.newest, c.id);
+      }
     }
   },
 };

@@ -168,8 +168,12 @@ export function parseDirectory(data) {
   };
 }
 
-/** Verify the directory signature and freshness, and every entry's issuer and signature. */
-export const verifyDirectory = guard(async (data, anchors, now) => {
+/**
+ * Verify the directory signature and freshness, and every entry's issuer and signature. A client
+ * that remembers the highest serial it has seen passes it as `minSerial`: an older edition, even
+ * unexpired, is refused (BAD_CERTIFICATE).
+ */
+export const verifyDirectory = guard(async (data, anchors, now, minSerial = 0) => {
   const directory = parseDirectory(data);
   const trusted = checkAnchors(anchors);
   if (!trusted.some((a) => ctEqual(a, directory.issuer))) fail(ErrorCode.BAD_CERTIFICATE);
@@ -178,7 +182,7 @@ export const verifyDirectory = guard(async (data, anchors, now) => {
     fail(ErrorCode.BAD_CERTIFICATE);
   }
   const t = BigInt(now);
-  if (!(directory.issuedAtExact <= t && t <= directory.expiresAtExact)) fail(ErrorCode.BAD_CERTIFICATE);
+  if (!(directory.issuedAtExact <= t && t <= directory.expiresAtExact) || directory.serial < minSerial) fail(ErrorCode.BAD_CERTIFICATE);
   for (const cert of directory.certificates) {
     if (!equal(cert.centreId, directory.centreId)) fail(ErrorCode.BAD_CERTIFICATE);
     await checkCertificate(cert, trusted, null);

@@ -2,7 +2,7 @@
 
 import { utf8, concat } from "./bytes.js";
 
-export const VERSION = 1;
+export const VERSION = 2; // wire version; 1 (before trust roots, logs and time rules) is refused
 export const SUITE = 1; // X25519, Ed25519, HKDF-SHA256, AES-256-GCM, SHA-256; HPKE 0x0020/0x0001/0x0002
 
 export const ID_LEN = 16;
@@ -29,17 +29,22 @@ export const CIPHERTEXT_SIZES = Object.freeze(PAD_BUCKETS.map((b) => b + TAG_LEN
 export const MAX_STATE_CIPHERTEXT = 4096;
 export const ZERO_HASH = new Uint8Array(HASH_LEN);
 
+export const MAX_CLOCK_SKEW = 300; // seconds: the server's bound on a commit's time; a retired anchor's grace
+export const LIVE_SKEW = 600; // seconds: a live receiver's bound (its own clock may differ from the server's)
+
 export const MIN_ITERATIONS = 600000;
-export const MIN_PASSPHRASE_CHARS = 12;
-export const MAX_PASSPHRASE_BYTES = 1024;
+export const MAX_ITERATIONS = 2000000; // ceiling on import: a hostile blob cannot stall an unlock
 
 export const ObjectType = Object.freeze({
   CERTIFICATE: 0x01,
   DIRECTORY: 0x02,
+  TRUST_ROOT: 0x03,
+  LOG_HEAD: 0x04,
   GENESIS: 0x10,
   COMMIT: 0x11,
   APPLICATION: 0x12,
   HISTORY: 0x13,
+  KEY_REQUEST: 0x14,
   STAFF_BACKUP: 0x20,
   VISITOR_STATE: 0x21,
   ADMIN_BACKUP: 0x22,

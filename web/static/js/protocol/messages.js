@@ -25,7 +25,8 @@ import {
 } from "./constants.js";
 import { ErrorCode, fail, guardSync } from "./errors.js";
 
-const CONVERSATION_TYPES = [ObjectType.GENESIS, ObjectType.COMMIT, ObjectType.APPLICATION, ObjectType.HISTORY];
+const CONVERSATION_TYPES = [ObjectType.GENESIS, ObjectType.COMMIT, ObjectType.APPLICATION, ObjectType.HISTORY, ObjectType.KEY_REQUEST];
+export const REQUEST_REASONS = Object.freeze([1, 2]); // 1: I hold no secret for this epoch; 2: a history bundle for me failed
 const MAX_CIPHERTEXT = Math.max(...CIPHERTEXT_SIZES);
 
 export function encodeVisitorEntry(memberId, kemPublic, sigPublic) {
@@ -90,6 +91,7 @@ export function readEnvelope(r) {
 
 function parseCommit(r, env, data) {
   const createdAt = r.u64();
+  const directoryHash = env.type === ObjectType.GENESIS ? r.take(HASH_LEN) : null;
   const count = r.u16();
   if (count > MAX_MEMBERS) fail(ErrorCode.OVERSIZE);
   if (count === 0) fail(ErrorCode.MALFORMED);
@@ -120,7 +122,7 @@ function parseCommit(r, env, data) {
       fail(ErrorCode.MALFORMED);
     }
   }
-  return { kind: "commit", envelope: env, createdAt, members, wraps, confirmation, confirmInput, tbs, signature, raw: data };
+  return { kind: "commit", envelope: env, createdAt, directoryHash, members, wraps, confirmation, confirmInput, tbs, signature, raw: data };
 }
 
 function parseApplication(r, env, data) {
@@ -154,6 +156,16 @@ function parseHistory(r, env, data) {
   return { kind: "history", envelope: env, recipientId, epochs, enc, ciphertext, infoContext, tbs, signature, raw: data };
 }
 
+function parseRequest(r, env, data) {
+  const reason = r.u8();
+  const refSeq = r.u32();
+  const tbs = r.consumed();
+  const signature = r.take(SIG_LEN);
+  r.finish();
+  if (!REQUEST_REASONS.includes(reason) || refSeq >= env.seq) fail(ErrorCode.MALFORMED);
+  return { kind: "key_request", envelope: env, reason, refSeq, tbs, signature, raw: data };
+}
+
 /** Structural parse of any conversation message (bounds first, then fields in order). */
 export function parseMessage(input) {
   if (!(input instanceof Uint8Array)) fail(ErrorCode.MALFORMED);
@@ -163,6 +175,7 @@ export function parseMessage(input) {
   const env = readEnvelope(r);
   if (env.type === ObjectType.GENESIS || env.type === ObjectType.COMMIT) return parseCommit(r, env, data);
   if (env.type === ObjectType.APPLICATION) return parseApplication(r, env, data);
+  if (env.type === ObjectType.KEY_REQUEST) return parseRequest(r, env, data);
   return parseHistory(r, env, data);
 }
 

@@ -20,11 +20,11 @@ import { busy, el, say } from "../shared/dom.js";
 import { staffApi } from "../shared/http.js";
 import { format, pageStrings } from "../shared/strings.js";
 import { bannerStale, refreshBanner } from "./directory-banner.js";
+import { phraseProblem, phraseStrings, phraseSteps, wirePhraseFields } from "./recovery-phrase.js";
 
 const YEAR = 365 * 86400;
 const DIRECTORY_DAYS = 90;
-const MIN_CHARS = 12;
-const t = pageStrings();
+const t = { ...phraseStrings(), ...pageStrings() };
 const $ = (id) => document.getElementById(id);
 const errorBox = $("admin-error");
 const doneBox = $("admin-done");
@@ -40,10 +40,9 @@ let centreId = null;
 
 function problem(error) {
   if (error?.code === "bad_tag") return t.wrong;
-  if (error?.code === "weak_parameters") return t.too_short;
   if (error?.code === "bad_directory") return t.bad_directory;
   if (error?.name === "ApiError" && error.message) return error.message;
-  return t.failed;
+  return phraseProblem(error) ?? t.failed;
 }
 
 function showCentreKey() {
@@ -107,26 +106,34 @@ async function loadDirectory() {
   return state;
 }
 
+// Making the centre key: a new recovery phrase, shown once and checked (recovery-phrase.js), then
+// the key is made, locked with it and sent to the server.
+const steps = phraseSteps({
+  errorBox,
+  hide: [createForm],
+  confirmed: async (phrase) => {
+    try {
+      await busy(progress, t.working, [...$("phrase-check-form").elements], async () => {
+        const made = await createAdminKey({ recoveryPhrase: phrase });
+        await staffApi("PUT", "/api/admin/centre-key", {
+          sig_public: b64encode(made.admin.public),
+          backup: b64encode(made.backup),
+        });
+        admin = made.admin;
+      });
+    } catch (error) {
+      say(errorBox, problem(error));
+      return false;
+    }
+    await loadCentreKey();
+    return true;
+  },
+});
+
 createForm.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const first = $("admin-passphrase").value;
-  if ([...first.normalize("NFC")].length < MIN_CHARS) return say(errorBox, t.too_short);
-  if (first !== $("admin-passphrase-again").value) return say(errorBox, t.mismatch);
   say(errorBox, "");
-  try {
-    await busy(progress, t.working, [...createForm.elements], async () => {
-      const made = await createAdminKey({ passphrase: first });
-      await staffApi("PUT", "/api/admin/centre-key", {
-        sig_public: b64encode(made.admin.public),
-        backup: b64encode(made.backup),
-      });
-      admin = made.admin;
-    });
-    createForm.reset();
-    await loadCentreKey();
-  } catch (error) {
-    say(errorBox, problem(error));
-  }
+  await steps.start();
 });
 
 unlockForm.addEventListener("submit", async (event) => {
@@ -134,7 +141,7 @@ unlockForm.addEventListener("submit", async (event) => {
   say(errorBox, "");
   try {
     const opened = await busy(progress, t.unlocking, [...unlockForm.elements], () =>
-      importAdminBackup(b64decode(serverKey.backup, 8192), $("centre-passphrase").value),
+      importAdminBackup(b64decode(serverKey.backup, 8192), $("centre-phrase").value),
     );
     if (b64encode(opened.public) !== serverKey.sig_public) return say(errorBox, t.other_key);
     admin = opened;
@@ -209,6 +216,7 @@ publishButton.addEventListener("click", async () => {
 });
 
 async function start() {
+  wirePhraseFields();
   const mine = await staffApi("GET", "/api/staff/keys");
   centreId = fromHex(mine.centre_id);
   await loadCentreKey();

@@ -1,6 +1,7 @@
 // The staff member's own identity (long-term keys) on this device.
 //
-// Made or unlocked with the passphrase (PBKDF2, 600 000 rounds, in protocol.js), then kept for
+// Made or unlocked with the recovery phrase (nine generated words; PBKDF2, 600 000 rounds, in
+// protocol.js; the steps of showing and checking it are in recovery-phrase.js), then kept for
 // the session in IndexedDB as *non-extractable* CryptoKeys: IndexedDB stores CryptoKey objects
 // by structured clone, so the private keys can be used by this origin's pages but never read
 // out as bytes, not even by our own script. The record is tied to the staff id and removed on
@@ -20,6 +21,7 @@ import {
 } from "./keys-lib.js";
 import { busy, say } from "../shared/dom.js";
 import { staffApi } from "../shared/http.js";
+import { phraseProblem, phraseStrings, wirePhraseFields } from "./recovery-phrase.js";
 
 const DB_NAME = "trygg-staff";
 const STORE = "identity";
@@ -70,7 +72,7 @@ export async function loadIdentity() {
   try {
     record = await withStore("readonly", (store) => store.get(KEY));
   } catch {
-    return null; // storage unavailable: the passphrase is asked for again
+    return null; // storage unavailable: the recovery phrase is asked for again
   }
   if (!record) return null;
   if (!staffId || record.staffId !== staffId) {
@@ -93,25 +95,28 @@ export async function serverKeys() {
   return staffApi("GET", "/api/staff/keys");
 }
 
-/** Open my backup from the server with my passphrase and keep the identity for the session. */
-export async function unlock(passphrase, info = null) {
+/** Open my backup from the server with my recovery phrase and keep the identity for the session. */
+export async function unlock(phrase, info = null) {
   const mine = info || (await serverKeys());
   if (!mine.backup) throw new Error("no_backup");
-  const identity = await importStaffBackup(b64decode(mine.backup, 8192), passphrase);
+  const identity = await importStaffBackup(b64decode(mine.backup, 8192), phrase);
   if (toHex(identity.memberId) !== mine.staff_id) throw new Error("wrong_account");
   await save(identity);
   return identity;
 }
 
-/** Make a new key pair, store its public half and passphrase backup on the server, keep it. */
-export async function create(passphrase, info = null) {
+/**
+ * Make a new key pair locked with `phrase` (a generated recovery phrase the person has written
+ * down), store its public half and the backup on the server, keep it.
+ */
+export async function create(phrase, info = null) {
   const mine = info || (await serverKeys());
   const role = mine.role === "interpreter" ? Role.INTERPRETER : Role.COUNSELLOR;
   const { identity, backup } = await createStaffIdentity({
     centreId: fromHex(mine.centre_id),
     staffId: fromHex(mine.staff_id),
     role,
-    passphrase,
+    recoveryPhrase: phrase,
   });
   await staffApi("PUT", "/api/staff/keys", {
     kem_public: b64encode(identity.kemPublic),
@@ -140,8 +145,9 @@ export function certifies(certificateB64, identity) {
 
 /**
  * The unlocked identity for a staff page: the one kept for this session, or — after showing
- * the page's unlock panel (#unlock-panel, #unlock-form, #passphrase, #no-key, #unlock-progress)
- * — the one the passphrase opens. Resolves with {identity, info} (info: serverKeys()).
+ * the page's unlock panel (#unlock-panel, #unlock-form, #recovery-phrase, #no-key,
+ * #unlock-progress; macros.html unlock_panel) — the one the recovery phrase opens. Resolves with
+ * {identity, info} (info: serverKeys()). `t` is the page's strings (t.failed).
  * A key replaced from another device is forgotten here and must be unlocked again.
  */
 export async function identityForPage({ t, errorBox }) {
@@ -153,6 +159,8 @@ export async function identityForPage({ t, errorBox }) {
     identity = null;
   }
   if (identity) return { identity, info };
+  const words = phraseStrings();
+  wirePhraseFields();
   $("unlock-panel").hidden = false;
   $("unlock-form").hidden = !info.backup;
   $("no-key").hidden = Boolean(info.backup);
@@ -162,13 +170,14 @@ export async function identityForPage({ t, errorBox }) {
       event.preventDefault();
       say(errorBox, "");
       try {
-        const opened = await busy($("unlock-progress"), t.unlocking, [...event.target.elements], () =>
-          unlock($("passphrase").value, info),
+        const opened = await busy($("unlock-progress"), words.unlocking, [...event.target.elements], () =>
+          unlock($("recovery-phrase").value, info),
         );
+        event.target.reset();
         $("unlock-panel").hidden = true;
         resolve({ identity: opened, info });
       } catch (error) {
-        say(errorBox, error?.code === "bad_tag" ? t.wrong : t.failed);
+        say(errorBox, error?.code === "bad_tag" ? words.wrong : (phraseProblem(error) ?? t.failed));
       }
     });
   });

@@ -4,9 +4,9 @@
 import { busy, say } from "../shared/dom.js";
 import { pageStrings } from "../shared/strings.js";
 import { certifies, create, forget, identityFingerprint, loadIdentity, serverKeys, unlock } from "./identity.js";
+import { phraseProblem, phraseStrings, phraseSteps, wirePhraseFields } from "./recovery-phrase.js";
 
-const MIN_CHARS = 12;
-const t = pageStrings();
+const t = { ...phraseStrings(), ...pageStrings() };
 const $ = (id) => document.getElementById(id);
 const errorBox = $("key-error");
 const progress = $("key-progress");
@@ -16,7 +16,25 @@ const statusBox = $("key-status");
 
 let info = null;
 
+const steps = phraseSteps({
+  errorBox,
+  hide: [createForm, unlockForm, statusBox],
+  confirmed: async (phrase) => {
+    try {
+      const form = $("phrase-check-form");
+      const identity = await busy(progress, t.working, [...form.elements], () => create(phrase, info));
+      info = await serverKeys();
+      await showStatus(identity);
+      return true;
+    } catch (error) {
+      say(errorBox, problem(error));
+      return false;
+    }
+  },
+});
+
 function show(which, warning = "") {
+  if (which !== "phrase") steps.cancel();
   createForm.hidden = which !== "create";
   unlockForm.hidden = which !== "unlock";
   statusBox.hidden = which !== "status";
@@ -34,24 +52,13 @@ async function showStatus(identity) {
 
 function problem(error) {
   if (error?.code === "bad_tag") return t.wrong;
-  if (error?.code === "weak_parameters") return t.too_short;
-  return error?.message && error.name === "ApiError" ? error.message : t.failed;
+  return phraseProblem(error) ?? (error?.message && error.name === "ApiError" ? error.message : t.failed);
 }
 
 createForm.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const first = $("new-passphrase").value;
-  if ([...first.normalize("NFC")].length < MIN_CHARS) return say(errorBox, t.too_short);
-  if (first !== $("new-passphrase-again").value) return say(errorBox, t.mismatch);
   say(errorBox, "");
-  try {
-    const identity = await busy(progress, t.working, [...createForm.elements], () => create(first, info));
-    createForm.reset();
-    info = await serverKeys();
-    await showStatus(identity);
-  } catch (error) {
-    say(errorBox, problem(error));
-  }
+  await steps.start();
 });
 
 unlockForm.addEventListener("submit", async (event) => {
@@ -59,7 +66,7 @@ unlockForm.addEventListener("submit", async (event) => {
   say(errorBox, "");
   try {
     const identity = await busy(progress, t.unlocking, [...unlockForm.elements], () =>
-      unlock($("passphrase").value, info),
+      unlock($("recovery-phrase").value, info),
     );
     unlockForm.reset();
     await showStatus(identity);
@@ -76,6 +83,7 @@ $("forget-key").addEventListener("click", async () => {
 });
 
 async function start() {
+  wirePhraseFields();
   info = await serverKeys();
   const identity = await loadIdentity();
   if (identity && (!info.certificate || certifies(info.certificate, identity) || !info.backup)) {
