@@ -211,7 +211,8 @@ class Connection:
             except FrameError as error:
                 await self.error(error.code, frame.ref, error.detail)
             except PublicError as error:
-                await self.error(error.code or "error", frame.ref, self.translate(error.message))
+                message = self.translate(error.message, **error.values)
+                await self.error(error.code or "error", frame.ref, message)
 
     async def _listen(self) -> None:
         """Turn bus events into work for the pump (or direct relays for ephemeral events)."""

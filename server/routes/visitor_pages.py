@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from server.errors import PublicError
-from server.i18n import N_, Translator, is_language
+from server.i18n import N_, Plural, Translator, is_language, ngettext
 from server.languages import INTERPRETER_LANGUAGES
 from server.resources import resources
 from server.services.centre import is_open_at, opening_hours
@@ -25,7 +25,7 @@ from server.templating import request_language
 from server.validators import page_language
 
 # Words the chat scripts show; keys are what the scripts ask for.
-CHAT_STRINGS = {
+CHAT_STRINGS: dict[str, str | Plural] = {
     "preparing": N_("Preparing a secure conversation…"),
     "copied": N_("Copied."),
     "copy_failed": N_("Could not copy. Select the code and copy it yourself."),
@@ -54,7 +54,9 @@ CHAT_STRINGS = {
     "talking_to": N_("You are talking to %(name)s."),
     "fingerprint": N_("Security number: %(number)s"),
     "queue_position": N_("You are number %(position)s in the queue."),
-    "queue_estimate": N_("Estimated wait: about %(minutes)s minutes."),
+    "queue_estimate": ngettext(
+        "Estimated wait: about %(minutes)s minute.", "Estimated wait: about %(minutes)s minutes."
+    ),
     "queue_no_estimate": N_("We cannot estimate the wait right now."),
     "queue_closed": N_(
         "We are closed now. You can leave a message, and come back later with your code to read the answer."
@@ -97,7 +99,7 @@ CHAT_STRINGS = {
 
 
 # Words the booking scripts show; keys are what the scripts ask for.
-BOOKING_STRINGS = {
+BOOKING_STRINGS: dict[str, str | Plural] = {
     "loading": N_("Finding free times…"),
     "no_slots": N_("There are no free times in these weeks. Try later weeks, or call us."),
     "no_kinds": N_("Booking is not possible right now. Please call us or start a chat."),
@@ -160,11 +162,11 @@ BOOKING_STRINGS = {
 }
 
 
-def _page(request: Request, template: str, words: dict[str, str], **context: object) -> Response:
+def _page(request: Request, template: str, words: dict[str, str | Plural], **context: object) -> Response:
     """A visitor page in the language of its path, with the words its scripts show."""
     language = page_language(request)
     translate = Translator(language)
-    strings = {key: translate(message) for key, message in words.items()}
+    strings = {key: translate.for_script(message) for key, message in words.items()}
     return resources(request).renderer.page(
         request, template, {"strings": strings, **context}, language=language
     )
