@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.pages import leave_quickly
 from tests.live_server import LiveServer, NeutralSite
 
 
@@ -45,13 +46,7 @@ def _leave_and_check(page: Any, live_server: LiveServer, neutral_site: NeutralSi
     page.goto(live_server.url + "/en/")
     page.evaluate("sessionStorage.setItem('draft', 'something private')")
     page.wait_for_load_state("load")
-    if how == "button":
-        page.click("#quick-exit")
-    elif how == "escape":
-        page.keyboard.press("Escape")
-    else:
-        for _ in range(3):
-            page.keyboard.press("Shift")
+    leave_quickly(page, how)
     page.wait_for_url(neutral_site.url + "/weather")
     assert page.title() == "Weather"
     page.go_back()

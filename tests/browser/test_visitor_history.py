@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.pages import leave_quickly
 from tests.live_server import LiveServer, NeutralSite
 
 LANGS = ["nb", "sv", "en"]
@@ -44,16 +45,6 @@ def history(page: Any) -> list[str]:
     finally:
         session.detach()
     return [str(entry["url"]) for entry in entries if entry["url"] != "about:blank"]
-
-
-def leave(page: Any, how: str) -> None:
-    if how == "button":
-        page.click("#quick-exit")
-    elif how == "escape":
-        page.keyboard.press("Escape")
-    else:
-        for _ in range(3):
-            page.keyboard.press("Shift")
 
 
 def follow_every_link(page: Any, here: str) -> int:
@@ -103,7 +94,7 @@ def test_every_link_replaces_history_and_back_after_quick_exit_leaves_trygg(
             continue
         # Two pages per language (all six over the three), each way out twice: then Back.
         way = next(WAYS_OUT)
-        leave(page, way)
+        leave_quickly(page, way)
         page.wait_for_url(neutral_site.url + "/weather")
         assert history(page) == [start, neutral_site.url + "/weather"], way
         page.go_back()
