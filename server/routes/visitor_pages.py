@@ -141,6 +141,11 @@ BOOKING_STRINGS: dict[str, str | Plural] = {
     "cancel_no": N_("No, keep it"),
     "cancelled": N_("The booking is cancelled. Download the calendar file to remove it from your calendar."),
     "already_cancelled": N_("This booking was already cancelled."),
+    "changed": N_(
+        "This booking was changed in another window or on another device while you were "
+        "looking at it, so nothing was changed here. Here it is as it is now: check it and "
+        "try again if you still want to."
+    ),
     "reschedule": N_("Choose another time"),
     "rescheduled": N_("The booking is moved to %(when)s. Download the new calendar invite."),
     "download": N_("Download calendar invite"),

@@ -112,6 +112,11 @@ def download(page: Any, selector: str) -> bytes:
 
 def take_slot(http: httpx.Client, live_server: LiveServer, start: str) -> str:
     """Someone else books `start` first, straight through the API (any well-formed sealed box)."""
+    return book_by_api(http, live_server, start)[1]
+
+
+def book_by_api(http: httpx.Client, live_server: LiveServer, start: str) -> tuple[str, str]:
+    """A booking at `start` made straight through the API: its holder token and reference."""
     http.cookies.clear()
     headers = {"origin": live_server.url}
     holder = http.post(
@@ -133,8 +138,7 @@ def take_slot(http: httpx.Client, live_server: LiveServer, start: str) -> str:
         headers={**headers, "authorization": f"Bearer {holder.json()['token']}"},
     )
     assert booked.status_code == 201, booked.text
-    reference: str = booked.json()["booking"]["reference"]
-    return reference
+    return str(holder.json()["token"]), str(booked.json()["booking"]["reference"])
 
 
 def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: LiveServer) -> None:
@@ -358,6 +362,58 @@ def test_book_from_a_chat(new_page: Any, http: httpx.Client, live_server: LiveSe
     assert visitor.evaluate("localStorage.length") == 0
     assert any('"payload"' in item for item in wire.items), "the booking request was not captured"
     assert_never_in_clear(live_server, wire, note, tag)
+
+
+def test_two_tabs_change_one_booking(new_page: Any, http: httpx.Client, live_server: LiveServer) -> None:
+    """Both tabs show one booking and both move it: the second is told the booking changed
+    meanwhile and sees it as it is now; a cancel from a view that is out of date is refused too."""
+    set_up_centre(http, live_server)
+    http.cookies.clear()
+    days = http.get("/api/booking/slots", params={"days": "14"}).json()["days"]
+    token, reference = book_by_api(http, live_server, days[-2]["slots"][0]["start"])
+    mine = {"authorization": f"Bearer {token}"}
+    (made,) = http.get("/api/booking/bookings", headers=mine).json()["bookings"]
+    tabs = []
+    for _ in range(2):
+        tab = new_page()
+        tab.goto(live_server.url + "/en/booking")
+        tab.wait_for_selector("#manage-app[data-ready=yes]", state="attached", timeout=WAIT)
+        tab.evaluate(
+            "(token) => sessionStorage.setItem('trygg.booking', JSON.stringify({v: 1, token}))", token
+        )
+        tab.reload()
+        tab.locator(f'li[data-reference="{reference}"] button.reschedule').wait_for(timeout=WAIT)
+        tabs.append(tab)
+    first, second = tabs
+    for tab in tabs:
+        tab.locator(f'li[data-reference="{reference}"] button.reschedule').click()
+        tab.wait_for_selector("#view-reschedule:not([hidden]) button.slot", timeout=WAIT)
+    first.locator("button.slot").nth(1).click()
+    first.wait_for_selector("#list-message:not([hidden])", timeout=WAIT)
+    moved_to = first.locator(f'li[data-reference="{reference}"] .booking-when').inner_text()
+
+    second.locator("button.slot").nth(2).click()
+    second.wait_for_selector("#view-list:not([hidden]) #list-error:not([hidden])", timeout=WAIT)
+    assert "changed in another window or on another device" in second.inner_text("#list-error")
+    assert second.locator(f'li[data-reference="{reference}"] .booking-when').inner_text() == moved_to
+    assert second.is_hidden("#list-message")
+
+    # The first tab moves it again; the second, showing the version before, tries to cancel.
+    first.locator(f'li[data-reference="{reference}"] button.reschedule').click()
+    first.wait_for_selector("#view-reschedule:not([hidden]) button.slot", timeout=WAIT)
+    first.locator("button.slot").nth(3).click()
+    first.wait_for_selector("#list-message:not([hidden])", timeout=WAIT)
+    item = second.locator(f'li[data-reference="{reference}"]')
+    loaded = second.get_attribute("#manage-app", "data-loaded")
+    item.locator("button.cancel").click()
+    item.locator("button.cancel-yes").click()
+    second.wait_for_selector(f'#manage-app:not([data-loaded="{loaded}"])', state="attached", timeout=WAIT)
+    assert "changed in another window" in second.inner_text("#list-error")
+    assert second.locator(f'li[data-reference="{reference}"] .booking-when').inner_text() != moved_to
+    assert second.locator(f'li[data-reference="{reference}"]').get_attribute("data-status") == "confirmed"
+    (booking,) = http.get("/api/booking/bookings", headers=mine).json()["bookings"]
+    assert booking["status"] == "confirmed"
+    assert booking["sequence"] == made["sequence"] + 2, "two moves, no lost or extra change"
 
 
 def test_a_counsellor_attaches_an_interpreter_to_a_booking(
