@@ -46,11 +46,12 @@ class Plural:
 
     @property
     def count(self) -> str:
-        """The placeholder whose number chooses the form."""
+        """The value whose number chooses the form: the message's one placeholder named in
+        COUNTS, or `count` for a message that does not show the number ("Keep the bookings")."""
         found = [name for name in _PLACEHOLDER.findall(self.plural) if name in COUNTS]
-        if len(found) != 1:
-            raise ValueError(f"a plural message needs exactly one of {sorted(COUNTS)}: {self.plural!r}")
-        return str(found[0])
+        if len(found) > 1:
+            raise ValueError(f"which number chooses the form of {self.plural!r}?")
+        return str(found[0]) if found else "count"
 
 
 def ngettext(singular: str, plural: str) -> Plural:

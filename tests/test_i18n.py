@@ -16,7 +16,7 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # A number written straight before one of these words is a count, whatever its placeholder is called.
 COUNTED_WORDS = re.compile(
     r"%\(\w+\)[sd] (seconds?|minutes?|hours?|days?|weeks?|months?|years?|times|people|persons|"
-    r"members?|staff|messages?|conversations?|bookings?|codes?|entries|replies|attempts?)\b"
+    r"members?|staff|messages?|conversations?|bookings?|appointments?|codes?|entries|replies|attempts?)\b"
 )
 
 
@@ -94,7 +94,7 @@ def test_every_count_is_a_plural_message() -> None:
     assert len(plurals) >= 10
     for singular, plural in plurals:
         assert placeholders(singular) == placeholders(plural), plural
-        assert len(placeholders(plural) & COUNTS) == 1, f"which number chooses the form? {plural}"
+        assert len(placeholders(plural) & COUNTS) <= 1, f"which number chooses the form? {plural}"
         assert Plural(singular, plural).count in COUNTS
 
 

@@ -69,6 +69,30 @@ CHAT_STRINGS: dict[str, str | Plural] = {
     "gone": N_("This conversation does not exist or has been deleted."),
     "end_failed": N_("Could not end the conversation. Try again."),
     "delete_failed": N_("Could not delete the conversation. Try again."),
+    "delete_bookings": ngettext(
+        "%(count)s appointment was booked from this chat:", "%(count)s appointments were booked from this chat:"
+    ),
+    "delete_booking_line": N_("%(when)s, reference %(reference)s"),
+    "delete_keep": ngettext("Keep the appointment", "Keep the appointments"),
+    "delete_keep_note": ngettext(
+        "You are still expected. After the deletion this page cannot show it any more: to change "
+        "or cancel it, phone us and give the reference. Write the reference down now.",
+        "You are still expected. After the deletion this page cannot show them any more: to change "
+        "or cancel one, phone us and give its reference. Write the references down now.",
+    ),
+    "delete_cancel": ngettext("Cancel the appointment as well", "Cancel the appointments as well"),
+    "gone_kept": ngettext(
+        "The conversation has been deleted. The appointment still stands: to change or cancel it, "
+        "phone us and give the reference. Nothing about the conversation is kept in this browser.",
+        "The conversation has been deleted. The appointments still stand: to change or cancel one, "
+        "phone us and give its reference. Nothing about the conversation is kept in this browser.",
+    ),
+    "gone_cancelled": ngettext(
+        "The conversation has been deleted and the appointment cancelled. Nothing about them is "
+        "kept in this browser.",
+        "The conversation has been deleted and the appointments cancelled. Nothing about them is "
+        "kept in this browser.",
+    ),
     "code_length": N_(
         "A code has 20 letters and digits, in five groups of four. Check that you have all of it."
     ),

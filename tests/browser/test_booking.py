@@ -24,7 +24,7 @@ import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it to
 import pytest
 from icalendar import Calendar
 
-from tests.browser.pages import Wire, assert_never_in_clear, caught_up
+from tests.browser.pages import Wire, assert_never_in_clear, caught_up, start_chat
 from tests.browser.staff_helpers import PASSPHRASE, log_in, staffed_centre
 from tests.chat_helpers import Person, b64
 from tests.live_server import LiveServer, NeutralSite
@@ -362,6 +362,78 @@ def test_book_from_a_chat(new_page: Any, http: httpx.Client, live_server: LiveSe
     assert visitor.evaluate("localStorage.length") == 0
     assert any('"payload"' in item for item in wire.items), "the booking request was not captured"
     assert_never_in_clear(live_server, wire, note, tag)
+
+
+def book_from_chat(visitor: Any, live_server: LiveServer, slot: int) -> str:
+    """In a tab that has a chat: book the `slot`th free time by phone; back in the chat once the
+    booking is noted there. Returns the booking's reference."""
+    visitor.goto(live_server.url + "/en/book")
+    visitor.wait_for_selector("#view-slots:not([hidden]) button.slot", timeout=WAIT)
+    assert visitor.is_visible("#chat-linked")
+    visitor.locator("button.slot").nth(slot).click()
+    visitor.check("#kind-phone")
+    visitor.click("#book-submit")
+    visitor.wait_for_selector("#view-done:not([hidden])", timeout=WAIT)
+    reference = str(visitor.inner_text("#done-reference")).strip()
+    visitor.wait_for_selector("#book-app[data-chat-noted=yes]", state="attached", timeout=WAIT)
+    visitor.goto(live_server.url + "/en/chat")
+    visitor.wait_for_selector(f'#messages .system:has-text("{reference}")', timeout=WAIT)
+    return reference
+
+
+@pytest.mark.parametrize("choice", ["keep", "cancel"])
+def test_deleting_the_chat_lets_go_of_its_booking(
+    new_page: Any, http: httpx.Client, live_server: LiveServer, choice: str
+) -> None:
+    """The visitor who booked from a chat and then deletes it is asked about the appointment:
+    kept, it stays booked but nothing in this tab reaches it any more; cancelled, it is
+    cancelled. Either way the tab holds nothing afterwards (the cancel case chose "keep me
+    signed in", so localStorage had the chat), and /en/booking shows nothing."""
+    set_up_centre(http, live_server)
+    visitor = new_page()
+    start_chat(visitor, live_server, keep=choice == "cancel")
+    reference = book_from_chat(visitor, live_server, slot=5 if choice == "keep" else 6)
+    assert visitor.evaluate("sessionStorage.getItem('trygg.booking')")
+
+    visitor.click("#delete")
+    visitor.wait_for_selector("#confirm-delete:not([hidden]) #delete-bookings:not([hidden])", timeout=WAIT)
+    assert reference in visitor.inner_text("#delete-bookings-list")
+    assert "phone us and give the reference" in visitor.inner_text("#delete-bookings")
+    assert visitor.is_checked("#delete-keep"), "keeping is the default, as on the server"
+    if choice == "cancel":
+        visitor.check("#delete-cancel")
+    visitor.click("#delete-yes")
+    visitor.wait_for_selector("#view-gone:not([hidden])", timeout=WAIT)
+    gone = visitor.inner_text("#gone-text")
+    assert ("still stands" in gone) if choice == "keep" else ("appointment cancelled" in gone), gone
+    assert reference not in visitor.content(), "nothing of it is left on the page"
+    assert visitor.evaluate("[sessionStorage.length, localStorage.length]") == [0, 0]
+
+    visitor.goto(live_server.url + "/en/booking")
+    visitor.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
+    assert visitor.locator("#bookings li").count() == 0
+    visitor.goto(live_server.url + "/en/chat")
+    visitor.wait_for_selector("#view-start:not([hidden])", timeout=WAIT)
+    assert visitor.evaluate("[sessionStorage.length, localStorage.length]") == [0, 0]
+
+    carla = Person(http, live_server.url)
+    carla.login("carla")
+    listed = {b["reference"]: b for b in carla.api("GET", "/api/staff/bookings").json()["bookings"]}
+    assert listed[reference]["status"] == ("confirmed" if choice == "keep" else "cancelled")
+    assert listed[reference]["from_chat"] is False
+
+
+def test_deleting_a_chat_without_bookings_asks_nothing_about_them(page: Any, live_server: LiveServer) -> None:
+    start_chat(page, live_server)
+    page.click("#delete")
+    page.wait_for_selector("#confirm-delete:not([hidden])", timeout=WAIT)
+    assert page.is_hidden("#delete-bookings")
+    with page.expect_request(lambda r: r.method == "DELETE") as deleted:
+        page.click("#delete-yes")
+    assert deleted.value.url.endswith("/api/visitor/conversation?bookings=keep")
+    page.wait_for_selector("#view-gone:not([hidden])", timeout=WAIT)
+    assert "has been deleted" in page.inner_text("#gone-text")
+    assert page.evaluate("[sessionStorage.length, localStorage.length]") == [0, 0]
 
 
 def test_two_tabs_change_one_booking(new_page: Any, http: httpx.Client, live_server: LiveServer) -> None:
