@@ -70,7 +70,8 @@ CHAT_STRINGS: dict[str, str | Plural] = {
     "end_failed": N_("Could not end the conversation. Try again."),
     "delete_failed": N_("Could not delete the conversation. Try again."),
     "delete_bookings": ngettext(
-        "%(count)s appointment was booked from this chat:", "%(count)s appointments were booked from this chat:"
+        "%(count)s appointment was booked from this chat:",
+        "%(count)s appointments were booked from this chat:",
     ),
     "delete_booking_line": N_("%(when)s, reference %(reference)s"),
     "delete_keep": ngettext("Keep the appointment", "Keep the appointments"),

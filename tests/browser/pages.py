@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from tests.browser.staff_helpers import PASSPHRASE, log_in
 from tests.live_server import LiveServer
+from tests.services import missing
 
 WAIT = 30_000
 
@@ -132,6 +133,48 @@ class SocketTap:
         ref = f"tap-{self.trips}"
         self.server.send(json.dumps({"type": "ping", "ref": ref}))
         self.wait_for(wire, lambda frame: frame.get("type") == "pong" and frame.get("ref") == ref)
+
+
+# --- accessibility --------------------------------------------------------------------------
+
+# WCAG 2.2 level AA as axe-core tags its rules (A and AA of 2.0, 2.1 and 2.2).
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+_AXE: list[str] = []
+
+
+def axe_script() -> str:
+    """axe-core, as the `axe-playwright-python` package ships it (read once)."""
+    if not _AXE:
+        try:
+            from axe_playwright_python.base import AXE_SCRIPT
+        except ImportError:
+            missing("axe-playwright-python is not installed (pip install -e '.[test]')")
+        _AXE.append(AXE_SCRIPT)
+    return _AXE[0]
+
+
+def accessibility_problems(page: Any) -> list[str]:
+    """What axe-core finds against WCAG 2.2 AA in the page as it is now, one line per rule."""
+    if page.evaluate("typeof window.axe") == "undefined":
+        page.evaluate(axe_script())  # through the debugging protocol: the page's CSP does not apply
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        WCAG_AA,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(
+            " ".join(node["target"]) + " " + node.get("failureSummary", "").replace("\n", " ")
+            for node in v["nodes"][:5]
+        )
+        for v in result["violations"]
+    ]
+
+
+def assert_accessible(page: Any, where: str = "") -> None:
+    """No WCAG 2.2 AA violation that axe-core can find in the page's current state."""
+    problems = accessibility_problems(page)
+    assert not problems, f"{where or page.url}:\n" + "\n".join(problems)
 
 
 # --- the visitor's pages ------------------------------------------------------------------

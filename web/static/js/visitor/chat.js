@@ -5,6 +5,7 @@
 import { ProtocolError, resumeConversation, toHex } from "../protocol.js";
 import { FrameRouter } from "../chat/router.js";
 import { ChatSession } from "../chat/session.js";
+import { Announcer } from "../shared/announcer.js";
 import { wireComposer } from "../shared/composer.js";
 import { byId, showView } from "../shared/dom.js";
 import { api, ApiError } from "./api.js";
@@ -37,6 +38,7 @@ const chat = {
   extra: new Map(), // seq -> notes found later (an invitation that could not be verified)
   finished: false,
   drawing: false,
+  announcer: new Announcer(byId("announcer")), // new messages, read out (shared/announcer.js)
 };
 /** Who is in the conversation, and the interpreters asking to join: new, knowing nobody. */
 function freshMembers() {
@@ -262,6 +264,7 @@ function finish(text) {
   chat.standing = null;
   chat.counsellorId = null;
   chat.extra.clear();
+  chat.announcer.clear();
   freshMembers(); // the names and security numbers go with the rest
   for (const id of ["messages", "outbox", "counsellors", "chat-status", "typing", "consent-who", "consent-language", "consent-fingerprint"]) {
     byId(id).replaceChildren();
