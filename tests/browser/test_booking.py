@@ -24,7 +24,7 @@ import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it to
 import pytest
 from icalendar import Calendar
 
-from tests.browser.pages import Wire, assert_never_in_clear, caught_up, start_chat
+from tests.browser.pages import Wire, assert_accessible, assert_never_in_clear, caught_up, start_chat
 from tests.browser.staff_helpers import PASSPHRASE, log_in, staffed_centre
 from tests.chat_helpers import Person, b64
 from tests.live_server import LiveServer, NeutralSite
@@ -162,6 +162,7 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     visitor.wait_for_selector("#view-slots:not([hidden]) button.slot", timeout=WAIT)
     assert visitor.is_visible("#quick-exit")
     assert visitor.evaluate("document.documentElement.scrollWidth") <= 320
+    assert_accessible(visitor, "free times at 320 px")
     first = visitor.locator("button.slot").first
     taken_start = first.get_attribute("data-start")
     assert taken_start
@@ -182,11 +183,13 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     visitor.fill("#contact-phone", phone)
     visitor.fill("#contact-email", email)
     assert not visitor.is_checked("#fuller-invite"), "the discreet invite is the default"
+    assert_accessible(visitor, "the booking's details")
     visitor.click("#book-submit")
     visitor.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
     code = visitor.inner_text("#booking-code").strip()
     assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){4}", code), code
     assert visitor.is_disabled("#confirm-booking")
+    assert_accessible(visitor, "the booking code")
     visitor.check("#written-down")
 
     # Someone else is faster: the slot is gone; the visitor is told and picks another.
@@ -195,6 +198,7 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     visitor.wait_for_selector("#slots-error:not([hidden])", timeout=WAIT)
     assert "no longer available" in visitor.inner_text("#slots-error")
     visitor.wait_for_selector("#view-slots:not([hidden]) button.slot", timeout=WAIT)
+    assert_accessible(visitor, "the time was taken")
     assert visitor.locator(f'button.slot[data-start="{taken_start}"]').count() == 0
     assert visitor.inner_text("#booking-code") == "", "the code is shown only once"
     visitor.locator("button.slot").first.click()
@@ -206,6 +210,7 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}", reference), reference
     assert visitor.inner_text("#done-kind") == "In person"
     assert visitor.evaluate("document.documentElement.scrollWidth") <= 320
+    assert_accessible(visitor, "booked")
 
     invite = download(visitor, "#download-invite")
     calendar = Calendar.from_ical(invite)
@@ -232,6 +237,7 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     counsellor.wait_for_selector("body[data-ready=yes]", state="attached", timeout=KEY_WAIT)
     row = counsellor.locator(f'tr[data-reference="{reference}"]')
     details = row.locator("td.details").inner_text()
+    assert_accessible(counsellor, "the counsellor's bookings")
     assert note in details
     assert phone in details
     assert email in details
@@ -254,15 +260,18 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     wire.watch(other)
     other.goto(live_server.url + "/en/booking")
     other.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
+    assert_accessible(other, "bookings: the code")
     other.fill("#code", code.lower().replace("-", " "))
     other.click("#code-submit")
     item = other.locator(f'li[data-reference="{reference}"]')
     item.wait_for(timeout=WAIT)
     assert item.get_attribute("data-status") == "confirmed"
     assert other.evaluate("document.documentElement.scrollWidth") <= other.viewport_size["width"]
+    assert_accessible(other, "the list of bookings")
     before = item.locator(".booking-when").inner_text()
     item.locator("button.reschedule").click()
     other.wait_for_selector("#view-reschedule:not([hidden]) button.slot", timeout=WAIT)
+    assert_accessible(other, "moving a booking")
     other.locator("button.slot").nth(3).click()
     other.wait_for_selector("#list-message:not([hidden])", timeout=WAIT)
     assert "moved" in other.inner_text("#list-message")
@@ -273,8 +282,10 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     sequence = int(moved["SEQUENCE"])
     item.locator("button.cancel").click()
     item.locator("button.cancel-yes").wait_for()
+    assert_accessible(other, "asked to confirm a cancellation")
     item.locator("button.cancel-yes").click()
     other.wait_for_selector(f'li[data-reference="{reference}"][data-status="cancelled"]', timeout=WAIT)
+    assert_accessible(other, "cancelled")
     cancellation = download(other, f'li[data-reference="{reference}"] button.download')
     cancelled = Calendar.from_ical(cancellation)
     assert str(cancelled["METHOD"]) == "CANCEL"
@@ -299,6 +310,7 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     assert admin_row.locator("td.counsellor").inner_text() == "Carla"
     assert admin_row.locator("td.details").count() == 0
     assert note not in admin.content()
+    assert_accessible(admin, "an admin's bookings")
 
     assert any('"payload"' in item for item in wire.items), "the booking request was not captured"
     assert_never_in_clear(live_server, wire, note, phone, email, dialect, tag)
@@ -400,6 +412,7 @@ def test_deleting_the_chat_lets_go_of_its_booking(
     assert reference in visitor.inner_text("#delete-bookings-list")
     assert "phone us and give the reference" in visitor.inner_text("#delete-bookings")
     assert visitor.is_checked("#delete-keep"), "keeping is the default, as on the server"
+    assert_accessible(visitor, "deleting a chat with a booking")
     if choice == "cancel":
         visitor.check("#delete-cancel")
     visitor.click("#delete-yes")
@@ -467,6 +480,7 @@ def test_two_tabs_change_one_booking(new_page: Any, http: httpx.Client, live_ser
     second.locator("button.slot").nth(2).click()
     second.wait_for_selector("#view-list:not([hidden]) #list-error:not([hidden])", timeout=WAIT)
     assert "changed in another window or on another device" in second.inner_text("#list-error")
+    assert_accessible(second, "the booking changed meanwhile")
     assert second.locator(f'li[data-reference="{reference}"] .booking-when').inner_text() == moved_to
     assert second.is_hidden("#list-message")
 
