@@ -1,4 +1,5 @@
 """Back never leads back to Trygg after quick exit, whatever links the visitor followed.
+(Every visitor page, in every language, is also checked here at 320 px and with axe-core.)
 
 Script cannot erase history, so every navigation inside the visitor pages must replace the
 tab's entry (web/static/js/visitor/links.js) and quick exit replaces the last one. Here every
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import leave_quickly
+from tests.browser.pages import assert_accessible, leave_quickly
 from tests.live_server import LiveServer, NeutralSite
 
 LANGS = ["nb", "sv", "en"]
@@ -71,6 +72,7 @@ def test_every_link_replaces_history_and_back_after_quick_exit_leaves_trygg(
     page: Any, live_server: LiveServer, neutral_site: NeutralSite, lang: str
 ) -> None:
     page.add_init_script(RECORD_NAVIGATIONS)
+    page.set_viewport_size({"width": 320, "height": 640})
     start = neutral_site.url + "/start"
     followed = 0
     page.goto(start)
@@ -81,6 +83,9 @@ def test_every_link_replaces_history_and_back_after_quick_exit_leaves_trygg(
             page.evaluate("(url) => location.replace(url)", here)
             page.wait_for_url(here)
         assert history(page) == [start, here]
+        # While here: a phone 320 px wide scrolls only down, and axe finds nothing (WCAG 2.2 AA).
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, here
+        assert_accessible(page, here)
         followed += follow_every_link(page, here)
 
         # One link for real (a different one on each page): still one entry of ours.
