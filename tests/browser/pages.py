@@ -177,6 +177,30 @@ def assert_accessible(page: Any, where: str = "") -> None:
     assert not problems, f"{where or page.url}:\n" + "\n".join(problems)
 
 
+# What has the keyboard focus, and whether a sighted keyboard user can see where it is.
+FOCUS = """(selector) => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return { matches: false, visible: true, what: "the page" };
+  const style = getComputedStyle(el);
+  const box = el.getBoundingClientRect();
+  const ring = el.matches(":focus-visible") && style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+  return { matches: el.matches(selector), visible: ring && box.width > 0 && box.height > 0, what: el.outerHTML.slice(0, 120) };
+}"""
+
+
+def tab_to(page: Any, selector: str, *, back: bool = False, limit: int = 60) -> None:
+    """Press Tab (or Shift+Tab) until `selector` has the focus; every stop on the way must show
+    a visible focus ring (WCAG 2.4.7) on something that takes up space."""
+    key = "Shift+Tab" if back else "Tab"
+    for _ in range(limit):
+        page.keyboard.press(key)
+        focus = page.evaluate(FOCUS, selector)
+        assert focus["visible"], f"no visible focus on {focus['what']}"
+        if focus["matches"]:
+            return
+    raise AssertionError(f"{selector} not reached with {key} in {limit} presses")
+
+
 # --- the visitor's pages ------------------------------------------------------------------
 
 

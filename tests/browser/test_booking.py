@@ -24,7 +24,7 @@ import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it to
 import pytest
 from icalendar import Calendar
 
-from tests.browser.pages import Wire, assert_accessible, assert_never_in_clear, caught_up, start_chat
+from tests.browser.pages import Wire, assert_accessible, assert_never_in_clear, caught_up, start_chat, tab_to
 from tests.browser.staff_helpers import PASSPHRASE, log_in, staffed_centre
 from tests.chat_helpers import Person, b64
 from tests.live_server import LiveServer, NeutralSite
@@ -374,6 +374,61 @@ def test_book_from_a_chat(new_page: Any, http: httpx.Client, live_server: LiveSe
     assert visitor.evaluate("localStorage.length") == 0
     assert any('"payload"' in item for item in wire.items), "the booking request was not captured"
     assert_never_in_clear(live_server, wire, note, tag)
+
+
+def test_booking_with_the_keyboard_only(new_page: Any, http: httpx.Client, live_server: LiveServer) -> None:
+    """Book, see the booking, move it and cancel it with Tab, Shift+Tab, Enter and Space only,
+    the focus always visible."""
+    set_up_centre(http, live_server)
+    page = new_page()
+    page.goto(live_server.url + "/en/")
+    tab_to(page, "#book")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-slots:not([hidden]) button.slot", timeout=WAIT)
+    tab_to(
+        page, f'button.slot[data-start="{page.locator("button.slot").nth(7).get_attribute("data-start")}"]'
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-details:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "details-heading"
+    tab_to(page, "#kind-in_person")  # the first kind is chosen; arrows would change it
+    tab_to(page, "#need-interpreter")
+    page.keyboard.press("Space")
+    page.wait_for_selector("#interpreter-choice:not([hidden])")
+    tab_to(page, "#interpreter-language")
+    tab_to(page, "#need-interpreter", back=True)
+    page.keyboard.press("Space")  # no interpreter after all
+    page.wait_for_selector("#interpreter-choice[hidden]", state="attached")
+    tab_to(page, "#book-submit")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
+    tab_to(page, "#written-down")
+    page.keyboard.press("Space")
+    tab_to(page, "#confirm-booking")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-done:not([hidden])", timeout=WAIT)
+    reference = page.inner_text("#done-reference").strip()
+    assert page.evaluate("document.activeElement.id") == "done-heading"
+
+    tab_to(page, "#manage-link")
+    page.keyboard.press("Enter")
+    item = page.locator(f'li[data-reference="{reference}"]')
+    item.wait_for(timeout=WAIT)
+    tab_to(page, f'li[data-reference="{reference}"] button.reschedule')
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-reschedule:not([hidden]) button.slot", timeout=WAIT)
+    tab_to(
+        page, f'button.slot[data-start="{page.locator("button.slot").nth(8).get_attribute("data-start")}"]'
+    )
+    page.keyboard.press("Space")
+    page.wait_for_selector("#list-message:not([hidden])", timeout=WAIT)
+    tab_to(page, f'li[data-reference="{reference}"] button.cancel')
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.tagName") == "H2", "the question has the focus"
+    tab_to(page, f'li[data-reference="{reference}"] button.cancel-yes')
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f'li[data-reference="{reference}"][data-status="cancelled"]', timeout=WAIT)
+    assert page.url == live_server.url + "/en/booking"
 
 
 def book_from_chat(visitor: Any, live_server: LiveServer, slot: int) -> str:

@@ -30,13 +30,15 @@ from tests.browser.pages import (
     mine,
     send,
     start_chat,
+    tab_to,
     theirs,
 )
 from tests.browser.staff_helpers import LiveVisitor
 from tests.chat_helpers import PASSWORD, Centre, Socket, b64, build_centre, staff_view, text, unb64
 from tests.live_server import LiveServer
 
-SECRET = "kanarifugl-{}"  # each test's plaintext carries this marker
+SECRET = "kanarifugl-{}"
+WAIT = 30_000  # each test's plaintext carries this marker
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +272,60 @@ def test_start_wait_claim_talk_and_reload(
         assert anna.texts.count(third) == 1
     assert page.locator("#quick-exit").is_visible()
     assert_never_in_clear(live_server, wire, secret)
+
+
+def test_the_chat_with_the_keyboard_only(
+    page: Any, live_server: LiveServer, centre: Centre, secret: str
+) -> None:
+    """From the front page to a conversation and its deletion with Tab, Shift+Tab, Enter and
+    Space only, the focus always visible; a new message lands in the live region."""
+    page.goto(live_server.url + "/en/")
+    tab_to(page, "#quick-exit")  # the first stop: leaving is always one key away
+    tab_to(page, "#start-chat")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-start:not([hidden]) #start:not([disabled])")
+    tab_to(page, "#need-interpreter")
+    tab_to(page, "#start")
+    tab_to(page, "#need-interpreter", back=True)  # Shift+Tab three times or more does not leave
+    tab_to(page, "#start")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
+    assert page.evaluate("document.activeElement.id") == "code-heading", "the new view is announced"
+    tab_to(page, "#written-down")
+    page.keyboard.press("Space")
+    assert page.is_checked("#written-down")
+    tab_to(page, "#continue")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-chat:not([hidden])")
+    tab_to(page, "#message-text")
+    words = f"{secret} typed without a mouse"
+    page.keyboard.type(words)
+    page.keyboard.press("Enter")
+    mine(page, words).locator(".receipt", has_text="Sent").wait_for(timeout=WAIT)
+    assert page.evaluate("document.activeElement.id") == "message-text", "ready for the next message"
+    with counsellor(live_server, centre, "anna") as anna:
+        anna.follow(conversation_id(page))
+        anna.read_until(words)
+        anna.claim()
+        reply = f"{secret} I am here."
+        anna.say(reply)
+        expect(page.locator("#announcer")).to_contain_text(f"Anna: {reply}")
+        tab_to(page, "#delete")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#confirm-delete:not([hidden])")
+        assert page.evaluate("document.activeElement.id") == "confirm-heading"
+        tab_to(page, "#delete-no")
+        page.keyboard.press("Space")
+        assert page.is_hidden("#confirm-delete")
+        assert page.evaluate("document.activeElement.id") == "delete", "focus goes back where it was"
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#confirm-delete:not([hidden])")
+        tab_to(page, "#delete-yes")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#view-gone:not([hidden])", timeout=WAIT)
+        anna.status("deleted")
+    assert page.evaluate("document.activeElement.id") == "gone-heading"
+    assert page.url == live_server.url + "/en/chat", "no key press left the page by accident"
 
 
 def claimed_chat(page: Any, live_server: LiveServer, anna: Counsellor, secret: str) -> str:
