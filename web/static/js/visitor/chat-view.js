@@ -103,5 +103,9 @@ export function renderStatus(chat) {
   } else if (status === "closed") {
     lines.push(t("status_closed"));
   }
-  byId("chat-status").replaceChildren(...lines.map((line) => el("p", {}, line)));
+  // A status region is read out whenever it changes: only when what it says changes.
+  const box = byId("chat-status");
+  if (box.dataset.said === lines.join("\n")) return;
+  box.dataset.said = lines.join("\n");
+  box.replaceChildren(...lines.map((line) => el("p", {}, line)));
 }

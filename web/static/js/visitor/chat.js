@@ -127,7 +127,7 @@ function openChat(stored, conversation, resumeState, firstMessages) {
 }
 
 function setConnection(text) {
-  byId("connection").textContent = text;
+  if (byId("connection").textContent !== text) byId("connection").textContent = text; // a status region
   draw();
 }
 
@@ -269,6 +269,7 @@ function finish(text) {
   for (const id of ["messages", "outbox", "counsellors", "chat-status", "typing", "consent-who", "consent-language", "consent-fingerprint"]) {
     byId(id).replaceChildren();
   }
+  delete byId("chat-status").dataset.said;
   byId("consent").hidden = true;
   byId("message-text").value = "";
   if (text) byId("gone-text").textContent = text;
