@@ -5,7 +5,7 @@ The states the other browser tests reach are checked where they are reached (ass
 in tests/browser/pages.py), and every visitor page in every language by the history test
 (test_visitor_history.py); this walks what no other test shows: each staff page as an admin, a
 counsellor and an interpreter see it in each language, key locked and unlocked, the staff error
-page, and the visitor's chat and booking steps in nb and sv.
+page, the visitor's chat and booking steps in nb and sv, and the visitor's error views.
 """
 
 from __future__ import annotations
@@ -161,3 +161,20 @@ def test_visitor_states_in_other_languages(
     page.press("#code", "Enter")
     page.wait_for_selector("#code-error:not([hidden])")
     assert_accessible(page, f"{lang}: bookings, a wrong code")
+
+
+def test_visitor_error_views(page: Any, live_server: LiveServer, centre: Centre) -> None:
+    """What a visitor sees when the service cannot be reached: the chat and the booking page."""
+    page.route("**/api/directory", lambda route: route.fulfill(status=503, json={"error": "unavailable"}))
+    page.route(
+        "**/api/booking/options", lambda route: route.fulfill(status=503, json={"error": "unavailable"})
+    )
+    for lang in LANGS:
+        page.goto(f"{live_server.url}/{lang}/chat")
+        page.click("#start")
+        page.wait_for_selector("#view-error:not([hidden])", timeout=WAIT)
+        assert page.evaluate("document.activeElement.id") == "error-heading"
+        assert_accessible(page, f"{lang}: the chat could not start")
+        page.goto(f"{live_server.url}/{lang}/book")
+        page.wait_for_selector("#view-error:not([hidden])", timeout=WAIT)
+        assert_accessible(page, f"{lang}: the booking could not be made")
