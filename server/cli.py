@@ -62,6 +62,7 @@ def _serve(settings: Settings, host: str, port: int, proxy_headers: bool) -> int
 def _create_admin(settings: Settings, username: str, display_name: str | None, password_stdin: bool) -> int:
     from server.db import Database, upgrade_database
     from server.errors import PublicError
+    from server.i18n import Translator
     from server.resources import Resources
     from server.services.accounts import create_admin
 
@@ -84,7 +85,7 @@ def _create_admin(settings: Settings, username: str, display_name: str | None, p
     try:
         asyncio.run(run())
     except PublicError as error:
-        print(f"trygg: {error.message}", file=sys.stderr)
+        print(f"trygg: {Translator('en')(error.message, **error.values)}", file=sys.stderr)
         return 1
     print(f"administrator {username!r} created; log in at {settings.public_url}/staff/login")
     return 0

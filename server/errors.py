@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from server.i18n import N_, Translator
+from server.i18n import N_, Plural, Translator
 from server.templating import Renderer, request_language
 
 log = logging.getLogger("trygg.errors")
@@ -44,7 +44,7 @@ def error_response(
     request: Request,
     renderer: Renderer,
     status: int,
-    detail: str | None = None,
+    detail: str | Plural | None = None,
     headers: dict[str, str] | None = None,
     code: str | None = None,
     values: dict[str, object] | None = None,
@@ -73,9 +73,13 @@ class PublicError(Exception):
     """An error whose message (an English message id) is safe to show the person, translated."""
 
     def __init__(
-        self, status: int, message: str, headers: dict[str, str] | None = None, code: str | None = None
+        self,
+        status: int,
+        message: str | Plural,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message if isinstance(message, str) else message.plural)
         self.status = status
         self.message = message
         self.headers = headers
@@ -86,7 +90,7 @@ class PublicError(Exception):
 class ThrottledError(PublicError):
     """Too many attempts (logins, new chats, bookings); says how long to wait."""
 
-    def __init__(self, message: str, retry_after: int) -> None:
+    def __init__(self, message: str | Plural, retry_after: int) -> None:
         super().__init__(429, message, {"Retry-After": str(retry_after)})
         self.minutes = max(1, (retry_after + 59) // 60)
         self.values = {"minutes": self.minutes}

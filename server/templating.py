@@ -10,7 +10,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse
 
 from server.assets import AssetManifest
-from server.i18n import HTML_LANG, LANGUAGE_NAMES, Translator, is_language, negotiate
+from server.i18n import HTML_LANG, LANGUAGE_NAMES, Translator, is_language, negotiate, ngettext
 from server.settings import LANGUAGES, Settings
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -47,6 +47,7 @@ class Renderer:
             languages=LANGUAGES,
             language_names=LANGUAGE_NAMES,
             settings=settings,
+            ngettext=ngettext,
         )
 
     def page(
@@ -64,7 +65,7 @@ class Renderer:
             "request": request,
             "lang": lang,
             "html_lang": HTML_LANG[lang],
-            "_": translator.gettext,
+            "_": translator.in_template,
             "csrf_token": getattr(request.state, "csrf_token", ""),
             "staff": getattr(request.state, "staff", None),
         }

@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 
-from server.i18n import catalog, negotiate
+from server.i18n import COUNTS, Plural, Translator, catalog, load_catalog, negotiate, ngettext
 from tests.conftest import Client
 
 ROOT = Path(__file__).parent.parent
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+# A number written straight before one of these words is a count, whatever its placeholder is called.
+COUNTED_WORDS = re.compile(
+    r"%\(\w+\)[sd] (seconds?|minutes?|hours?|days?|weeks?|months?|years?|times|people|persons|"
+    r"members?|staff|messages?|conversations?|bookings?|appointments?|codes?|entries|replies|attempts?)\b"
+)
 
 
 @pytest.mark.parametrize(
@@ -36,10 +42,31 @@ def test_negotiate(header: str | None, expected: str) -> None:
     assert negotiate(header, "nb") == expected
 
 
-def extracted_messages() -> set[str]:
+def extracted() -> list[str | tuple[str, str]]:
+    """Every message the pages and the server show, as `pybabel extract -F babel.cfg -k N_`
+    finds them: plain ids, and (singular, plural) for `ngettext` (one of Babel's defaults)."""
     method_map = [("server/**.py", "python"), ("server/templates/**.html", "jinja2")]
-    found = extract_from_dir(str(ROOT), method_map, keywords={"_": None, "N_": None})
-    return {message for _, _, message, _, _ in found if isinstance(message, str)}
+    keywords = {"_": None, "N_": None, "ngettext": (1, 2)}
+    found = extract_from_dir(str(ROOT), method_map, keywords=keywords)
+    messages: list[str | tuple[str, str]] = []
+    for _, _, message, _, _ in found:
+        if isinstance(message, str):
+            messages.append(message)
+        elif isinstance(message, tuple) and len(message) == 2 and all(isinstance(m, str) for m in message):
+            messages.append((str(message[0]), str(message[1])))
+    return messages
+
+
+def extracted_messages() -> set[str]:
+    return {m for m in extracted() if isinstance(m, str)}
+
+
+def extracted_plurals() -> set[tuple[str, str]]:
+    return {m for m in extracted() if isinstance(m, tuple)}
+
+
+def placeholders(text: str) -> set[str]:
+    return set(PLACEHOLDER.findall(text))
 
 
 @pytest.mark.parametrize("language", ["nb", "sv"])
@@ -50,9 +77,72 @@ def test_catalog_is_complete_with_matching_placeholders(language: str) -> None:
     missing = sorted(m for m in messages if m not in translations)
     assert not missing, f"untranslated in {language}: {missing}"
     for message in messages:
-        assert set(re.findall(r"%\(\w+\)s", message)) == set(
-            re.findall(r"%\(\w+\)s", translations[message])
-        ), message
+        assert placeholders(message) == placeholders(translations[message]), message
+
+
+def test_every_count_is_a_plural_message() -> None:
+    """A number of things is shown through ngettext, never as a plain message ("1 minutes")."""
+    plain_counts = sorted(
+        message
+        for message in extracted_messages()
+        if placeholders(message) & COUNTS
+        or COUNTED_WORDS.search(message)
+        or re.search(r"%(\(\w+\))?d", message)
+    )
+    assert not plain_counts, f"use ngettext(singular, plural) for these: {plain_counts}"
+    plurals = extracted_plurals()
+    assert len(plurals) >= 10
+    for singular, plural in plurals:
+        assert placeholders(singular) == placeholders(plural), plural
+        assert len(placeholders(plural) & COUNTS) <= 1, f"which number chooses the form? {plural}"
+        assert Plural(singular, plural).count in COUNTS
+
+
+@pytest.mark.parametrize("language", ["nb", "sv"])
+def test_plural_messages_are_translated_in_every_form(language: str) -> None:
+    book = load_catalog(language)
+    for singular, plural in extracted_plurals():
+        forms = book.plurals.get(singular)
+        assert forms is not None, f"untranslated in {language}: {plural}"
+        assert len(forms) == 2, plural  # nplurals=2 for nb and sv
+        for form in forms:
+            assert placeholders(form) == placeholders(plural), form
+
+
+WAIT = ngettext("Estimated wait: about %(minutes)s minute.", "Estimated wait: about %(minutes)s minutes.")
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two"),
+    [
+        ("en", "Estimated wait: about 1 minute.", "Estimated wait: about 2 minutes."),
+        ("nb", "Anslått ventetid: omtrent 1 minutt.", "Anslått ventetid: omtrent 2 minutter."),
+        ("sv", "Beräknad väntetid: ungefär 1 minut.", "Beräknad väntetid: ungefär 2 minuter."),
+    ],
+)
+def test_plural_forms_on_the_server_and_for_scripts(language: str, one: str, two: str) -> None:
+    translate = Translator(language)
+    assert translate(WAIT, minutes=1) == one
+    assert translate(WAIT, minutes=2) == two
+    assert translate(WAIT, minutes=0) == two.replace("2", "0")
+    # What a page hands its scripts: the forms by CLDR category (Intl.PluralRules in the browser).
+    forms = translate.for_script(WAIT)
+    assert forms == {
+        "count": "minutes",
+        "lang": language,
+        "forms": {"other": two.replace("2", "%(minutes)s"), "one": one.replace("1", "%(minutes)s")},
+    }
+    with pytest.raises(TypeError):
+        translate(WAIT)
+
+
+def test_throttled_answers_say_minute_or_minutes() -> None:
+    from server.errors import ThrottledError
+    from server.security.limits import TOO_MANY_FROM_DEVICE
+
+    assert ThrottledError(TOO_MANY_FROM_DEVICE, 30).values == {"minutes": 1}
+    assert Translator("nb")(TOO_MANY_FROM_DEVICE, minutes=1).endswith("om 1 minutt.")
+    assert Translator("en")(TOO_MANY_FROM_DEVICE, minutes=15).endswith("in 15 minutes.")
 
 
 @pytest.mark.parametrize(

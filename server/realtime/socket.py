@@ -303,7 +303,8 @@ class Connection:
             except FrameError as error:
                 await self.error(error.code, frame.ref, error.detail)
             except PublicError as error:
-                await self.error(error.code or "error", frame.ref, self.translate(error.message))
+                message = self.translate(error.message, **error.values)
+                await self.error(error.code or "error", frame.ref, message)
 
     def _allowed(self) -> bool:
         """One more frame within this socket's allowance and its token's (shared, see hub.py)."""

@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from server.access import is_admin, require_staff
-from server.errors import PublicError, ThrottledError
+from server.errors import PublicError
 from server.forms import field, read_form
 from server.i18n import N_, is_language
 from server.models import StaffInvite
@@ -53,12 +53,10 @@ async def login(request: Request) -> Response:
             res, res.client_key(request.scope), username, password, old, device
         )
     except PublicError as error:
-        message = error.message
-        values = {"minutes": error.minutes} if isinstance(error, ThrottledError) else {}
         response = _form_page(
             request,
             "staff/login.html",
-            {"error": (message, values), "username": username[:64]},
+            {"error": (error.message, error.values), "username": username[:64]},
             status=error.status,
         )
         response.headers.update(error.headers or {})

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from server.errors import PublicError
-from server.i18n import N_, Translator, is_language
+from server.i18n import N_, Plural, Translator, is_language, ngettext
 from server.languages import INTERPRETER_LANGUAGES
 from server.resources import resources
 from server.services.centre import is_open_at, opening_hours
@@ -25,7 +25,7 @@ from server.templating import request_language
 from server.validators import page_language
 
 # Words the chat scripts show; keys are what the scripts ask for.
-CHAT_STRINGS = {
+CHAT_STRINGS: dict[str, str | Plural] = {
     "preparing": N_("Preparing a secure conversation…"),
     "copied": N_("Copied."),
     "copy_failed": N_("Could not copy. Select the code and copy it yourself."),
@@ -54,7 +54,9 @@ CHAT_STRINGS = {
     "talking_to": N_("You are talking to %(name)s."),
     "fingerprint": N_("Security number: %(number)s"),
     "queue_position": N_("You are number %(position)s in the queue."),
-    "queue_estimate": N_("Estimated wait: about %(minutes)s minutes."),
+    "queue_estimate": ngettext(
+        "Estimated wait: about %(minutes)s minute.", "Estimated wait: about %(minutes)s minutes."
+    ),
     "queue_no_estimate": N_("We cannot estimate the wait right now."),
     "queue_closed": N_(
         "We are closed now. You can leave a message, and come back later with your code to read the answer."
@@ -67,6 +69,31 @@ CHAT_STRINGS = {
     "gone": N_("This conversation does not exist or has been deleted."),
     "end_failed": N_("Could not end the conversation. Try again."),
     "delete_failed": N_("Could not delete the conversation. Try again."),
+    "delete_bookings": ngettext(
+        "%(count)s appointment was booked from this chat:",
+        "%(count)s appointments were booked from this chat:",
+    ),
+    "delete_booking_line": N_("%(when)s, reference %(reference)s"),
+    "delete_keep": ngettext("Keep the appointment", "Keep the appointments"),
+    "delete_keep_note": ngettext(
+        "You are still expected. After the deletion this page cannot show it any more: to change "
+        "or cancel it, phone us and give the reference. Write the reference down now.",
+        "You are still expected. After the deletion this page cannot show them any more: to change "
+        "or cancel one, phone us and give its reference. Write the references down now.",
+    ),
+    "delete_cancel": ngettext("Cancel the appointment as well", "Cancel the appointments as well"),
+    "gone_kept": ngettext(
+        "The conversation has been deleted. The appointment still stands: to change or cancel it, "
+        "phone us and give the reference. Nothing about the conversation is kept in this browser.",
+        "The conversation has been deleted. The appointments still stand: to change or cancel one, "
+        "phone us and give its reference. Nothing about the conversation is kept in this browser.",
+    ),
+    "gone_cancelled": ngettext(
+        "The conversation has been deleted and the appointment cancelled. Nothing about them is "
+        "kept in this browser.",
+        "The conversation has been deleted and the appointments cancelled. Nothing about them is "
+        "kept in this browser.",
+    ),
     "code_length": N_(
         "A code has 20 letters and digits, in five groups of four. Check that you have all of it."
     ),
@@ -97,7 +124,7 @@ CHAT_STRINGS = {
 
 
 # Words the booking scripts show; keys are what the scripts ask for.
-BOOKING_STRINGS = {
+BOOKING_STRINGS: dict[str, str | Plural] = {
     "loading": N_("Finding free times…"),
     "no_slots": N_("There are no free times in these weeks. Try later weeks, or call us."),
     "no_kinds": N_("Booking is not possible right now. Please call us or start a chat."),
@@ -139,6 +166,11 @@ BOOKING_STRINGS = {
     "cancel_no": N_("No, keep it"),
     "cancelled": N_("The booking is cancelled. Download the calendar file to remove it from your calendar."),
     "already_cancelled": N_("This booking was already cancelled."),
+    "changed": N_(
+        "This booking was changed in another window or on another device while you were "
+        "looking at it, so nothing was changed here. Here it is as it is now: check it and "
+        "try again if you still want to."
+    ),
     "reschedule": N_("Choose another time"),
     "rescheduled": N_("The booking is moved to %(when)s. Download the new calendar invite."),
     "download": N_("Download calendar invite"),
@@ -160,11 +192,11 @@ BOOKING_STRINGS = {
 }
 
 
-def _page(request: Request, template: str, words: dict[str, str], **context: object) -> Response:
+def _page(request: Request, template: str, words: dict[str, str | Plural], **context: object) -> Response:
     """A visitor page in the language of its path, with the words its scripts show."""
     language = page_language(request)
     translate = Translator(language)
-    strings = {key: translate(message) for key, message in words.items()}
+    strings = {key: translate.for_script(message) for key, message in words.items()}
     return resources(request).renderer.page(
         request, template, {"strings": strings, **context}, language=language
     )

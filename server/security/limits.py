@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from server.errors import PublicError, ThrottledError
-from server.i18n import N_
+from server.i18n import ngettext
 from server.security.throttle import Limiter, MemoryLimiter, RedisLimiter
 from server.settings import Settings
 
@@ -48,14 +48,33 @@ class Bucket(enum.StrEnum):
     BOOKING_HOLDER = "booking-holder"  # bookings made and moved, per booking code
 
 
-TOO_MANY_FROM_CLIENT = N_("Too many login attempts from this device. Try again in %(minutes)s minutes.")
-TOO_MANY_FOR_ACCOUNT = N_("Too many failed attempts for this user name. Try again in %(minutes)s minutes.")
-TOO_MANY_FROM_BROWSER = N_("Too many failed attempts from this browser. Try again in %(minutes)s minutes.")
-TOO_MANY_PASSWORDS = N_("Too many wrong passwords. Try again in %(minutes)s minutes.")
-TOO_MANY_FROM_DEVICE = N_("Too many attempts from this device. Try again in %(minutes)s minutes.")
-TOO_MANY_FOR_CODE = N_("Too many attempts with this code. Try again in %(minutes)s minutes.")
-TOO_MANY_CHANGES = N_(
-    "You have booked or moved as many times as allowed for now. Try again in %(minutes)s minutes."
+TOO_MANY_FROM_CLIENT = ngettext(
+    "Too many login attempts from this device. Try again in %(minutes)s minute.",
+    "Too many login attempts from this device. Try again in %(minutes)s minutes.",
+)
+TOO_MANY_FOR_ACCOUNT = ngettext(
+    "Too many failed attempts for this user name. Try again in %(minutes)s minute.",
+    "Too many failed attempts for this user name. Try again in %(minutes)s minutes.",
+)
+TOO_MANY_FROM_BROWSER = ngettext(
+    "Too many failed attempts from this browser. Try again in %(minutes)s minute.",
+    "Too many failed attempts from this browser. Try again in %(minutes)s minutes.",
+)
+TOO_MANY_PASSWORDS = ngettext(
+    "Too many wrong passwords. Try again in %(minutes)s minute.",
+    "Too many wrong passwords. Try again in %(minutes)s minutes.",
+)
+TOO_MANY_FROM_DEVICE = ngettext(
+    "Too many attempts from this device. Try again in %(minutes)s minute.",
+    "Too many attempts from this device. Try again in %(minutes)s minutes.",
+)
+TOO_MANY_FOR_CODE = ngettext(
+    "Too many attempts with this code. Try again in %(minutes)s minute.",
+    "Too many attempts with this code. Try again in %(minutes)s minutes.",
+)
+TOO_MANY_CHANGES = ngettext(
+    "You have booked or moved as many times as allowed for now. Try again in %(minutes)s minute.",
+    "You have booked or moved as many times as allowed for now. Try again in %(minutes)s minutes.",
 )
 
 MESSAGES = {

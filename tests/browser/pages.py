@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from tests.browser.staff_helpers import PHRASE, log_in
 from tests.live_server import LiveServer
+from tests.services import missing
 
 WAIT = 30_000
 
@@ -134,7 +135,84 @@ class SocketTap:
         self.wait_for(wire, lambda frame: frame.get("type") == "pong" and frame.get("ref") == ref)
 
 
-# --- the visitor's chat --------------------------------------------------------------------
+# --- accessibility --------------------------------------------------------------------------
+
+# WCAG 2.2 level AA as axe-core tags its rules (A and AA of 2.0, 2.1 and 2.2).
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+_AXE: list[str] = []
+
+
+def axe_script() -> str:
+    """axe-core, as the `axe-playwright-python` package ships it (read once)."""
+    if not _AXE:
+        try:
+            from axe_playwright_python.base import AXE_SCRIPT
+        except ImportError:
+            missing("axe-playwright-python is not installed (pip install -e '.[test]')")
+        _AXE.append(AXE_SCRIPT)
+    return _AXE[0]
+
+
+def accessibility_problems(page: Any) -> list[str]:
+    """What axe-core finds against WCAG 2.2 AA in the page as it is now, one line per rule."""
+    if page.evaluate("typeof window.axe") == "undefined":
+        page.evaluate(axe_script())  # through the debugging protocol: the page's CSP does not apply
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        WCAG_AA,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(
+            " ".join(node["target"]) + " " + node.get("failureSummary", "").replace("\n", " ")
+            for node in v["nodes"][:5]
+        )
+        for v in result["violations"]
+    ]
+
+
+def assert_accessible(page: Any, where: str = "") -> None:
+    """No WCAG 2.2 AA violation that axe-core can find in the page's current state."""
+    problems = accessibility_problems(page)
+    assert not problems, f"{where or page.url}:\n" + "\n".join(problems)
+
+
+# What has the keyboard focus, and whether a sighted keyboard user can see where it is.
+FOCUS = """(selector) => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return { matches: false, visible: true, what: "the page" };
+  const style = getComputedStyle(el);
+  const box = el.getBoundingClientRect();
+  const ring = el.matches(":focus-visible") && style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+  return { matches: el.matches(selector), visible: ring && box.width > 0 && box.height > 0, what: el.outerHTML.slice(0, 120) };
+}"""
+
+
+def tab_to(page: Any, selector: str, *, back: bool = False, limit: int = 60) -> None:
+    """Press Tab (or Shift+Tab) until `selector` has the focus; every stop on the way must show
+    a visible focus ring (WCAG 2.4.7) on something that takes up space."""
+    key = "Shift+Tab" if back else "Tab"
+    for _ in range(limit):
+        page.keyboard.press(key)
+        focus = page.evaluate(FOCUS, selector)
+        assert focus["visible"], f"no visible focus on {focus['what']}"
+        if focus["matches"]:
+            return
+    raise AssertionError(f"{selector} not reached with {key} in {limit} presses")
+
+
+# --- the visitor's pages ------------------------------------------------------------------
+
+
+def leave_quickly(page: Any, how: str) -> None:
+    """Quick exit the way a visitor would: the button, Esc, or Shift three times."""
+    if how == "button":
+        page.click("#quick-exit")
+    elif how == "escape":
+        page.keyboard.press("Escape")
+    else:
+        for _ in range(3):
+            page.keyboard.press("Shift")
 
 
 def start_chat(page: Any, live_server: LiveServer, keep: bool = False) -> str:

@@ -24,7 +24,7 @@ import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it to
 import pytest
 from icalendar import Calendar
 
-from tests.browser.pages import Wire, assert_never_in_clear, caught_up
+from tests.browser.pages import Wire, assert_accessible, assert_never_in_clear, caught_up, start_chat, tab_to
 from tests.browser.staff_helpers import PHRASE, log_in, staffed_centre
 from tests.chat_helpers import Person, b64
 from tests.live_server import LiveServer, NeutralSite
@@ -112,6 +112,11 @@ def download(page: Any, selector: str) -> bytes:
 
 def take_slot(http: httpx.Client, live_server: LiveServer, start: str) -> str:
     """Someone else books `start` first, straight through the API (any well-formed sealed box)."""
+    return book_by_api(http, live_server, start)[1]
+
+
+def book_by_api(http: httpx.Client, live_server: LiveServer, start: str) -> tuple[str, str]:
+    """A booking at `start` made straight through the API: its holder token and reference."""
     http.cookies.clear()
     headers = {"origin": live_server.url}
     holder = http.post(
@@ -133,8 +138,7 @@ def take_slot(http: httpx.Client, live_server: LiveServer, start: str) -> str:
         headers={**headers, "authorization": f"Bearer {holder.json()['token']}"},
     )
     assert booked.status_code == 201, booked.text
-    reference: str = booked.json()["booking"]["reference"]
-    return reference
+    return str(holder.json()["token"]), str(booked.json()["booking"]["reference"])
 
 
 def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: LiveServer) -> None:
@@ -158,6 +162,7 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     visitor.wait_for_selector("#view-slots:not([hidden]) button.slot", timeout=WAIT)
     assert visitor.is_visible("#quick-exit")
     assert visitor.evaluate("document.documentElement.scrollWidth") <= 320
+    assert_accessible(visitor, "free times at 320 px")
     first = visitor.locator("button.slot").first
     taken_start = first.get_attribute("data-start")
     assert taken_start
@@ -178,11 +183,13 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     visitor.fill("#contact-phone", phone)
     visitor.fill("#contact-email", email)
     assert not visitor.is_checked("#fuller-invite"), "the discreet invite is the default"
+    assert_accessible(visitor, "the booking's details")
     visitor.click("#book-submit")
     visitor.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
     code = visitor.inner_text("#booking-code").strip()
     assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){4}", code), code
     assert visitor.is_disabled("#confirm-booking")
+    assert_accessible(visitor, "the booking code")
     visitor.check("#written-down")
 
     # Someone else is faster: the slot is gone; the visitor is told and picks another.
@@ -191,6 +198,7 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     visitor.wait_for_selector("#slots-error:not([hidden])", timeout=WAIT)
     assert "no longer available" in visitor.inner_text("#slots-error")
     visitor.wait_for_selector("#view-slots:not([hidden]) button.slot", timeout=WAIT)
+    assert_accessible(visitor, "the time was taken")
     assert visitor.locator(f'button.slot[data-start="{taken_start}"]').count() == 0
     assert visitor.inner_text("#booking-code") == "", "the code is shown only once"
     visitor.locator("button.slot").first.click()
@@ -202,6 +210,7 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}", reference), reference
     assert visitor.inner_text("#done-kind") == "In person"
     assert visitor.evaluate("document.documentElement.scrollWidth") <= 320
+    assert_accessible(visitor, "booked")
 
     invite = download(visitor, "#download-invite")
     calendar = Calendar.from_ical(invite)
@@ -228,6 +237,7 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     counsellor.wait_for_selector("body[data-ready=yes]", state="attached", timeout=KEY_WAIT)
     row = counsellor.locator(f'tr[data-reference="{reference}"]')
     details = row.locator("td.details").inner_text()
+    assert_accessible(counsellor, "the counsellor's bookings")
     assert note in details
     assert phone in details
     assert email in details
@@ -250,15 +260,18 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     wire.watch(other)
     other.goto(live_server.url + "/en/booking")
     other.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
+    assert_accessible(other, "bookings: the code")
     other.fill("#code", code.lower().replace("-", " "))
     other.click("#code-submit")
     item = other.locator(f'li[data-reference="{reference}"]')
     item.wait_for(timeout=WAIT)
     assert item.get_attribute("data-status") == "confirmed"
     assert other.evaluate("document.documentElement.scrollWidth") <= other.viewport_size["width"]
+    assert_accessible(other, "the list of bookings")
     before = item.locator(".booking-when").inner_text()
     item.locator("button.reschedule").click()
     other.wait_for_selector("#view-reschedule:not([hidden]) button.slot", timeout=WAIT)
+    assert_accessible(other, "moving a booking")
     other.locator("button.slot").nth(3).click()
     other.wait_for_selector("#list-message:not([hidden])", timeout=WAIT)
     assert "moved" in other.inner_text("#list-message")
@@ -269,8 +282,10 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     sequence = int(moved["SEQUENCE"])
     item.locator("button.cancel").click()
     item.locator("button.cancel-yes").wait_for()
+    assert_accessible(other, "asked to confirm a cancellation")
     item.locator("button.cancel-yes").click()
     other.wait_for_selector(f'li[data-reference="{reference}"][data-status="cancelled"]', timeout=WAIT)
+    assert_accessible(other, "cancelled")
     cancellation = download(other, f'li[data-reference="{reference}"] button.download')
     cancelled = Calendar.from_ical(cancellation)
     assert str(cancelled["METHOD"]) == "CANCEL"
@@ -295,6 +310,7 @@ def test_book_see_and_cancel(new_page: Any, http: httpx.Client, live_server: Liv
     assert admin_row.locator("td.counsellor").inner_text() == "Carla"
     assert admin_row.locator("td.details").count() == 0
     assert note not in admin.content()
+    assert_accessible(admin, "an admin's bookings")
 
     assert any('"payload"' in item for item in wire.items), "the booking request was not captured"
     assert_never_in_clear(live_server, wire, note, phone, email, dialect, tag)
@@ -358,6 +374,187 @@ def test_book_from_a_chat(new_page: Any, http: httpx.Client, live_server: LiveSe
     assert visitor.evaluate("localStorage.length") == 0
     assert any('"payload"' in item for item in wire.items), "the booking request was not captured"
     assert_never_in_clear(live_server, wire, note, tag)
+
+
+def test_booking_with_the_keyboard_only(new_page: Any, http: httpx.Client, live_server: LiveServer) -> None:
+    """Book, see the booking, move it and cancel it with Tab, Shift+Tab, Enter and Space only,
+    the focus always visible."""
+    set_up_centre(http, live_server)
+    page = new_page()
+    page.goto(live_server.url + "/en/")
+    tab_to(page, "#book")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-slots:not([hidden]) button.slot", timeout=WAIT)
+    tab_to(
+        page, f'button.slot[data-start="{page.locator("button.slot").nth(7).get_attribute("data-start")}"]'
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-details:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "details-heading"
+    tab_to(page, "#kind-in_person")  # the first kind is chosen; arrows would change it
+    tab_to(page, "#need-interpreter")
+    page.keyboard.press("Space")
+    page.wait_for_selector("#interpreter-choice:not([hidden])")
+    tab_to(page, "#interpreter-language")
+    tab_to(page, "#need-interpreter", back=True)
+    page.keyboard.press("Space")  # no interpreter after all
+    page.wait_for_selector("#interpreter-choice[hidden]", state="attached")
+    tab_to(page, "#book-submit")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
+    tab_to(page, "#written-down")
+    page.keyboard.press("Space")
+    tab_to(page, "#confirm-booking")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-done:not([hidden])", timeout=WAIT)
+    reference = page.inner_text("#done-reference").strip()
+    assert page.evaluate("document.activeElement.id") == "done-heading"
+
+    tab_to(page, "#manage-link")
+    page.keyboard.press("Enter")
+    item = page.locator(f'li[data-reference="{reference}"]')
+    item.wait_for(timeout=WAIT)
+    tab_to(page, f'li[data-reference="{reference}"] button.reschedule')
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-reschedule:not([hidden]) button.slot", timeout=WAIT)
+    tab_to(
+        page, f'button.slot[data-start="{page.locator("button.slot").nth(8).get_attribute("data-start")}"]'
+    )
+    page.keyboard.press("Space")
+    page.wait_for_selector("#list-message:not([hidden])", timeout=WAIT)
+    tab_to(page, f'li[data-reference="{reference}"] button.cancel')
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.tagName") == "H2", "the question has the focus"
+    tab_to(page, f'li[data-reference="{reference}"] button.cancel-yes')
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f'li[data-reference="{reference}"][data-status="cancelled"]', timeout=WAIT)
+    assert page.url == live_server.url + "/en/booking"
+
+
+def book_from_chat(visitor: Any, live_server: LiveServer, slot: int) -> str:
+    """In a tab that has a chat: book the `slot`th free time by phone; back in the chat once the
+    booking is noted there. Returns the booking's reference."""
+    visitor.goto(live_server.url + "/en/book")
+    visitor.wait_for_selector("#view-slots:not([hidden]) button.slot", timeout=WAIT)
+    assert visitor.is_visible("#chat-linked")
+    visitor.locator("button.slot").nth(slot).click()
+    visitor.check("#kind-phone")
+    visitor.click("#book-submit")
+    visitor.wait_for_selector("#view-done:not([hidden])", timeout=WAIT)
+    reference = str(visitor.inner_text("#done-reference")).strip()
+    visitor.wait_for_selector("#book-app[data-chat-noted=yes]", state="attached", timeout=WAIT)
+    visitor.goto(live_server.url + "/en/chat")
+    visitor.wait_for_selector(f'#messages .system:has-text("{reference}")', timeout=WAIT)
+    return reference
+
+
+@pytest.mark.parametrize("choice", ["keep", "cancel"])
+def test_deleting_the_chat_lets_go_of_its_booking(
+    new_page: Any, http: httpx.Client, live_server: LiveServer, choice: str
+) -> None:
+    """The visitor who booked from a chat and then deletes it is asked about the appointment:
+    kept, it stays booked but nothing in this tab reaches it any more; cancelled, it is
+    cancelled. Either way the tab holds nothing afterwards (the cancel case chose "keep me
+    signed in", so localStorage had the chat), and /en/booking shows nothing."""
+    set_up_centre(http, live_server)
+    visitor = new_page()
+    start_chat(visitor, live_server, keep=choice == "cancel")
+    reference = book_from_chat(visitor, live_server, slot=5 if choice == "keep" else 6)
+    assert visitor.evaluate("sessionStorage.getItem('trygg.booking')")
+
+    visitor.click("#delete")
+    visitor.wait_for_selector("#confirm-delete:not([hidden]) #delete-bookings:not([hidden])", timeout=WAIT)
+    assert reference in visitor.inner_text("#delete-bookings-list")
+    assert "phone us and give the reference" in visitor.inner_text("#delete-bookings")
+    assert visitor.is_checked("#delete-keep"), "keeping is the default, as on the server"
+    assert_accessible(visitor, "deleting a chat with a booking")
+    if choice == "cancel":
+        visitor.check("#delete-cancel")
+    visitor.click("#delete-yes")
+    visitor.wait_for_selector("#view-gone:not([hidden])", timeout=WAIT)
+    gone = visitor.inner_text("#gone-text")
+    assert ("still stands" in gone) if choice == "keep" else ("appointment cancelled" in gone), gone
+    assert reference not in visitor.content(), "nothing of it is left on the page"
+    assert visitor.evaluate("[sessionStorage.length, localStorage.length]") == [0, 0]
+
+    visitor.goto(live_server.url + "/en/booking")
+    visitor.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
+    assert visitor.locator("#bookings li").count() == 0
+    visitor.goto(live_server.url + "/en/chat")
+    visitor.wait_for_selector("#view-start:not([hidden])", timeout=WAIT)
+    assert visitor.evaluate("[sessionStorage.length, localStorage.length]") == [0, 0]
+
+    carla = Person(http, live_server.url)
+    carla.login("carla")
+    listed = {b["reference"]: b for b in carla.api("GET", "/api/staff/bookings").json()["bookings"]}
+    assert listed[reference]["status"] == ("confirmed" if choice == "keep" else "cancelled")
+    assert listed[reference]["from_chat"] is False
+
+
+def test_deleting_a_chat_without_bookings_asks_nothing_about_them(page: Any, live_server: LiveServer) -> None:
+    start_chat(page, live_server)
+    page.click("#delete")
+    page.wait_for_selector("#confirm-delete:not([hidden])", timeout=WAIT)
+    assert page.is_hidden("#delete-bookings")
+    with page.expect_request(lambda r: r.method == "DELETE") as deleted:
+        page.click("#delete-yes")
+    assert deleted.value.url.endswith("/api/visitor/conversation?bookings=keep")
+    page.wait_for_selector("#view-gone:not([hidden])", timeout=WAIT)
+    assert "has been deleted" in page.inner_text("#gone-text")
+    assert page.evaluate("[sessionStorage.length, localStorage.length]") == [0, 0]
+
+
+def test_two_tabs_change_one_booking(new_page: Any, http: httpx.Client, live_server: LiveServer) -> None:
+    """Both tabs show one booking and both move it: the second is told the booking changed
+    meanwhile and sees it as it is now; a cancel from a view that is out of date is refused too."""
+    set_up_centre(http, live_server)
+    http.cookies.clear()
+    days = http.get("/api/booking/slots", params={"days": "14"}).json()["days"]
+    token, reference = book_by_api(http, live_server, days[-2]["slots"][0]["start"])
+    mine = {"authorization": f"Bearer {token}"}
+    (made,) = http.get("/api/booking/bookings", headers=mine).json()["bookings"]
+    tabs = []
+    for _ in range(2):
+        tab = new_page()
+        tab.goto(live_server.url + "/en/booking")
+        tab.wait_for_selector("#manage-app[data-ready=yes]", state="attached", timeout=WAIT)
+        tab.evaluate(
+            "(token) => sessionStorage.setItem('trygg.booking', JSON.stringify({v: 1, token}))", token
+        )
+        tab.reload()
+        tab.locator(f'li[data-reference="{reference}"] button.reschedule').wait_for(timeout=WAIT)
+        tabs.append(tab)
+    first, second = tabs
+    for tab in tabs:
+        tab.locator(f'li[data-reference="{reference}"] button.reschedule').click()
+        tab.wait_for_selector("#view-reschedule:not([hidden]) button.slot", timeout=WAIT)
+    first.locator("button.slot").nth(1).click()
+    first.wait_for_selector("#list-message:not([hidden])", timeout=WAIT)
+    moved_to = first.locator(f'li[data-reference="{reference}"] .booking-when').inner_text()
+
+    second.locator("button.slot").nth(2).click()
+    second.wait_for_selector("#view-list:not([hidden]) #list-error:not([hidden])", timeout=WAIT)
+    assert "changed in another window or on another device" in second.inner_text("#list-error")
+    assert_accessible(second, "the booking changed meanwhile")
+    assert second.locator(f'li[data-reference="{reference}"] .booking-when').inner_text() == moved_to
+    assert second.is_hidden("#list-message")
+
+    # The first tab moves it again; the second, showing the version before, tries to cancel.
+    first.locator(f'li[data-reference="{reference}"] button.reschedule').click()
+    first.wait_for_selector("#view-reschedule:not([hidden]) button.slot", timeout=WAIT)
+    first.locator("button.slot").nth(3).click()
+    first.wait_for_selector("#list-message:not([hidden])", timeout=WAIT)
+    item = second.locator(f'li[data-reference="{reference}"]')
+    loaded = second.get_attribute("#manage-app", "data-loaded")
+    item.locator("button.cancel").click()
+    item.locator("button.cancel-yes").click()
+    second.wait_for_selector(f'#manage-app:not([data-loaded="{loaded}"])', state="attached", timeout=WAIT)
+    assert "changed in another window" in second.inner_text("#list-error")
+    assert second.locator(f'li[data-reference="{reference}"] .booking-when').inner_text() != moved_to
+    assert second.locator(f'li[data-reference="{reference}"]').get_attribute("data-status") == "confirmed"
+    (booking,) = http.get("/api/booking/bookings", headers=mine).json()["bookings"]
+    assert booking["status"] == "confirmed"
+    assert booking["sequence"] == made["sequence"] + 2, "two moves, no lost or extra change"
 
 
 def test_a_counsellor_attaches_an_interpreter_to_a_booking(

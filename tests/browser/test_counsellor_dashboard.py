@@ -22,6 +22,7 @@ from tests.browser.pages import (
     WAIT,
     SocketTap,
     Wire,
+    assert_accessible,
     click_together,
     message,
     open_dashboard,
@@ -66,6 +67,7 @@ def test_queue_claim_chat_transfer_release_close(
     # Colleagues on duty: each sees the other.
     anna.locator("#on-duty li", has_text="Bodil").wait_for(timeout=WAIT)
     bodil.locator("#on-duty li", has_text="Anna").wait_for(timeout=WAIT)
+    assert_accessible(anna, "the dashboard with a queue")
 
     # Both take it at the same instant: exactly one wins, the other is told.
     click_together([anna, bodil], f"#take-{visitor.id}")
@@ -104,6 +106,10 @@ def test_queue_claim_chat_transfer_release_close(
     second = "hemlig-andra: tack, det hjälper"
     visitor.say(second)
     message(winner, second).wait_for(timeout=WAIT)
+    # A screen reader hears the visitor's new message (the live region), not the history.
+    expect(winner.locator("#announcer[aria-live=polite]")).to_contain_text(f"Visitor: {second}")
+    assert opening not in winner.inner_text("#announcer")
+    assert_accessible(winner, "the dashboard with an open chat")
 
     # Transfer to the colleague with a note everyone in the conversation reads.
     note = "hemlig-anteckning: vill ha tolk, har berättat om hotet"
@@ -143,6 +149,7 @@ def test_queue_claim_chat_transfer_release_close(
 
     # Close with an outcome tag from the list.
     winner.click("#close summary")
+    assert_accessible(winner, "closing a conversation")
     winner.select_option("#outcome", "support_given")
     winner.click("#close-go")
     winner.wait_for_selector("#chat-notice:has-text('closed')", timeout=WAIT)
@@ -273,6 +280,7 @@ def test_load_page_shows_counts_and_refreshes(
     )
     assert admin.locator("#load-waits tr").count() == before + 1
     assert admin.inner_text("#load-longest") != "–"
+    assert_accessible(admin, "the load page")
     visitor.close()
     joined = "\n".join(wire.items) + admin.content()
     assert secret not in joined

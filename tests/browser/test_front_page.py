@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.pages import assert_accessible, leave_quickly
 from tests.live_server import LiveServer, NeutralSite
 
 
@@ -45,13 +46,7 @@ def _leave_and_check(page: Any, live_server: LiveServer, neutral_site: NeutralSi
     page.goto(live_server.url + "/en/")
     page.evaluate("sessionStorage.setItem('draft', 'something private')")
     page.wait_for_load_state("load")
-    if how == "button":
-        page.click("#quick-exit")
-    elif how == "escape":
-        page.keyboard.press("Escape")
-    else:
-        for _ in range(3):
-            page.keyboard.press("Shift")
+    leave_quickly(page, how)
     page.wait_for_url(neutral_site.url + "/weather")
     assert page.title() == "Weather"
     page.go_back()
@@ -99,10 +94,12 @@ def test_staff_login_and_logout(page: Any, live_server: LiveServer) -> None:
     page.fill("#password", "wrong password!!")
     page.click("#login")
     assert page.locator("#form-error").inner_text() == "Wrong user name or password."
+    assert_accessible(page, "logging in, a wrong password")
     page.fill("#password", "correct horse battery staple")
     page.click("#login")
     page.wait_for_url("**/staff/")
     assert page.locator("#welcome").inner_text() == "Hello, Browser.Admin"
+    assert_accessible(page, "the staff home page")
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["trygg-session"]["httpOnly"]
     assert cookies["trygg-session"]["sameSite"] == "Strict"

@@ -25,6 +25,7 @@ from tests.browser.pages import (
     WAIT,
     SocketTap,
     Wire,
+    assert_accessible,
     assert_never_in_clear,
     conversation_id,
     message,
@@ -79,6 +80,7 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
     ivan = open_interpreter_page(new_page, live_server, "ivan", wire, before=tapped)
     expect(ivan.locator("#queue")).to_have_count(0)  # an interpreter never has a queue
     ivan.locator("#none-yet").wait_for()
+    assert_accessible(ivan, "the interpreter's page, nothing yet")
 
     # 1. The visitor starts a chat, writes, and then asks for an interpreter mid-chat.
     visitor = new_page()
@@ -121,6 +123,7 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
     expect(visitor.locator("#consent-fingerprint")).to_have_text(number)
     expect(visitor.locator("#consent-language")).to_contain_text("Tigrinya, dialect: Eritrean")
     expect(visitor.locator("#consent-history")).not_to_be_checked()
+    assert_accessible(visitor, "an interpreter asks to join")
     visitor.click("#consent-no")
     expect(consent).to_be_hidden()
     status.filter(has_text="the visitor declined").wait_for(timeout=WAIT)
@@ -170,6 +173,8 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
     send_from_staff(anna, from_anna)
     theirs(visitor, from_anna).wait_for(timeout=WAIT)
     message(ivan, from_anna).wait_for(timeout=WAIT)
+    assert_accessible(ivan, "the interpreter's page in a conversation")
+    assert_accessible(visitor, "talking with a counsellor and an interpreter")
 
     # 7. Anna removes Ivan: his page says he left; nothing afterwards reaches it.
     anna.click("#remove-interpreter")

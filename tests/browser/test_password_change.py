@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx2 as httpx
 
+from tests.browser.pages import assert_accessible
 from tests.browser.staff_helpers import admin_person, invite, log_in
 from tests.conftest import PASSWORD
 from tests.live_server import LiveServer
@@ -36,12 +37,14 @@ def test_change_password_then_forced_reset(
     desk.fill("#new_password_again", NEW)
     desk.click("#change-password")
     assert desk.inner_text("#form-error") == "The current password is not right."
+    assert_accessible(desk, "changing the password, a wrong one")
     desk.fill("#current_password", PASSWORD)
     desk.fill("#new_password", NEW)
     desk.fill("#new_password_again", NEW)
     desk.click("#change-password")
     desk.wait_for_url("**/staff/password?changed=1")
     assert "logged out everywhere else" in desk.inner_text("#password-changed")
+    assert_accessible(desk, "the password changed")
     assert on_login_page(laptop, url)  # the other browser's session ended
     assert not on_login_page(desk, url)  # this one continues with a new session
 
@@ -52,10 +55,12 @@ def test_change_password_then_forced_reset(
     admin_page.click('#staff-table tr[data-username="pwcora"] .reset-password')
     admin_page.wait_for_selector("#reset-notice")
     link = admin_page.input_value("#invite-url")
+    assert_accessible(admin_page, "staff accounts, a reset link")
     assert on_login_page(desk, url)
 
     desk.goto(link)
     assert "reset the password of the account pwcora" in desk.inner_text("main")
+    assert_accessible(desk, "setting a new password by the link")
     desk.fill("#password", NEWER)
     desk.fill("#password_again", NEWER)
     desk.click("#create-account")

@@ -8,6 +8,7 @@ from typing import Any
 import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it too)
 
 from crypto import Role, create_staff_identity
+from tests.browser.pages import assert_accessible
 from tests.browser.staff_helpers import (
     KEY_TIMEOUT,
     PHRASE,
@@ -47,6 +48,7 @@ def test_create_certify_and_unlock_on_a_second_device(
     fingerprint, phrase = create_key_in_browser(cara, url)
     assert len(fingerprint.split()) == 6
     assert cara.get_attribute("#certified", "data-certified") == "no"
+    assert_accessible(cara, "my key, not certified yet")
 
     # The admin sees the same fingerprint, and the banner says a key is waiting.
     admin_page.reload()
@@ -55,6 +57,7 @@ def test_create_certify_and_unlock_on_a_second_device(
     row = admin_page.locator("#keys-rows tr", has_text="Cara")
     assert row.locator(".fingerprint").inner_text() == fingerprint
     assert row.get_attribute("data-certified") == "no"
+    assert_accessible(admin_page, "the centre's keys, one waiting")
     # The centre key was forgotten with the page: it must be unlocked again.
     assert admin_page.is_disabled("#certify-publish")
     unlock_centre_key_in_browser(admin_page, url, centre_phrase)
@@ -79,6 +82,7 @@ def test_create_certify_and_unlock_on_a_second_device(
     other.click("#unlock")
     other.wait_for_selector("#key-error:not([hidden])", timeout=60_000)
     assert "does not open" in other.inner_text("#key-error")
+    assert_accessible(other, "unlocking my key, a wrong phrase")
     # Typed as people type: capitals, extra spaces, a dash, four-letter prefixes.
     words = phrase.split()
     typed = "  ".join(w[:4].upper() if i % 2 else w for i, w in enumerate(words[:8])) + " - " + words[8]

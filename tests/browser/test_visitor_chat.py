@@ -22,12 +22,23 @@ from playwright.sync_api import expect
 from websockets.sync.client import connect
 
 from crypto import ContentType, Conversation
-from tests.browser.pages import Wire, assert_never_in_clear, conversation_id, mine, send, start_chat, theirs
+from tests.browser.pages import (
+    Wire,
+    assert_accessible,
+    assert_never_in_clear,
+    conversation_id,
+    mine,
+    send,
+    start_chat,
+    tab_to,
+    theirs,
+)
 from tests.browser.staff_helpers import LiveVisitor
 from tests.chat_helpers import PASSWORD, Centre, Socket, b64, build_centre, staff_view, text, unb64
 from tests.live_server import LiveServer
 
-SECRET = "kanarifugl-{}"  # each test's plaintext carries this marker
+SECRET = "kanarifugl-{}"
+WAIT = 30_000  # each test's plaintext carries this marker
 
 
 @pytest.fixture(scope="module")
@@ -168,11 +179,14 @@ def test_start_wait_claim_talk_and_reload(
     browser_context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page.goto(live_server.url + "/en/")
     page.click("#start-chat")
+    page.wait_for_selector("#view-start:not([hidden]) #start:not([disabled])")
+    assert_accessible(page, "the chat's start")
     page.click("#start")
     page.wait_for_selector("#view-code:not([hidden])", timeout=30_000)
     code = page.inner_text("#resume-code")
     page.click("#copy-code")
     expect(page.locator("#copy-status")).to_have_text("Copied.")
+    assert_accessible(page, "the resume code")
     assert page.evaluate("navigator.clipboard.readText()") == code
     assert page.is_disabled("#continue")
     page.check("#written-down")
@@ -189,8 +203,10 @@ def test_start_wait_claim_talk_and_reload(
     status = page.locator("#chat-status")
     status.get_by_text(re.compile(r"You are number \d+ in the queue\.")).wait_for()
     assert re.search(
-        r"We cannot estimate the wait right now\.|Estimated wait: about \d+ minutes\.", status.inner_text()
+        r"We cannot estimate the wait right now\.|Estimated wait: about (1 minute|\d+ minutes)\.",
+        status.inner_text(),
     )
+    assert_accessible(page, "waiting")
 
     opening = f"{secret} I do not know where to start"
     send(page, opening)
@@ -213,10 +229,13 @@ def test_start_wait_claim_talk_and_reload(
 
         anna.typing()
         page.locator("#typing", has_text="Anna is writing…").wait_for()
+        assert_accessible(page, "talking, someone writing")
         reply = f"{secret} Hi, I am Anna. Take your time."
         reply_seq = anna.say(reply)
         theirs(page, reply).wait_for()
         assert page.inner_text("#typing") == ""
+        # A screen reader hears it: the message lands in the live region, with who wrote it.
+        expect(page.locator("#announcer[aria-live=polite]")).to_contain_text(f"Anna: {reply}")
         # The visitor's page reports what it received and read.
         seen = anna.socket.until("receipt", read=reply_seq)
         assert seen["delivered"] == reply_seq
@@ -227,6 +246,7 @@ def test_start_wait_claim_talk_and_reload(
         mine(page, opening).locator(".receipt", has_text="Delivered").wait_for()
         anna.receipt(reply_seq, reply_seq)
         mine(page, opening).locator(".receipt", has_text="Read").wait_for()
+        assert_accessible(page, "talking")
 
         # The visitor's typing reaches the counsellor (without any of the words).
         second = f"{secret} thank you"
@@ -247,9 +267,65 @@ def test_start_wait_claim_talk_and_reload(
         anna.read_until(third)
         anna.say(f"{secret} still here")
         theirs(page, f"{secret} still here").wait_for()
+        # After the reload only what is new is read out, not the history the page caught up on.
+        expect(page.locator("#announcer")).to_have_text(f"Anna: {secret} still here")
         assert anna.texts.count(third) == 1
     assert page.locator("#quick-exit").is_visible()
     assert_never_in_clear(live_server, wire, secret)
+
+
+def test_the_chat_with_the_keyboard_only(
+    page: Any, live_server: LiveServer, centre: Centre, secret: str
+) -> None:
+    """From the front page to a conversation and its deletion with Tab, Shift+Tab, Enter and
+    Space only, the focus always visible; a new message lands in the live region."""
+    page.goto(live_server.url + "/en/")
+    tab_to(page, "#quick-exit")  # the first stop: leaving is always one key away
+    tab_to(page, "#start-chat")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-start:not([hidden]) #start:not([disabled])")
+    tab_to(page, "#need-interpreter")
+    tab_to(page, "#start")
+    tab_to(page, "#need-interpreter", back=True)  # Shift+Tab three times or more does not leave
+    tab_to(page, "#start")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
+    assert page.evaluate("document.activeElement.id") == "code-heading", "the new view is announced"
+    tab_to(page, "#written-down")
+    page.keyboard.press("Space")
+    assert page.is_checked("#written-down")
+    tab_to(page, "#continue")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#view-chat:not([hidden])")
+    tab_to(page, "#message-text")
+    words = f"{secret} typed without a mouse"
+    page.keyboard.type(words)
+    page.keyboard.press("Enter")
+    mine(page, words).locator(".receipt", has_text="Sent").wait_for(timeout=WAIT)
+    assert page.evaluate("document.activeElement.id") == "message-text", "ready for the next message"
+    with counsellor(live_server, centre, "anna") as anna:
+        anna.follow(conversation_id(page))
+        anna.read_until(words)
+        anna.claim()
+        reply = f"{secret} I am here."
+        anna.say(reply)
+        expect(page.locator("#announcer")).to_contain_text(f"Anna: {reply}")
+        tab_to(page, "#delete")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#confirm-delete:not([hidden])")
+        assert page.evaluate("document.activeElement.id") == "confirm-heading"
+        tab_to(page, "#delete-no")
+        page.keyboard.press("Space")
+        assert page.is_hidden("#confirm-delete")
+        assert page.evaluate("document.activeElement.id") == "delete", "focus goes back where it was"
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#confirm-delete:not([hidden])")
+        tab_to(page, "#delete-yes")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#view-gone:not([hidden])", timeout=WAIT)
+        anna.status("deleted")
+    assert page.evaluate("document.activeElement.id") == "gone-heading"
+    assert page.url == live_server.url + "/en/chat", "no key press left the page by accident"
 
 
 def claimed_chat(page: Any, live_server: LiveServer, anna: Counsellor, secret: str) -> str:
@@ -363,6 +439,7 @@ def test_resume_from_another_device_with_the_code(
         device.press("#code", "Enter")
         device.locator("#code-error", has_text="cannot be in a code").wait_for()
         assert device.get_attribute("#code", "aria-invalid") == "true"
+        assert_accessible(device, "resume, a wrong code")
         assert wire.requests[before:] == []
         # The right code, typed in small letters without dashes.
         device.fill("#code", code.lower().replace("-", " "))
@@ -399,14 +476,17 @@ def test_end_then_delete_everything(
         assert page.is_disabled("#message-text")
         assert page.locator("#end").is_hidden()
         mine(page, words).wait_for()  # still readable
+        assert_accessible(page, "ended")
         # Delete asks first, and can be cancelled.
         page.click("#delete")
         page.locator("#confirm-delete", has_text="It cannot be undone").wait_for()
+        assert_accessible(page, "asked to confirm the deletion")
         page.click("#delete-no")
         assert page.locator("#confirm-delete").is_hidden()
         page.click("#delete")
         page.click("#delete-yes")
         page.locator("#view-gone", has_text="The conversation has been deleted.").wait_for()
+        assert_accessible(page, "deleted")
         anna.status("deleted")
     assert page.evaluate("sessionStorage.length + localStorage.length") == 0
     assert page.locator("#messages li").count() == 0
@@ -417,6 +497,7 @@ def test_end_then_delete_everything(
     page.fill("#code", code)
     page.click("#resume-submit")
     page.locator("#code-error", has_text="No conversation matches this code.").wait_for(timeout=30_000)
+    assert_accessible(page, "resume, an unknown code")
     assert_never_in_clear(live_server, wire, secret)
 
 
@@ -486,6 +567,7 @@ def test_interpreter_request_travels_encrypted(
     assert page.locator("#interpreter-choice").is_hidden()
     page.check("#need-interpreter")
     page.select_option("#interpreter-language", "ti")
+    assert_accessible(page, "asking for an interpreter")
     page.click("#start")
     page.wait_for_selector("#view-code:not([hidden])", timeout=30_000)
     page.check("#written-down")
@@ -509,6 +591,7 @@ def test_swedish_at_320px(page: Any, live_server: LiveServer, centre: Centre) ->
     page.wait_for_selector("#view-code:not([hidden])", timeout=30_000)
     assert page.locator("#code-heading").inner_text() == "Skriv ner din kod"
     assert page.evaluate(width) <= 320
+    assert_accessible(page, "sv: the resume code")
     page.check("#written-down")
     page.click("#continue")
     page.locator("#chat-status", has_text=re.compile(r"Du är nummer \d+ i kön\.")).wait_for()
@@ -516,9 +599,11 @@ def test_swedish_at_320px(page: Any, live_server: LiveServer, centre: Centre) ->
     send(page, "hej")
     mine(page, "hej").locator(".receipt", has_text="Skickat").wait_for()
     assert page.evaluate(width) <= 320
+    assert_accessible(page, "sv: waiting")
     page.goto(live_server.url + "/sv/resume")
     assert page.evaluate(width) <= 320
     expect(page.locator("#resume-submit")).to_be_enabled()
     page.fill("#code", "ABCD")
     page.press("#code", "Enter")
     page.locator("#code-error", has_text="En kod har 20 bokstäver och siffror").wait_for()
+    assert_accessible(page, "sv: resume, a wrong code")

@@ -6,6 +6,7 @@
 import { conversationCode, conversationLabel } from "../chat/label.js";
 import { FrameRouter } from "../chat/router.js";
 import { ChatSession } from "../chat/session.js";
+import { Announcer } from "../shared/announcer.js";
 import { wireComposer } from "../shared/composer.js";
 import { byId as $, say } from "../shared/dom.js";
 import { format } from "../shared/strings.js";
@@ -36,6 +37,7 @@ export class Desk {
     this.lang = document.documentElement.lang || undefined;
     this.timeZone = $("dashboard").dataset.timeZone || undefined;
     this.router = new FrameRouter(frame);
+    this.announcer = new Announcer($("announcer"), OPENED_AT);
     this.pending = false;
     this.composer = wireComposer({
       form: $("composer"),
@@ -211,6 +213,7 @@ export class Desk {
     const { session } = rec;
     const lines = this.reading(rec).lines;
     const items = [];
+    const said = []; // what a screen reader hears: others' messages and what happened (shared/announcer.js)
     if (earlierHidden && lines.some((line) => line.kind === "unreadable")) {
       items.push(noteItem(t.earlier_hidden, { className: "earlier-hidden" }));
     }
@@ -218,12 +221,14 @@ export class Desk {
       if (line.kind === "system") {
         const text = systemText(line);
         if (text) items.push(noteItem(text, { seq: line.seq }));
+        if (text) said.push({ key: `n${line.seq}:${text}`, text, at: line.at });
       } else if (line.kind === "message") {
         const entry = line.entry;
         const state = entry.mine ? session.transcript.state(entry) : null;
         const who = this.senderName(rec, entry);
         const time = clockTime(entry.at, this.lang);
         items.push(messageItem({ seq: entry.seq, mine: entry.mine, who, time, state, stateText: t[state], text: entry.text }));
+        if (!entry.mine) said.push({ key: `m${entry.seq}`, text: `${who}: ${entry.text}`, at: entry.at });
       }
     }
     for (const item of session.outbox.items) {
@@ -233,6 +238,8 @@ export class Desk {
       items.push(messageItem({ clientId: item.clientId, mine: true, who: t.you, state, stateText, text: item.text }));
     }
     showItems($("messages"), items);
+    // Only the conversation shown: switching to one reads out nothing of it.
+    this.announcer.update(said, { scope: rec.id });
     this.renderTyping();
   }
 

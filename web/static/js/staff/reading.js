@@ -23,7 +23,7 @@ export function reading(session, { me, counsellorIds = new Set() }) {
 
 function read(entries, { me, counsellorIds, initial }) {
   const out = {
-    lines: [], // {seq, kind: "message", entry} | {seq, kind: "system", key, values} | {seq, kind: "unreadable"}
+    lines: [], // {seq, kind: "message", entry} | {seq, kind: "system", key, values, at} | {seq, kind: "unreadable"}
     interpreter: null, // the visitor's latest request {language, dialect?, mode?, gender?}
     invites: new Map(), // interpreter id -> {name, state: "waiting"|"declined"|"joined"|"left"}
     leaving: new Set(), // interpreters (still members) who asked to leave
@@ -31,7 +31,7 @@ function read(entries, { me, counsellorIds, initial }) {
     members: initial,
   };
   let inQueue = true; // waiting since the genesis or the last return to the queue
-  const system = (entry, key, values = {}) => out.lines.push({ seq: entry.seq, kind: "system", key, values });
+  const system = (entry, key, values = {}) => out.lines.push({ seq: entry.seq, kind: "system", key, values, at: entry.at });
   for (const entry of entries) {
     if (entry.kind === "text") out.lines.push({ seq: entry.seq, kind: "message", entry });
     else if (entry.kind === "unreadable") out.lines.push({ seq: entry.seq, kind: "unreadable" });

@@ -10,5 +10,6 @@ export const api = {
   resume: (lookup, verifier) => call("POST", "/api/visitor/resume", { body: { lookup, verifier } }),
   queue: (token) => call("GET", "/api/visitor/queue", { token }),
   end: (token) => call("POST", "/api/visitor/conversation/end", { token }),
-  remove: (token) => call("DELETE", "/api/visitor/conversation", { token }),
+  // `bookings`: "keep" (still booked, no longer reachable from this chat) or "cancel".
+  remove: (token, bookings) => call("DELETE", `/api/visitor/conversation?bookings=${encodeURIComponent(bookings)}`, { token }),
 };

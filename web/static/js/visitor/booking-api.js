@@ -25,9 +25,11 @@ export const bookingApi = {
   fromChat: (chatToken) => call("POST", "/api/booking/from-chat", { token: chatToken }),
   book: (token, body) => call("POST", "/api/booking/bookings", { token, body }),
   list: (token) => call("GET", "/api/booking/bookings", { token }),
-  cancel: (token, reference) => call("POST", `/api/booking/bookings/${enc(reference)}/cancel`, { token }),
-  reschedule: (token, reference, start) =>
-    call("POST", `/api/booking/bookings/${enc(reference)}/reschedule`, { token, body: { start } }),
+  // `sequence`: the version of the booking the visitor last saw; 409 `changed` if it has moved on.
+  cancel: (token, reference, sequence) =>
+    call("POST", `/api/booking/bookings/${enc(reference)}/cancel`, { token, body: { sequence } }),
+  reschedule: (token, reference, start, sequence) =>
+    call("POST", `/api/booking/bookings/${enc(reference)}/reschedule`, { token, body: { start, sequence } }),
   invite: (token, reference, lang) =>
     call("GET", `/api/booking/bookings/${enc(reference)}/invite.ics?lang=${enc(lang)}`, { token, raw: true }),
 };

@@ -26,6 +26,7 @@ const LOCAL_ERRORS = {
 
 function errorText(error) {
   if (error instanceof ApiError) {
+    if (error.code === "changed") return t("changed");
     if (error.code === "slot_taken") return t("slot_taken");
     if (error.code === "already_cancelled") return t("already_cancelled");
     if (error.code === "too_many_bookings") return t("too_many");
@@ -138,8 +139,12 @@ function row(booking) {
     yes.addEventListener("click", async () => {
       yes.disabled = true;
       try {
-        await bookingApi.cancel(state.token, booking.reference);
+        await bookingApi.cancel(state.token, booking.reference, booking.sequence);
       } catch (error) {
+        if (changedElsewhere(error)) {
+          await showList(errorText(error), true);
+          return;
+        }
         yes.disabled = false;
         say(byId("list-error"), error instanceof ApiError && error.code === "already_cancelled" ? t("already_cancelled") : t("cancel_failed"));
         return;
@@ -152,7 +157,13 @@ function row(booking) {
   return item;
 }
 
-async function showList(message) {
+/** Another tab or device changed the booking since this page showed it (409 `changed`). */
+function changedElsewhere(error) {
+  return error instanceof ApiError && (error.code === "changed" || error.code === "already_cancelled");
+}
+
+/** The bookings as they are now, with `message` above them (an error box when `problem`). */
+async function showList(message, problem = false) {
   byId("working-status").textContent = t("loading");
   show("view-working");
   let answer;
@@ -169,8 +180,8 @@ async function showList(message) {
     show("view-list");
     return;
   }
-  say(byId("list-error"), "");
-  say(byId("list-message"), message);
+  say(byId("list-error"), problem ? message : "");
+  say(byId("list-message"), problem ? "" : message);
   byId("bookings").replaceChildren(...answer.bookings.map(row));
   say(byId("no-bookings"), answer.bookings.length ? "" : t("no_bookings"));
   app.dataset.loaded = String(Number(app.dataset.loaded || 0) + 1);
@@ -209,9 +220,11 @@ async function pickNew(date, slot) {
   show("view-working");
   let answer;
   try {
-    answer = await bookingApi.reschedule(state.token, booking.reference, slot.start);
+    answer = await bookingApi.reschedule(state.token, booking.reference, slot.start, booking.sequence);
   } catch (error) {
-    await startMove(booking, errorText(error));
+    state.moving = null;
+    if (changedElsewhere(error)) await showList(errorText(error), true);
+    else await startMove(booking, errorText(error));
     return;
   }
   state.moving = null;

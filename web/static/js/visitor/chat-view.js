@@ -49,15 +49,21 @@ export function renderTranscript(chat) {
   const view = members.read(session.transcript.entries, chat.counsellorId);
   members.render();
   const items = [];
+  const said = []; // what a screen reader hears of it: others' messages and what happened
   for (const entry of session.transcript.entries) {
     if (entry.kind === "text") {
       const state = entry.mine ? session.transcript.state(entry) : null;
       const who = entry.mine ? t("you") : members.name(entry.from, entry.role);
       items.push(messageItem({ seq: entry.seq, mine: entry.mine, who, time: clockTime(entry.at || Date.now(), lang), state, stateText: state ? t(state) : "", text: entry.text }));
+      if (!entry.mine) said.push({ key: `m${entry.seq}`, text: `${who}: ${entry.text}`, at: entry.at });
     }
-    for (const text of notesFor(entry, { view, consent: chat.consent, extra: chat.extra })) items.push(noteItem(text, { seq: entry.seq }));
+    for (const text of notesFor(entry, { view, consent: chat.consent, extra: chat.extra })) {
+      items.push(noteItem(text, { seq: entry.seq }));
+      said.push({ key: `n${entry.seq}:${text}`, text, at: entry.at });
+    }
   }
   showItems(byId("messages"), items, { reveal: true });
+  chat.announcer.update(said);
   const waiting = chat.socket?.up ? t("sending") : t("waiting_connection");
   const pending = session.outbox.items
     .filter((item) => item.kind === "text")
@@ -97,5 +103,9 @@ export function renderStatus(chat) {
   } else if (status === "closed") {
     lines.push(t("status_closed"));
   }
-  byId("chat-status").replaceChildren(...lines.map((line) => el("p", {}, line)));
+  // A status region is read out whenever it changes: only when what it says changes.
+  const box = byId("chat-status");
+  if (box.dataset.said === lines.join("\n")) return;
+  box.dataset.said = lines.join("\n");
+  box.replaceChildren(...lines.map((line) => el("p", {}, line)));
 }

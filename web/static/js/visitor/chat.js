@@ -5,6 +5,7 @@
 import { ProtocolError, resumeConversation, toHex } from "../protocol.js";
 import { FrameRouter } from "../chat/router.js";
 import { ChatSession } from "../chat/session.js";
+import { Announcer } from "../shared/announcer.js";
 import { wireComposer } from "../shared/composer.js";
 import { byId, showView } from "../shared/dom.js";
 import { api, ApiError } from "./api.js";
@@ -12,7 +13,7 @@ import { lastRequest, renderStatus, renderTranscript, renderTyping } from "./cha
 import { Consent } from "./consent.js";
 import { describe, wireInterpreterForm } from "./interpreter-form.js";
 import { Members } from "./members.js";
-import { clearSession } from "./session.js";
+import { askToDelete, deleteChoice, forgetEverything, goneText } from "./deletion.js";
 import { VisitorSocket } from "./socket.js";
 import { start, takeBooking } from "./start.js";
 import { t } from "./strings.js";
@@ -37,17 +38,22 @@ const chat = {
   extra: new Map(), // seq -> notes found later (an invitation that could not be verified)
   finished: false,
   drawing: false,
+  announcer: new Announcer(byId("announcer")), // new messages, read out (shared/announcer.js)
 };
-chat.members = new Members({ changed: draw, remove: removeInterpreter });
-chat.consent = new Consent({
-  session: () => chat.session,
-  remove: removeInterpreter,
-  note: (seq, text) => {
-    chat.extra.set(seq, [...(chat.extra.get(seq) ?? []), text]);
-    draw();
-  },
-  request: () => (lastRequest(chat.session) ? describe(lastRequest(chat.session)) : null),
-});
+/** Who is in the conversation, and the interpreters asking to join: new, knowing nobody. */
+function freshMembers() {
+  chat.members = new Members({ changed: draw, remove: removeInterpreter });
+  chat.consent = new Consent({
+    session: () => chat.session,
+    remove: removeInterpreter,
+    note: (seq, text) => {
+      chat.extra.set(seq, [...(chat.extra.get(seq) ?? []), text]);
+      draw();
+    },
+    request: () => (lastRequest(chat.session) ? describe(lastRequest(chat.session)) : null),
+  });
+}
+freshMembers();
 
 // --- failing closed -----------------------------------------------------------------
 
@@ -121,7 +127,7 @@ function openChat(stored, conversation, resumeState, firstMessages) {
 }
 
 function setConnection(text) {
-  byId("connection").textContent = text;
+  if (byId("connection").textContent !== text) byId("connection").textContent = text; // a status region
   draw();
 }
 
@@ -215,9 +221,14 @@ function wireActions() {
       byId("end").disabled = false;
     }
   });
-  byId("delete").addEventListener("click", () => {
-    byId("confirm-delete").hidden = false;
-    byId("confirm-heading").focus();
+  byId("delete").addEventListener("click", async () => {
+    byId("delete").disabled = true;
+    try {
+      const transcript = chat.session?.transcript.entries ?? [];
+      await askToDelete({ token: chat.token, transcript, lang: app.dataset.lang, timeZone: app.dataset.timeZone });
+    } finally {
+      byId("delete").disabled = false;
+    }
   });
   byId("delete-no").addEventListener("click", () => {
     byId("confirm-delete").hidden = true;
@@ -225,8 +236,10 @@ function wireActions() {
   });
   byId("delete-yes").addEventListener("click", async () => {
     byId("delete-yes").disabled = true;
+    const choice = deleteChoice();
+    const text = goneText(choice);
     try {
-      await api.remove(chat.token);
+      await api.remove(chat.token, choice);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 401)) {
         byId("delete-yes").disabled = false;
@@ -234,24 +247,30 @@ function wireActions() {
         return;
       }
     }
-    finish(null);
+    finish(text);
   });
 }
 
-/** The conversation is gone (deleted here or elsewhere): forget everything in this browser. */
+/** The conversation is gone (deleted here or elsewhere): forget everything this tab held of it
+ * and of its bookings (the holder token from /book, a booking note not yet posted). */
 function finish(text) {
   if (chat.finished) return;
   chat.finished = true;
   chat.socket?.stop();
   chat.session?.shred();
-  try {
-    clearSession();
-  } catch {
-    // nothing stored
-  }
+  forgetEverything();
   chat.session = null;
   chat.token = null;
-  for (const id of ["messages", "outbox", "counsellors", "chat-status", "typing"]) byId(id).replaceChildren();
+  chat.standing = null;
+  chat.counsellorId = null;
+  chat.extra.clear();
+  chat.announcer.clear();
+  freshMembers(); // the names and security numbers go with the rest
+  for (const id of ["messages", "outbox", "counsellors", "chat-status", "typing", "consent-who", "consent-language", "consent-fingerprint"]) {
+    byId(id).replaceChildren();
+  }
+  delete byId("chat-status").dataset.said;
+  byId("consent").hidden = true;
   byId("message-text").value = "";
   if (text) byId("gone-text").textContent = text;
   show("view-gone");
