@@ -37,7 +37,7 @@ from server.validators import to_b64u
 
 from . import events
 from .bus import ALL_CHANNELS, OVERFLOW, Subscription
-from .frames import Frame, FrameError, parse
+from .frames import Frame, FrameError, parse, parse_binary
 
 log = logging.getLogger("trygg.ws")
 WINDOW_SECONDS = 10.0
@@ -190,7 +190,10 @@ class Connection:
 
     async def _read(self) -> None:
         while True:
-            raw = await self.websocket.receive_text()
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            raw = message.get("text")  # None for a binary frame: answered below, never a KeyError
             verdict = await self.limiter.check("frames")
             await self.limiter.hit("frames")
             if not verdict.allowed:
@@ -201,7 +204,7 @@ class Connection:
                 await self.error("rate_limited", None, retry_after=verdict.retry_after)
                 continue
             try:
-                frame = parse(raw)
+                frame = parse(raw) if raw is not None else parse_binary()
             except FrameError as error:
                 await self.error(error.code, None, error.detail)
                 continue

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.access import require_admin
+from server.jsonapi import ApiRoute, Operation
 from server.models import utcnow
 from server.resources import resources
 from server.services import queue
@@ -48,5 +49,5 @@ def _minutes_since(when: datetime, now: datetime) -> int:
 
 routes = [
     Route("/staff/admin/load", load_page, methods=["GET"]),
-    Route("/api/admin/load", load_figures, methods=["GET"]),
+    ApiRoute("/api/admin/load", load_figures, "GET", Operation(auth=("staff",))),
 ]

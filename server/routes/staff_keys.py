@@ -19,7 +19,7 @@ from server.access import (
     require_counsellor,
     require_staff,
 )
-from server.jsonapi import read_json
+from server.jsonapi import ApiRoute, Body, Operation, read_json
 from server.resources import resources
 from server.services import accounts, directory_status, keys
 from server.validators import b64u, b64u_exactly, b64u_up_to, certificates, to_b64u
@@ -86,7 +86,7 @@ async def own_keys(request: Request) -> Response:
 
 async def set_own_keys(request: Request) -> Response:
     staff = await require_staff(request)
-    fields = await read_json(request, {"kem_public": KEY, "sig_public": KEY, "backup": BACKUP})
+    fields = await read_json(request)
     await keys.set_own_keys(
         resources(request), staff, fields["kem_public"], fields["sig_public"], fields["backup"]
     )
@@ -103,7 +103,7 @@ async def centre_key(request: Request) -> Response:
 
 async def set_centre_key(request: Request) -> Response:
     admin = await require_admin(request)
-    fields = await read_json(request, {"sig_public": KEY, "backup": BACKUP})
+    fields = await read_json(request)
     await keys.set_centre_key(resources(request), admin, fields["sig_public"], fields["backup"])
     return Response(status_code=204)
 
@@ -127,7 +127,7 @@ async def staff_keys(request: Request) -> Response:
 
 async def publish_directory(request: Request) -> Response:
     admin = await require_admin(request)
-    fields = await read_json(request, {"certificates": certificates, "directory": b64u})
+    fields = await read_json(request)
     await keys.publish_directory(resources(request), admin, fields["certificates"], fields["directory"])
     return Response(status_code=204)
 
@@ -151,15 +151,35 @@ async def interpreters(request: Request) -> Response:
     )
 
 
+STAFF = Operation(auth=("staff",))
+
+
+def storing(body: Body) -> Operation:
+    """A staff call that stores what it is sent and answers 204."""
+    return Operation(auth=("staff",), body=body, responses={204: "Stored"})
+
+
 routes = [
     Route("/staff/keys", own_keys_page, methods=["GET"]),
     Route("/staff/admin/keys", admin_keys_page, methods=["GET"]),
-    Route("/api/admin/directory-status", directory_state, methods=["GET"]),
-    Route("/api/staff/keys", own_keys, methods=["GET"]),
-    Route("/api/staff/keys", set_own_keys, methods=["PUT"]),
-    Route("/api/staff/interpreters", interpreters, methods=["GET"]),
-    Route("/api/admin/centre-key", centre_key, methods=["GET"]),
-    Route("/api/admin/centre-key", set_centre_key, methods=["PUT"]),
-    Route("/api/admin/staff-keys", staff_keys, methods=["GET"]),
-    Route("/api/admin/directory", publish_directory, methods=["POST"]),
+    ApiRoute("/api/admin/directory-status", directory_state, "GET", STAFF),
+    ApiRoute("/api/staff/keys", own_keys, "GET", STAFF),
+    ApiRoute(
+        "/api/staff/keys",
+        set_own_keys,
+        "PUT",
+        storing(Body({"kem_public": KEY, "sig_public": KEY, "backup": BACKUP})),
+    ),
+    ApiRoute("/api/staff/interpreters", interpreters, "GET", STAFF),
+    ApiRoute("/api/admin/centre-key", centre_key, "GET", STAFF),
+    ApiRoute(
+        "/api/admin/centre-key", set_centre_key, "PUT", storing(Body({"sig_public": KEY, "backup": BACKUP}))
+    ),
+    ApiRoute("/api/admin/staff-keys", staff_keys, "GET", STAFF),
+    ApiRoute(
+        "/api/admin/directory",
+        publish_directory,
+        "POST",
+        storing(Body({"certificates": certificates, "directory": b64u})),
+    ),
 ]
