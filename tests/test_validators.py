@@ -14,12 +14,12 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis_jsonschema import from_schema
 
 import server.routes
 from server.jsonapi import ApiRoute
 from server.realtime.frames import SCHEMAS, frame_schema, parse
 from server.validators import Field, Invalid
+from tests.fuzzing import from_schema
 
 EXAMPLES = int(os.environ.get("TRYGG_FUZZ_EXAMPLES", "60"))
 TRICKY = st.sampled_from(
