@@ -8,7 +8,7 @@ lies in the years 2000-2199, so no arithmetic on one can overflow.
 
 Each validator is a `Field`: the check and the JSON Schema of what it accepts, side by side,
 built from the same patterns and limits.  The OpenAPI description (server/openapi.py) and the
-fuzzers (tests/fuzz/) are generated from those schemas.
+fuzzers (tests/test_fuzz_*.py) are generated from those schemas.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from tests.chat_helpers import PASSWORD, Centre, Person, VisitorChat, build_cent
 from tests.live_server import LiveServer
 
 EXAMPLES = int(os.environ.get("TRYGG_FUZZ_EXAMPLES", "12"))
+STAFF = ("admin", "anna", "ivan")  # the staff of a live site: an admin, a counsellor, an interpreter
 SEED = os.environ.get("TRYGG_FUZZ_SEED")
 # Limits that would only stop the fuzzer early (they have tests of their own).
 UNTHROTTLED = {
@@ -199,27 +200,25 @@ JSON_VALUES = st.recursive(
     max_leaves=8,
 )
 # Raw bodies no well-behaved client sends: deep nesting, other encodings, near-JSON.
-RAW_BODIES = st.sampled_from(
-    [
-        b"[" * 50_000 + b"]" * 50_000,
-        b'{"a": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
-        b"{" * 3000,
-        '{"x": "é"}'.encode("utf-16"),
-        '{"x": 1}'.encode("utf-32"),
-        b"\xef\xbb\xbf{}",
-        b'{"a": 1, "a": 2}',
-        b'{"a": NaN}',
-        b'{"a": 1e999}',
-        b'{"a": "\\ud800"}',
-        b"\xff\xfe\x00",
-        b"\x00",
-        b"",
-        b"null",
-        b"[]",
-        b'"text"',
-        b"9" * 5000,
-    ]
-)
+RAW_BODY_LIST = [
+    b"[" * 50_000 + b"]" * 50_000,
+    b'{"a": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
+    b"{" * 3000,
+    '{"x": "é"}'.encode("utf-16"),
+    '{"x": 1}'.encode("utf-32"),
+    b"\xef\xbb\xbf{}",
+    b'{"a": 1, "a": 2}',
+    b'{"a": NaN}',
+    b'{"a": 1e999}',
+    b'{"a": "\\ud800"}',
+    b"\xff\xfe\x00",
+    b"\x00",
+    b"null",
+    b"[]",
+    b'"text"',
+    b"9" * 5000,
+]
+RAW_BODIES = st.sampled_from(RAW_BODY_LIST)
 
 
 # --- the database: nothing changes on a refused request -------------------------------------------
@@ -312,6 +311,28 @@ class Site:
         """A request with exactly the cookies in `headers` (none kept from earlier answers)."""
         self.raw.cookies.clear()
         return self.raw.request(method, path, headers=headers, follow_redirects=False, **kwargs)
+
+
+def configured_app() -> Any:
+    """The app as configured by default, for reading its routes (nothing is started)."""
+    from server.app import create_app
+    from server.settings import load_settings
+    from tests.conftest import app_env
+
+    env = app_env(Path("/nonexistent"), "sqlite+aiosqlite:///:memory:", TRYGG_SECRET_KEY="fuzz" * 16)
+    return create_app(load_settings(env))
+
+
+@contextmanager
+def site_on(backend: str, data_dir: Path) -> Iterator[Site]:
+    """A live site on SQLite (`backend` "sqlite") or on a fresh PostgreSQL database."""
+    from tests.services import need_postgres
+
+    with ExitStack() as stack:
+        database = (
+            stack.enter_context(postgres_database(need_postgres())) if backend == "postgresql" else None
+        )
+        yield stack.enter_context(live_site(data_dir, database))
 
 
 @contextmanager

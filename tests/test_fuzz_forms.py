@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import quote
@@ -22,25 +21,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.routing import Match, Route
 
-from server.app import create_app
 from server.jsonapi import ApiRoute
-from server.settings import load_settings
+from tests import fuzzing
 from tests.chat_helpers import PASSWORD, Person
-from tests.conftest import app_env
-from tests.fuzzing import (
-    ANY_TEXT,
-    EXAMPLES,
-    TRICKY_TEXT,
-    Site,
-    changed,
-    fuzz_settings,
-    live_site,
-    postgres_database,
-    seeded,
-)
-from tests.services import need_postgres
+from tests.fuzzing import ANY_TEXT, STAFF, TRICKY_TEXT, Site, changed
 
-STAFF = ("admin", "anna", "ivan")
 PAGES = (
     "/staff/",
     "/staff/admin/staff",
@@ -52,10 +37,7 @@ PAGES = (
 
 
 def app_routes() -> list[Route]:
-    env = app_env(
-        __import__("pathlib").Path("/tmp"), "sqlite+aiosqlite:///:memory:", TRYGG_SECRET_KEY="fuzz" * 16
-    )
-    return [r for r in create_app(load_settings(env)).routes if isinstance(r, Route)]
+    return [route for route in fuzzing.configured_app().routes if isinstance(route, Route)]
 
 
 ROUTES = app_routes()
@@ -170,18 +152,8 @@ def find_forms(site: Site, invitation: str) -> list[Form]:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with ExitStack() as stack:
-        database = None
-        if request.param == "postgresql":
-            database = stack.enter_context(postgres_database(need_postgres()))
-        site = stack.enter_context(live_site(tmp_path_factory.mktemp("fuzz-forms"), database))
-        day_off = site.staff("anna").form(
-            "/staff/availability/exceptions",
-            {"first": "2031-01-01", "last": ""},
-            token_from="/staff/availability",
-        )
-        assert day_off.status_code == 303
-        yield site
+    with fuzzing.site_on(request.param, tmp_path_factory.mktemp("fuzz-forms")) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")
@@ -241,8 +213,8 @@ def test_no_form_gives_a_5xx_or_changes_anything_when_refusing(
     found = [form for form in forms if form.route == route]
     assert found, f"no page shows a form for {route}"
 
-    @seeded
-    @fuzz_settings(EXAMPLES)
+    @fuzzing.seeded
+    @fuzzing.fuzz_settings(fuzzing.EXAMPLES)
     @given(data=st.data())
     def exercise(data: st.DataObject) -> None:
         form = data.draw(st.sampled_from(found))
@@ -301,8 +273,8 @@ HEADER_VALUES = st.sampled_from(
 
 @pytest.mark.parametrize("route", PAGE_ROUTES)
 def test_no_page_gives_a_5xx_or_changes_anything(site: Site, route: str) -> None:
-    @seeded
-    @fuzz_settings(EXAMPLES)
+    @fuzzing.seeded
+    @fuzzing.fuzz_settings(fuzzing.EXAMPLES)
     @given(
         params=st.lists(PATH_VALUES, min_size=3, max_size=3),
         query=QUERIES,

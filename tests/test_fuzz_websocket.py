@@ -1,7 +1,7 @@
-"""Every client frame type over a real websocket to the live server, as a visitor and as each kind
-of staff member: frames generated from the server's own frame schemas (realtime/frames.py
-SCHEMAS), and the same frames broken (a field missing, one too many, a wrong value, another
-type, not JSON, not text, too large, nested too deep).
+"""Every client frame type over a real websocket to the live server, before any `hello`, as a
+visitor and as each kind of staff member: frames generated from the server's own frame
+schemas (realtime/frames.py SCHEMAS), and the same frames broken (a field missing, one too
+many, a wrong value, another type, not JSON, not text, too large, nested too deep).
 
 The assertions: every frame gets an answer or the connection a clean close with a code (never
 a dropped connection, never 1011), and a frame answered with an error changed nothing in the
@@ -30,24 +30,19 @@ from tests.fuzzing import (
     changed,
     from_schema,
     fuzz_settings,
-    live_site,
-    postgres_database,
     seeded,
+    site_on,
 )
-from tests.services import need_postgres
 
-WHO = ("visitor", "anna", "ivan", "admin")
+WHO = ("anonymous", "visitor", "anna", "ivan", "admin")  # anonymous: before any hello
 CLEAN_CLOSES = {1000, 1008, 1009}  # normal, policy (refused), message too big
 TRANSPORT_LIMIT = 256 * 1024
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with ExitStack() as stack:
-        database = None
-        if request.param == "postgresql":
-            database = stack.enter_context(postgres_database(need_postgres()))
-        yield stack.enter_context(live_site(tmp_path_factory.mktemp("fuzz-ws"), database))
+    with site_on(request.param, tmp_path_factory.mktemp("fuzz-ws")) as live:
+        yield live
 
 
 class Wire:
@@ -151,7 +146,7 @@ class Connection:
 @contextmanager
 def _open(site: Site, who: str) -> Iterator[ClientConnection]:
     ws_url = site.url.replace("http", "ws", 1) + "/ws"
-    headers = {} if who == "visitor" else {"Cookie": site.staff_headers[who]["cookie"]}
+    headers = {} if who in ("anonymous", "visitor") else {"Cookie": site.staff_headers[who]["cookie"]}
     with connect(ws_url, origin=site.url, additional_headers=headers, max_size=None) as socket:  # type: ignore[arg-type]
         if who == "visitor":
             socket.send(json.dumps({"type": "hello", "token": site.chat.token, "ref": "h"}))
