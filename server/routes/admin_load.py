@@ -21,6 +21,7 @@ async def load_page(request: Request) -> Response:
 
 
 async def load_figures(request: Request) -> Response:
+    """Counts and waiting times of the queue (admins), never content."""
     await require_admin(request)
     res = resources(request)
     figures = await queue.load(res)

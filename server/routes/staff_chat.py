@@ -47,6 +47,7 @@ async def interpret_page(request: Request) -> Response:
 
 
 async def list_replies(request: Request) -> Response:
+    """The staff member's saved replies (sealed to their own key)."""
     staff = await require_participant(request)
     rows = await canned.list_replies(resources(request), staff)
     return JSONResponse(
@@ -58,6 +59,7 @@ async def list_replies(request: Request) -> Response:
 
 
 async def add_reply(request: Request) -> Response:
+    """Save a sealed reply."""
     staff = await require_participant(request)
     fields = await read_json(request)
     reply = await canned.add_reply(resources(request), staff, fields["body"])
@@ -65,6 +67,7 @@ async def add_reply(request: Request) -> Response:
 
 
 async def delete_reply(request: Request) -> Response:
+    """Delete one of one's saved replies."""
     staff = await require_participant(request)
     await canned.delete_reply(resources(request), staff, request.path_params["id"])
     return Response(status_code=204)

@@ -50,6 +50,7 @@ async def admin_keys_page(request: Request) -> Response:
 
 
 async def directory_state(request: Request) -> Response:
+    """Whether the published directory is current, and who waits for a certificate."""
     await require_admin(request)
     found = await directory_status.status(resources(request))
     return JSONResponse(
@@ -69,6 +70,7 @@ async def directory_state(request: Request) -> Response:
 
 
 async def own_keys(request: Request) -> Response:
+    """The staff member's own key backup and certificate."""
     staff = await require_staff(request)
     res = resources(request)
     found = await keys.own_keys(res, staff)
@@ -85,6 +87,7 @@ async def own_keys(request: Request) -> Response:
 
 
 async def set_own_keys(request: Request) -> Response:
+    """Store the staff member's public keys and encrypted key backup."""
     staff = await require_staff(request)
     fields = await read_json(request)
     await keys.set_own_keys(
@@ -94,6 +97,7 @@ async def set_own_keys(request: Request) -> Response:
 
 
 async def centre_key(request: Request) -> Response:
+    """The centre key's public half and encrypted backup (admins)."""
     admin = await require_admin(request)
     found = await keys.centre_key(resources(request), admin)
     if found is None:
@@ -102,6 +106,7 @@ async def centre_key(request: Request) -> Response:
 
 
 async def set_centre_key(request: Request) -> Response:
+    """Store the centre key (admins, once)."""
     admin = await require_admin(request)
     fields = await read_json(request)
     await keys.set_centre_key(resources(request), admin, fields["sig_public"], fields["backup"])
@@ -109,6 +114,7 @@ async def set_centre_key(request: Request) -> Response:
 
 
 async def staff_keys(request: Request) -> Response:
+    """Every staff member's public keys and certificate (admins)."""
     await require_admin(request)
     return JSONResponse(
         [
@@ -126,6 +132,7 @@ async def staff_keys(request: Request) -> Response:
 
 
 async def publish_directory(request: Request) -> Response:
+    """Store new certificates and publish a signed directory (admins)."""
     admin = await require_admin(request)
     fields = await read_json(request)
     await keys.publish_directory(resources(request), admin, fields["certificates"], fields["directory"])

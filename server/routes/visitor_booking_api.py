@@ -63,6 +63,7 @@ def slots_json(res: Resources, found: list[Slot]) -> list[dict[str, Any]]:
 
 
 async def options(request: Request) -> Response:
+    """What can be booked: kinds, address, slot length, horizon, the centre id."""
     res = resources(request)
     current = await setup.policy(res)
     return JSONResponse(
@@ -81,6 +82,7 @@ async def options(request: Request) -> Response:
 
 
 async def free_times(request: Request) -> Response:
+    """Free slots from a day on, per local day (with a holder token: only the chat's counsellor)."""
     res = resources(request)
     query = read_query(request)
     first = query["from"] if "from" in query else datetime.now(res.settings.zone).date()
@@ -94,6 +96,7 @@ async def free_times(request: Request) -> Response:
 
 
 async def new_holder(request: Request) -> Response:
+    """Register a new booking code; a holder token for it."""
     fields = await read_json(request)
     res = resources(request)
     async with visitor_limits.creating(res, Bucket.BOOKING_CODE, res.client_key(request.scope)):
@@ -102,6 +105,7 @@ async def new_holder(request: Request) -> Response:
 
 
 async def access(request: Request) -> Response:
+    """A holder token for an existing booking code or a chat's resume code."""
     fields = await read_json(request)
     res = resources(request)
     async with visitor_limits.code_attempt(res, res.client_key(request.scope), fields["lookup"]):
@@ -110,6 +114,7 @@ async def access(request: Request) -> Response:
 
 
 async def from_chat(request: Request) -> Response:
+    """A holder token for the bookings of the visitor's chat."""
     principal = await require_visitor(request)
     assert principal.conversation_id is not None
     token, name = await bookings.holder_for_chat(resources(request), principal.conversation_id)
@@ -117,6 +122,7 @@ async def from_chat(request: Request) -> Response:
 
 
 async def book(request: Request) -> Response:
+    """Book a free slot with a sealed payload."""
     holder_id = await require_holder(request)
     fields = await read_json(request)
     res = resources(request)
@@ -135,6 +141,7 @@ async def book(request: Request) -> Response:
 
 
 async def mine(request: Request) -> Response:
+    """The bookings this holder holds."""
     holder_id = await require_holder(request)
     res = resources(request)
     found = await bookings.of_holder(res, holder_id)
@@ -148,6 +155,7 @@ async def mine(request: Request) -> Response:
 
 
 async def cancel(request: Request) -> Response:
+    """Cancel a booking (optionally only if it is still at the `sequence` seen)."""
     holder_id = await require_holder(request)
     seen = (await read_json(request)).get("sequence")  # optional: the version being cancelled
     res = resources(request)
@@ -156,6 +164,7 @@ async def cancel(request: Request) -> Response:
 
 
 async def reschedule(request: Request) -> Response:
+    """Move a booking to another free slot."""
     holder_id = await require_holder(request)
     fields = await read_json(request)
     res = resources(request)
@@ -167,6 +176,7 @@ async def reschedule(request: Request) -> Response:
 
 
 async def invite(request: Request) -> Response:
+    """The booking as a calendar invite (or cancellation)."""
     holder_id = await require_holder(request)
     res = resources(request)
     booking = await bookings.owned(res, holder_id, booking_reference(request))

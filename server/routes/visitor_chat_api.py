@@ -39,6 +39,7 @@ async def directory(request: Request) -> Response:
 
 
 async def create(request: Request) -> Response:
+    """Start a conversation; the visitor's bearer token."""
     fields = await read_json(request)
     res = resources(request)
     async with visitor_limits.creating(res, Bucket.CONVERSATION, res.client_key(request.scope)):
@@ -55,6 +56,7 @@ async def create(request: Request) -> Response:
 
 
 async def resume(request: Request) -> Response:
+    """Resume a conversation with its code: the sealed state and a fresh token."""
     fields = await read_json(request)
     res = resources(request)
     async with visitor_limits.code_attempt(res, res.client_key(request.scope), fields["lookup"]):
@@ -80,6 +82,7 @@ async def standing(request: Request) -> Response:
 
 
 async def delete(request: Request) -> Response:
+    """Delete the conversation and everything in it (bookings kept unlinked, or cancelled)."""
     principal = await require_visitor(request)
     assert principal.conversation_id is not None
     choice = await bookings_choice(request)
@@ -98,6 +101,7 @@ async def bookings_choice(request: Request) -> str:
 
 
 async def end(request: Request) -> Response:
+    """End the conversation (it can still be read or deleted)."""
     principal = await require_visitor(request)
     assert principal.conversation_id is not None
     await conversations.close(resources(request), principal, principal.conversation_id, None)
