@@ -190,13 +190,19 @@ TRICKY_TEXT = st.sampled_from(
 ANY_TEXT = st.one_of(
     TRICKY_TEXT, st.text(max_size=40), st.text(alphabet=st.characters(codec="ascii"), max_size=40)
 )
+
+
+def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=3) | st.dictionaries(ANY_TEXT, inner, max_size=3)
+
+
 JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
     | ANY_TEXT,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ANY_TEXT, inner, max_size=3),
+    _containers,
     max_leaves=8,
 )
 # Raw bodies no well-behaved client sends: deep nesting, other encodings, near-JSON.
