@@ -33,7 +33,7 @@ from server.validators import b64u_length
 from tests.chat_helpers import PASSWORD, Centre, Person, VisitorChat, build_centre, start_visitor
 from tests.live_server import LiveServer
 
-EXAMPLES = int(os.environ.get("TRYGG_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("TRYGG_FUZZ_EXAMPLES", "10"))
 STAFF = ("admin", "anna", "ivan")  # the staff of a live site: an admin, a counsellor, an interpreter
 SEED = os.environ.get("TRYGG_FUZZ_SEED")
 # Limits that would only stop the fuzzer early (they have tests of their own).

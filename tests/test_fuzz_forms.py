@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import quote
@@ -150,15 +149,14 @@ def find_forms(site: Site, invitation: str) -> list[Form]:
     return sorted(unique.values(), key=lambda f: (f.route, f.who, f.action))
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with fuzzing.site_on(request.param, tmp_path_factory.mktemp("fuzz-forms")) as live:
-        yield live
+@pytest.fixture
+def site(fuzz_site: Site) -> Site:
+    return fuzz_site
 
 
 @pytest.fixture(scope="module")
-def forms(site: Site) -> list[Form]:
-    return find_forms(site, prepare(site))
+def forms(fuzz_site: Site) -> list[Form]:
+    return find_forms(fuzz_site, prepare(fuzz_site))
 
 
 def test_every_form_route_is_found_on_a_page(forms: list[Form]) -> None:

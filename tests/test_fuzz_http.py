@@ -31,7 +31,6 @@ from tests.fuzzing import (
     configured_app,
     fuzz_settings,
     seeded,
-    site_on,
 )
 
 # Operations that end what later examples need (the visitor's chat): run last.
@@ -54,15 +53,14 @@ def described_cases() -> list[tuple[str, str, GenerationMode]]:
 CASES = described_cases()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with site_on(request.param, tmp_path_factory.mktemp("fuzz-http")) as live:
-        yield live
+@pytest.fixture
+def site(fuzz_site: Site) -> Site:
+    return fuzz_site
 
 
 @pytest.fixture(scope="module")
-def schema(site: Site) -> Any:
-    return schemathesis.openapi.from_url(f"{site.url}/api/openapi.json")
+def schema(fuzz_site: Site) -> Any:
+    return schemathesis.openapi.from_url(f"{fuzz_site.url}/api/openapi.json")
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,6 @@ from tests.fuzzing import (
     from_schema,
     fuzz_settings,
     seeded,
-    site_on,
 )
 
 WHO = ("anonymous", "visitor", "anna", "ivan", "admin")  # anonymous: before any hello
@@ -39,10 +38,9 @@ CLEAN_CLOSES = {1000, 1008, 1009}  # normal, policy (refused), message too big
 TRANSPORT_LIMIT = 256 * 1024
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with site_on(request.param, tmp_path_factory.mktemp("fuzz-ws")) as live:
-        yield live
+@pytest.fixture
+def site(fuzz_site: Site) -> Site:
+    return fuzz_site
 
 
 class Wire:
@@ -93,16 +91,16 @@ def frames_of(kind: str, conversation: str) -> st.SearchStrategy[Wire]:
     return st.one_of(as_text, as_text, as_text, raw).map(Wire)
 
 
-@pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize("kind", sorted(SCHEMAS))
-def test_every_frame_type_gets_an_answer_or_a_clean_close(site: Site, kind: str, who: str) -> None:
+def test_every_frame_type_gets_an_answer_or_a_clean_close(site: Site, kind: str) -> None:
     with ExitStack() as stack:
-        connection = Connection(site, who, stack)
+        connections = {who: Connection(site, who, stack) for who in WHO}
 
         @seeded
-        @fuzz_settings(EXAMPLES)
-        @given(data=st.data())
-        def exercise(data: st.DataObject) -> None:
+        @fuzz_settings(2 * EXAMPLES)
+        @given(who=st.sampled_from(WHO), data=st.data())
+        def exercise(who: str, data: st.DataObject) -> None:
+            connection = connections[who]
             frame = data.draw(frames_of(kind, connection.chat_id()))
             before = site.db.snapshot()
             answers = _send(connection.socket(), frame, "probe")
