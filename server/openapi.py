@@ -150,8 +150,8 @@ def _responses(route: ApiRoute, spec: Operation) -> dict[str, Any]:
             "content": {spec.produces: {}},
         }
     refusals = dict(COMMON_RESPONSES)
-    if spec.auth and "" not in spec.auth:
-        refusals[401] = "No valid credentials"
+    if any(spec.auth):
+        refusals[401] = "No valid credentials" if "" not in spec.auth else "Credentials that are not valid"
         refusals[403] = "Not allowed for this account or origin"
     if spec.path:
         refusals[404] = "Nothing with this reference or id"
