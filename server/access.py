@@ -18,9 +18,17 @@ from starlette.websockets import WebSocket
 from crypto.constants import Role as MemberRole
 from server.errors import PublicError
 from server.i18n import N_
-from server.models import Booking, BookingHolder, ConversationMember, Role, StaffAccount, VisitorToken
+from server.models import (
+    Booking,
+    BookingHolder,
+    ConversationMember,
+    Role,
+    StaffAccount,
+    StaffSession,
+    VisitorToken,
+)
 from server.resources import Resources, resources
-from server.services.staff_sessions import current_account
+from server.services.staff_sessions import current_account, current_session
 from server.services.tokens import holder_from_token, token_hash
 
 FORBIDDEN = N_("You do not have access to this page.")
@@ -125,11 +133,12 @@ def same_origin_websocket(websocket: WebSocket, public_url: str) -> bool:
     return origin is not None and origin in {own, public_url}
 
 
-async def staff_for_websocket(websocket: WebSocket) -> StaffAccount | None:
-    """The logged-in staff member opening a websocket, if any (visitors have no cookie)."""
+async def staff_session_for_websocket(websocket: WebSocket) -> StaffSession | None:
+    """The live session (and active account) of the staff member opening a websocket, if any
+    (visitors have no cookie).  The socket lives only as long as this session does."""
     res = resources(websocket)
     token = websocket.cookies.get(res.cookies.session)
-    return await current_account(res, token) if token else None
+    return await current_session(res, token) if token else None
 
 
 async def visitor_for_token(res: Resources, token: str) -> Principal | None:

@@ -1,4 +1,9 @@
-"""Entry point for ASGI servers: `uvicorn --factory server.asgi:app_from_environment`."""
+"""Entry point for other ASGI servers: `uvicorn --factory server.asgi:app_from_environment`.
+
+The same application, but without the run configuration of server/serving.py (connection
+caps, header and body deadlines, the descriptor budget, the websocket frame limit):
+production runs `trygg serve` (docs/DEPLOYMENT.md).
+"""
 
 from __future__ import annotations
 

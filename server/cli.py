@@ -51,25 +51,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, host: str, port: int, proxy_headers: bool) -> int:
-    import uvicorn
-
-    from server.app import create_app
     from server.logs import configure_logging
+    from server.serving import serve
 
     configure_logging(settings.log_level)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=host,
-        port=port,
-        access_log=False,
-        log_config=None,
-        proxy_headers=proxy_headers,
-        server_header=False,
-        date_header=False,
-        ws_per_message_deflate=False,
-        ws_max_size=settings.max_body_bytes,
-    )
-    uvicorn.Server(config).run()
+    serve(settings, host, port, proxy_headers)
     return 0
 
 

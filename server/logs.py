@@ -20,7 +20,7 @@ import re
 import sys
 import time
 import unicodedata
-from typing import Any
+from typing import Any, ClassVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -75,6 +75,54 @@ def _scrub_value(value: object) -> object:
     return value
 
 
+class ThrottleRepeats(logging.Filter):
+    """At most one line per `every` seconds for each kind of resource-exhaustion message.
+
+    A flood of refused connections must not become a flood of log lines (one client once
+    wrote 35 MB in 12 s this way).  Kinds are named by a record's `throttle` field, or by
+    the start of messages from asyncio and uvicorn that one client can repeat at will; the
+    line that gets through says how many of its kind were left out before it (`suppressed`).
+    """
+
+    FOREIGN: ClassVar[dict[str, str]] = {
+        "socket.accept() out of system resource": "accept_out_of_resources",
+        "Exceeded concurrency limit.": "concurrency_limit",
+        "Invalid HTTP request received.": "invalid_http_request",
+        "Unsupported upgrade request.": "unsupported_upgrade",
+    }
+
+    def __init__(self, every: float = 10.0, clock: Any = time.monotonic) -> None:
+        super().__init__()
+        self.every = every
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def _kind(self, record: logging.LogRecord) -> str | None:
+        kind = getattr(record, "throttle", None)
+        if isinstance(kind, str):
+            return kind
+        message = str(record.msg)
+        for start, name in self.FOREIGN.items():
+            if message.startswith(start):
+                return name
+        return None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = self._kind(record)
+        if kind is None:
+            return True
+        now = self._clock()
+        last = self._last.get(kind)
+        if last is not None and now - last < self.every:
+            self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+            return False
+        self._last[kind] = now
+        record.throttle = kind
+        record.suppressed = self._suppressed.pop(kind, 0)
+        return True
+
+
 class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -96,6 +144,7 @@ def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JSONFormatter())
     handler.addFilter(ScrubAddresses())
+    handler.addFilter(ThrottleRepeats())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,6 +12,7 @@ from server.assets import AssetManifest
 from server.db import Database
 from server.passwords import Passwords
 from server.realtime.bus import Bus, LocalBus, RedisBus
+from server.realtime.hub import Hub
 from server.security.clients import ClientHasher
 from server.security.cookies import Cookies
 from server.security.devices import DeviceCookies
@@ -36,6 +37,10 @@ class Resources:
     devices: DeviceCookies
     redis: Redis | None
     bus: Bus
+    hub: Hub = field(init=False)  # every websocket of this process (caps, sessions, allowances)
+
+    def __post_init__(self) -> None:
+        self.hub = Hub(self)
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> Resources:
@@ -53,11 +58,12 @@ class Resources:
             limits=Limits(settings, redis),
             devices=DeviceCookies(settings.secret_key, settings.device_cookie_days),
             redis=redis,
-            bus=RedisBus(redis) if redis else LocalBus(),
+            bus=RedisBus(redis, settings.redis_prefix) if redis else LocalBus(),
         )
 
     async def close(self) -> None:
         """Release connections (at shutdown)."""
+        await self.hub.stop()
         await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()

@@ -8,6 +8,7 @@ so tests can build any configuration from a plain dict.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
 
 LANGUAGES = ("nb", "sv", "en")
 SECRET_KEY_MIN_BYTES = 32
@@ -65,6 +68,7 @@ class Settings:
     device_cookie_days: int = 90
     migrate_on_start: bool = True
     redis_url: str = ""
+    redis_namespace: str = ""  # "" = derived from the database (see redis_prefix)
     max_open_per_counsellor: int = 5
     conversations_per_client_per_hour: int = 30
     bookings_per_client_per_hour: int = 30
@@ -73,11 +77,35 @@ class Settings:
     wrong_codes_per_client_per_hour: int = 40
     wrong_codes_per_code_per_hour: int = 10
     websocket_frames_per_10s: int = 30
+    websocket_frames_per_10s_per_token: int = 90
+    max_connections: int = 4000
+    connections_per_client: int = 200
+    header_timeout_seconds: int = 10
+    body_timeout_seconds: int = 30
+    keepalive_seconds: int = 5
+    max_websockets: int = 3000
+    websockets_per_client: int = 100
+    websockets_per_token: int = 5
+    websockets_per_session: int = 10
     log_level: str = "INFO"
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    @property
+    def redis_prefix(self) -> str:
+        """The start of every Redis key and channel of this installation.
+
+        Installations (or test runs) that share one Redis must not hear each other's events
+        or share each other's limits; the processes of one installation share its database,
+        so by default the namespace is derived from the database's identity."""
+        if self.redis_namespace:
+            return f"trygg:{self.redis_namespace}:"
+        url = make_url(self.database_url)
+        host = (url.host or "").lower()
+        identity = f"{url.get_backend_name()}|{host}|{url.port or ''}|{url.database or ''}"
+        return f"trygg:{hashlib.sha256(identity.encode()).hexdigest()[:12]}:"
 
     @property
     def is_sqlite(self) -> bool:
@@ -98,6 +126,7 @@ class Settings:
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Parse settings from `env`; raise SettingsError with a clear message on any bad value."""
     data_dir = Path(env.get("TRYGG_DATA_DIR", "var")).resolve()
+    max_connections = _int(env, "TRYGG_MAX_CONNECTIONS", 4000, 10, 1_000_000)
     return Settings(
         database_url=_database_url(env.get("DATABASE_URL", ""), data_dir),
         data_dir=data_dir,
@@ -123,8 +152,21 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         device_cookie_days=_int(env, "TRYGG_DEVICE_COOKIE_DAYS", 90, 1, 400),
         migrate_on_start=_bool(env, "TRYGG_MIGRATE_ON_START", True),
         redis_url=_redis_url(env.get("TRYGG_REDIS_URL", "")),
+        redis_namespace=_redis_namespace(env.get("TRYGG_REDIS_NAMESPACE", "")),
         max_open_per_counsellor=_int(env, "TRYGG_MAX_OPEN_PER_COUNSELLOR", 5, 1, 50),
         websocket_frames_per_10s=_int(env, "TRYGG_WEBSOCKET_FRAMES_PER_10S", 30, 5, 10_000),
+        websocket_frames_per_10s_per_token=_int(
+            env, "TRYGG_WEBSOCKET_FRAMES_PER_10S_PER_TOKEN", 90, 5, 100_000
+        ),
+        max_connections=max_connections,
+        connections_per_client=_int(env, "TRYGG_CONNECTIONS_PER_CLIENT", 200, 1, 1_000_000),
+        header_timeout_seconds=_int(env, "TRYGG_HEADER_TIMEOUT_SECONDS", 10, 1, 300),
+        body_timeout_seconds=_int(env, "TRYGG_BODY_TIMEOUT_SECONDS", 30, 1, 3600),
+        keepalive_seconds=_int(env, "TRYGG_KEEPALIVE_SECONDS", 5, 1, 300),
+        max_websockets=_int(env, "TRYGG_MAX_WEBSOCKETS", min(3000, max_connections), 1, max_connections),
+        websockets_per_client=_int(env, "TRYGG_WEBSOCKETS_PER_CLIENT", 100, 1, 1_000_000),
+        websockets_per_token=_int(env, "TRYGG_WEBSOCKETS_PER_TOKEN", 5, 1, 1000),
+        websockets_per_session=_int(env, "TRYGG_WEBSOCKETS_PER_SESSION", 10, 1, 1000),
         conversations_per_client_per_hour=_int(env, "TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR", 30, 1, 10_000),
         bookings_per_client_per_hour=_int(env, "TRYGG_BOOKINGS_PER_CLIENT_PER_HOUR", 30, 1, 10_000),
         bookings_per_code_per_hour=_int(env, "TRYGG_BOOKINGS_PER_CODE_PER_HOUR", 5, 1, 10_000),
@@ -213,6 +255,12 @@ def _domain(name: str, raw: str) -> str:
     if not _DOMAIN.fullmatch(value):
         raise SettingsError(f"{name} must be a domain name such as invalid or example.org (got {raw!r})")
     return value
+
+
+def _redis_namespace(raw: str) -> str:
+    if raw and not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", raw):
+        raise SettingsError("TRYGG_REDIS_NAMESPACE: letters, digits, - and _ only (at most 40)")
+    return raw
 
 
 def _redis_url(raw: str) -> str:

@@ -16,8 +16,10 @@ import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import httpx2
 from sqlalchemy import func, select
 from websockets.sync.client import connect
 
@@ -36,6 +38,7 @@ from crypto import (
 from crypto import testing as crypto_testing
 from crypto.resume import ResumeKeys
 from server.models import ConversationMessage
+from tests.live_server import LiveServer
 
 PASSWORD = "correct horse battery staple"
 ORIGIN = "http://localhost:8000"  # a TestClient's base URL (tests/conftest.py BASE_URL)
@@ -86,6 +89,25 @@ class Person:
     def login(self, username: str, password: str = PASSWORD) -> None:
         response = self.form("/staff/login", {"username": username, "password": password})
         assert response.status_code == 303, response.text
+
+
+class Browser(Person):
+    """A Person whose cookies the server may replace (a rotated session), as a browser's would be."""
+
+    def __init__(self, http: Any, origin: str = ORIGIN) -> None:
+        super().__init__(http, origin)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        self.http.cookies.clear()
+        for name, value in self.jar.items():
+            self.http.cookies.set(name, value, domain="localhost.local")
+        response = self.http.request(method, url, **kwargs)
+        self.jar = {cookie.name: cookie.value for cookie in self.http.cookies.jar if cookie.value}
+        return response
+
+
+def logged_in(person: Person) -> bool:
+    return bool(person.request("GET", "/staff/", follow_redirects=False).status_code == 200)
 
 
 @dataclass
@@ -365,3 +387,23 @@ def live_socket(stack: ExitStack, url: str, cookie: str = "") -> Socket:
     ws_url = url.replace("http", "ws", 1) + "/ws"
     raw = stack.enter_context(connect(ws_url, origin=url, additional_headers=headers))  # type: ignore[arg-type]
     return Socket(WebsocketsAdapter(raw))
+
+
+def two_processes(
+    stack: ExitStack, data: Path, database_url: str, redis_url: str
+) -> tuple[LiveServer, LiveServer, Centre]:
+    """Two real server processes on one database and one Redis (stopped with `stack`), and a
+    centre made through the first: an admin and two counsellors, anna and bodil."""
+    env = {"DATABASE_URL": database_url, "TRYGG_REDIS_URL": redis_url, "TRYGG_SECRET_KEY": "k" * 40}
+    one = LiveServer(data / "one", **env).start()
+    stack.callback(one.stop)
+    two = LiveServer(data / "two", **env).start()
+    stack.callback(two.stop)
+    http = stack.enter_context(httpx2.Client(base_url=one.url))
+    centre = build_centre(
+        http,
+        one.url,
+        lambda: one.create_admin("admin", PASSWORD),
+        {"anna": "counsellor", "bodil": "counsellor"},
+    )
+    return one, two, centre

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -39,6 +40,7 @@ class LiveServer:
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.open_files: int | None = None  # a lower RLIMIT_NOFILE (soft and hard) for the server
 
     def start(self) -> LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -49,6 +51,7 @@ class LiveServer:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=self._limit_files if self.open_files else None,
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -61,6 +64,10 @@ class LiveServer:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"server did not start:\n{self.log()}")
+
+    def _limit_files(self) -> None:
+        assert self.open_files is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -125,6 +132,10 @@ class NeutralSite:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def _limit_files(self) -> None:
+        assert self.open_files is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from server.realtime.closes import Close
 from server.realtime.frames import SCHEMAS, frame_schema
 from tests.fuzzing import (
     EXAMPLES,
@@ -34,7 +35,8 @@ from tests.fuzzing import (
 )
 
 WHO = ("anonymous", "visitor", "anna", "ivan", "admin")  # anonymous: before any hello
-CLEAN_CLOSES = {1000, 1008, 1009}  # normal, policy (refused), message too big
+# Normal, policy (refused), message too big, and the server's own codes (realtime/closes.py).
+CLEAN_CLOSES = {1000, 1008, 1009, *Close}
 TRANSPORT_LIMIT = 256 * 1024
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from server.models import AuditEvent, StaffAccount, StaffInvite, StaffSession
 from server.realtime import events as bus_events
 from server.realtime.bus import Subscription
-from tests.chat_helpers import Person
+from tests.chat_helpers import Browser, Person, logged_in
 from tests.conftest import BASE_URL, PASSWORD, Client
 
 NEW = "a brand new passphrase 7"
@@ -29,29 +29,10 @@ SESSION = "trygg-session"
 DEVICE = "trygg-device"
 
 
-class Browser(Person):
-    """A Person whose cookies the server may replace (a rotated session), as a browser's would be."""
-
-    def __init__(self, client: Client) -> None:
-        super().__init__(client, BASE_URL)
-
-    def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        self.http.cookies.clear()
-        for name, value in self.jar.items():
-            self.http.cookies.set(name, value, domain="localhost.local")
-        response = self.http.request(method, url, **kwargs)
-        self.jar = {cookie.name: cookie.value for cookie in self.http.cookies.jar if cookie.value}
-        return response
-
-
 def browser(client: Client, username: str, password: str = PASSWORD) -> Browser:
     person = Browser(client)
     person.login(username, password)
     return person
-
-
-def logged_in(person: Person) -> bool:
-    return bool(person.request("GET", "/staff/", follow_redirects=False).status_code == 200)
 
 
 def change(person: Person, current: str, new: str, again: str | None = None) -> Any:

@@ -9,23 +9,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 from sqlalchemy import select, update
 
 from server.models import StaffAccount, StaffPresence, utcnow
 from server.services import presence
 from tests.chat_helpers import (
-    PASSWORD,
     Centre,
     Socket,
-    build_centre,
     live_socket,
     staff_socket,
     start_visitor,
+    two_processes,
 )
 from tests.conftest import BASE_URL, Client
-from tests.live_server import LiveServer
 from tests.services import need_redis
 
 
@@ -144,23 +141,8 @@ def test_deactivation_and_reactivation(client: Client, centre: Centre) -> None:
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_presence_across_two_server_processes(tmp_path: Path, database_url: str) -> None:
     """Two real processes on one PostgreSQL and one Redis: sockets on one, the watcher on the other."""
-    env = {
-        "DATABASE_URL": database_url,
-        "TRYGG_REDIS_URL": need_redis(),
-        "TRYGG_SECRET_KEY": "k" * 40,
-    }
     with ExitStack() as stack:
-        one = LiveServer(tmp_path / "one", **env).start()
-        stack.callback(one.stop)
-        two = LiveServer(tmp_path / "two", **env).start()
-        stack.callback(two.stop)
-        http = stack.enter_context(httpx2.Client(base_url=one.url))
-        centre = build_centre(
-            http,
-            one.url,
-            lambda: one.create_admin("admin", PASSWORD),
-            {"anna": "counsellor", "bodil": "counsellor"},
-        )
+        one, two, centre = two_processes(stack, tmp_path, database_url, need_redis())
         anna = live_socket(stack, two.url, centre.staff["anna"].person.cookie_header())
         assert names(watch_queue(anna)) == ["Anna"]
         with ExitStack() as bodils:

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -61,10 +61,15 @@ class Subscription:
             self._queue.put_nowait((ALL_CHANNELS, OVERFLOW))
 
 
+Tap = Callable[[str, dict[str, Any]], None]
+
+
 class Bus(Protocol):
     async def publish(self, channel: str, event: dict[str, Any]) -> None: ...
 
     def subscription(self) -> Subscription: ...
+
+    def tap(self, callback: Tap) -> None: ...
 
     async def start(self) -> None: ...
 
@@ -76,9 +81,15 @@ class LocalBus:
 
     def __init__(self) -> None:
         self._listeners: dict[str, set[Subscription]] = {}
+        self._taps: list[Tap] = []
 
     async def start(self) -> None:
         pass
+
+    def tap(self, callback: Tap) -> None:
+        """Call `callback(channel, event)` for every event this process receives, as it arrives
+        (synchronously, before any subscriber sees it; server/realtime/hub.py acts on some at once)."""
+        self._taps.append(callback)
 
     async def stop(self) -> None:
         self._listeners.clear()
@@ -90,6 +101,8 @@ class LocalBus:
         self._fan_out(channel, event)
 
     def _fan_out(self, channel: str, event: dict[str, Any]) -> None:
+        for callback in self._taps:
+            callback(channel, event)
         for subscription in list(self._listeners.get(channel, ())):
             subscription._deliver(channel, event)
 
@@ -107,11 +120,10 @@ class LocalBus:
 class RedisBus(LocalBus):
     """Events relayed through Redis so every process (including this one) receives them."""
 
-    PREFIX = "trygg:bus:"
-
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, namespace: str) -> None:
         super().__init__()
         self._redis = redis
+        self.PREFIX = namespace + "bus:"
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 

@@ -8,9 +8,11 @@ because they are relayed as they are.  Channels:
   counsellors who asked for the queue listen, and so does a visitor while waiting in it;
 - `conversation:<hex>`: a conversation changed (`changed`), someone is typing or read;
 - `staff:<hex>`: a staff member's list of open conversations may have changed
-  (`assignments`), or one or more of their sessions ended (`session_ended`, with `staff_id`
-  and `reason`: `logout`, `password_changed`, `password_reset`, `deactivated`); each
-  connection of that person looks its own session up again and closes if it is gone.
+  (`assignments`), or one or more of their sessions ended or their account changed
+  (`session_ended`, with `staff_id` and `reason`: `logout`, `logout_everywhere`,
+  `password_changed`, `password_reset`, `deactivated`, `role_changed`); every process's
+  websocket hub (hub.py) holds that person's sockets, reads their sessions again, and
+  closes those that must close with the reason's code (closes.py).
 
 (When one installation serves several centres, `queue` becomes `queue:<centre hex>` here.)
 """

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected, WebSocketState
+
 from server.jsonapi import loads
 from server.validators import Field, Invalid, b64u, client_id, hex_id, pattern_string, sequence, text
 
@@ -67,6 +69,18 @@ class Frame:
     type: str
     fields: dict[str, Any]
     ref: str | None
+
+
+async def receive_frame(websocket: WebSocket) -> str | None:
+    """Like `receive_text`, but a binary frame gives None (then `parse_binary`'s error frame)
+    instead of a KeyError that dropped the connection without a close frame."""
+    if websocket.application_state != WebSocketState.CONNECTED:
+        raise WebSocketDisconnected("the websocket is closed")
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    return text if isinstance(text, str) else None
 
 
 def parse_binary() -> Frame:

@@ -10,6 +10,11 @@ reconnecting client that asks for "after N" gets exactly what it misses.
 The queue, who is on duty (`presence`) and a visitor's place in the queue
 (`standing`) are read again when the bus says they may have changed, and sent
 when they did.
+
+Each socket is counted by the process's hub (hub.py: caps, shared frame allowances, and the
+staff session the socket belongs to).  Once the hub decides a socket must close
+(`end`), nothing more is handled or sent on it, not even a frame already read; while
+the hub is checking its session (`hold`), nothing is handled or sent yet.
 """
 
 from __future__ import annotations
@@ -17,33 +22,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from server import access
 from server.access import Principal
 from server.errors import PublicError
 from server.i18n import Translator
-from server.models import Conversation, StaffAccount, Status
+from server.models import Conversation, StaffAccount, StaffSession, Status
 from server.resources import Resources, resources
-from server.security.throttle import MemoryLimiter
 from server.services import conversations, presence, queue
+from server.services.tokens import token_hash
 from server.templating import request_language
 from server.validators import to_b64u
 
 from . import events
 from .bus import ALL_CHANNELS, OVERFLOW, Subscription
-from .frames import Frame, FrameError, parse, parse_binary
+from .closes import Close
+from .frames import Frame, FrameError, parse, parse_binary, receive_frame
+from .hub import LiveSession, full_bucket, take
 
 log = logging.getLogger("trygg.ws")
-WINDOW_SECONDS = 10.0
 STRIKES_BEFORE_CLOSE = 3
 HELLO_TIMEOUT = 10.0
 SETTLE_SECONDS = 5.0  # how long a closing connection lets its database work finish
+# Frames a person's own action sends: they keep a staff session from going idle.  What a page
+# sends by itself (ping, sync, queue, assignments, receipt) does not.
+ACTIONS = frozenset({"send", "typing", "claim", "transfer", "release", "commit", "close"})
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -52,32 +62,53 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     if not access.same_origin_websocket(websocket, res.settings.public_url):
         await websocket.close(code=1008)
         return
-    staff = await access.staff_for_websocket(websocket)
-    await websocket.accept()
-    connection = Connection(websocket, res, Principal(staff=staff) if staff else None)
+    client = res.client_key(websocket.scope)
+    refused = res.hub.open(client)
+    if refused is not None:
+        await websocket.accept()
+        await websocket.close(code=refused)
+        return
+    connection: Connection | None = None
     try:
-        await connection.run()
+        session = await access.staff_session_for_websocket(websocket)
+        await websocket.accept()
+        connection = Connection(websocket, res, session)
+        if session is not None and connection.session is None:
+            await websocket.close(code=Close.TOO_MANY_FOR_TOKEN)
+            return
+        stale_cookie = session is None and res.cookies.session in websocket.cookies
+        await connection.run(stale_cookie)
     except WebSocketDisconnect:
         pass
     finally:
-        connection.close()
+        if connection is not None:
+            connection.close()
+        res.hub.close(client)
 
 
 class Connection:
     """State and tasks of one websocket."""
 
-    def __init__(self, websocket: WebSocket, res: Resources, principal: Principal | None) -> None:
+    def __init__(self, websocket: WebSocket, res: Resources, session: StaffSession | None) -> None:
         self.websocket = websocket
         self.res = res
-        self.principal = principal
+        self.hub = res.hub
+        self.principal = Principal(staff=session.account) if session else None
+        self.session: LiveSession | None = self.hub.join_staff(self, session) if session else None
+        self.token_key = f"s:{session.token_hash}" if session else None  # whose frame allowance
         self.translate = Translator(request_language(websocket, res.settings))
         self.subscription: Subscription = res.bus.subscription()
         self.cursors: dict[uuid.UUID, int] = {}
         self.dirty: set[uuid.UUID] = set()
         self.wake = asyncio.Event()
         self.send_lock = asyncio.Lock()
-        self.limiter = MemoryLimiter(res.settings.websocket_frames_per_10s, WINDOW_SECONDS)
+        self.allowance = full_bucket(res.settings.websocket_frames_per_10s)  # this socket's own
         self.strikes = 0
+        self.closing: Close | None = None  # decided: refuse everything, close with this code
+        self.holds = 0  # session checks under way (see hold)
+        self.held: asyncio.Event | None = None
+        self.close_sent = False
+        self.visitor_key: str | None = None  # the visitor token this socket is counted under
         self.connection_id = uuid.uuid4()
         self.busy = 0  # units of database work under way (see _working)
         self.idle = asyncio.Event()
@@ -85,9 +116,9 @@ class Connection:
         self.on_duty_sent: list[dict[str, str]] | None = None  # as last told to this client
         self.standing_sent: dict[str, Any] | None = None
 
-    async def run(self) -> None:
+    async def run(self, stale_cookie: bool = False) -> None:
         if self.principal is None:
-            self.principal = await self._hello()
+            self.principal = await self._hello(stale_cookie)
             if self.principal is None:
                 return
         staff = self.principal.staff
@@ -114,9 +145,51 @@ class Connection:
                     await task
             if staff is not None:
                 await self._settled(presence.closed(self.res, self.connection_id))
+            if self.closing is not None:
+                await self._close(self.closing)  # sent before the endpoint returns
 
     def close(self) -> None:
         self.subscription.close()
+        if self.session is not None:
+            self.hub.leave_staff(self, self.session)
+        if self.visitor_key is not None:
+            self.hub.leave_visitor(self.visitor_key)
+
+    # --- what the hub decides (hub.Live) ----------------------------------------------------
+
+    def hold(self) -> None:
+        self.holds += 1
+        if self.held is None:
+            self.held = asyncio.Event()
+
+    def release(self) -> None:
+        self.holds -= 1
+        if self.holds <= 0 and self.held is not None:
+            self.holds = 0
+            self.held.set()
+            self.held = None
+
+    def end(self, code: Close) -> None:
+        if self.closing is not None:
+            return
+        self.closing = code
+        closed = {"code": int(code), "throttle": f"closed_{int(code)}"}  # at most a line per 10 s
+        log.info("websocket closed by the server", extra=closed)
+        self.hub.spawn(self._close(code))
+
+    async def _close(self, code: Close) -> None:
+        async with self.send_lock:
+            if self.close_sent:
+                return
+            self.close_sent = True
+            with contextlib.suppress(Exception):  # already gone: nothing to tell
+                await self.websocket.close(code=code)
+
+    async def _cleared(self) -> bool:
+        """Wait while a session check is under way; True if the connection may go on."""
+        while self.held is not None:
+            await self.held.wait()
+        return self.closing is None
 
     @contextlib.contextmanager
     def _working(self) -> Iterator[None]:
@@ -147,8 +220,11 @@ class Connection:
     # --- sending ------------------------------------------------------------------
 
     async def send(self, frame: dict[str, Any]) -> None:
+        if not await self._cleared():
+            return
         async with self.send_lock:
-            await self.websocket.send_json(frame)
+            if self.closing is None:
+                await self.websocket.send_json(frame)
 
     async def error(self, code: str, ref: str | None, message: str = "", **extra: Any) -> None:
         frame: dict[str, Any] = {"type": "error", "code": code, "message": message or code}
@@ -163,13 +239,19 @@ class Connection:
 
     # --- the loops --------------------------------------------------------------------
 
-    async def _hello(self) -> Principal | None:
-        """A visitor's first frame must be `hello` with their token."""
+    async def _hello(self, stale_cookie: bool) -> Principal | None:
+        """A visitor's first frame must be `hello` with their token.
+
+        A staff page whose session has ended sends something else first: it is told so (4401).
+        """
         try:
             raw = await asyncio.wait_for(self.websocket.receive_text(), HELLO_TIMEOUT)
             frame = parse(raw)
         except (TimeoutError, FrameError, KeyError):
-            await self.websocket.close(code=1008)
+            await self.websocket.close(code=Close.LOGGED_OUT if stale_cookie else 1008)
+            return None
+        if frame.type != "hello" and stale_cookie:
+            await self.websocket.close(code=Close.LOGGED_OUT)
             return None
         principal = None
         if frame.type == "hello":
@@ -182,6 +264,11 @@ class Connection:
             )
             await self.websocket.close(code=1008)
             return None
+        visitor_key = f"v:{token_hash(frame.fields['token'])}"
+        if not self.hub.join_visitor(visitor_key):
+            await self.websocket.close(code=Close.TOO_MANY_FOR_TOKEN)
+            return None
+        self.visitor_key = self.token_key = visitor_key
         self.principal = principal
         self.subscription.add(events.conversation_channel(principal.conversation_id))
         await self.send({"type": "welcome", "conversation": principal.conversation_id.hex, "ref": frame.ref})
@@ -190,24 +277,26 @@ class Connection:
 
     async def _read(self) -> None:
         while True:
-            message = await self.websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                raise WebSocketDisconnect(message.get("code", 1000))
-            raw = message.get("text")  # None for a binary frame: answered below, never a KeyError
-            verdict = await self.limiter.check("frames")
-            await self.limiter.hit("frames")
-            if not verdict.allowed:
+            try:
+                raw = await receive_frame(self.websocket)  # None for a binary frame (answered below)
+            except WebSocketDisconnected:  # closed by the server (end) while waiting
+                return
+            if not await self._cleared():
+                return  # decided: this frame and every later one are refused
+            if not self._allowed():
                 self.strikes += 1
                 if self.strikes >= STRIKES_BEFORE_CLOSE:
-                    await self.websocket.close(code=1008)
+                    self.end(Close.RATE_LIMITED)
                     return
-                await self.error("rate_limited", None, retry_after=verdict.retry_after)
+                await self.error("rate_limited", None, retry_after=1)
                 continue
             try:
                 frame = parse(raw) if raw is not None else parse_binary()
             except FrameError as error:
                 await self.error(error.code, None, error.detail)
                 continue
+            if self.session is not None and frame.type in ACTIONS:
+                self.hub.acted(self.session)
             try:
                 with self._working():
                     await HANDLERS[frame.type](self, frame)
@@ -215,6 +304,12 @@ class Connection:
                 await self.error(error.code, frame.ref, error.detail)
             except PublicError as error:
                 await self.error(error.code or "error", frame.ref, self.translate(error.message))
+
+    def _allowed(self) -> bool:
+        """One more frame within this socket's allowance and its token's (shared, see hub.py)."""
+        if not take(self.allowance, self.res.settings.websocket_frames_per_10s, time.monotonic()):
+            return False
+        return self.token_key is None or self.hub.spend(self.token_key)
 
     async def _listen(self) -> None:
         """Turn bus events into work for the pump (or direct relays for ephemeral events)."""
@@ -224,6 +319,8 @@ class Connection:
                 await self._on_event(channel, event)
 
     async def _on_event(self, channel: str, event: dict[str, Any]) -> None:
+        if self.closing is not None:
+            return
         if event is OVERFLOW or event.get("type") == "overflow":
             await self._resynchronise(channel)
             return
@@ -241,8 +338,8 @@ class Connection:
                 await self.send({"type": kind, "conversation": conversation_id.hex, **frame})
         elif channel == events.queue_channel():
             await self._queue_changed(kind)
-        elif events.is_staff_channel(channel):
-            await self._send_assignments()
+        elif events.is_staff_channel(channel) and kind != events.SESSION_ENDED:
+            await self._send_assignments()  # (an ended session is the hub's to judge)
 
     async def _conversation_changed(self, conversation_id: uuid.UUID) -> None:
         if self._follows(conversation_id):

@@ -86,6 +86,16 @@ async def logout(request: Request) -> Response:
     return response
 
 
+async def logout_everywhere(request: Request) -> Response:
+    """End every session of this account, on every device (their open pages are closed too)."""
+    account = await require_staff(request)
+    res = resources(request)
+    await staff_sessions.log_out_everywhere(res, account.id)
+    response = RedirectResponse("/staff/login", status_code=303)
+    res.cookies.clear(response, res.cookies.session)
+    return response
+
+
 async def home(request: Request) -> Response:
     account = await require_staff(request)
     return resources(request).renderer.page(request, "staff/home.html", {"is_admin": is_admin(account)})
@@ -198,6 +208,7 @@ routes = [
     Route("/staff/login", login_page, methods=["GET"]),
     Route("/staff/login", login, methods=["POST"]),
     Route("/staff/logout", logout, methods=["POST"]),
+    Route("/staff/logout-everywhere", logout_everywhere, methods=["POST"]),
     Route("/staff/", home, methods=["GET"]),
     Route("/staff/language", change_language, methods=["POST"]),
     Route("/staff/password", password_page, methods=["GET"]),

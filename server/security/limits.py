@@ -124,7 +124,7 @@ class Limits:
             self._limiters[bucket] = (
                 MemoryLimiter(limit, window)
                 if redis is None
-                else RedisLimiter(redis, bucket.value, limit, window)
+                else RedisLimiter(redis, bucket.value, limit, window, settings.redis_prefix)
             )
 
     def limiter(self, bucket: Bucket) -> Limiter:

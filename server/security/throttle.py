@@ -125,9 +125,9 @@ return tonumber(oldest[2]) + window_ms - now_ms
 class RedisLimiter:
     """A Limiter shared by every process using the same Redis (a sorted set of tickets per key)."""
 
-    def __init__(self, redis: Redis, name: str, limit: int, window: float) -> None:
+    def __init__(self, redis: Redis, name: str, limit: int, window: float, namespace: str = "trygg:") -> None:
         self.redis = redis
-        self.prefix = f"trygg:limit:{name}:"
+        self.prefix = f"{namespace}limit:{name}:"
         self.limit = limit
         self.window = window
         self._script = redis.register_script(_RESERVE)

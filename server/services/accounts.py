@@ -199,6 +199,26 @@ async def set_active(
     return account
 
 
+async def set_role(res: Resources, actor: StaffAccount, account_id: uuid.UUID, raw_role: str) -> None:
+    """Give an account another role (audited); its open websockets close and load again as the new role.
+
+    No page calls this yet: roles per centre come with the network of centres (issue 16), and
+    a participant's certificate names its role, so a changed participant needs a new one.  What
+    is here is what every role change must do: write, audit, and announce it on the bus.
+    """
+    role = clean_role(raw_role)
+    async with res.db.begin() as session:
+        account = await session.get(StaffAccount, account_id, with_for_update=True)
+        if account is None:
+            raise PublicError(404, NOT_FOUND)
+        if account.role == role:
+            return
+        account.role = role
+        session.add(AuditEvent(actor_id=actor.id, action="account.role_change", subject_id=account_id))
+    await events.session_ended(res.bus, account_id, "role_changed")
+    await events.presence_changed(res.bus)
+
+
 async def set_language(res: Resources, account: StaffAccount, language: str) -> None:
     async with res.db.begin() as session:
         live = await session.get(StaffAccount, account.id)

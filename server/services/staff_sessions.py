@@ -3,25 +3,34 @@
 Login attempts are reserved before the password is hashed (server/security/limits.py):
 a browser holding the account's device cookie spends its own allowance; any other
 client spends the client's and the account's allowance for untrusted clients.
+
+Every end of a session that is not its own expiry is announced on the bus
+(`announce_ended`), so the websockets of that session close on every process
+(server/realtime/hub.py); expiry is watched there by the clock.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 
 from server.errors import PublicError
 from server.i18n import N_
-from server.models import StaffAccount, StaffSession, utcnow
+from server.models import AuditEvent, StaffAccount, StaffSession, utcnow
 from server.passwords import MAX_LENGTH
 from server.realtime import events
-from server.resources import Resources
 from server.security.limits import Bucket, Want
 from server.services.tokens import new_token, token_hash
+from server.settings import Settings
+
+if TYPE_CHECKING:  # server/resources.py builds the websocket hub, which reads sessions here
+    from server.resources import Resources
 
 TOUCH_INTERVAL = timedelta(minutes=1)
 WRONG_CREDENTIALS = N_("Wrong user name or password.")
@@ -88,10 +97,29 @@ async def start_session(res: Resources, account: StaffAccount) -> str:
     return token
 
 
-async def current_account(res: Resources, token: str) -> StaffAccount | None:
-    """The active account behind a session cookie, or None if the session is unknown or expired."""
+@dataclass(frozen=True)
+class SessionState:
+    """What a live websocket needs to know about its session, read again when it may have changed."""
+
+    account_id: uuid.UUID
+    role: str
+    active: bool
+    created_at: datetime
+    last_seen_at: datetime
+
+
+def expiry(settings: Settings, created_at: datetime, last_seen_at: datetime, now: datetime) -> str | None:
+    """Why a session has ended by the clock (`expired`: maximum age, `expired_idle`), or None."""
+    if now - created_at > timedelta(hours=settings.session_max_hours):
+        return "expired"
+    if now - last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        return "expired_idle"
+    return None
+
+
+async def current_session(res: Resources, token: str) -> StaffSession | None:
+    """The live session behind a cookie (its `account` loaded and active), or None if unknown or expired."""
     now = utcnow()
-    settings = res.settings
     async with res.db() as db:
         row = await db.scalar(
             select(StaffSession)
@@ -100,10 +128,7 @@ async def current_account(res: Resources, token: str) -> StaffAccount | None:
         )
     if row is None:
         return None
-    idle_limit = timedelta(minutes=settings.session_idle_minutes)
-    absolute_limit = timedelta(hours=settings.session_max_hours)
-    expired = now - row.last_seen_at > idle_limit or now - row.created_at > absolute_limit
-    if expired or not row.account.is_active:
+    if expiry(res.settings, row.created_at, row.last_seen_at, now) or not row.account.is_active:
         await log_out(res, token)
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:
@@ -111,7 +136,58 @@ async def current_account(res: Resources, token: str) -> StaffAccount | None:
             live = await db.get(StaffSession, row.token_hash)
             if live:
                 live.last_seen_at = now
-    return row.account
+    return row
+
+
+async def current_account(res: Resources, token: str) -> StaffAccount | None:
+    """The active account behind a session cookie, or None if the session is unknown or expired."""
+    row = await current_session(res, token)
+    return row.account if row else None
+
+
+async def session_states(res: Resources, keys: Collection[str]) -> dict[str, SessionState]:
+    """The sessions (by token hash) that still exist, with their account's role and state: one query."""
+    if not keys:
+        return {}
+    async with res.db() as db:
+        rows = await db.execute(
+            select(
+                StaffSession.token_hash,
+                StaffSession.account_id,
+                StaffSession.created_at,
+                StaffSession.last_seen_at,
+                StaffAccount.role,
+                StaffAccount.is_active,
+            )
+            .join(StaffAccount, StaffAccount.id == StaffSession.account_id)
+            .where(StaffSession.token_hash.in_(list(keys)))
+        )
+        return {
+            row.token_hash: SessionState(
+                row.account_id, row.role, row.is_active, row.created_at, row.last_seen_at
+            )
+            for row in rows
+        }
+
+
+async def touch_sessions(res: Resources, keys: Collection[str], when: datetime) -> None:
+    """Record activity on these sessions' websockets (as a request would): one statement."""
+    if not keys:
+        return
+    async with res.db.begin() as db:
+        await db.execute(
+            update(StaffSession)
+            .where(StaffSession.token_hash.in_(list(keys)), StaffSession.last_seen_at < when)
+            .values(last_seen_at=when)
+        )
+
+
+async def log_out_everywhere(res: Resources, account_id: uuid.UUID) -> None:
+    """End every session of an account ("Log out everywhere"); its sockets close on every process."""
+    async with res.db.begin() as db:
+        await db.execute(delete(StaffSession).where(StaffSession.account_id == account_id))
+        db.add(AuditEvent(actor_id=account_id, action="account.logout_everywhere", subject_id=account_id))
+    await announce_ended(res, account_id, "logout_everywhere")
 
 
 async def log_out(res: Resources, token: str) -> uuid.UUID | None:

@@ -2,7 +2,8 @@
 
 Every page a test opens records Content-Security-Policy violations and script
 errors; any of them fails the test, and so does a CSP report reaching the
-server.
+server. The fixtures every browser test may ask for by name live here; what
+tests share besides fixtures is in pages.py and staff_helpers.py.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it too)
 import pytest
 
 from tests.live_server import LiveServer
@@ -102,3 +104,33 @@ def page(browser_context: Any, problems: Problems, live_server: LiveServer) -> I
     problems.collect(page)
     assert not problems.items, problems.items
     assert live_server.log().count("csp violation") == log_before, "the browser reported a CSP violation"
+
+
+@pytest.fixture(name="new_page")
+def new_page_fixture(browser: Any, problems: Problems, live_server: LiveServer) -> Iterator[Any]:
+    """Pages in fresh browser profiles (each like another device), all watched for CSP problems."""
+    contexts: list[Any] = []
+    pages: list[Any] = []
+
+    def make() -> Any:
+        context = browser.new_context(locale="en-GB")
+        context.add_init_script(RECORD_VIOLATIONS)
+        contexts.append(context)
+        page = context.new_page()
+        problems.watch(page)
+        pages.append(page)
+        return page
+
+    yield make
+    for page in pages:
+        problems.collect(page)
+    for context in contexts:
+        context.close()
+    assert not problems.items, problems.items
+
+
+@pytest.fixture(name="http")
+def http_fixture(live_server: LiveServer) -> Iterator[httpx.Client]:
+    """A plain HTTP client for the live server (each `Person` keeps its own cookies over it)."""
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        yield client

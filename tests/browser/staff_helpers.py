@@ -7,14 +7,12 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it too)
-import pytest
 
 from crypto import ContentType, Role, create_staff_identity, export_staff_backup
-from tests.browser.conftest import RECORD_VIOLATIONS, Problems
 from tests.chat_helpers import PASSWORD, Centre, Person, Socket, b64, build_centre, start_visitor, unb64
 from tests.live_server import LiveServer
 
@@ -22,36 +20,6 @@ PASSPHRASE = "a long and private passphrase"
 ADMIN_PASSPHRASE = "the centre's own long passphrase"
 INVITE_RE = re.compile(r'id="invite-url" class="copy-field" readonly value="[^"]*(/staff/invite/[^"]+)"')
 KEY_TIMEOUT = 60_000  # 600 000 PBKDF2 rounds in a headless browser on a busy machine
-
-
-@pytest.fixture(name="http")
-def http_fixture(live_server: LiveServer) -> Iterator[httpx.Client]:
-    """A plain HTTP client for the live server (each `Person` keeps its own cookies over it)."""
-    with httpx.Client(base_url=live_server.url, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture(name="new_page")
-def new_page_fixture(browser: Any, problems: Problems, live_server: LiveServer) -> Iterator[Any]:
-    """Pages in fresh browser profiles (each like another device), all watched for CSP problems."""
-    contexts: list[Any] = []
-    pages: list[Any] = []
-
-    def make() -> Any:
-        context = browser.new_context(locale="en-GB")
-        context.add_init_script(RECORD_VIOLATIONS)
-        contexts.append(context)
-        page = context.new_page()
-        problems.watch(page)
-        pages.append(page)
-        return page
-
-    yield make
-    for page in pages:
-        problems.collect(page)
-    for context in contexts:
-        context.close()
-    assert not problems.items, problems.items
 
 
 def admin_person(http: httpx.Client, live_server: LiveServer, username: str) -> Person:

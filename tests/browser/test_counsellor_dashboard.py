@@ -9,53 +9,28 @@ written never appear in them, in the database file or in the server log.
 
 from __future__ import annotations
 
-import json
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it too)
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.staff_helpers import (
-    PASSPHRASE,
-    LiveVisitor,
-    http_fixture,
-    log_in,
-    new_page_fixture,
-    staffed_centre,
+from tests.browser.pages import (
+    WAIT,
+    SocketTap,
+    Wire,
+    click_together,
+    message,
+    open_dashboard,
+    queue_item,
+    settled,
 )
+from tests.browser.staff_helpers import LiveVisitor, log_in, staffed_centre
 from tests.chat_helpers import Centre
 from tests.live_server import LiveServer
-
-FIXTURES = (http_fixture, new_page_fixture)  # used by name in the tests below
-WAIT = 30_000
-
-
-@dataclass
-class Wire:
-    """Everything the browsers sent and received, as text."""
-
-    items: list[str] = field(default_factory=list)
-
-    def watch(self, page: Any) -> None:
-        page.on("request", lambda request: self.items.append(request.post_data or ""))
-
-        def on_socket(ws: Any) -> None:
-            ws.on("framesent", lambda payload: self.items.append(str(payload)))
-            ws.on("framereceived", lambda payload: self.items.append(str(payload)))
-
-        page.on("websocket", on_socket)
-
-    def assert_never(self, *words: str) -> None:
-        joined = "\n".join(self.items)
-        assert len(self.items) > 20
-        for word in words:
-            assert word not in joined, word
 
 
 @pytest.fixture(scope="module")
@@ -63,40 +38,6 @@ def centre(live_server: LiveServer) -> Iterator[Centre]:
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
         yield staffed_centre(
             http, live_server, {"anna": "counsellor", "bodil": "counsellor", "cleo": "counsellor"}
-        )
-
-
-def open_dashboard(new_page: Any, live_server: LiveServer, name: str, wire: Wire, before: Any = None) -> Any:
-    page = new_page()
-    wire.watch(page)
-    if before is not None:
-        before(page)
-    log_in(page, live_server.url, name)
-    page.goto(live_server.url + "/staff/chat")
-    page.wait_for_selector("body[data-ready]", state="attached", timeout=WAIT)
-    if page.get_attribute("body", "data-ready") == "locked":
-        page.fill("#passphrase", PASSPHRASE)
-        page.click("#unlock")
-    page.wait_for_selector("body[data-ready=yes]", state="attached", timeout=60_000)
-    page.wait_for_selector("#connection[data-state=online]", timeout=WAIT)
-    return page
-
-
-def queue_item(page: Any, conversation: str) -> Any:
-    return page.locator(f'#queue li[data-conversation="{conversation}"]')
-
-
-def message(page: Any, words: str) -> Any:
-    return page.locator("#messages li", has_text=words)
-
-
-def click_together(pages: list[Any], selector: str) -> None:
-    """Click `selector` on every page at the same wall-clock instant."""
-    at = int(time.time() * 1000) + 400
-    for page in pages:
-        page.evaluate(
-            "([selector, at]) => setTimeout(() => document.querySelector(selector)?.click(), at - Date.now())",
-            [selector, at],
         )
 
 
@@ -157,7 +98,7 @@ def test_queue_claim_chat_transfer_release_close(
     assert typing["member"] != "visitor"
     visitor.typing()
     winner.wait_for_selector("#typing:has-text('writing')", timeout=WAIT)
-    reply_seq = int(message(winner, reply).get_attribute("data-seq") or "0")
+    reply_seq = int(settled(winner, reply).get_attribute("data-seq") or "0")
     visitor.receipt(reply_seq, reply_seq)
     winner.wait_for_selector(f'#messages li[data-seq="{reply_seq}"][data-status="read"]', timeout=WAIT)
     second = "hemlig-andra: tack, det hjälper"
@@ -337,51 +278,11 @@ def test_load_page_shows_counts_and_refreshes(
     assert secret not in joined
 
 
-class HeldSocket:
-    """Sits between the page and the server; can hold back `message` frames to the page."""
-
-    def __init__(self) -> None:
-        self.hold = False
-        self.held: list[str] = []
-        self.to_server: list[dict[str, Any]] = []
-        self.to_page: list[dict[str, Any]] = []
-        self.route: Any = None
-
-    def install(self, page: Any) -> None:
-        page.route_web_socket(re.compile(r".*/ws$"), self._handle)
-
-    def _handle(self, route: Any) -> None:
-        self.route = route
-        server = route.connect_to_server()
-
-        def upstream(text: Any) -> None:
-            self.to_server.append(json.loads(text))
-            server.send(text)
-
-        def downstream(text: Any) -> None:
-            frame = json.loads(text)
-            if self.hold and frame.get("type") == "message":
-                self.held.append(text)
-                return
-            self.to_page.append(frame)
-            route.send(text)
-
-        route.on_message(upstream)
-        server.on_message(downstream)
-
-    def release(self) -> None:
-        self.hold = False
-        for text in self.held:
-            self.to_page.append(json.loads(text))
-            self.route.send(text)
-        self.held.clear()
-
-
 def test_a_conflict_is_caught_up_and_sent_again_with_the_same_client_id(
     new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
 ) -> None:
     wire = Wire()
-    proxy = HeldSocket()
+    proxy = SocketTap()
     cleo = open_dashboard(new_page, live_server, "cleo", wire, before=proxy.install)
     visitor = LiveVisitor(http, live_server, centre)
     visitor.say("hemlig-start: hej")
@@ -397,19 +298,7 @@ def test_a_conflict_is_caught_up_and_sent_again_with_the_same_client_id(
     from_cleo = "hemlig-samtidigt: från cleo"
     cleo.fill("#message-input", from_cleo)
     cleo.press("#message-input", "Enter")
-    deadline = time.monotonic() + 30
-    while not any(f.get("code") == "conflict" for f in proxy.to_page):
-        assert time.monotonic() < deadline, (
-            [(f.get("type"), f.get("seq"), f.get("code")) for f in proxy.to_page[-12:]],
-            [
-                (f.get("type"), f.get("conversation", "")[:6], f.get("client_id"))
-                for f in proxy.to_server[-12:]
-            ],
-            cleo.evaluate(
-                "() => [...document.querySelectorAll('#messages li')].map(n => n.className + ':' + n.dataset.seq)"
-            ),
-        )
-        cleo.wait_for_timeout(100)
+    proxy.wait_for(wire, lambda frame: frame.get("code") == "conflict")  # the server said: someone was first
     proxy.release()
     cleo.locator("#messages li.mine:not(.pending)", has_text=from_cleo).wait_for(timeout=WAIT)
     visitor.wait_for_text(from_cleo)

@@ -21,47 +21,31 @@ import pytest
 from playwright.sync_api import expect
 
 from crypto import fingerprint
-from tests.browser.staff_helpers import PASSPHRASE, log_in, new_page_fixture, staffed_centre
-from tests.browser.test_counsellor_dashboard import message, open_dashboard, queue_item
-from tests.browser.test_visitor_chat import (
+from tests.browser.pages import (
+    WAIT,
+    SocketTap,
     Wire,
     assert_never_in_clear,
     conversation_id,
+    message,
     mine,
+    open_dashboard,
+    open_interpreter_page,
+    queue_item,
     send,
+    send_from_staff,
     start_chat,
     theirs,
 )
+from tests.browser.staff_helpers import staffed_centre
 from tests.chat_helpers import Centre
 from tests.live_server import LiveServer
-
-FIXTURES = (new_page_fixture,)  # used by name below
-WAIT = 30_000
 
 
 @pytest.fixture(scope="module")
 def centre(live_server: LiveServer) -> Iterator[Centre]:
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
         yield staffed_centre(http, live_server, {"anna": "counsellor", "ivan": "interpreter"})
-
-
-def open_interpreter_page(new_page: Any, live_server: LiveServer, name: str, wire: Wire) -> Any:
-    page = new_page()
-    wire.watch(page)
-    log_in(page, live_server.url, name)
-    page.goto(live_server.url + "/staff/interpret")
-    page.wait_for_selector("body[data-ready]", state="attached", timeout=WAIT)
-    if page.get_attribute("body", "data-ready") == "locked":
-        page.fill("#passphrase", PASSPHRASE)
-        page.click("#unlock")
-    page.wait_for_selector("body[data-ready=yes]", state="attached", timeout=60_000)
-    page.wait_for_selector("#connection[data-state=online]", timeout=WAIT)
-    return page
-
-
-def send_from_staff(page: Any, words: str) -> None:
-    page.fill("#message-input", words)
-    page.press("#message-input", "Enter")
 
 
 def invite_ivan(anna: Any) -> None:
@@ -86,8 +70,13 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
     ivan_wire = Wire()
     csp_reports = live_server.log().count("csp violation")
     anna = open_dashboard(new_page, live_server, "anna", wire)
-    ivan = open_interpreter_page(new_page, live_server, "ivan", wire)
-    ivan_wire.watch(ivan)
+    tap = SocketTap()  # between Ivan's page and the server
+
+    def tapped(page: Any) -> None:
+        tap.install(page)
+        ivan_wire.watch(page)
+
+    ivan = open_interpreter_page(new_page, live_server, "ivan", wire, before=tapped)
     expect(ivan.locator("#queue")).to_have_count(0)  # an interpreter never has a queue
     ivan.locator("#none-yet").wait_for()
 
@@ -107,7 +96,7 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
     visitor.check('input[name="chat-interpreter-mode"][value="remote"]')
     visitor.click("#interpreter-send")
     visitor.locator(
-        "#messages .system-note",
+        "#messages .system",
         has_text="You asked for an interpreter: Tigrinya, dialect: Eritrean, remote (phone or video).",
     ).wait_for(timeout=WAIT)
 
@@ -135,7 +124,7 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
     visitor.click("#consent-no")
     expect(consent).to_be_hidden()
     status.filter(has_text="the visitor declined").wait_for(timeout=WAIT)
-    visitor.locator("#messages .system-note", has_text="You said no thanks to Ivan.").wait_for(timeout=WAIT)
+    visitor.locator("#messages .system", has_text="You said no thanks to Ivan.").wait_for(timeout=WAIT)
     expect(ivan.locator("#my-conversations li")).to_have_count(0)
 
     # 4. Invited again, the visitor lets him in, without what was written before.
@@ -145,9 +134,9 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
     expect(visitor.locator("#consent-fingerprint")).to_have_text(number)
     expect(visitor.locator("#consent-history")).not_to_be_checked()
     visitor.click("#consent-yes")
-    visitor.locator(
-        "#messages .system-note", has_text="Ivan (interpreter) has joined the conversation."
-    ).wait_for(timeout=WAIT)
+    visitor.locator("#messages .system", has_text="Ivan (interpreter) has joined the conversation.").wait_for(
+        timeout=WAIT
+    )
     member = visitor.locator("#counsellors .member", has_text="Ivan")
     member.wait_for(timeout=WAIT)
     expect(member.locator(".fingerprint")).to_have_text(number)
@@ -184,12 +173,12 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
 
     # 7. Anna removes Ivan: his page says he left; nothing afterwards reaches it.
     anna.click("#remove-interpreter")
-    anna.locator("#messages li.system", has_text="Ivan (interpreter) left the conversation.").wait_for(
+    left = anna.locator("#messages li.system", has_text="Ivan (interpreter) left the conversation.")
+    left.wait_for(timeout=WAIT)
+    removed_at = int(left.get_attribute("data-seq") or "0")
+    visitor.locator("#messages .system", has_text="Ivan (interpreter) has left the conversation.").wait_for(
         timeout=WAIT
     )
-    visitor.locator(
-        "#messages .system-note", has_text="Ivan (interpreter) has left the conversation."
-    ).wait_for(timeout=WAIT)
     ivan.locator("#chat-notice", has_text="You have left this conversation.").wait_for(timeout=WAIT)
     expect(ivan.locator("#message-input")).to_be_disabled()
     after = sentence("now only between us again")
@@ -198,7 +187,8 @@ def test_visitor_consents_interpreter_joins_talks_and_is_removed(
     after_visitor = sentence("yes, just us")
     send(visitor, after_visitor)
     message(anna, after_visitor).wait_for(timeout=WAIT)
-    ivan.wait_for_timeout(2000)
+    tap.round_trip(ivan_wire)  # whatever the server had for Ivan's page by now has reached it
+    assert not [f for f in tap.to_page if f.get("type") == "message" and f.get("seq", 0) >= removed_at]
     expect(ivan.locator("#messages li", has_text=after)).to_have_count(0)
     expect(ivan.locator("#messages li", has_text=after_visitor)).to_have_count(0)
     expect(visitor.locator("#counsellors .member", has_text="Ivan")).to_have_count(0)
@@ -233,7 +223,7 @@ def test_history_shared_interpreter_leaves_then_visitor_removes(
     visitor.wait_for_selector("#view-code:not([hidden])", timeout=WAIT)
     visitor.check("#written-down")
     visitor.click("#continue")
-    visitor.locator("#messages .system-note", has_text="Tigrinya, in person, preferably a woman.").wait_for(
+    visitor.locator("#messages .system", has_text="Tigrinya, in person, preferably a woman.").wait_for(
         timeout=WAIT
     )
     chat_id = conversation_id(visitor)
@@ -249,7 +239,7 @@ def test_history_shared_interpreter_leaves_then_visitor_removes(
     visitor.locator("#consent").wait_for(timeout=WAIT)
     visitor.check("#consent-history")
     visitor.click("#consent-yes")
-    visitor.locator("#messages .system-note", has_text="can now read what was written before").wait_for(
+    visitor.locator("#messages .system", has_text="can now read what was written before").wait_for(
         timeout=WAIT
     )
     tab = ivan.locator(f'#my-conversations button[data-conversation="{chat_id}"]')
@@ -265,9 +255,9 @@ def test_history_shared_interpreter_leaves_then_visitor_removes(
         timeout=WAIT
     )
     ivan.locator("#chat-notice", has_text="You have left this conversation.").wait_for(timeout=WAIT)
-    visitor.locator(
-        "#messages .system-note", has_text="Ivan (interpreter) has left the conversation."
-    ).wait_for(timeout=WAIT)
+    visitor.locator("#messages .system", has_text="Ivan (interpreter) has left the conversation.").wait_for(
+        timeout=WAIT
+    )
 
     # Invited again and let in (no history this time); the visitor removes him herself.
     invite_ivan(anna)
@@ -276,9 +266,7 @@ def test_history_shared_interpreter_leaves_then_visitor_removes(
     remove = visitor.locator("#counsellors .member", has_text="Ivan").locator("button.remove-member")
     remove.wait_for(timeout=WAIT)
     remove.click()
-    expect(visitor.locator(".system-note", has_text="Ivan (interpreter) has left")).to_have_count(
-        2, timeout=WAIT
-    )
+    expect(visitor.locator(".system", has_text="Ivan (interpreter) has left")).to_have_count(2, timeout=WAIT)
     expect(anna.locator("#messages li.system", has_text="Ivan (interpreter) left")).to_have_count(
         2, timeout=WAIT
     )

@@ -6,11 +6,10 @@ from typing import Any
 
 import httpx2 as httpx
 
-from tests.browser.staff_helpers import admin_person, http_fixture, invite, log_in, new_page_fixture
+from tests.browser.staff_helpers import admin_person, invite, log_in
 from tests.conftest import PASSWORD
 from tests.live_server import LiveServer
 
-FIXTURES = (http_fixture, new_page_fixture)  # used by name in the tests below
 NEW = "another long passphrase 42"
 NEWER = "and yet another one, 43"
 

@@ -14,18 +14,14 @@ from tests.browser.staff_helpers import (
     certify_and_publish,
     create_centre_key_in_browser,
     create_key_in_browser,
-    http_fixture,
     invite,
     log_in,
-    new_page_fixture,
     ready,
     unlock_centre_key_in_browser,
     unlock_key_in_browser,
 )
 from tests.chat_helpers import b64
 from tests.live_server import LiveServer
-
-FIXTURES = (http_fixture, new_page_fixture)  # used by name in the tests below
 
 
 def banner_problems(page: Any) -> list[str]:

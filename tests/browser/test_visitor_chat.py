@@ -1,6 +1,6 @@
 """The visitor's chat in a real browser, with a counsellor played from Python over the websocket.
 
-The centre is set up through the live server's HTTP API (tests/chat_helpers.py over httpx2);
+The centre is set up through the live server's HTTP API (tests/chat_helpers.py over httpx);
 the counsellor is the `crypto` package behind a `websockets` client, so every byte the page
 sends is checked by the other implementation.  Every request body and websocket frame the page
 sends or receives is captured, and the plaintext typed must never appear in any of them, in
@@ -14,17 +14,16 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx2
+import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it too)
 import pytest
 from playwright.sync_api import expect
 from websockets.sync.client import connect
 
 from crypto import ContentType, Conversation
-from tests.browser.conftest import RECORD_VIOLATIONS
+from tests.browser.pages import Wire, assert_never_in_clear, conversation_id, mine, send, start_chat, theirs
+from tests.browser.staff_helpers import LiveVisitor
 from tests.chat_helpers import PASSWORD, Centre, Socket, b64, build_centre, staff_view, text, unb64
 from tests.live_server import LiveServer
 
@@ -33,7 +32,7 @@ SECRET = "kanarifugl-{}"  # each test's plaintext carries this marker
 
 @pytest.fixture(scope="module")
 def centre(live_server: LiveServer) -> Iterator[Centre]:
-    with httpx2.Client(base_url=live_server.url) as http:
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
         yield build_centre(
             http,
             live_server.url,
@@ -151,35 +150,6 @@ def counsellor(live_server: LiveServer, centre: Centre, name: str) -> Iterator[C
         yield Counsellor(connection, centre, name)
 
 
-@dataclass
-class Wire:
-    """Everything the pages sent or received over the network."""
-
-    items: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-
-    def watch(self, page: Any) -> None:
-        def on_request(request: Any) -> None:
-            self.requests.append(f"{request.method} {request.url}")
-            body = request.post_data
-            if body:
-                self.items.append(body)
-
-        def on_socket(socket: Any) -> None:
-            socket.on("framesent", lambda payload: self.items.append(str(payload)))
-            socket.on("framereceived", lambda payload: self.items.append(str(payload)))
-
-        page.on("request", on_request)
-        page.on("websocket", on_socket)
-
-    def frames_of(self, kind: str) -> list[dict[str, Any]]:
-        found = []
-        for item in self.items:
-            if item.startswith("{") and f'"type":"{kind}"' in item.replace(" ", ""):
-                found.append(json.loads(item))
-        return found
-
-
 @pytest.fixture
 def wire(page: Any) -> Wire:
     captured = Wire()
@@ -190,58 +160,6 @@ def wire(page: Any) -> Wire:
 @pytest.fixture
 def secret() -> str:
     return SECRET.format(uuid.uuid4().hex[:8])
-
-
-def assert_never_in_clear(live_server: LiveServer, wire: Wire, *plaintexts: str) -> None:
-    stored = b"".join(
-        path.read_bytes() for path in Path(live_server.data_dir).glob("trygg.sqlite3*") if path.is_file()
-    )
-    log = live_server.log()
-    assert wire.items, "nothing was captured"
-    for words in plaintexts:
-        for item in wire.items:
-            assert words not in item
-        assert words.encode() not in stored
-        assert words not in log
-
-
-def start_chat(page: Any, live_server: LiveServer, keep: bool = False) -> str:
-    """From the front page to the chat; returns the resume code shown."""
-    page.goto(live_server.url + "/en/")
-    page.click("#start-chat")
-    page.wait_for_url("**/en/chat")
-    page.click("#start")
-    page.wait_for_selector("#view-code:not([hidden])", timeout=30_000)
-    code = page.inner_text("#resume-code")
-    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){4}", code), code
-    assert page.is_disabled("#continue")
-    page.check("#written-down")
-    if keep:
-        page.check("#keep-signed-in")
-    page.click("#continue")
-    page.wait_for_selector("#view-chat:not([hidden])")
-    expect(page.locator("#connection")).to_have_text("")
-    return code
-
-
-def conversation_id(page: Any) -> str:
-    stored = page.evaluate("sessionStorage.getItem('trygg.visitor') || localStorage.getItem('trygg.visitor')")
-    value = json.loads(stored)
-    assert isinstance(value, dict)
-    return str(value["conversation"])
-
-
-def send(page: Any, words: str) -> None:
-    page.fill("#message-text", words)
-    page.press("#message-text", "Enter")
-
-
-def mine(page: Any, words: str) -> Any:
-    return page.locator("#messages li.message.mine", has_text=words)
-
-
-def theirs(page: Any, words: str) -> Any:
-    return page.locator("#messages li.message.theirs", has_text=words)
 
 
 def test_start_wait_claim_talk_and_reload(
@@ -343,6 +261,28 @@ def claimed_chat(page: Any, live_server: LiveServer, anna: Counsellor, secret: s
     return code
 
 
+def test_the_place_in_the_queue_is_pushed(
+    page: Any, http: httpx.Client, live_server: LiveServer, centre: Centre, wire: Wire
+) -> None:
+    """Needs the server's pushed `standing` frame (the server half of issue 11). The page asks
+    once per connection; after that only a push can move it (there is no polling any more)."""
+    ahead = LiveVisitor(http, live_server, centre)  # queued before the page's visitor
+    start_chat(page, live_server)
+    status = page.locator("#chat-status")
+    status.get_by_text(re.compile(r"You are number \d+ in the queue\.")).wait_for()
+    found = re.search(r"You are number (\d+)", status.inner_text())
+    assert found
+    position = int(found.group(1))
+    assert position >= 2
+    with counsellor(live_server, centre, "bodil") as bodil:
+        bodil.follow(ahead.id)
+        bodil.claim()
+    status.get_by_text(f"You are number {position - 1} in the queue.").wait_for(timeout=10_000)
+    assert len([r for r in wire.requests if "/api/visitor/queue" in r]) == 1
+    assert wire.frames_of("standing")
+    ahead.close()
+
+
 def test_network_loss_delivers_the_unsent_message_exactly_once(
     page: Any, live_server: LiveServer, centre: Centre, wire: Wire, secret: str
 ) -> None:
@@ -356,8 +296,7 @@ def test_network_loss_delivers_the_unsent_message_exactly_once(
         pending.locator(".receipt", has_text="Waiting for the connection…").wait_for()
         # Meanwhile the counsellor writes: the page must catch up before its message goes.
         anna.say(f"{secret} are you still there?")
-        page.wait_for_timeout(500)
-        assert anna.texts.count(offline) == 0
+        assert anna.texts.count(offline) == 0  # the page is offline: its message is still waiting
         page.context.set_offline(False)
         mine(page, offline).locator(".receipt", has_text="Sent").wait_for(timeout=30_000)
         theirs(page, f"{secret} are you still there?").wait_for()
@@ -384,12 +323,11 @@ def test_network_loss_delivers_the_unsent_message_exactly_once(
 
 def test_resume_from_another_device_with_the_code(
     page: Any,
-    browser: Any,
+    new_page: Any,
     live_server: LiveServer,
     centre: Centre,
     wire: Wire,
     secret: str,
-    problems: Any,
 ) -> None:
     with counsellor(live_server, centre, "anna") as anna:
         first = f"{secret} first words"
@@ -403,51 +341,44 @@ def test_resume_from_another_device_with_the_code(
         anna.say(reply)
         theirs(page, reply).wait_for()
 
-        other = browser.new_context(locale="en-GB")
-        other.add_init_script(RECORD_VIOLATIONS)
-        try:
-            device = other.new_page()
-            problems.watch(device)
-            wire.watch(device)
-            device.goto(live_server.url + "/en/")
-            device.goto(live_server.url + "/en/chat")
-            device.click("#have-code")
-            device.wait_for_url("**/en/resume")
-            expect(device.locator("#resume-submit")).to_be_enabled()
-            # A typo (two symbols swapped) is caught in the page, before any network call.
-            symbols = code.replace("-", "")
-            swap = next(i for i in range(len(symbols) - 1) if symbols[i] != symbols[i + 1])
-            typo = symbols[:swap] + symbols[swap + 1] + symbols[swap] + symbols[swap + 2 :]
-            before = len(wire.requests)
-            device.fill("#code", typo)
-            device.click("#resume-submit")
-            device.locator("#code-error", has_text="There is a typo in the code.").wait_for()
-            device.fill("#code", symbols[:12])
-            device.press("#code", "Enter")
-            device.locator("#code-error", has_text="A code has 20 letters and digits").wait_for()
-            device.fill("#code", symbols[:19] + "U")
-            device.press("#code", "Enter")
-            device.locator("#code-error", has_text="cannot be in a code").wait_for()
-            assert device.get_attribute("#code", "aria-invalid") == "true"
-            assert wire.requests[before:] == []
-            # The right code, typed in small letters without dashes.
-            device.fill("#code", code.lower().replace("-", " "))
-            device.click("#resume-submit")
-            device.wait_for_url("**/en/chat", timeout=30_000)
-            device.wait_for_selector("#view-chat:not([hidden])")
-            mine(device, first).wait_for()
-            theirs(device, reply).wait_for()
-            device.locator("#chat-status", has_text="You are talking to Anna.").wait_for()
-            # One history entry: the resume page was replaced by the chat.
-            assert device.evaluate("history.length") == 3
-            later = f"{secret} written on the other device"
-            send(device, later)
-            anna.read_until(later)
-            mine(page, later).wait_for()  # the first tab sees it too
-            assert device.evaluate("localStorage.length") == 0
-            problems.collect(device)
-        finally:
-            other.close()
+        device = new_page()  # another device: a fresh browser profile
+        wire.watch(device)
+        device.goto(live_server.url + "/en/")
+        device.goto(live_server.url + "/en/chat")
+        device.click("#have-code")
+        device.wait_for_url("**/en/resume")
+        expect(device.locator("#resume-submit")).to_be_enabled()
+        # A typo (two symbols swapped) is caught in the page, before any network call.
+        symbols = code.replace("-", "")
+        swap = next(i for i in range(len(symbols) - 1) if symbols[i] != symbols[i + 1])
+        typo = symbols[:swap] + symbols[swap + 1] + symbols[swap] + symbols[swap + 2 :]
+        before = len(wire.requests)
+        device.fill("#code", typo)
+        device.click("#resume-submit")
+        device.locator("#code-error", has_text="There is a typo in the code.").wait_for()
+        device.fill("#code", symbols[:12])
+        device.press("#code", "Enter")
+        device.locator("#code-error", has_text="A code has 20 letters and digits").wait_for()
+        device.fill("#code", symbols[:19] + "U")
+        device.press("#code", "Enter")
+        device.locator("#code-error", has_text="cannot be in a code").wait_for()
+        assert device.get_attribute("#code", "aria-invalid") == "true"
+        assert wire.requests[before:] == []
+        # The right code, typed in small letters without dashes.
+        device.fill("#code", code.lower().replace("-", " "))
+        device.click("#resume-submit")
+        device.wait_for_url("**/en/chat", timeout=30_000)
+        device.wait_for_selector("#view-chat:not([hidden])")
+        mine(device, first).wait_for()
+        theirs(device, reply).wait_for()
+        device.locator("#chat-status", has_text="You are talking to Anna.").wait_for()
+        # One history entry: the resume page was replaced by the chat.
+        assert device.evaluate("history.length") == 3
+        later = f"{secret} written on the other device"
+        send(device, later)
+        anna.read_until(later)
+        mine(page, later).wait_for()  # the first tab sees it too
+        assert device.evaluate("localStorage.length") == 0
     assert_never_in_clear(live_server, wire, secret)
 
 
@@ -559,7 +490,7 @@ def test_interpreter_request_travels_encrypted(
     page.wait_for_selector("#view-code:not([hidden])", timeout=30_000)
     page.check("#written-down")
     page.click("#continue")
-    page.locator("#messages .system-note", has_text="You asked for an interpreter: Tigrinya.").wait_for()
+    page.locator("#messages .system", has_text="You asked for an interpreter: Tigrinya.").wait_for()
     with counsellor(live_server, centre, "bodil") as bodil:
         bodil.follow(conversation_id(page))
         while not bodil.data:

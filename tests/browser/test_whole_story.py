@@ -21,22 +21,24 @@ import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it to
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.staff_helpers import new_page_fixture, staffed_centre
-from tests.browser.test_counsellor_dashboard import message, open_dashboard, queue_item
-from tests.browser.test_visitor_chat import (
+from tests.browser.pages import (
+    WAIT,
     Wire,
     assert_never_in_clear,
     conversation_id,
+    message,
     mine,
+    open_dashboard,
+    queue_item,
     send,
+    send_from_staff,
+    settled,
     start_chat,
     theirs,
 )
+from tests.browser.staff_helpers import staffed_centre
 from tests.chat_helpers import Centre
 from tests.live_server import LiveServer
-
-FIXTURES = (new_page_fixture,)  # used by name below
-WAIT = 30_000
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +47,6 @@ def centre(live_server: LiveServer) -> Iterator[Centre]:
     list ({visitor, Anna, Bodil}); only the counsellor's signed handover marker tells them apart."""
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
         yield staffed_centre(http, live_server, {"anna": "counsellor", "bodil": "counsellor"})
-
-
-def send_from_dashboard(page: Any, words: str) -> None:
-    page.fill("#message-input", words)
-    page.press("#message-input", "Enter")
 
 
 def test_the_whole_story(new_page: Any, live_server: LiveServer, centre: Centre) -> None:
@@ -94,9 +91,9 @@ def test_the_whole_story(new_page: Any, live_server: LiveServer, centre: Centre)
     reply = sentence("Hi, I am Anna. Take your time.")
     anna.locator("#message-input").press_sequentially(reply[:6])
     visitor.locator("#typing", has_text="Anna is writing…").wait_for(timeout=WAIT)
-    send_from_dashboard(anna, reply)
+    send_from_staff(anna, reply)
     theirs(visitor, reply).wait_for(timeout=WAIT)
-    reply_seq = message(anna, reply).get_attribute("data-seq")
+    reply_seq = settled(anna, reply).get_attribute("data-seq")
     anna.locator(f'#messages li[data-seq="{reply_seq}"][data-status="read"]').wait_for(timeout=WAIT)
 
     answer = sentence("thank you, it happened last night")
@@ -115,7 +112,7 @@ def test_the_whole_story(new_page: Any, live_server: LiveServer, centre: Centre)
     pending = visitor.locator("#outbox li.pending", has_text=offline)
     pending.locator(".receipt", has_text="Waiting for the connection…").wait_for(timeout=WAIT)
     meanwhile = sentence("are you still there?")
-    send_from_dashboard(anna, meanwhile)
+    send_from_staff(anna, meanwhile)
     anna.locator("#messages li.mine:not(.pending)", has_text=meanwhile).wait_for(timeout=WAIT)
     visitor.context.set_offline(False)
     mine(visitor, offline).locator(".receipt", has_text="Sent").wait_for(timeout=WAIT)
@@ -168,12 +165,12 @@ def test_the_whole_story(new_page: Any, live_server: LiveServer, centre: Centre)
     bodil.locator("#messages li.system", has_text="Bodil joined the conversation.").wait_for(timeout=WAIT)
     expect(bodil.locator("#messages li.system", has_text="returned the conversation")).to_have_count(0)
     theirs(device, note).wait_for(timeout=WAIT)
-    device.locator("#messages li.system-note", has_text="Bodil has joined the conversation.").wait_for(
+    device.locator("#messages li.system", has_text="Bodil has joined the conversation.").wait_for(
         timeout=WAIT
     )
     device.locator("#chat-status", has_text="You are talking to Bodil.").wait_for(timeout=WAIT)
     hello = sentence("Hello, I am Bodil and I have read everything.")
-    send_from_dashboard(bodil, hello)
+    send_from_staff(bodil, hello)
     theirs(device, hello).wait_for(timeout=WAIT)
     theirs(visitor, hello).wait_for(timeout=WAIT)
     thanks = sentence("good, thank you Bodil")
@@ -240,7 +237,7 @@ def test_two_counsellors_tell_a_return_to_the_queue_from_a_transfer(
     system.filter(has_text="Bodil took the conversation.").wait_for(timeout=WAIT)
     expect(system.filter(has_text="Bodil joined")).to_have_count(0)
     visitor.locator("#chat-status", has_text="You are talking to Bodil.").wait_for(timeout=WAIT)
-    notes = visitor.locator("#messages li.system-note")
+    notes = visitor.locator("#messages li.system")
     expect(notes.filter(has_text="Bodil has joined")).to_have_count(0)
 
     # Bodil transfers it to Anna: the same member list as the release, read as a transfer.

@@ -1,4 +1,4 @@
-// The sealed booking payload (web/static/js/booking-seal.js, docs/BOOKING.md): sealed to every
+// The sealed booking payload (web/static/js/shared/booking-seal.js, docs/BOOKING.md): sealed to every
 // counsellor of a verified directory, opened by each of them and by nobody else; any change
 // to the sealed bytes is refused.
 
@@ -14,7 +14,7 @@ import {
   signDirectory,
   verifyDirectory,
 } from "../../web/static/js/protocol.js";
-import { MAX_RECIPIENTS, open, parse, seal, sealForDirectory } from "../../web/static/js/booking-seal.js";
+import { MAX_RECIPIENTS, open, parse, seal, sealForDirectory } from "../../web/static/js/shared/booking-seal.js";
 import { errorOf } from "./helpers.mjs";
 
 const NOW = Math.floor(Date.now() / 1000);

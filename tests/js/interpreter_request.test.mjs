@@ -1,4 +1,4 @@
-// The interpreter request helpers (web/static/js/interpreter-request.js): searching the list of
+// The interpreter request helpers (web/static/js/shared/interpreter-request.js): searching the list of
 // languages named in themselves, building and checking the request, describing it.
 
 import assert from "node:assert/strict";
@@ -12,7 +12,7 @@ import {
   readDeclined,
   readInterpreterRequest,
   searchLanguages,
-} from "../../web/static/js/interpreter-request.js";
+} from "../../web/static/js/shared/interpreter-request.js";
 
 const LANGUAGES = [
   { code: "ar", name: "العربية" },

@@ -16,7 +16,9 @@ import {
   Role,
   signDirectory,
 } from "./keys-lib.js";
-import { api, busy, el, format, nowSeconds, pageStrings, say } from "./common.js";
+import { busy, el, say } from "../shared/dom.js";
+import { staffApi } from "../shared/http.js";
+import { format, pageStrings } from "../shared/strings.js";
 import { bannerStale, refreshBanner } from "./directory-banner.js";
 
 const YEAR = 365 * 86400;
@@ -53,7 +55,7 @@ function showCentreKey() {
 
 async function loadCentreKey() {
   try {
-    serverKey = await api("GET", "/api/admin/centre-key");
+    serverKey = await staffApi("GET", "/api/admin/centre-key");
   } catch (error) {
     if (error.status !== 404) throw error;
     serverKey = null;
@@ -62,7 +64,7 @@ async function loadCentreKey() {
 }
 
 async function loadStaffKeys() {
-  staffKeys = await api("GET", "/api/admin/staff-keys");
+  staffKeys = await staffApi("GET", "/api/admin/staff-keys");
   const rows = $("keys-rows");
   rows.replaceChildren();
   if (staffKeys.length === 0) {
@@ -94,7 +96,7 @@ async function loadStaffKeys() {
 }
 
 async function loadDirectory() {
-  const state = await api("GET", "/api/admin/directory-status");
+  const state = await staffApi("GET", "/api/admin/directory-status");
   const summary = $("directory-summary");
   if (!state.serial) {
     summary.textContent = t.none;
@@ -114,7 +116,7 @@ createForm.addEventListener("submit", async (event) => {
   try {
     await busy(progress, t.working, [...createForm.elements], async () => {
       const made = await createAdminKey({ passphrase: first });
-      await api("PUT", "/api/admin/centre-key", {
+      await staffApi("PUT", "/api/admin/centre-key", {
         sig_public: b64encode(made.admin.public),
         backup: b64encode(made.backup),
       });
@@ -147,7 +149,7 @@ const ROLE = { counsellor: Role.COUNSELLOR, interpreter: Role.INTERPRETER };
 
 /** Certificates for the chosen keys, then a directory of exactly the certified, active staff. */
 async function certifyAndPublish() {
-  const now = nowSeconds();
+  const now = Math.floor(Date.now() / 1000);
   const chosen = new Set(
     [...document.querySelectorAll(".certify-box:checked:not(:disabled)")].map((box) => box.dataset.staffId),
   );
@@ -171,7 +173,7 @@ async function certifyAndPublish() {
       listed.push(certificate);
     }
   }
-  const state = await api("GET", "/api/admin/directory-status");
+  const state = await staffApi("GET", "/api/admin/directory-status");
   const serial = state.serial + 1;
   const directory = await signDirectory(admin, {
     centreId,
@@ -180,7 +182,7 @@ async function certifyAndPublish() {
     expiresAt: now + DIRECTORY_DAYS * 86400,
     certificates: listed,
   });
-  await api("POST", "/api/admin/directory", { certificates: fresh, directory: b64encode(directory) });
+  await staffApi("POST", "/api/admin/directory", { certificates: fresh, directory: b64encode(directory) });
   return { serial, count: listed.length };
 }
 
@@ -207,7 +209,7 @@ publishButton.addEventListener("click", async () => {
 });
 
 async function start() {
-  const mine = await api("GET", "/api/staff/keys");
+  const mine = await staffApi("GET", "/api/staff/keys");
   centreId = fromHex(mine.centre_id);
   await loadCentreKey();
   await loadStaffKeys();

@@ -2,8 +2,12 @@
 // interpreter request) opened here with the counsellor's own key (booking-seal.js); an admin
 // sees every booking's time, type and status, never the contents.
 
-import { open as openPayload } from "../booking-seal.js";
-import { api, el, format, pageStrings, say } from "./common.js";
+import { open as openPayload } from "../shared/booking-seal.js";
+import { el, say } from "../shared/dom.js";
+import { staffApi } from "../shared/http.js";
+import { describeRequest } from "../shared/interpreter-request.js";
+import { languageLabel, readLanguages } from "../shared/languages.js";
+import { format, pageStrings } from "../shared/strings.js";
 import { identityForPage } from "./identity.js";
 import { b64decode } from "./keys-lib.js";
 
@@ -28,9 +32,9 @@ function whenText(booking) {
   return `${day} ${booking.time}`;
 }
 
-function languageName(code) {
-  return t.interpreter_languages?.[code] || code;
-}
+const interpreterNames = readLanguages("interpreter-languages");
+const interfaceNames = readLanguages("interface-languages");
+const languageName = (code) => languageLabel(code, { own: interpreterNames });
 
 /** The opened payload as lines of text (never markup). */
 function detailLines(payload) {
@@ -38,17 +42,15 @@ function detailLines(payload) {
   if (payload.note) lines.push(el("p", { class: "sealed note-text" }, format(t.note, { text: payload.note })));
   if (payload.contact?.phone) lines.push(el("p", { class: "contact-phone" }, format(t.phone_contact, { number: payload.contact.phone })));
   if (payload.contact?.email) lines.push(el("p", { class: "contact-email" }, format(t.email_contact, { address: payload.contact.email })));
-  if (payload.interpreter) {
-    const i = payload.interpreter;
-    const parts = [languageName(i.language)];
-    if (i.dialect) parts.push(format(t.dialect, { dialect: i.dialect }));
-    parts.push(i.mode === "remote" ? t.mode_remote : t.mode_in_person);
-    if (i.gender) parts.push(i.gender === "female" ? t.gender_female : t.gender_male);
-    lines.push(el("p", { class: "interpreter-request" }, format(t.interpreter, { language: parts.join(", ") })));
+  if (payload.interpreter?.language) {
+    const words = { dialect: t.dialect, in_person: t.mode_in_person, remote: t.mode_remote, female: t.gender_female, male: t.gender_male };
+    const language = describeRequest({ mode: "in_person", ...payload.interpreter }, languageName, words);
+    lines.push(el("p", { class: "interpreter-request" }, format(t.interpreter, { language })));
   }
   if (!lines.length) lines.push(el("p", { class: "note" }, t.nothing));
-  if (payload.lang && t.language_names?.[payload.lang]) {
-    lines.push(el("p", { class: "note" }, format(t.visitor_language, { language: t.language_names[payload.lang] })));
+  if (interfaceNames.has(payload.lang)) {
+    const language = languageLabel(payload.lang, { own: interfaceNames });
+    lines.push(el("p", { class: "note" }, format(t.visitor_language, { language })));
   }
   return lines;
 }
@@ -97,7 +99,7 @@ function interpreterCell(booking) {
     status.textContent = "";
     try {
       const path = `/api/staff/bookings/${encodeURIComponent(booking.reference)}/interpreter`;
-      const answer = await api("POST", path, { interpreter: select.value || null });
+      const answer = await staffApi("POST", path, { interpreter: select.value || null });
       booking.interpreter_id = answer.booking.interpreter_id ?? (select.value || null);
       status.textContent = t.interpreter_saved;
     } catch (error) {
@@ -113,12 +115,12 @@ function interpreterCell(booking) {
 async function load() {
   if (!isAdmin && !isInterpreter && state.interpreters.length === 0) {
     try {
-      state.interpreters = (await api("GET", "/api/staff/interpreters")).interpreters;
+      state.interpreters = (await staffApi("GET", "/api/staff/interpreters")).interpreters;
     } catch {
       state.interpreters = []; // the list stays usable without the choice
     }
   }
-  const answer = await api("GET", "/api/staff/bookings");
+  const answer = await staffApi("GET", "/api/staff/bookings");
   const rows = [];
   for (const booking of answer.bookings) rows.push(await row(booking));
   $("bookings").replaceChildren(...rows);

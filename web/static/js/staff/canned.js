@@ -9,7 +9,7 @@
 import * as hpke from "../protocol/hpke.js";
 import { label } from "../protocol/constants.js";
 import { b64decode, b64encode, concat, utf8, utf8Decode } from "./keys-lib.js";
-import { api } from "./common.js";
+import { staffApi } from "../shared/http.js";
 
 const VERSION = 1;
 const EMPTY = new Uint8Array(0);
@@ -34,7 +34,7 @@ export async function open(identity, blob) {
 
 /** My replies, opened: [{id, text}] (replies that no longer open — an old key — are skipped). */
 export async function listReplies(identity) {
-  const rows = await api("GET", "/api/staff/canned");
+  const rows = await staffApi("GET", "/api/staff/canned");
   const out = [];
   for (const row of rows) {
     try {
@@ -47,10 +47,10 @@ export async function listReplies(identity) {
 }
 
 export async function saveReply(identity, text) {
-  const created = await api("POST", "/api/staff/canned", { body: b64encode(await seal(identity, text)) });
+  const created = await staffApi("POST", "/api/staff/canned", { body: b64encode(await seal(identity, text)) });
   return created.id;
 }
 
 export async function deleteReply(id) {
-  await api("DELETE", `/api/staff/canned/${id}`);
+  await staffApi("DELETE", `/api/staff/canned/${id}`);
 }

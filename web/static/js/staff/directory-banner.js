@@ -1,7 +1,9 @@
 // Admin pages: a banner when the published staff directory needs a new version (nothing
 // published, expired or expiring, lists a deactivated account, misses someone, keys waiting).
 
-import { api, el, format } from "./common.js";
+import { el } from "../shared/dom.js";
+import { staffApi } from "../shared/http.js";
+import { format } from "../shared/strings.js";
 
 const banner = document.getElementById("directory-banner");
 const DATA_KEY = {
@@ -23,7 +25,7 @@ export async function refreshBanner() {
   bannerStale();
   let state;
   try {
-    state = await api("GET", "/api/admin/directory-status");
+    state = await staffApi("GET", "/api/admin/directory-status");
   } catch {
     return;
   }

@@ -18,7 +18,8 @@ import {
   Role,
   toHex,
 } from "./keys-lib.js";
-import { api, busy, currentStaffId, say } from "./common.js";
+import { busy, say } from "../shared/dom.js";
+import { staffApi } from "../shared/http.js";
 
 const DB_NAME = "trygg-staff";
 const STORE = "identity";
@@ -57,6 +58,11 @@ async function save(identity) {
   await withStore("readwrite", (store) => store.put({ staffId: toHex(identity.memberId), identity }, KEY));
 }
 
+/** The logged-in staff member's id (32 hex digits), or "" on pages without a session. */
+function currentStaffId() {
+  return document.querySelector('meta[name="staff-id"]')?.getAttribute("content") || "";
+}
+
 /** The identity kept on this device for the logged-in account, or null. */
 export async function loadIdentity() {
   const staffId = currentStaffId();
@@ -84,7 +90,7 @@ export async function forget() {
 
 /** What the server holds for me: {staff_id, centre_id, role, display_name, backup, certificate}. */
 export async function serverKeys() {
-  return api("GET", "/api/staff/keys");
+  return staffApi("GET", "/api/staff/keys");
 }
 
 /** Open my backup from the server with my passphrase and keep the identity for the session. */
@@ -107,7 +113,7 @@ export async function create(passphrase, info = null) {
     role,
     passphrase,
   });
-  await api("PUT", "/api/staff/keys", {
+  await staffApi("PUT", "/api/staff/keys", {
     kem_public: b64encode(identity.kemPublic),
     sig_public: b64encode(identity.sigPublic),
     backup: b64encode(backup),

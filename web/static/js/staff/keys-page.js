@@ -1,7 +1,8 @@
 // /staff/keys: create my key (first time), unlock it on a new device, see its fingerprint
 // and whether an administrator has certified it.
 
-import { busy, pageStrings, say } from "./common.js";
+import { busy, say } from "../shared/dom.js";
+import { pageStrings } from "../shared/strings.js";
 import { certifies, create, forget, identityFingerprint, loadIdentity, serverKeys, unlock } from "./identity.js";
 
 const MIN_CHARS = 12;

@@ -1,6 +1,8 @@
 // /staff/admin/load: counts and waiting times, refreshed every 15 seconds; never content.
 
-import { api, el, format, pageStrings } from "./common.js";
+import { el } from "../shared/dom.js";
+import { staffApi } from "../shared/http.js";
+import { format, pageStrings } from "../shared/strings.js";
 
 const t = pageStrings();
 const $ = (id) => document.getElementById(id);
@@ -8,7 +10,7 @@ const EVERY_MS = 15000;
 
 async function refresh() {
   try {
-    const figures = await api("GET", "/api/admin/load");
+    const figures = await staffApi("GET", "/api/admin/load");
     $("load-queued").textContent = String(figures.queued);
     $("load-longest").textContent = figures.longest_wait_minutes === null ? "–" : String(figures.longest_wait_minutes);
     $("load-active").textContent = String(figures.active);

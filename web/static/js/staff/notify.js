@@ -14,9 +14,10 @@ export class Notifier {
     document.addEventListener("keydown", unlock, { capture: true });
   }
 
-  /** Show `count` things needing attention in the title (nothing when zero). */
-  badge(count) {
-    document.title = count > 0 ? `(${count}) ${this.baseTitle}` : this.baseTitle;
+  /** Show `count` things needing attention in the title, and which conversation wrote last. */
+  badge(count, label = "") {
+    const base = label ? `${label} – ${this.baseTitle}` : this.baseTitle;
+    document.title = count > 0 ? `(${count}) ${base}` : this.baseTitle;
   }
 
   async _unlock() {

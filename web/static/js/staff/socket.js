@@ -1,7 +1,7 @@
 // The staff pages' one websocket (reconnecting-socket.js): cookie-authenticated, paced under
 // the server's frame limit, and with request/answer matching by `ref`.
 
-import { ReconnectingSocket, socketUrl } from "../reconnecting-socket.js";
+import { ReconnectingSocket, socketUrl } from "../shared/reconnecting-socket.js";
 
 export { socketUrl };
 

@@ -5,10 +5,10 @@
 // here and shown once; from a chat (this tab keeps its token), the booking is tied to it.
 
 import { b64decode, b64encode, deriveResumeKeys, fromHex, generateResumeCode, ProtocolError, toHex } from "../protocol.js";
-import { sealForDirectory } from "../booking-seal.js";
-import { ApiError, bookingApi, dateHeading, downloadInvite, localDate, nextDate, saveHolder, slotSections, whenText } from "./booking-api.js";
+import { sealForDirectory } from "../shared/booking-seal.js";
+import { ApiError, bookingApi, dateHeading, downloadInvite, loadSlotPage, localDate, nextDate, saveHolder, whenText } from "./booking-api.js";
 import { tellChat } from "./booking-chat.js";
-import { byId, el, showView } from "./dom.js";
+import { byId, el, showView } from "../shared/dom.js";
 import { loadSession } from "./session.js";
 import { t } from "./strings.js";
 
@@ -70,28 +70,9 @@ function kindText(kind) {
   return t(`kind_${kind}`);
 }
 
-async function loadSlots(reset) {
-  if (reset) {
-    state.nextFrom = localDate(new Date(), state.zone);
-    byId("slots").replaceChildren();
-  }
-  const from = state.nextFrom;
-  const more = byId("more-slots");
-  more.disabled = true;
-  const answer = await bookingApi.slots(from, DAYS_PER_PAGE, {
-    token: state.holder,
-    sameCounsellor: byId("same-counsellor").checked,
-  });
-  if (answer.time_zone) state.zone = answer.time_zone;
-  const box = byId("slots");
-  box.append(...slotSections(answer.days, lang, state.zone, choose));
-  let next = from;
-  for (let i = 0; i < DAYS_PER_PAGE; i++) next = nextDate(next);
-  state.nextFrom = next;
-  const empty = box.childElementCount === 0;
-  say("no-slots", empty ? t("no_slots") : "");
-  more.hidden = state.lastDate !== null && next > state.lastDate;
-  more.disabled = false;
+function loadSlots(reset) {
+  const query = { token: state.holder, sameCounsellor: byId("same-counsellor").checked };
+  return loadSlotPage(state, { reset, days: DAYS_PER_PAGE, lang, query, pick: choose, noneText: t("no_slots") });
 }
 
 async function refreshSlots(message) {
@@ -118,12 +99,12 @@ function renderKinds() {
   const kinds = state.options.kinds;
   const box = byId("kind-choices");
   if (kinds.length === 0) {
-    box.replaceChildren(el("p", { className: "notice", id: "no-kinds" }, t("no_kinds")));
+    box.replaceChildren(el("p", { class: "notice", id: "no-kinds" }, t("no_kinds")));
     return;
   }
   box.replaceChildren(
     ...kinds.map((kind, index) =>
-      el("p", { className: "check" },
+      el("p", { class: "check" },
         el("label", {},
           el("input", { type: "radio", name: "kind", value: kind, id: `kind-${kind}`, checked: kinds.length === 1 || index === 0 }),
           ` ${kindText(kind)}`))),

@@ -2,8 +2,8 @@
 // token kept in this tab only, local dates in the centre's time zone, the calendar download.
 // No cookies, no localStorage: the holder token lives in sessionStorage and dies with the tab.
 
-import { ApiError, call } from "./api.js";
-import { el } from "./dom.js";
+import { ApiError, call } from "../shared/http.js";
+import { byId, el, say } from "../shared/dom.js";
 
 export { ApiError };
 
@@ -116,13 +116,38 @@ export function slotSections(days, lang, timeZone, onPick) {
     .filter((day) => day.slots.length)
     .map((day) => {
       const headingId = `day-${day.date}`;
-      return el("section", { className: "slot-day", "data-date": day.date, "aria-labelledby": headingId },
+      return el("section", { class: "slot-day", "data-date": day.date, "aria-labelledby": headingId },
         el("h2", { id: headingId }, dateHeading(day.date, lang, timeZone)),
-        el("ul", { className: "slot-list" },
+        el("ul", { class: "slot-list" },
           ...day.slots.map((slot) =>
             el("li", {},
-              el("button", { type: "button", className: "slot", "data-start": slot.start, onclick: () => onPick(day.date, slot) }, slot.time)))));
+              el("button", { type: "button", class: "slot", "data-start": slot.start, onclick: () => onPick(day.date, slot) }, slot.time)))));
     });
+}
+
+/**
+ * One more page of free times into #slots (the first one again with `reset`). `state` keeps
+ * {nextFrom, lastDate, zone}; `query` goes to bookingApi.slots; `pick(date, slot)` is called
+ * when a time is chosen; `noneText` says there is nothing to choose.
+ */
+export async function loadSlotPage(state, { reset = false, days, lang, query = {}, pick, noneText }) {
+  if (reset) {
+    state.nextFrom = localDate(new Date(), state.zone);
+    byId("slots").replaceChildren();
+  }
+  const from = state.nextFrom;
+  const more = byId("more-slots");
+  more.disabled = true;
+  const answer = await bookingApi.slots(from, days, query);
+  if (answer.time_zone) state.zone = answer.time_zone;
+  const box = byId("slots");
+  box.append(...slotSections(answer.days, lang, state.zone, pick));
+  let next = from;
+  for (let i = 0; i < days; i++) next = nextDate(next);
+  state.nextFrom = next;
+  say(byId("no-slots"), box.childElementCount ? "" : noneText);
+  more.hidden = state.lastDate !== null && next > state.lastDate;
+  more.disabled = false;
 }
 
 // --- the calendar file ------------------------------------------------------------------------

@@ -2,20 +2,20 @@
 // with one small APP_JSON message {"kind": "booking", "reference", "start", "meeting"}
 // (docs/API.md, application messages).
 // It reopens the chat kept in this tab (sessionStorage) just long enough to catch up with the
-// transcript (every message verified, as on the chat page), send, and see it acknowledged.
-// No receipts are sent from here: the visitor has not read anything on this page.
+// transcript (every message verified, as on the chat page), send, and see it stored.
+// No receipts or typing notices are sent from here: the visitor has not read anything here.
 
-import { b64decode, fromHex, importVisitorState } from "../protocol.js";
-import { ChatClient } from "./client.js";
+import { b64decode, fromHex, importVisitorState, resumeConversation, toHex } from "../protocol.js";
+import { FrameRouter } from "../chat/router.js";
+import { ChatSession } from "../chat/session.js";
 import { VisitorSocket } from "./socket.js";
 
 /** Resolves true once the server has stored the message, false if it could not be sent. */
-export async function tellChat(session, value, timeoutMs = 20000) {
-  const keys = { stateKey: b64decode(session.stateKey), iterations: session.iterations, centreId: fromHex(session.centreId) };
-  const resumeState = await importVisitorState(b64decode(session.state), keys);
+export async function tellChat(stored, value, timeoutMs = 20000) {
+  const keys = { stateKey: b64decode(stored.stateKey), iterations: stored.iterations, centreId: fromHex(stored.centreId) };
+  const resumeState = await importVisitorState(b64decode(stored.state), keys);
   return new Promise((resolve) => {
     let socket = null;
-    let item = null;
     let done = false;
     const finish = (ok) => {
       if (done) return;
@@ -25,24 +25,27 @@ export async function tellChat(session, value, timeoutMs = 20000) {
       resolve(ok);
     };
     const timer = setTimeout(() => finish(false), timeoutMs);
-    const ours = (detail) => item !== null && detail?.item?.clientId === item.clientId;
-    const client = new ChatClient({
-      conversationId: session.conversation,
-      resumeState,
-      send: (frame) => (frame.type === "receipt" || frame.type === "typing" ? false : socket.send(frame)),
-      emit: (name, detail) => {
-        // The conversation is rebuilt from its genesis when that arrives: write only then.
-        if (name === "ready" && item === null) item = client.writeJson(value);
-        else if ((name === "settled" || name === "data") && ours(detail)) finish(true);
-        else if (name === "failed" && ours(detail)) finish(false);
-        else if (name === "broken" || name === "gone") finish(false);
-      },
-      isVisible: () => false,
+    const session = new ChatSession({
+      id: stored.conversation,
+      me: toHex(resumeState.me.memberId),
+      visitor: true,
+      open: (genesis) => resumeConversation(resumeState, genesis),
+      send: (frame) => socket.send(frame),
+      isRead: () => false,
+      mayReceipt: () => false,
     });
-    socket = new VisitorSocket(session.token, {
-      welcome: () => client.connected(),
-      frame: (frame) => client.frame(frame),
-      down: () => client.disconnected(),
+    session.on((name) => {
+      if (name === "broken" || name === "gone") finish(false);
+    });
+    const router = new FrameRouter();
+    router.add(session);
+    session.follow();
+    // Built once the conversation is rebuilt from its genesis and caught up, at the head.
+    session.writeJson(value).result.then((result) => finish(result.ok));
+    socket = new VisitorSocket(stored.token, {
+      welcome: () => router.connected(),
+      frame: (frame) => router.route(frame),
+      down: () => router.disconnected(),
       unauthorized: () => finish(false),
     });
     socket.start();

@@ -4,19 +4,8 @@
 // locally before any network call; the holder token lives in this tab's sessionStorage only.
 
 import { b64encode, deriveResumeKeys, fromHex, parseResumeCode, ProtocolError, toHex } from "../protocol.js";
-import {
-  ApiError,
-  bookingApi,
-  downloadInvite,
-  forgetHolder,
-  loadHolder,
-  localDate,
-  nextDate,
-  saveHolder,
-  slotSections,
-  whenText,
-} from "./booking-api.js";
-import { byId, el, showView } from "./dom.js";
+import { ApiError, bookingApi, downloadInvite, forgetHolder, loadHolder, loadSlotPage, localDate, nextDate, saveHolder, whenText } from "./booking-api.js";
+import { byId, el, say, showView } from "../shared/dom.js";
 import { t } from "./strings.js";
 
 const DAYS_PER_PAGE = 14;
@@ -34,12 +23,6 @@ const LOCAL_ERRORS = {
   bad_code_character: "code_character",
   bad_code_checksum: "code_checksum",
 };
-
-function say(id, text) {
-  const box = byId(id);
-  box.textContent = text || "";
-  box.hidden = !text;
-}
 
 function errorText(error) {
   if (error instanceof ApiError) {
@@ -59,7 +42,7 @@ const input = byId("code");
 const submit = byId("code-submit");
 
 function codeError(text) {
-  say("code-error", text);
+  say(byId("code-error"), text);
   input.setAttribute("aria-invalid", "true");
   byId("code-status").textContent = "";
   submit.disabled = false;
@@ -68,7 +51,7 @@ function codeError(text) {
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  say("code-error", "");
+  say(byId("code-error"), "");
   input.removeAttribute("aria-invalid");
   let code;
   try {
@@ -98,7 +81,7 @@ form.addEventListener("submit", async (event) => {
   await showList("");
 });
 
-input.addEventListener("input", () => say("code-error", ""));
+input.addEventListener("input", () => say(byId("code-error"), ""));
 
 // --- the list ---------------------------------------------------------------------------------
 
@@ -115,8 +98,8 @@ function row(booking) {
   const cancelled = booking.status === "cancelled";
   const past = !cancelled && !isFuture(booking);
   const status = cancelled ? t("status_cancelled") : past ? t("past") : t("status_confirmed");
-  const download = el("button", { type: "button", className: "download" }, cancelled ? t("download_cancel") : t("download"));
-  const note = el("span", { className: "download-status", role: "status" });
+  const download = el("button", { type: "button", class: "download" }, cancelled ? t("download_cancel") : t("download"));
+  const note = el("span", { class: "download-status", role: "status" });
   download.addEventListener("click", async () => {
     download.disabled = true;
     note.textContent = "";
@@ -128,22 +111,22 @@ function row(booking) {
       download.disabled = false;
     }
   });
-  const actions = el("div", { className: "actions" }, download);
-  const item = el("li", { className: `booking ${booking.status}`, "data-reference": booking.reference, "data-status": booking.status },
-    el("p", { className: "booking-when" }, el("strong", {}, when)),
-    el("p", {}, `${status} · ${kindText(booking.kind)} · `, el("span", { className: "reference" }, t("reference", { reference: booking.reference }))),
+  const actions = el("div", { class: "actions" }, download);
+  const item = el("li", { class: `booking ${booking.status}`, "data-reference": booking.reference, "data-status": booking.status },
+    el("p", { class: "booking-when" }, el("strong", {}, when)),
+    el("p", {}, `${status} · ${kindText(booking.kind)} · `, el("span", { class: "reference" }, t("reference", { reference: booking.reference }))),
     booking.counsellor_name ? el("p", {}, t("with_counsellor", { name: booking.counsellor_name })) : null,
     actions,
     note);
   if (!cancelled && !past) {
-    const move = el("button", { type: "button", className: "reschedule" }, t("reschedule"));
+    const move = el("button", { type: "button", class: "reschedule" }, t("reschedule"));
     move.addEventListener("click", () => startMove(booking));
-    const cancel = el("button", { type: "button", className: "danger cancel" }, t("cancel"));
-    const confirmBox = el("div", { className: "confirm", role: "alertdialog", hidden: true },
-      el("h2", { tabIndex: -1 }, t("cancel_confirm", { when })));
-    const yes = el("button", { type: "button", className: "danger primary cancel-yes" }, t("cancel_yes"));
-    const no = el("button", { type: "button", className: "cancel-no" }, t("cancel_no"));
-    confirmBox.append(el("div", { className: "actions" }, yes, no));
+    const cancel = el("button", { type: "button", class: "danger cancel" }, t("cancel"));
+    const confirmBox = el("div", { class: "confirm", role: "alertdialog", hidden: true },
+      el("h2", { tabindex: "-1" }, t("cancel_confirm", { when })));
+    const yes = el("button", { type: "button", class: "danger primary cancel-yes" }, t("cancel_yes"));
+    const no = el("button", { type: "button", class: "cancel-no" }, t("cancel_no"));
+    confirmBox.append(el("div", { class: "actions" }, yes, no));
     cancel.addEventListener("click", () => {
       confirmBox.hidden = false;
       confirmBox.querySelector("h2").focus();
@@ -158,7 +141,7 @@ function row(booking) {
         await bookingApi.cancel(state.token, booking.reference);
       } catch (error) {
         yes.disabled = false;
-        say("list-error", error instanceof ApiError && error.code === "already_cancelled" ? t("already_cancelled") : t("cancel_failed"));
+        say(byId("list-error"), error instanceof ApiError && error.code === "already_cancelled" ? t("already_cancelled") : t("cancel_failed"));
         return;
       }
       await showList(t("cancelled"));
@@ -182,14 +165,14 @@ async function showList(message) {
       show("view-code");
       return;
     }
-    say("list-error", errorText(error));
+    say(byId("list-error"), errorText(error));
     show("view-list");
     return;
   }
-  say("list-error", "");
-  say("list-message", message);
+  say(byId("list-error"), "");
+  say(byId("list-message"), message);
   byId("bookings").replaceChildren(...answer.bookings.map(row));
-  say("no-bookings", answer.bookings.length ? "" : t("no_bookings"));
+  say(byId("no-bookings"), answer.bookings.length ? "" : t("no_bookings"));
   app.dataset.loaded = String(Number(app.dataset.loaded || 0) + 1);
   show("view-list");
 }
@@ -203,34 +186,19 @@ byId("forget").addEventListener("click", () => {
 
 // --- moving a booking ----------------------------------------------------------------------------
 
-async function loadSlots(reset) {
-  if (reset) {
-    state.nextFrom = localDate(new Date(), state.zone);
-    byId("slots").replaceChildren();
-  }
-  const from = state.nextFrom;
-  const more = byId("more-slots");
-  more.disabled = true;
-  const answer = await bookingApi.slots(from, DAYS_PER_PAGE, {});
-  const box = byId("slots");
-  box.append(...slotSections(answer.days, lang, state.zone, pickNew));
-  let next = from;
-  for (let i = 0; i < DAYS_PER_PAGE; i++) next = nextDate(next);
-  state.nextFrom = next;
-  say("no-slots", box.childElementCount ? "" : t("no_slots"));
-  more.hidden = state.lastDate !== null && next > state.lastDate;
-  more.disabled = false;
+function loadSlots(reset) {
+  return loadSlotPage(state, { reset, days: DAYS_PER_PAGE, lang, pick: pickNew, noneText: t("no_slots") });
 }
 
 async function startMove(booking, message = "") {
   state.moving = booking;
   byId("reschedule-current").textContent = whenText(booking, lang, state.zone);
-  say("reschedule-error", message);
+  say(byId("reschedule-error"), message);
   show("view-reschedule");
   try {
     await loadSlots(true);
   } catch (error) {
-    say("reschedule-error", errorText(error));
+    say(byId("reschedule-error"), errorText(error));
   }
 }
 
@@ -254,7 +222,7 @@ byId("more-slots").addEventListener("click", async () => {
   try {
     await loadSlots(false);
   } catch (error) {
-    say("reschedule-error", errorText(error));
+    say(byId("reschedule-error"), errorText(error));
   }
 });
 byId("reschedule-back").addEventListener("click", () => {

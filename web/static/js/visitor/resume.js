@@ -7,7 +7,7 @@
 
 import { b64decode, b64encode, deriveResumeKeys, fromHex, importVisitorState, parseResumeCode, ProtocolError, toHex } from "../protocol.js";
 import { api, ApiError } from "./api.js";
-import { byId } from "./dom.js";
+import { byId } from "../shared/dom.js";
 import { saveSession } from "./session.js";
 import { t } from "./strings.js";
 

@@ -1,7 +1,7 @@
 // One websocket per tab, kept open (reconnecting-socket.js): `hello` with the visitor's token
 // once it opens; usable after the server's `welcome`; an `unauthorized` answer ends it.
 
-import { ReconnectingSocket, socketUrl } from "../reconnecting-socket.js";
+import { ReconnectingSocket, socketUrl } from "../shared/reconnecting-socket.js";
 
 export { socketUrl };
 

@@ -1,19 +1,12 @@
-// The words the chat scripts show, translated by the server into the page's language.
+// The words the visitor pages show, translated by the server into the page's language
+// (the JSON data block `<script type="application/json" id="strings">`).
 
-let cache = null;
+import { pageStrings, translator } from "../shared/strings.js";
 
-/** The JSON data block `<script type="application/json" id="strings">` (not executable). */
-export function strings(doc = document) {
-  if (cache === null) cache = JSON.parse(doc.getElementById("strings")?.textContent || "{}");
-  return cache;
-}
+let translate = null;
 
-/** `%(name)s` placeholders, as in the server's catalogs. */
-export function format(template, values = {}) {
-  return String(template).replace(/%\((\w+)\)s/g, (whole, name) => (name in values ? String(values[name]) : whole));
-}
-
-/** A string by key, formatted. */
+/** A string by key, with its %(name)s placeholders filled in. */
 export function t(key, values) {
-  return format(strings()[key] ?? key, values);
+  translate ??= translator(pageStrings("strings"));
+  return translate(key, values);
 }

@@ -11,12 +11,12 @@
 // so the size of the ciphertext says little about how much was written.
 // WebCrypto only; every failure is a ProtocolError, so callers can fail closed.
 
-import * as hpke from "./protocol/hpke.js";
-import { concat, ctEqual, utf8, utf8Decode } from "./protocol/bytes.js";
-import { label, Role } from "./protocol/constants.js";
-import { validAt, verifyDirectory } from "./protocol/certificates.js";
-import { ErrorCode, fail, guard } from "./protocol/errors.js";
-import * as p from "./protocol/primitives.js";
+import * as hpke from "../protocol/hpke.js";
+import { concat, ctEqual, utf8, utf8Decode } from "../protocol/bytes.js";
+import { label, Role } from "../protocol/constants.js";
+import { validAt, verifyDirectory } from "../protocol/certificates.js";
+import { ErrorCode, fail, guard } from "../protocol/errors.js";
+import * as p from "../protocol/primitives.js";
 
 export const VERSION = 1;
 export const MAX_RECIPIENTS = 64;
