@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
@@ -10,6 +12,9 @@ from server.i18n import N_
 
 BAD_FORM = N_("The form could not be read. Please reload the page and try again.")
 MAX_FIELD = 4096
+# Control characters no one types into a form (tab and line breaks aside): a NUL byte would
+# reach PostgreSQL, which refuses it in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 async def read_form(request: Request) -> FormData:
@@ -27,8 +32,8 @@ async def read_form(request: Request) -> FormData:
 
 
 def field(form: FormData, name: str, max_length: int = MAX_FIELD) -> str:
-    """One text field ('' if absent); too long or not text is a 422."""
+    """One text field ('' if absent); too long, not text or with control characters is a 422."""
     value = form.get(name, "")
-    if not isinstance(value, str) or len(value) > max_length:
+    if not isinstance(value, str) or len(value) > max_length or _CONTROL.search(value):
         raise PublicError(422, BAD_FORM)
     return value

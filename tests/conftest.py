@@ -265,3 +265,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, neutral_site: NeutralS
     ).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def fuzz_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One live centre per database for all the fuzzers (tests/fuzzing.py), set up once."""
+    from tests.fuzzing import site_on
+
+    with site_on(request.param, tmp_path_factory.mktemp(f"fuzz-{request.param}")) as site:
+        yield site

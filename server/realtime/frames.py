@@ -8,16 +8,18 @@ answered with an error frame, never a crash.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from server.validators import Invalid, b64u, client_id, hex_id, sequence, text
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected, WebSocketState
+
+from server.jsonapi import loads
+from server.validators import Field, Invalid, b64u, client_id, hex_id, pattern_string, sequence, text
 
 MAX_FRAME_BYTES = 200 * 1024
 _REF = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+REF_SCHEMA = {"anyOf": [pattern_string(_REF.pattern), {"type": "null"}]}  # null: no ref
 
 
 class FrameError(Exception):
@@ -30,7 +32,7 @@ class FrameError(Exception):
 
 
 # type -> {field: validator}; every field listed is required, nothing else is allowed.
-SCHEMAS: dict[str, dict[str, Callable[[Any], Any]]] = {
+SCHEMAS: dict[str, dict[str, Field[Any]]] = {
     "hello": {"token": text(100)},
     "sync": {"conversation": hex_id, "after": sequence},
     "send": {"conversation": hex_id, "client_id": client_id, "message": b64u},
@@ -47,6 +49,21 @@ SCHEMAS: dict[str, dict[str, Callable[[Any], Any]]] = {
 }
 
 
+def frame_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of one client frame type (for the fuzzers and anyone writing a client)."""
+    fields = SCHEMAS[kind]
+    return {
+        "type": "object",
+        "properties": {
+            "type": {"const": kind},
+            "ref": REF_SCHEMA,
+            **{name: check.schema for name, check in fields.items()},
+        },
+        "required": ["type", *fields],
+        "additionalProperties": False,
+    }
+
+
 @dataclass(frozen=True)
 class Frame:
     type: str
@@ -54,13 +71,30 @@ class Frame:
     ref: str | None
 
 
+async def receive_frame(websocket: WebSocket) -> str | None:
+    """Like `receive_text`, but a binary frame gives None (then `parse_binary`'s error frame)
+    instead of a KeyError that dropped the connection without a close frame."""
+    if websocket.application_state != WebSocketState.CONNECTED:
+        raise WebSocketDisconnected("the websocket is closed")
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    return text if isinstance(text, str) else None
+
+
+def parse_binary() -> Frame:
+    """Binary frames are refused: every client frame is JSON text."""
+    raise FrameError("bad_frame", "frames are JSON text, not binary")
+
+
 def parse(raw: str | bytes) -> Frame:
     """A validated frame, or FrameError."""
     if len(raw) > MAX_FRAME_BYTES:
         raise FrameError("too_large")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = loads(raw)
+    except ValueError:
         raise FrameError("bad_frame", "not JSON") from None
     if not isinstance(data, dict):
         raise FrameError("bad_frame", "a frame is a JSON object")

@@ -44,7 +44,7 @@ from server.validators import to_b64u
 from . import events
 from .bus import ALL_CHANNELS, OVERFLOW, Subscription
 from .closes import Close
-from .frames import Frame, FrameError, parse
+from .frames import Frame, FrameError, parse, parse_binary, receive_frame
 from .hub import LiveSession, full_bucket, take
 
 log = logging.getLogger("trygg.ws")
@@ -278,7 +278,7 @@ class Connection:
     async def _read(self) -> None:
         while True:
             try:
-                raw = await self.websocket.receive_text()
+                raw = await receive_frame(self.websocket)  # None for a binary frame (answered below)
             except WebSocketDisconnected:  # closed by the server (end) while waiting
                 return
             if not await self._cleared():
@@ -291,7 +291,7 @@ class Connection:
                 await self.error("rate_limited", None, retry_after=1)
                 continue
             try:
-                frame = parse(raw)
+                frame = parse(raw) if raw is not None else parse_binary()
             except FrameError as error:
                 await self.error(error.code, None, error.detail)
                 continue

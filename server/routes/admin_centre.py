@@ -18,6 +18,7 @@ from server.resources import resources
 from server.services import centre
 from server.services.booking import setup
 from server.templating import request_language
+from server.validators import ascii_int
 
 BAD_NUMBER = N_("%(field)s must be a whole number from %(low)s to %(high)s.")
 BAD_LINK = N_("The video link must be an https:// address.")
@@ -111,10 +112,10 @@ async def save_policy(request: Request) -> Response:
         values[name] = field(form, name, 6).strip()
     try:
         for name, (label, low, high) in NUMBERS.items():
-            raw = values[name]
-            if not raw.isdigit() or not low <= int(raw) <= high:
+            number = ascii_int(values[name], low, high)
+            if number is None:
                 raise FieldError(BAD_NUMBER, field=label, low=low, high=high)
-            values[name] = int(raw)
+            values[name] = number
         link = values["video_link"]
         if link and (urlsplit(link).scheme != "https" or not urlsplit(link).hostname):
             raise FieldError(BAD_LINK)

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.access import require_admin
+from server.jsonapi import ApiRoute, Operation
 from server.models import utcnow
 from server.resources import resources
 from server.services import queue
@@ -20,6 +21,7 @@ async def load_page(request: Request) -> Response:
 
 
 async def load_figures(request: Request) -> Response:
+    """Counts and waiting times of the queue (admins), never content."""
     await require_admin(request)
     res = resources(request)
     figures = await queue.load(res)
@@ -48,5 +50,5 @@ def _minutes_since(when: datetime, now: datetime) -> int:
 
 routes = [
     Route("/staff/admin/load", load_page, methods=["GET"]),
-    Route("/api/admin/load", load_figures, methods=["GET"]),
+    ApiRoute("/api/admin/load", load_figures, "GET", Operation(auth=("staff",))),
 ]

@@ -8,7 +8,6 @@ alone (calendar apps send no cookies).
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from babel.dates import get_day_names
 from starlette.requests import Request
@@ -23,7 +22,7 @@ from server.models import StaffAccount
 from server.resources import resources
 from server.services.booking import bookings, invites, setup
 from server.templating import request_language
-from server.validators import BAD_TIME, clock_time
+from server.validators import BAD_TIME, Invalid, calendar_date, clock_time
 
 BAD_DAY = N_("Choose a weekday.")
 BAD_DATES = N_("Enter dates as YYYY-MM-DD, the first on or before the last.")
@@ -78,9 +77,9 @@ async def add_exception(request: Request) -> Response:
     form = await read_form(request)
     try:
         try:
-            first = date.fromisoformat(field(form, "first", 10))
-            last = date.fromisoformat(field(form, "last", 10) or field(form, "first", 10))
-        except ValueError:
+            first = calendar_date(field(form, "first", 10))
+            last = calendar_date(field(form, "last", 10) or field(form, "first", 10))
+        except Invalid:
             raise PublicError(422, BAD_DATES) from None
         if first > last:
             raise PublicError(422, BAD_DATES)

@@ -21,11 +21,11 @@ from server.access import (
     require_may_see_booking,
 )
 from server.errors import PublicError
-from server.jsonapi import read_json
+from server.jsonapi import ApiRoute, Body, Operation, read_json
 from server.languages import INTERPRETER_LANGUAGES
 from server.resources import resources
 from server.services.booking import bookings, invites, present, setup
-from server.validators import booking_reference, optional_hex_id
+from server.validators import booking_reference, optional_hex_id, reference
 
 
 async def bookings_page(request: Request) -> Response:
@@ -58,7 +58,7 @@ async def set_interpreter(request: Request) -> Response:
     """Attach an interpreter to one of my bookings, or detach (`{"interpreter": null}`)."""
     staff = await require_counsellor(request)
     res = resources(request)
-    fields = await read_json(request, {"interpreter": optional_hex_id})
+    fields = await read_json(request)
     booking = await bookings.set_interpreter(res, staff, booking_reference(request), fields["interpreter"])
     return JSONResponse({"booking": (await present.for_staff(res, [booking], staff))[0]})
 
@@ -76,7 +76,14 @@ async def staff_invite(request: Request) -> Response:
 
 routes = [
     Route("/staff/bookings", bookings_page, methods=["GET"]),
-    Route("/api/staff/bookings", staff_bookings, methods=["GET"]),
-    Route("/api/staff/bookings/{reference}/interpreter", set_interpreter, methods=["POST"]),
+    ApiRoute("/api/staff/bookings", staff_bookings, "GET", Operation(auth=("staff",))),
+    ApiRoute(
+        "/api/staff/bookings/{reference}/interpreter",
+        set_interpreter,
+        "POST",
+        Operation(
+            auth=("staff",), path={"reference": reference}, body=Body({"interpreter": optional_hex_id})
+        ),
+    ),
     Route("/staff/bookings/{reference}/invite.ics", staff_invite, methods=["GET"]),
 ]

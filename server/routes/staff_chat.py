@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.access import require_counsellor, require_interpreter, require_participant
-from server.jsonapi import read_json
+from server.jsonapi import ApiRoute, Body, Operation, read_json
 from server.languages import INTERPRETER_LANGUAGES
 from server.models.conversations import OUTCOMES
 from server.resources import resources
@@ -47,6 +47,7 @@ async def interpret_page(request: Request) -> Response:
 
 
 async def list_replies(request: Request) -> Response:
+    """The staff member's saved replies (sealed to their own key)."""
     staff = await require_participant(request)
     rows = await canned.list_replies(resources(request), staff)
     return JSONResponse(
@@ -58,13 +59,15 @@ async def list_replies(request: Request) -> Response:
 
 
 async def add_reply(request: Request) -> Response:
+    """Save a sealed reply."""
     staff = await require_participant(request)
-    fields = await read_json(request, {"body": SEALED_REPLY})
+    fields = await read_json(request)
     reply = await canned.add_reply(resources(request), staff, fields["body"])
     return JSONResponse({"id": reply.id.hex}, status_code=201)
 
 
 async def delete_reply(request: Request) -> Response:
+    """Delete one of one's saved replies."""
     staff = await require_participant(request)
     await canned.delete_reply(resources(request), staff, request.path_params["id"])
     return Response(status_code=204)
@@ -73,7 +76,17 @@ async def delete_reply(request: Request) -> Response:
 routes = [
     Route("/staff/chat", chat_page, methods=["GET"]),
     Route("/staff/interpret", interpret_page, methods=["GET"]),
-    Route("/api/staff/canned", list_replies, methods=["GET"]),
-    Route("/api/staff/canned", add_reply, methods=["POST"]),
-    Route("/api/staff/canned/{id:uuid}", delete_reply, methods=["DELETE"]),
+    ApiRoute("/api/staff/canned", list_replies, "GET", Operation(auth=("staff",))),
+    ApiRoute(
+        "/api/staff/canned",
+        add_reply,
+        "POST",
+        Operation(auth=("staff",), body=Body({"body": SEALED_REPLY}), responses={201: "Saved"}),
+    ),
+    ApiRoute(
+        "/api/staff/canned/{id:uuid}",
+        delete_reply,
+        "DELETE",
+        Operation(auth=("staff",), responses={204: "Deleted"}),
+    ),
 ]

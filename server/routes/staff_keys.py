@@ -19,7 +19,7 @@ from server.access import (
     require_counsellor,
     require_staff,
 )
-from server.jsonapi import read_json
+from server.jsonapi import ApiRoute, Body, Operation, read_json
 from server.resources import resources
 from server.services import accounts, directory_status, keys
 from server.validators import b64u, b64u_exactly, b64u_up_to, certificates, to_b64u
@@ -50,6 +50,7 @@ async def admin_keys_page(request: Request) -> Response:
 
 
 async def directory_state(request: Request) -> Response:
+    """Whether the published directory is current, and who waits for a certificate."""
     await require_admin(request)
     found = await directory_status.status(resources(request))
     return JSONResponse(
@@ -69,6 +70,7 @@ async def directory_state(request: Request) -> Response:
 
 
 async def own_keys(request: Request) -> Response:
+    """The staff member's own key backup and certificate."""
     staff = await require_staff(request)
     res = resources(request)
     found = await keys.own_keys(res, staff)
@@ -85,8 +87,9 @@ async def own_keys(request: Request) -> Response:
 
 
 async def set_own_keys(request: Request) -> Response:
+    """Store the staff member's public keys and encrypted key backup."""
     staff = await require_staff(request)
-    fields = await read_json(request, {"kem_public": KEY, "sig_public": KEY, "backup": BACKUP})
+    fields = await read_json(request)
     await keys.set_own_keys(
         resources(request), staff, fields["kem_public"], fields["sig_public"], fields["backup"]
     )
@@ -94,6 +97,7 @@ async def set_own_keys(request: Request) -> Response:
 
 
 async def centre_key(request: Request) -> Response:
+    """The centre key's public half and encrypted backup (admins)."""
     admin = await require_admin(request)
     found = await keys.centre_key(resources(request), admin)
     if found is None:
@@ -102,13 +106,15 @@ async def centre_key(request: Request) -> Response:
 
 
 async def set_centre_key(request: Request) -> Response:
+    """Store the centre key (admins, once)."""
     admin = await require_admin(request)
-    fields = await read_json(request, {"sig_public": KEY, "backup": BACKUP})
+    fields = await read_json(request)
     await keys.set_centre_key(resources(request), admin, fields["sig_public"], fields["backup"])
     return Response(status_code=204)
 
 
 async def staff_keys(request: Request) -> Response:
+    """Every staff member's public keys and certificate (admins)."""
     await require_admin(request)
     return JSONResponse(
         [
@@ -126,8 +132,9 @@ async def staff_keys(request: Request) -> Response:
 
 
 async def publish_directory(request: Request) -> Response:
+    """Store new certificates and publish a signed directory (admins)."""
     admin = await require_admin(request)
-    fields = await read_json(request, {"certificates": certificates, "directory": b64u})
+    fields = await read_json(request)
     await keys.publish_directory(resources(request), admin, fields["certificates"], fields["directory"])
     return Response(status_code=204)
 
@@ -151,15 +158,35 @@ async def interpreters(request: Request) -> Response:
     )
 
 
+STAFF = Operation(auth=("staff",))
+
+
+def storing(body: Body) -> Operation:
+    """A staff call that stores what it is sent and answers 204."""
+    return Operation(auth=("staff",), body=body, responses={204: "Stored"})
+
+
 routes = [
     Route("/staff/keys", own_keys_page, methods=["GET"]),
     Route("/staff/admin/keys", admin_keys_page, methods=["GET"]),
-    Route("/api/admin/directory-status", directory_state, methods=["GET"]),
-    Route("/api/staff/keys", own_keys, methods=["GET"]),
-    Route("/api/staff/keys", set_own_keys, methods=["PUT"]),
-    Route("/api/staff/interpreters", interpreters, methods=["GET"]),
-    Route("/api/admin/centre-key", centre_key, methods=["GET"]),
-    Route("/api/admin/centre-key", set_centre_key, methods=["PUT"]),
-    Route("/api/admin/staff-keys", staff_keys, methods=["GET"]),
-    Route("/api/admin/directory", publish_directory, methods=["POST"]),
+    ApiRoute("/api/admin/directory-status", directory_state, "GET", STAFF),
+    ApiRoute("/api/staff/keys", own_keys, "GET", STAFF),
+    ApiRoute(
+        "/api/staff/keys",
+        set_own_keys,
+        "PUT",
+        storing(Body({"kem_public": KEY, "sig_public": KEY, "backup": BACKUP})),
+    ),
+    ApiRoute("/api/staff/interpreters", interpreters, "GET", STAFF),
+    ApiRoute("/api/admin/centre-key", centre_key, "GET", STAFF),
+    ApiRoute(
+        "/api/admin/centre-key", set_centre_key, "PUT", storing(Body({"sig_public": KEY, "backup": BACKUP}))
+    ),
+    ApiRoute("/api/admin/staff-keys", staff_keys, "GET", STAFF),
+    ApiRoute(
+        "/api/admin/directory",
+        publish_directory,
+        "POST",
+        storing(Body({"certificates": certificates, "directory": b64u})),
+    ),
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable
@@ -13,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
+from server import openapi
 from server.errors import PublicError
+from server.jsonapi import ApiRoute, Operation, loads
 from server.resources import resources
 
 csp_log = logging.getLogger("trygg.csp")
@@ -50,7 +51,7 @@ async def csp_report(request: Request) -> Response:
     template of the route it matches.
     """
     try:
-        report = json.loads(await request.body()).get("csp-report", {})
+        report = loads(await request.body()).get("csp-report", {})
         directive = report.get("effective-directive") or report.get("violated-directive")
         page = report.get("document-uri")
     except (ValueError, AttributeError):
@@ -86,8 +87,23 @@ def route_template(routes: Iterable[BaseRoute], url: object) -> str:
     return UNKNOWN_PAGE
 
 
+async def openapi_document(request: Request) -> Response:
+    """The OpenAPI 3.1 description of this JSON API (generated from the routes' declarations)."""
+    return JSONResponse(openapi.document(request.app.routes))
+
+
 routes = [
-    Route("/healthz", health, methods=["GET"]),
+    ApiRoute("/healthz", health, "GET"),
+    ApiRoute("/api/openapi.json", openapi_document, "GET"),
     Route("/static/{path:path}", static_asset, methods=["GET"]),
-    Route("/csp-report", csp_report, methods=["POST"]),
+    ApiRoute(
+        "/csp-report",
+        csp_report,
+        "POST",
+        Operation(
+            content_types=("application/csp-report", "application/json"),
+            free_body={"type": "object", "properties": {"csp-report": {"type": "object"}}},
+            responses={204: "Noted"},
+        ),
+    ),
 ]

@@ -7,17 +7,15 @@ through `require_holder`.  The note, contact and interpreter request arrive seal
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from server.access import require_holder, require_visitor
-from server.errors import PublicError
-from server.i18n import N_, is_language
-from server.jsonapi import read_json
+from server.i18n import is_language
+from server.jsonapi import ApiRoute, Body, Operation, read_json, read_query
 from server.resources import Resources, resources
 from server.security.limits import Bucket
 from server.services import keys as key_service
@@ -25,22 +23,26 @@ from server.services import visitor_limits
 from server.services.booking import bookings, invites, present, setup
 from server.services.booking.slots import Slot
 from server.validators import (
+    any_text,
     booking_kind,
     booking_reference,
     booking_sequence,
+    calendar_date,
     flag,
     instant,
     lookup_id,
+    one_of,
+    reference,
     sealed_booking,
     verifier,
+    whole_number,
 )
 
-BAD_QUERY = N_("The request could not be understood.")
 MAX_DAYS = 62
 
 
 def language_of(request: Request) -> str:
-    value = request.query_params.get("lang", "")
+    value = read_query(request).get("lang", "")
     return value if is_language(value) else resources(request).settings.default_language
 
 
@@ -61,6 +63,7 @@ def slots_json(res: Resources, found: list[Slot]) -> list[dict[str, Any]]:
 
 
 async def options(request: Request) -> Response:
+    """What can be booked: kinds, address, slot length, horizon, the centre id."""
     res = resources(request)
     current = await setup.policy(res)
     return JSONResponse(
@@ -79,19 +82,11 @@ async def options(request: Request) -> Response:
 
 
 async def free_times(request: Request) -> Response:
+    """Free slots from a day on, per local day (with a holder token: only the chat's counsellor)."""
     res = resources(request)
-    query = request.query_params
-    if set(query) - {"from", "days", "same_counsellor"}:
-        raise PublicError(422, BAD_QUERY, code="bad_query")
-    try:
-        first = (
-            date.fromisoformat(query["from"]) if "from" in query else datetime.now(res.settings.zone).date()
-        )
-        days = int(query.get("days", "14"))
-    except ValueError:
-        raise PublicError(422, BAD_QUERY, code="bad_query") from None
-    if not 1 <= days <= MAX_DAYS or query.get("same_counsellor", "0") not in ("0", "1"):
-        raise PublicError(422, BAD_QUERY, code="bad_query")
+    query = read_query(request)
+    first = query["from"] if "from" in query else datetime.now(res.settings.zone).date()
+    days = query.get("days", 14)
     only = None
     if query.get("same_counsellor") == "1":
         only = await bookings.same_counsellor_id(res, await require_holder(request))
@@ -101,7 +96,8 @@ async def free_times(request: Request) -> Response:
 
 
 async def new_holder(request: Request) -> Response:
-    fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
+    """Register a new booking code; a holder token for it."""
+    fields = await read_json(request)
     res = resources(request)
     async with visitor_limits.creating(res, Bucket.BOOKING_CODE, res.client_key(request.scope)):
         token = await bookings.new_holder(res, fields["lookup"], fields["verifier"])
@@ -109,7 +105,8 @@ async def new_holder(request: Request) -> Response:
 
 
 async def access(request: Request) -> Response:
-    fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
+    """A holder token for an existing booking code or a chat's resume code."""
+    fields = await read_json(request)
     res = resources(request)
     async with visitor_limits.code_attempt(res, res.client_key(request.scope), fields["lookup"]):
         token = await bookings.holder_for_code(res, fields["lookup"], fields["verifier"])
@@ -117,6 +114,7 @@ async def access(request: Request) -> Response:
 
 
 async def from_chat(request: Request) -> Response:
+    """A holder token for the bookings of the visitor's chat."""
     principal = await require_visitor(request)
     assert principal.conversation_id is not None
     token, name = await bookings.holder_for_chat(resources(request), principal.conversation_id)
@@ -124,17 +122,9 @@ async def from_chat(request: Request) -> Response:
 
 
 async def book(request: Request) -> Response:
+    """Book a free slot with a sealed payload."""
     holder_id = await require_holder(request)
-    fields = await read_json(
-        request,
-        {
-            "start": instant,
-            "kind": booking_kind,
-            "payload": sealed_booking,
-            "fuller_invite": flag,
-            "same_counsellor": flag,
-        },
-    )
+    fields = await read_json(request)
     res = resources(request)
     async with visitor_limits.booking_change(res, res.client_key(request.scope), holder_id):
         booking = await bookings.book(
@@ -151,6 +141,7 @@ async def book(request: Request) -> Response:
 
 
 async def mine(request: Request) -> Response:
+    """The bookings this holder holds."""
     holder_id = await require_holder(request)
     res = resources(request)
     found = await bookings.of_holder(res, holder_id)
@@ -164,18 +155,18 @@ async def mine(request: Request) -> Response:
 
 
 async def cancel(request: Request) -> Response:
+    """Cancel a booking (optionally only if it is still at the `sequence` seen)."""
     holder_id = await require_holder(request)
-    seen = None
-    if await request.body():  # optional: {"sequence": n}, the version the visitor is cancelling
-        seen = (await read_json(request, {}, optional={"sequence": booking_sequence})).get("sequence")
+    seen = (await read_json(request)).get("sequence")  # optional: the version being cancelled
     res = resources(request)
     booking = await bookings.cancel(res, holder_id, booking_reference(request), seen=seen)
     return JSONResponse({"booking": (await present.for_visitor(res, [booking]))[0]})
 
 
 async def reschedule(request: Request) -> Response:
+    """Move a booking to another free slot."""
     holder_id = await require_holder(request)
-    fields = await read_json(request, {"start": instant}, optional={"sequence": booking_sequence})
+    fields = await read_json(request)
     res = resources(request)
     async with visitor_limits.booking_change(res, res.client_key(request.scope), holder_id):
         booking = await bookings.reschedule(
@@ -185,6 +176,7 @@ async def reschedule(request: Request) -> Response:
 
 
 async def invite(request: Request) -> Response:
+    """The booking as a calendar invite (or cancellation)."""
     holder_id = await require_holder(request)
     res = resources(request)
     booking = await bookings.owned(res, holder_id, booking_reference(request))
@@ -192,15 +184,75 @@ async def invite(request: Request) -> Response:
     return present.calendar_response(body, booking)
 
 
+CODE = Body({"lookup": lookup_id, "verifier": verifier})
+HOLDER = ("holder",)
+BOOKING = {"reference": reference}
+LANG = {"lang": any_text}
+
 routes = [
-    Route("/api/booking/options", options, methods=["GET"]),
-    Route("/api/booking/slots", free_times, methods=["GET"]),
-    Route("/api/booking/holders", new_holder, methods=["POST"]),
-    Route("/api/booking/access", access, methods=["POST"]),
-    Route("/api/booking/from-chat", from_chat, methods=["POST"]),
-    Route("/api/booking/bookings", book, methods=["POST"]),
-    Route("/api/booking/bookings", mine, methods=["GET"]),
-    Route("/api/booking/bookings/{reference}/cancel", cancel, methods=["POST"]),
-    Route("/api/booking/bookings/{reference}/reschedule", reschedule, methods=["POST"]),
-    Route("/api/booking/bookings/{reference}/invite.ics", invite, methods=["GET"]),
+    ApiRoute("/api/booking/options", options, "GET"),
+    ApiRoute(
+        "/api/booking/slots",
+        free_times,
+        "GET",
+        Operation(
+            auth=("", *HOLDER),  # a holder token only for same_counsellor=1
+            query={
+                "from": calendar_date,
+                "days": whole_number(1, MAX_DAYS),
+                "same_counsellor": one_of("0", "1"),
+            },
+        ),
+    ),
+    ApiRoute("/api/booking/holders", new_holder, "POST", Operation(body=CODE, responses={201: "Created"})),
+    ApiRoute("/api/booking/access", access, "POST", Operation(body=CODE)),
+    ApiRoute("/api/booking/from-chat", from_chat, "POST", Operation(auth=("visitor",))),
+    ApiRoute(
+        "/api/booking/bookings",
+        book,
+        "POST",
+        Operation(
+            auth=HOLDER,
+            query=LANG,
+            body=Body(
+                {
+                    "start": instant,
+                    "kind": booking_kind,
+                    "payload": sealed_booking,
+                    "fuller_invite": flag,
+                    "same_counsellor": flag,
+                }
+            ),
+            responses={201: "Booked", 409: "The time is taken, or the code holds enough bookings"},
+        ),
+    ),
+    ApiRoute("/api/booking/bookings", mine, "GET", Operation(auth=HOLDER)),
+    ApiRoute(
+        "/api/booking/bookings/{reference}/cancel",
+        cancel,
+        "POST",
+        Operation(
+            auth=HOLDER,
+            path=BOOKING,
+            body=Body({}, {"sequence": booking_sequence}, may_be_empty=True),
+            responses={409: "The booking changed since it was seen"},
+        ),
+    ),
+    ApiRoute(
+        "/api/booking/bookings/{reference}/reschedule",
+        reschedule,
+        "POST",
+        Operation(
+            auth=HOLDER,
+            path=BOOKING,
+            body=Body({"start": instant}, {"sequence": booking_sequence}),
+            responses={409: "The time is taken, or the booking changed since it was seen"},
+        ),
+    ),
+    ApiRoute(
+        "/api/booking/bookings/{reference}/invite.ics",
+        invite,
+        "GET",
+        Operation(auth=HOLDER, path=BOOKING, query=LANG, produces="text/calendar"),
+    ),
 ]

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from server.access import require_visitor
 from server.errors import PublicError
 from server.i18n import N_
-from server.jsonapi import read_json
+from server.jsonapi import ApiRoute, Body, Operation, read_json, read_query
 from server.models import Status
 from server.resources import resources
 from server.security.limits import Bucket
 from server.services import conversations, queue, visitor_limits
 from server.services import keys as key_service
 from server.services.booking import holders
-from server.validators import b64u, b64u_up_to, hex_id, language, lookup_id, to_b64u, verifier
+from server.validators import b64u, b64u_up_to, hex_id, language, lookup_id, one_of, to_b64u, verifier
 
 MAX_STATE = 8192
 BAD_REQUEST = N_("The request could not be understood.")
@@ -40,17 +39,8 @@ async def directory(request: Request) -> Response:
 
 
 async def create(request: Request) -> Response:
-    fields = await read_json(
-        request,
-        {
-            "conversation": hex_id,
-            "lookup": lookup_id,
-            "verifier": verifier,
-            "state": b64u_up_to(MAX_STATE),
-            "genesis": b64u,
-            "language": language,
-        },
-    )
+    """Start a conversation; the visitor's bearer token."""
+    fields = await read_json(request)
     res = resources(request)
     async with visitor_limits.creating(res, Bucket.CONVERSATION, res.client_key(request.scope)):
         token = await conversations.create(
@@ -66,7 +56,8 @@ async def create(request: Request) -> Response:
 
 
 async def resume(request: Request) -> Response:
-    fields = await read_json(request, {"lookup": lookup_id, "verifier": verifier})
+    """Resume a conversation with its code: the sealed state and a fresh token."""
+    fields = await read_json(request)
     res = resources(request)
     async with visitor_limits.code_attempt(res, res.client_key(request.scope), fields["lookup"]):
         found, state, token = await conversations.resume(res, fields["lookup"], fields["verifier"])
@@ -91,6 +82,7 @@ async def standing(request: Request) -> Response:
 
 
 async def delete(request: Request) -> Response:
+    """Delete the conversation and everything in it (bookings kept unlinked, or cancelled)."""
     principal = await require_visitor(request)
     assert principal.conversation_id is not None
     choice = await bookings_choice(request)
@@ -100,27 +92,52 @@ async def delete(request: Request) -> Response:
 
 async def bookings_choice(request: Request) -> str:
     """`?bookings=keep` (the default: unlinked from the chat) or `?bookings=cancel`; nothing else."""
-    query = request.query_params
-    values = query.getlist("bookings")
-    if set(query) - {"bookings"} or len(values) > 1 or await request.body():
-        raise PublicError(400, BAD_REQUEST, code="bad_request")
-    if values and values[0] not in holders.CHOICES:
-        raise PublicError(400, BAD_REQUEST, code="bad_request")
-    return values[0] if values else holders.KEEP
+    try:
+        if await request.body():
+            raise PublicError(400, BAD_REQUEST)
+        return str(read_query(request).get("bookings", holders.KEEP))
+    except PublicError:  # a 400, as documented for this call (not the 422 of other queries)
+        raise PublicError(400, BAD_REQUEST, code="bad_request") from None
 
 
 async def end(request: Request) -> Response:
+    """End the conversation (it can still be read or deleted)."""
     principal = await require_visitor(request)
     assert principal.conversation_id is not None
     await conversations.close(resources(request), principal, principal.conversation_id, None)
     return Response(status_code=204)
 
 
+CODE = Body({"lookup": lookup_id, "verifier": verifier})
+VISITOR = ("visitor",)
+
 routes = [
-    Route("/api/directory", directory, methods=["GET"]),
-    Route("/api/visitor/conversations", create, methods=["POST"]),
-    Route("/api/visitor/resume", resume, methods=["POST"]),
-    Route("/api/visitor/queue", standing, methods=["GET"]),
-    Route("/api/visitor/conversation", delete, methods=["DELETE"]),
-    Route("/api/visitor/conversation/end", end, methods=["POST"]),
+    ApiRoute("/api/directory", directory, "GET"),
+    ApiRoute(
+        "/api/visitor/conversations",
+        create,
+        "POST",
+        Operation(
+            body=Body(
+                {
+                    "conversation": hex_id,
+                    "lookup": lookup_id,
+                    "verifier": verifier,
+                    "state": b64u_up_to(MAX_STATE),
+                    "genesis": b64u,
+                    "language": language,
+                }
+            ),
+            responses={201: "Created: the visitor's bearer token", 409: "The id or lookup is taken"},
+        ),
+    ),
+    ApiRoute("/api/visitor/resume", resume, "POST", Operation(body=CODE)),
+    ApiRoute("/api/visitor/queue", standing, "GET", Operation(auth=VISITOR)),
+    ApiRoute(
+        "/api/visitor/conversation",
+        delete,
+        "DELETE",
+        Operation(auth=VISITOR, query={"bookings": one_of(*holders.CHOICES)}, responses={204: "Deleted"}),
+    ),
+    ApiRoute("/api/visitor/conversation/end", end, "POST", Operation(auth=VISITOR, responses={204: "Ended"})),
 ]

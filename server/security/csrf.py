@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.errors import PublicError, error_response
 from server.i18n import N_
 from server.security.cookies import Cookies
+from server.services.tokens import same_secret
 from server.templating import Renderer
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -91,11 +92,7 @@ class CSRFMiddleware:
             return
         presented = connection.headers.get(HEADER) or _form_token(connection.headers, body)
         expected = make_token(self.secret, binding) if binding else None
-        if (
-            not presented
-            or expected is None
-            or not hmac.compare_digest(presented.encode(), expected.encode())
-        ):
+        if not presented or expected is None or not same_secret(presented, expected):
             await self._refuse(scope, replay, send, EXPIRED)
             return
         await self.app(scope, replay, send)

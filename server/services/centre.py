@@ -11,6 +11,7 @@ from server.errors import PublicError
 from server.i18n import N_
 from server.models import AuditEvent, OpeningHours, StaffAccount
 from server.resources import Resources
+from server.validators import clock_time
 
 BAD_HOURS = N_("Opening hours must be given as HH:MM, and opening must come before closing.")
 
@@ -41,11 +42,11 @@ def parse_day(weekday: int, opens: str, closes: str) -> DayHours:
     if not opens.strip() and not closes.strip():
         return DayHours(weekday, None, None)
     try:
-        opens_at = time.fromisoformat(opens.strip())
-        closes_at = time.fromisoformat(closes.strip())
-    except ValueError:
+        opens_at = clock_time(opens.strip())
+        closes_at = clock_time(closes.strip())
+    except PublicError:
         raise PublicError(422, BAD_HOURS) from None
-    if opens_at >= closes_at or opens_at.second or closes_at.second:
+    if opens_at >= closes_at:
         raise PublicError(422, BAD_HOURS)
     return DayHours(weekday, opens_at, closes_at)
 

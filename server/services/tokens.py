@@ -23,6 +23,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def same_secret(presented: str, expected: str) -> bool:
+    """Constant-time comparison of a presented secret with the expected (ASCII) one.
+
+    Total: anything with a non-ASCII character (which no token of ours has) is simply not equal;
+    `hmac.compare_digest` raises TypeError for such strings.
+    """
+    return presented.isascii() and hmac.compare_digest(presented.encode(), expected.encode())
+
+
 def holder_token(secret: bytes, holder_id: uuid.UUID, now: float | None = None) -> str:
     """A bearer token for one booking holder, valid 12 hours: `h.<id>.<expiry>.<hmac>`."""
     expiry = int((now if now is not None else time.time()) + HOLDER_TOKEN_HOURS * 3600)
@@ -36,7 +45,9 @@ def holder_from_token(secret: bytes, token: str, now: float | None = None) -> uu
     if len(parts) != 4 or parts[0] != "h":
         return None
     body = ".".join(parts[:3])
-    if not hmac.compare_digest(parts[3], _mac(secret, body)):
+    if not same_secret(parts[3], _mac(secret, body)):
+        return None
+    if not parts[2].isascii() or not parts[2].isdigit():
         return None
     try:
         holder_id, expiry = uuid.UUID(hex=parts[1]), int(parts[2])
