@@ -13,6 +13,7 @@ from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp
 
 from server.access import LoginRequired
+from server.centres import CentreMiddleware
 from server.db import Database, migrate
 from server.errors import exception_handlers, wants_json
 from server.logs import RequestLogMiddleware
@@ -91,6 +92,7 @@ def create_app(settings: Settings) -> Starlette:
             *visitor_pages.routes,  # last: its /{lang}/… patterns
         ],
         middleware=[
+            Middleware(CentreMiddleware, registry=res.centres),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, renderer=res.renderer),
             Middleware(
                 CSRFMiddleware,

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
 from server.assets import AssetManifest
+from server.centres import CentreRegistry
 from server.db import Database
 from server.passwords import Passwords
 from server.realtime.bus import Bus, LocalBus, RedisBus
@@ -37,6 +38,7 @@ class Resources:
     devices: DeviceCookies
     redis: Redis | None
     bus: Bus
+    centres: CentreRegistry
     hub: Hub = field(init=False)  # every websocket of this process (caps, sessions, allowances)
 
     def __post_init__(self) -> None:
@@ -59,6 +61,7 @@ class Resources:
             devices=DeviceCookies(settings.secret_key, settings.device_cookie_days),
             redis=redis,
             bus=RedisBus(redis, settings.redis_prefix) if redis else LocalBus(),
+            centres=CentreRegistry(db, settings),
         )
 
     async def close(self) -> None:

@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse
 
 from server.assets import AssetManifest
+from server.centres import CentreInfo
 from server.i18n import HTML_LANG, LANGUAGE_NAMES, Translator, is_language, negotiate, ngettext
 from server.settings import LANGUAGES, Settings
 
@@ -18,7 +19,10 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 def request_language(connection: HTTPConnection, settings: Settings) -> str:
     """The interface language: the URL's, else the staff member's choice, else the browser's."""
-    first_segment = connection.url.path.strip("/").split("/", 1)[0]
+    path: str = connection.scope["path"]
+    root: str = connection.scope.get("root_path", "")
+    route_path = path[len(root) :] if root and path.startswith(root) else path  # without /c/<slug>
+    first_segment = route_path.strip("/").split("/", 1)[0]
     if is_language(first_segment):
         return first_segment
     staff_language = getattr(connection.state, "staff_language", None)
@@ -69,6 +73,11 @@ class Renderer:
             "csrf_token": getattr(request.state, "csrf_token", ""),
             "staff": getattr(request.state, "staff", None),
         }
+        centre = request.scope.get("state", {}).get("centre")
+        if isinstance(centre, CentreInfo):  # absent only on the outermost 500 page
+            values["settings"] = centre.settings(self.settings)
+            values["centre"] = centre
+            values["root"] = request.scope.get("root_path", "")
         values.update(context or {})
         body = self.env.get_template(template).render(values)
         return HTMLResponse(body, status_code=status_code)

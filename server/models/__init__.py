@@ -11,7 +11,7 @@ from server.models.booking import (
     BookingStatus,
     CalendarFeed,
 )
-from server.models.centre import AuditEvent, OpeningHours
+from server.models.centre import CENTRE_KINDS, CURRENT_CENTRE, AuditEvent, Centre, CentreStaff, OpeningHours
 from server.models.conversations import (
     OUTCOMES,
     CannedReply,
@@ -22,10 +22,12 @@ from server.models.conversations import (
     Status,
     VisitorToken,
 )
-from server.models.keys import CentreDirectory, CentreIdentity, CentreKey, StaffKey
+from server.models.keys import CentreDirectory, CentreKey, StaffKey
 from server.models.staff import Role, StaffAccount, StaffInvite, StaffSession
 
 __all__ = [
+    "CENTRE_KINDS",
+    "CURRENT_CENTRE",
     "KINDS",
     "OUTCOMES",
     "AuditEvent",
@@ -38,9 +40,10 @@ __all__ = [
     "BookingStatus",
     "CalendarFeed",
     "CannedReply",
+    "Centre",
     "CentreDirectory",
-    "CentreIdentity",
     "CentreKey",
+    "CentreStaff",
     "Conversation",
     "ConversationMember",
     "ConversationMessage",

@@ -7,13 +7,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from server.errors import PublicError
 from server.i18n import N_
 from server.languages import is_interpreter_language
 from server.models import AuditEvent, Role, StaffAccount, StaffInvite, StaffKey, StaffSession, utcnow
+from server.models.centre import in_current_centre
 from server.passwords import password_problem
 from server.realtime import events
 from server.resources import Resources
@@ -176,6 +177,13 @@ async def revoke_invite(res: Resources, actor: StaffAccount, invite_id: uuid.UUI
         session.add(AuditEvent(actor_id=actor.id, action="invite.revoke", subject_id=invite_id))
 
 
+def _of_this_centre(account_id: uuid.UUID) -> Select[StaffAccount]:
+    """An account of the centre being served (another centre's is "not found")."""
+    return select(StaffAccount).where(
+        StaffAccount.id == account_id, in_current_centre(StaffAccount.centre_id)
+    )
+
+
 async def set_active(
     res: Resources, actor: StaffAccount, account_id: uuid.UUID, active: bool
 ) -> StaffAccount:
@@ -186,7 +194,7 @@ async def set_active(
     if account_id == actor.id and not active:
         raise PublicError(409, CANNOT_DEACTIVATE_SELF)
     async with res.db.begin() as session:
-        account = await session.get(StaffAccount, account_id)
+        account = await session.scalar(_of_this_centre(account_id))
         if account is None:
             raise PublicError(404, NOT_FOUND)
         account.is_active = active
@@ -208,7 +216,7 @@ async def set_role(res: Resources, actor: StaffAccount, account_id: uuid.UUID, r
     """
     role = clean_role(raw_role)
     async with res.db.begin() as session:
-        account = await session.get(StaffAccount, account_id, with_for_update=True)
+        account = await session.scalar(_of_this_centre(account_id).with_for_update())
         if account is None:
             raise PublicError(404, NOT_FOUND)
         if account.role == role:
@@ -236,7 +244,9 @@ async def staff_overview(res: Resources) -> StaffOverview:
     async with res.db() as session:
         accounts = list(
             await session.scalars(
-                select(StaffAccount).order_by(StaffAccount.is_active.desc(), StaffAccount.display_name)
+                select(StaffAccount)
+                .where(in_current_centre(StaffAccount.centre_id))
+                .order_by(StaffAccount.is_active.desc(), StaffAccount.display_name)
             )
         )
         invites = list(
@@ -272,7 +282,7 @@ async def set_interpreter_languages(
 ) -> None:
     """Record the languages an interpreter covers (counsellors use them to find one)."""
     async with res.db.begin() as session:
-        account = await session.get(StaffAccount, account_id)
+        account = await session.scalar(_of_this_centre(account_id))
         if account is None:
             raise PublicError(404, NOT_FOUND)
         if account.role != Role.INTERPRETER:
@@ -295,7 +305,11 @@ async def active_interpreters(res: Resources) -> list[Interpreter]:
         rows = await session.execute(
             select(StaffAccount, StaffKey.certificate.is_not(None))
             .outerjoin(StaffKey, StaffKey.staff_id == StaffAccount.id)
-            .where(StaffAccount.role == Role.INTERPRETER, StaffAccount.is_active.is_(True))
+            .where(
+                StaffAccount.role == Role.INTERPRETER,
+                StaffAccount.is_active.is_(True),
+                in_current_centre(StaffAccount.centre_id),
+            )
             .order_by(StaffAccount.display_name)
         )
         return [

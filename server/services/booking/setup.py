@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import AvailabilityException, AvailabilityRule, BookingPolicy, CalendarFeed
+from server.models.centre import in_current_centre
 from server.resources import Resources
 from server.services.booking.slots import Rules
 from server.services.tokens import new_token, token_hash
@@ -44,7 +45,7 @@ class Policy:
 
 
 async def policy_in(db: AsyncSession) -> Policy:
-    row = await db.get(BookingPolicy, 1)
+    row = await db.scalar(select(BookingPolicy).where(in_current_centre(BookingPolicy.centre_id)))
     if row is None:
         return Policy()
     return Policy(
@@ -67,9 +68,9 @@ async def policy(res: Resources) -> Policy:
 async def save_policy(res: Resources, new: Policy) -> None:
     """Replace the centre's policy (values already validated by the route)."""
     async with res.db.begin() as db:
-        row = await db.get(BookingPolicy, 1)
+        row = await db.scalar(select(BookingPolicy).where(in_current_centre(BookingPolicy.centre_id)))
         if row is None:
-            row = BookingPolicy(singleton=1)
+            row = BookingPolicy()
             db.add(row)
         row.slot_minutes = new.slot_minutes
         row.buffer_minutes = new.buffer_minutes
