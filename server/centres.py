@@ -137,6 +137,23 @@ class CentreRegistry:
                 return centre
         return None
 
+    def cached_current(self) -> CentreInfo | None:
+        """The centre being served, from the cache only (always there during a request)."""
+        chosen = CURRENT_CENTRE.get()
+        for centre in self._centres:
+            if centre.id == chosen or (chosen is None and centre.is_first):
+                return centre
+        return None
+
+    def zone(self) -> ZoneInfo:
+        """The time zone of the centre being served (the installation's if none is cached)."""
+        centre = self.cached_current()
+        return centre.zone if centre is not None else self.settings.zone
+
+    def time_zone(self) -> str:
+        centre = self.cached_current()
+        return centre.time_zone if centre is not None else self.settings.time_zone
+
     async def current(self) -> CentreInfo:
         """The centre being served (outside a request: the first centre)."""
         chosen = CURRENT_CENTRE.get()

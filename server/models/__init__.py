@@ -23,7 +23,7 @@ from server.models.conversations import (
     VisitorToken,
 )
 from server.models.keys import CentreDirectory, CentreKey, StaffKey
-from server.models.staff import Role, StaffAccount, StaffInvite, StaffSession
+from server.models.staff import Role, StaffAccount, StaffInvite, StaffSession, staff_of_current_centre
 
 __all__ = [
     "CENTRE_KINDS",
@@ -58,5 +58,6 @@ __all__ = [
     "UTCDateTime",
     "VisitorToken",
     "new_id",
+    "staff_of_current_centre",
     "utcnow",
 ]

@@ -6,11 +6,11 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Uuid
+from sqlalchemy import CheckConstraint, CompoundSelect, ForeignKey, Index, String, Uuid, select, union
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import Base, UTCDateTime, new_id, utcnow
-from server.models.centre import centre_column
+from server.models.centre import CentreStaff, centre_column, in_current_centre
 
 
 class Role(enum.StrEnum):
@@ -88,3 +88,14 @@ class StaffInvite(Base):
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("staff_accounts.id", ondelete="SET NULL")
     )
+
+
+def staff_of_current_centre(role: str | None = None) -> CompoundSelect[tuple[uuid.UUID]]:
+    """The ids of the accounts that work at the centre being served (with `role` there, if given):
+    those whose home it is, and those given a role there (CentreStaff)."""
+    home = select(StaffAccount.id).where(in_current_centre(StaffAccount.centre_id))
+    other = select(CentreStaff.staff_id).where(in_current_centre(CentreStaff.centre_id))
+    if role is not None:
+        home = home.where(StaffAccount.role == role)
+        other = other.where(CentreStaff.role == role)
+    return union(home, other)

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from server.centres import current_centre_of
 from server.errors import PublicError
 from server.i18n import N_, Plural, Translator, is_language, ngettext
 from server.languages import INTERPRETER_LANGUAGES
@@ -212,7 +213,7 @@ async def front_page(request: Request) -> Response:
         raise PublicError(404, N_("This page does not exist."))
     res = resources(request)
     days = await opening_hours(res)
-    now = datetime.now(res.settings.zone)
+    now = datetime.now(res.centres.zone())
     page_lang = language or request_language(request, res.settings)
     day_names = get_day_names("wide", locale=page_lang)
     return res.renderer.page(
@@ -228,7 +229,7 @@ async def front_page(request: Request) -> Response:
 
 async def quick_exit(request: Request) -> Response:
     """Leave for a neutral site at once, asking the browser to forget this site's data."""
-    response = RedirectResponse(resources(request).settings.exit_url, status_code=303)
+    response = RedirectResponse(current_centre_of(request).exit_url, status_code=303)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 
@@ -239,7 +240,7 @@ async def quick_exit(request: Request) -> Response:
 async def chat_page(request: Request) -> Response:
     """Start an anonymous chat, or reopen the one this tab (or device) keeps."""
     res = resources(request)
-    open_now = is_open_at(await opening_hours(res), datetime.now(res.settings.zone))
+    open_now = is_open_at(await opening_hours(res), datetime.now(res.centres.zone()))
     return _page(
         request,
         "visitor/chat.html",

@@ -65,9 +65,15 @@ async def standing(res: Resources, conversation_id: uuid.UUID) -> Standing:
 
     A conversation that is gone has the status `deleted`.
     """
-    open_now = centre.is_open_at(await centre.opening_hours(res), datetime.now(res.settings.zone))
+    open_now = centre.is_open_at(
+        await centre.opening_hours(res), datetime.now((await res.centres.current()).zone)
+    )
     async with res.db() as db:
-        conversation = await db.get(Conversation, conversation_id)
+        conversation = await db.scalar(
+            select(Conversation).where(
+                Conversation.id == conversation_id, in_current_centre(Conversation.centre_id)
+            )
+        )
         if conversation is None or conversation.status == Status.DELETED:
             return Standing(Status.DELETED.value, None, None, open_now)
         if conversation.status != Status.QUEUED:
@@ -152,7 +158,7 @@ async def load(res: Resources) -> Load:
                 Conversation.status == Status.QUEUED, in_current_centre(Conversation.centre_id)
             )
         )
-        midnight = now.astimezone(res.settings.zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        midnight = now.astimezone(res.centres.zone()).replace(hour=0, minute=0, second=0, microsecond=0)
         closed_today = await db.scalar(
             select(func.count())
             .select_from(Conversation)

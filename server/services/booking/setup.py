@@ -89,7 +89,7 @@ async def rules_of(res: Resources, staff_id: uuid.UUID) -> list[AvailabilityRule
     async with res.db() as db:
         found = await db.scalars(
             select(AvailabilityRule)
-            .where(AvailabilityRule.staff_id == staff_id)
+            .where(AvailabilityRule.staff_id == staff_id, in_current_centre(AvailabilityRule.centre_id))
             .order_by(AvailabilityRule.weekday, AvailabilityRule.starts)
         )
         return list(found)
@@ -99,7 +99,10 @@ async def exceptions_of(res: Resources, staff_id: uuid.UUID) -> list[Availabilit
     async with res.db() as db:
         found = await db.scalars(
             select(AvailabilityException)
-            .where(AvailabilityException.staff_id == staff_id)
+            .where(
+                AvailabilityException.staff_id == staff_id,
+                in_current_centre(AvailabilityException.centre_id),
+            )
             .order_by(AvailabilityException.first_day)
         )
         return list(found)
