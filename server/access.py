@@ -78,7 +78,10 @@ async def require_staff(connection: HTTPConnection, *roles: Role) -> StaffAccoun
 
 async def role_at_centre(res: Resources, account: StaffAccount, centre_id: uuid.UUID) -> str | None:
     """The account's role at a centre: its own role at its home centre, else the role given to it
-    there (CentreStaff), else None (it does not work there).  A network admin's flag is no role."""
+    there (CentreStaff), else None (it does not work there).  A network admin has no role at any
+    centre: they can neither read a conversation nor certify staff nor add a trust anchor."""
+    if account.network_admin:
+        return None
     if account.centre_id == centre_id:
         return account.role
     async with res.db() as db:
@@ -95,8 +98,7 @@ async def require_network_admin(connection: HTTPConnection) -> StaffAccount:
         raise LoginRequired
     if not account.network_admin:
         raise PublicError(403, FORBIDDEN)
-    connection.state.staff = account
-    connection.state.staff_language = account.language
+    connection.state.staff_language = account.language  # no `staff`: no centre's menu applies
     return account
 
 

@@ -23,6 +23,7 @@ from server.routes import (
     admin_centre,
     admin_load,
     admin_staff,
+    network,
     staff_account,
     staff_availability,
     staff_bookings,
@@ -88,6 +89,7 @@ def create_app(settings: Settings) -> Starlette:
             *admin_staff.routes,
             *admin_centre.routes,
             *admin_load.routes,
+            *network.routes,
             WebSocketRoute("/ws", websocket_endpoint),
             *visitor_pages.routes,  # last: its /{lang}/… patterns
         ],

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.db import Database
 from server.models import CURRENT_CENTRE, Centre
@@ -59,6 +59,11 @@ class CentreInfo:
     def prefix(self) -> str:
         """This centre's path prefix ("" for the first centre and centres with their own host)."""
         return "" if self.is_first or self.host else f"/c/{self.slug}"
+
+    @property
+    def address(self) -> str:
+        """Its pages' path on the network's own host (the first centre's too: `/` is the network's)."""
+        return f"/c/{self.slug}"
 
     def settings(self, base: Settings) -> Settings:
         """The installation's settings with this centre's profile in place of the defaults."""
@@ -164,6 +169,18 @@ class CentreRegistry:
         return await self.first()
 
 
+def route_path(scope: Scope) -> str:
+    """The request's path without the centre's /c/<slug> prefix (what the routes match)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def resolved_by_default(connection: HTTPConnection) -> bool:
+    """Neither a host name nor a prefix chose the centre (the network's own pages may answer)."""
+    return bool(connection.scope.get("state", {}).get("centre_by") == "default")
+
+
 def current_centre_of(connection: HTTPConnection) -> CentreInfo:
     """The centre the middleware resolved for this request or websocket."""
     value = connection.scope.get("state", {}).get("centre")
@@ -190,21 +207,50 @@ class CentreMiddleware:
             match = PREFIX.match(path[len(root) :] if path.startswith(root) else path)
             if match is not None:
                 centre = await self.registry.by_slug(match.group(1))
-                if centre is None or centre.is_first:
+                if centre is None:
                     await _not_found(scope, receive, send)
                     return
                 if not match.group(2):  # "/c/slug" -> "/c/slug/"
                     scope = {**scope, "path": path + "/", "raw_path": None}
                 scope = {**scope, "root_path": root + f"/c/{centre.slug}"}
+                by = "prefix"
             else:
                 centre = await self.registry.first()
+                by = "default"
+        else:
+            by = "host"
         scope.setdefault("state", {})
         scope["state"]["centre"] = centre
+        scope["state"]["centre_by"] = by
+        if by == "prefix":
+            send = _redirects_under(f"/c/{centre.slug}", send)
         token = CURRENT_CENTRE.set(centre.id)
         try:
             await self.app(scope, receive, send)
         finally:
             CURRENT_CENTRE.reset(token)
+
+
+def _redirects_under(prefix: str, send: Send) -> Send:
+    """A redirect to one of the site's own paths stays under the centre's prefix."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = []
+            for name, value in message.get("headers", []):
+                if name.lower() == b"location" and _own_path(value, prefix.encode()):
+                    value = prefix.encode() + value
+                headers.append((name, value))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending
+
+
+def _own_path(location: bytes, prefix: bytes) -> bool:
+    if not location.startswith(b"/") or location.startswith(b"//"):
+        return False  # another site (the quick exit's neutral site) or scheme-relative
+    return not location.startswith((prefix + b"/", b"/static/"))
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:

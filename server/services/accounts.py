@@ -70,8 +70,10 @@ async def create_admin(
     display_name: str,
     password: str,
     language: str = "nb",
+    network: bool = False,
 ) -> StaffAccount:
-    """Make an administrator account (used by `trygg create-admin`)."""
+    """Make an administrator account of the first centre, or a network administrator
+    (`trygg create-admin [--network]`)."""
     username = clean_username(username)
     display_name = clean_display_name(display_name)
     check_password(password, username)
@@ -81,6 +83,7 @@ async def create_admin(
         role=Role.ADMIN.value,
         language=language,
         password_hash=await res.passwords.hash(password),
+        network_admin=network,
     )
     try:
         async with res.db.begin() as session:
@@ -152,6 +155,7 @@ async def accept_invite(
             if invite.expires_at <= utcnow():
                 raise PublicError(404, INVITE_INVALID)
             account = StaffAccount(
+                centre_id=invite.centre_id,  # the centre that invited, whichever address was used
                 username=username,
                 display_name=invite.display_name,
                 role=invite.role,
