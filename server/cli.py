@@ -7,9 +7,14 @@ import asyncio
 import getpass
 import os
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from server.models.centre import CENTRE_KINDS
 from server.settings import Settings, SettingsError, settings_from_environment
+
+if TYPE_CHECKING:
+    from server.resources import Resources
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,45 +79,19 @@ def main(argv: list[str] | None = None) -> int:
     return _create_admin(settings, args.username, args.display_name, args.password_stdin, args.network)
 
 
-def _centre(settings: Settings, args: argparse.Namespace) -> int:
+def _with_resources(settings: Settings, work: Callable[[Resources], Awaitable[None]]) -> int:
+    """Migrate, then run `work` with the app's resources; a PublicError is printed, exit code 1."""
     from server.db import Database, upgrade_database
     from server.errors import PublicError
     from server.i18n import Translator
     from server.resources import Resources
-    from server.services import network
 
     upgrade_database(settings.database_url)
 
     async def run() -> None:
         res = Resources.build(settings, Database(settings.database_url))
         try:
-            if args.centre_command == "list":
-                for found in await res.centres.all(fresh=True):
-                    where = network.centre_url(res, found)
-                    print(f"{found.slug}\t{found.name}\t{found.region}\t{found.kind}\t{where}")
-                return
-            if args.centre_command == "create":
-                new = network.NewCentre(
-                    args.slug,
-                    args.name,
-                    args.region,
-                    args.kind,
-                    args.host,
-                    args.time_zone,
-                    args.exit_url,
-                    args.emergency_numbers,
-                )
-                made = await network.create_centre(res, new, None)
-                print(f"centre {made.slug!r} created: {network.centre_url(res, made)}/")
-                first_admin = args.first_admin
-            else:
-                named = await res.centres.by_slug(args.slug)
-                if named is None:
-                    raise PublicError(404, network.NO_CENTRE)
-                made, first_admin = named, args.display_name
-            if first_admin:
-                link = await network.appoint_first_admin(res, made.id, first_admin, None)
-                print(f"invitation for its administrator (valid {settings.invite_valid_hours} h): {link}")
+            await work(res)
         finally:
             await res.close()
 
@@ -122,6 +101,42 @@ def _centre(settings: Settings, args: argparse.Namespace) -> int:
         print(f"trygg: {Translator('en')(error.message, **error.values)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _centre(settings: Settings, args: argparse.Namespace) -> int:
+    from server.errors import PublicError
+    from server.services import network
+
+    async def run(res: Resources) -> None:
+        if args.centre_command == "list":
+            for found in await res.centres.all(fresh=True):
+                where = network.centre_url(res, found)
+                print(f"{found.slug}\t{found.name}\t{found.region}\t{found.kind}\t{where}")
+            return
+        if args.centre_command == "create":
+            new = network.NewCentre(
+                args.slug,
+                args.name,
+                args.region,
+                args.kind,
+                args.host,
+                args.time_zone,
+                args.exit_url,
+                args.emergency_numbers,
+            )
+            made = await network.create_centre(res, new, None)
+            print(f"centre {made.slug!r} created: {network.centre_url(res, made)}/")
+            first_admin = args.first_admin
+        else:
+            named = await res.centres.by_slug(args.slug)
+            if named is None:
+                raise PublicError(404, network.NO_CENTRE)
+            made, first_admin = named, args.display_name
+        if first_admin:
+            link = await network.appoint_first_admin(res, made.id, first_admin, None)
+            print(f"invitation for its administrator (valid {settings.invite_valid_hours} h): {link}")
+
+    return _with_resources(settings, run)
 
 
 def _serve(settings: Settings, host: str, port: int, proxy_headers: bool) -> int:
@@ -136,10 +151,6 @@ def _serve(settings: Settings, host: str, port: int, proxy_headers: bool) -> int
 def _create_admin(
     settings: Settings, username: str, display_name: str | None, password_stdin: bool, network: bool
 ) -> int:
-    from server.db import Database, upgrade_database
-    from server.errors import PublicError
-    from server.i18n import Translator
-    from server.resources import Resources
     from server.services.accounts import create_admin
 
     if password_stdin:
@@ -149,21 +160,13 @@ def _create_admin(
         if getpass.getpass("Password again: ") != password:
             print("trygg: the passwords are not the same", file=sys.stderr)
             return 1
-    upgrade_database(settings.database_url)
 
-    async def run() -> None:
-        res = Resources.build(settings, Database(settings.database_url))
-        try:
-            await create_admin(
-                res, username, display_name or username, password, settings.default_language, network=network
-            )
-        finally:
-            await res.close()
+    async def run(res: Resources) -> None:
+        await create_admin(
+            res, username, display_name or username, password, settings.default_language, network=network
+        )
 
-    try:
-        asyncio.run(run())
-    except PublicError as error:
-        print(f"trygg: {Translator('en')(error.message, **error.values)}", file=sys.stderr)
+    if _with_resources(settings, run):
         return 1
     where = "/network/" if network else "/staff/login"
     print(f"administrator {username!r} created; log in at {settings.public_url}{where}")

@@ -4,8 +4,12 @@ centre A refused at centre B), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -332,3 +336,30 @@ def test_new_rows_belong_to_the_centre_they_were_made_at(
     found = client.run(centres_of)
     assert found[chat.id].bytes == a.centre_id
     assert found[oslo_chat.id].bytes == b.centre_id
+
+
+def test_the_command_line_creates_lists_and_staffs_centres(tmp_path: Path) -> None:
+    env = {**os.environ, "TRYGG_DATA_DIR": str(tmp_path), "TRYGG_PASSWORD_HASHING": "fast-insecure-for-tests"}
+    env.pop("DATABASE_URL", None)
+
+    def trygg(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "server", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    made = trygg(
+        "centre", "create", "--slug", "oslo", "--name", "Oslo", "--region", "Oslo", "--first-admin", "Olga"
+    )
+    assert made.returncode == 0, made.stderr
+    assert "/c/oslo/staff/invite/" in made.stdout
+    listed = trygg("centre", "list").stdout.splitlines()
+    assert [line.split("\t")[0] for line in listed] == ["main", "oslo"]
+    again = trygg("centre", "create", "--slug", "oslo", "--name", "Again")
+    assert again.returncode == 1
+    assert "short name" in again.stderr
+    assert trygg("centre", "appoint-admin", "--slug", "nowhere", "--display-name", "X").returncode == 1

@@ -97,14 +97,7 @@ async def create_centre(res: Resources, new: NewCentre, actor: StaffAccount | No
         async with res.db.begin() as db:
             db.add(centre)
             await db.flush()
-            db.add(
-                AuditEvent(
-                    centre_id=centre.id,
-                    actor_id=actor.id if actor else None,
-                    action="network.centre_create",
-                    subject_id=centre.id,
-                )
-            )
+            db.add(_audit(centre.id, actor, "network.centre_create", centre.id))
     except IntegrityError:
         raise PublicError(409, BAD_SLUG) from None
     found = await res.centres.by_id(centre.id)
@@ -130,15 +123,15 @@ async def appoint_first_admin(
     )
     async with res.db.begin() as db:
         db.add(invite)
-        db.add(
-            AuditEvent(
-                centre_id=centre.id,
-                actor_id=actor.id if actor else None,
-                action="network.appoint_admin",
-                subject_id=invite.id,
-            )
-        )
+        db.add(_audit(centre.id, actor, "network.appoint_admin", invite.id))
     return f"{centre_url(res, centre)}/staff/invite/{token}"
+
+
+def _audit(centre_id: uuid.UUID, actor: StaffAccount | None, action: str, subject: uuid.UUID) -> AuditEvent:
+    """A network admin's act, in the audit trail of the centre it concerns (None: the command line)."""
+    return AuditEvent(
+        centre_id=centre_id, actor_id=actor.id if actor else None, action=action, subject_id=subject
+    )
 
 
 def centre_url(res: Resources, centre: CentreInfo) -> str:
