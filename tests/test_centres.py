@@ -363,3 +363,19 @@ def test_the_command_line_creates_lists_and_staffs_centres(tmp_path: Path) -> No
     assert again.returncode == 1
     assert "short name" in again.stderr
     assert trygg("centre", "appoint-admin", "--slug", "nowhere", "--display-name", "X").returncode == 1
+
+
+def test_the_limit_on_new_chats_from_one_address_counts_per_centre(make_settings: Any) -> None:
+    from server.app import create_app
+
+    settings = make_settings(TRYGG_CONVERSATIONS_PER_CLIENT_PER_HOUR="1")
+    with Client(create_app(settings), base_url=BASE_URL) as client:
+        a = build_centre(client, ORIGIN, lambda: client.make_staff("admin"), {"anna": "counsellor"})
+        oslo = add_centre(client, "oslo", "Oslo")
+        b = build_centre(
+            client, ORIGIN, lambda: appoint(client, oslo, "bea"), {"carl": "counsellor"}, "/c/oslo", "bea"
+        )
+        start_visitor(client, BASE_URL, a)
+        with pytest.raises(AssertionError, match="too_many_requests"):
+            start_visitor(client, BASE_URL, a)  # this address has used centre A's allowance ...
+        start_visitor(client, BASE_URL, b, prefix="/c/oslo")  # ... and still has centre B's
