@@ -379,3 +379,70 @@ def test_the_limit_on_new_chats_from_one_address_counts_per_centre(make_settings
         with pytest.raises(AssertionError, match="too_many_requests"):
             start_visitor(client, BASE_URL, a)  # this address has used centre A's allowance ...
         start_visitor(client, BASE_URL, b, prefix="/c/oslo")  # ... and still has centre B's
+
+
+def test_an_admin_of_one_centre_cannot_touch_another_centres_staff_invites_or_bookings(
+    client: Client, two_centres: tuple[Centre, Centre, VisitorChat]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from server.models import Booking, BookingHolder, StaffAccount
+
+    a, b, _ = two_centres
+    anna = a.staff["anna"].account_id
+    pending = a.admin.form(
+        "/staff/admin/invites",
+        {"role": "counsellor", "display_name": "Dina"},
+        token_from="/staff/admin/staff",
+    )
+    invite_id = re.search(r"/staff/admin/invites/([0-9a-f-]{36})/revoke", pending.text)
+    assert invite_id
+
+    async def book_at_a() -> str:
+        starts = datetime.now(UTC) + timedelta(days=3)
+        async with client.res.db.begin() as db:
+            holder = BookingHolder()
+            db.add(holder)
+            await db.flush()
+            db.add(
+                Booking(
+                    centre_id=uuid.UUID(bytes=a.centre_id),
+                    reference="ABCD2345",
+                    holder_id=holder.id,
+                    counsellor_id=anna,
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=1),
+                    kind="phone",
+                    payload=b"x" * 200,
+                )
+            )
+        return "ABCD2345"
+
+    reference = client.run(book_at_a)
+    bea = b.admin
+    staff_page = bea.request("GET", "/staff/admin/staff").text
+    assert "Anna" not in staff_page
+    assert "Dina" not in staff_page  # A's open invitation is not listed at B
+    token_from = "/staff/admin/staff"
+    for action in ("deactivate", "reset", "languages"):
+        answer = bea.form(f"/staff/admin/staff/{anna}/{action}", {"languages": "ar"}, token_from=token_from)
+        assert answer.status_code == 404, (action, answer.status_code)
+    assert (
+        bea.form(f"/staff/admin/invites/{invite_id.group(1)}/revoke", {}, token_from=token_from).status_code
+        == 404
+    )
+    listed = bea.api("GET", "/api/staff/bookings").json()
+    assert listed["bookings"] == []  # B has none, and A's is not B's
+    assert bea.request("GET", f"/staff/bookings/{reference}/invite.ics").status_code in (403, 404)
+
+    async def anna_is_untouched() -> bool:
+        async with client.res.db() as db:
+            account = await db.get(StaffAccount, anna)
+            return account is not None and account.is_active
+
+    assert client.run(anna_is_untouched)
+    # A's own admin still sees all of it.
+    assert "Dina" in a.admin.request("GET", "/staff/admin/staff").text
+    assert [x["reference"] for x in a.admin.api("GET", "/api/staff/bookings").json()["bookings"]] == [
+        "ABCD-2345"
+    ]

@@ -177,6 +177,8 @@ async def revoke_invite(res: Resources, actor: StaffAccount, invite_id: uuid.UUI
         invite = await session.get(StaffInvite, invite_id)
         if invite is None or invite.used_at is not None:
             raise PublicError(404, INVITE_INVALID)
+        if invite.centre_id != (await res.centres.current()).id:
+            raise PublicError(404, INVITE_INVALID)  # another centre's
         await session.delete(invite)
         session.add(AuditEvent(actor_id=actor.id, action="invite.revoke", subject_id=invite_id))
 
@@ -256,7 +258,11 @@ async def staff_overview(res: Resources) -> StaffOverview:
         invites = list(
             await session.scalars(
                 select(StaffInvite)
-                .where(StaffInvite.used_at.is_(None), StaffInvite.expires_at > utcnow())
+                .where(
+                    StaffInvite.used_at.is_(None),
+                    StaffInvite.expires_at > utcnow(),
+                    in_current_centre(StaffInvite.centre_id),
+                )
                 .order_by(StaffInvite.created_at)
             )
         )

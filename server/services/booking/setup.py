@@ -173,5 +173,9 @@ async def revoke_feed(res: Resources, staff_id: uuid.UUID) -> None:
 async def feed_owner(res: Resources, token: str) -> uuid.UUID | None:
     """Whose feed a token opens (looked up by hash: no timing on the token itself)."""
     async with res.db() as db:
-        row = await db.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == token_hash(token)))
+        row = await db.scalar(
+            select(CalendarFeed).where(
+                CalendarFeed.token_hash == token_hash(token), in_current_centre(CalendarFeed.centre_id)
+            )
+        )
         return row.staff_id if row else None
