@@ -446,3 +446,61 @@ def test_an_admin_of_one_centre_cannot_touch_another_centres_staff_invites_or_bo
     assert [x["reference"] for x in a.admin.api("GET", "/api/staff/bookings").json()["bookings"]] == [
         "ABCD-2345"
     ]
+
+
+def test_open_now_and_the_first_open_centre_follow_each_centres_own_hours(client: Client) -> None:
+    from datetime import time
+
+    from server.models import CURRENT_CENTRE
+    from server.services.centre import DayHours, set_opening_hours
+
+    first = client.run(client.res.centres.first)
+    oslo = add_centre(client, "oslo", "Oslo", "Oslo")
+    bergen = add_centre(client, "bergen", "Bergen", "Vestland")
+    admin = client.make_staff("admin").account
+    closed = [DayHours(day, None, None) for day in range(7)]
+    always = [DayHours(day, time(0, 0), time(23, 59, 59)) for day in range(7)]
+
+    async def set_all() -> None:
+        for centre, days in ((first, closed), (oslo, closed), (bergen, always)):
+            token = CURRENT_CENTRE.set(centre.id)
+            try:
+                await set_opening_hours(client.res, admin, days)
+            finally:
+                CURRENT_CENTRE.reset(token)
+
+    client.run(set_all)
+    page = client.get("/en/").text
+    states = re.findall(r'data-slug="([a-z-]+)">.*?<p class="status (open|closed)"', page, re.S)
+    assert states == [("main", "closed"), ("oslo", "closed"), ("bergen", "open")]
+    assert 'id="first-open"' in page
+    chosen = client.get("/network/open-now", params={"lang": "nb"}, follow_redirects=False)
+    assert chosen.headers["location"] == "/c/bergen/nb/chat"
+    assert client.get("/c/bergen/nb/chat").status_code == 200
+
+
+def test_an_interpreter_can_be_enabled_at_a_second_centre(
+    client: Client, two_centres: tuple[Centre, Centre, VisitorChat]
+) -> None:
+    from server.models import CentreStaff
+
+    a, b, _ = two_centres
+    ivan = a.staff["ivan"]
+    counsellor = b.staff["carl"].person
+    assert "Ivan" not in str(counsellor.api("GET", "/api/staff/interpreters").json())
+
+    async def enable() -> None:
+        async with client.res.db.begin() as db:
+            db.add(
+                CentreStaff(
+                    centre_id=uuid.UUID(bytes=b.centre_id), staff_id=ivan.account_id, role="interpreter"
+                )
+            )
+
+    client.run(enable)
+    assert "Ivan" in str(counsellor.api("GET", "/api/staff/interpreters").json())
+    # One login: the same session works at both centres, each with its own page.
+    at_b = Person(client, ORIGIN, "/c/oslo")
+    at_b.jar = ivan.person.jar
+    assert at_b.request("GET", "/staff/interpret").status_code == 200
+    assert ivan.person.request("GET", "/staff/interpret").status_code == 200

@@ -13,7 +13,16 @@ from sqlalchemy.exc import IntegrityError
 from server.errors import PublicError
 from server.i18n import N_
 from server.languages import is_interpreter_language
-from server.models import AuditEvent, Role, StaffAccount, StaffInvite, StaffKey, StaffSession, utcnow
+from server.models import (
+    AuditEvent,
+    Role,
+    StaffAccount,
+    StaffInvite,
+    StaffKey,
+    StaffSession,
+    staff_of_current_centre,
+    utcnow,
+)
 from server.models.centre import in_current_centre
 from server.passwords import password_problem
 from server.realtime import events
@@ -316,9 +325,8 @@ async def active_interpreters(res: Resources) -> list[Interpreter]:
             select(StaffAccount, StaffKey.certificate.is_not(None))
             .outerjoin(StaffKey, StaffKey.staff_id == StaffAccount.id)
             .where(
-                StaffAccount.role == Role.INTERPRETER,
+                StaffAccount.id.in_(staff_of_current_centre(Role.INTERPRETER)),  # shared ones too
                 StaffAccount.is_active.is_(True),
-                in_current_centre(StaffAccount.centre_id),
             )
             .order_by(StaffAccount.display_name)
         )
