@@ -34,7 +34,10 @@ from tests.chat_helpers import PASSWORD, Centre, Person, VisitorChat, build_cent
 from tests.live_server import LiveServer
 
 EXAMPLES = int(os.environ.get("TRYGG_FUZZ_EXAMPLES", "10"))
-STAFF = ("admin", "anna", "ivan")  # the staff of a live site: an admin, a counsellor, an interpreter
+# The staff of a live site: an admin, a counsellor, an interpreter, and a network admin (no
+# role in any centre: the network's pages only).
+STAFF = ("admin", "anna", "ivan", "nina")
+NETWORK_ADMIN = "nina"
 SEED = os.environ.get("TRYGG_FUZZ_SEED")
 # Limits that would only stop the fuzzer early (they have tests of their own).
 UNTHROTTLED = {
@@ -280,6 +283,7 @@ class Site:
     holder_token: str
     reference: str
     raw: httpx2.Client
+    network_admin: Person
     staff_headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -287,6 +291,8 @@ class Site:
         return self.server.url
 
     def staff(self, name: str) -> Person:
+        if name == NETWORK_ADMIN:
+            return self.network_admin
         return self.centre.admin if name == "admin" else self.centre.staff[name].person
 
     def fresh_chat(self) -> VisitorChat:
@@ -300,16 +306,17 @@ class Site:
 
     def refresh_staff(self, *names: str) -> None:
         """Log in again anyone whose session a fuzzed request ended (sessions are cheap)."""
-        for name in names or ("admin", *self.centre.staff):
+        for name in names or ("admin", *self.centre.staff, NETWORK_ADMIN):
             person = self.staff(name)
+            home = "/network/" if name == NETWORK_ADMIN else "/staff/"
             if name in self.staff_headers:
-                if person.request("GET", "/api/staff/keys").status_code == 200:
+                if person.request("GET", home, follow_redirects=False).status_code == 200:
                     continue
                 person.jar.clear()
                 person.login(name)
             self.staff_headers[name] = {
                 "cookie": person.cookie_header(),
-                "x-csrf-token": person.csrf("/staff/"),
+                "x-csrf-token": person.csrf(home),
                 "origin": self.url,
             }
 
@@ -363,7 +370,13 @@ def live_site(data_dir: Path, database_url: str | None) -> Iterator[Site]:
         holder_token, reference = _a_booking(http, server.url, centre)
         raw = stack.enter_context(httpx2.Client(base_url=server.url, timeout=30))
         chat = start_visitor(http, server.url, centre)
-        site = Site(server, http, centre, db, chat, holder_token, reference, raw)
+        made = server.cli(
+            "create-admin", NETWORK_ADMIN, "--network", "--password-stdin", stdin=PASSWORD + "\n"
+        )
+        assert made.returncode == 0, made.stderr
+        network_admin = Person(http, server.url)
+        network_admin.login(NETWORK_ADMIN)
+        site = Site(server, http, centre, db, chat, holder_token, reference, raw, network_admin)
         site.refresh_staff()
         yield site
 

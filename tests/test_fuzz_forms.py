@@ -32,6 +32,7 @@ PAGES = (
     "/staff/admin/booking",
     "/staff/availability",
     "/staff/password",
+    "/network/",
 )
 
 
