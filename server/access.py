@@ -175,11 +175,17 @@ async def staff_session_for_websocket(websocket: WebSocket) -> StaffSession | No
     session = await current_session(res, token) if token else None
     if session is None:
         return None
-    role = await role_at_centre(res, session.account, current_centre_of(websocket).id)
-    if role is None:
+    if await role_at_centre(res, session.account, current_centre_of(websocket).id) is None:
         return None  # staff of another centre: no staff powers on this centre's socket
-    session.account.role = role
     return session
+
+
+async def take_centre_role(websocket: WebSocket, account: StaffAccount) -> None:
+    """The socket's staff member acts in their role at the socket's centre.  Called after the hub
+    recorded the session (with the home role, which is what its session checks compare)."""
+    role = await role_at_centre(resources(websocket), account, current_centre_of(websocket).id)
+    if role is not None:
+        account.role = role  # detached: never written back
 
 
 async def visitor_for_token(res: Resources, token: str) -> Principal | None:

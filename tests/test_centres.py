@@ -504,3 +504,34 @@ def test_an_interpreter_can_be_enabled_at_a_second_centre(
     at_b.jar = ivan.person.jar
     assert at_b.request("GET", "/staff/interpret").status_code == 200
     assert ivan.person.request("GET", "/staff/interpret").status_code == 200
+
+
+def test_on_the_websocket_a_login_acts_in_its_role_at_that_centre(
+    client: Client, two_centres: tuple[Centre, Centre, VisitorChat]
+) -> None:
+    from server.models import CentreStaff
+
+    a, b, _ = two_centres
+    carl = b.staff["carl"]  # a counsellor at Oslo, and (from now) an interpreter at the first centre
+
+    async def enable() -> None:
+        async with client.res.db.begin() as db:
+            db.add(
+                CentreStaff(
+                    centre_id=uuid.UUID(bytes=a.centre_id), staff_id=carl.account_id, role="interpreter"
+                )
+            )
+
+    client.run(enable)
+    cookie = {"origin": ORIGIN, "cookie": carl.person.cookie_header()}
+    client.cookies.clear()
+    with client.websocket_connect("/ws", headers=cookie) as raw:
+        at_a = Socket(raw)
+        at_a.send({"type": "queue", "ref": "q"})
+        assert at_a.until("error", ref="q")["code"] == "forbidden"  # an interpreter takes no one
+        at_a.send({"type": "assignments", "ref": "l"})
+        assert at_a.until("assignments", ref="l")["items"] == []
+    with client.websocket_connect("/c/oslo/ws", headers=cookie) as raw:
+        at_b = Socket(raw)
+        at_b.send({"type": "queue", "ref": "q"})
+        assert at_b.until("queue", ref="q")["items"] == []  # a counsellor at home

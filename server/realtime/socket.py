@@ -73,6 +73,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         session = await access.staff_session_for_websocket(websocket)
         await websocket.accept()
         connection = Connection(websocket, res, session)
+        if session is not None:
+            await access.take_centre_role(websocket, session.account)
         if session is not None and connection.session is None:
             await websocket.close(code=Close.TOO_MANY_FOR_TOKEN)
             return
