@@ -535,3 +535,15 @@ def test_on_the_websocket_a_login_acts_in_its_role_at_that_centre(
         at_b = Socket(raw)
         at_b.send({"type": "queue", "ref": "q"})
         assert at_b.until("queue", ref="q")["items"] == []  # a counsellor at home
+
+
+def test_a_centre_admin_cannot_see_or_touch_the_network_admin(client: Client) -> None:
+    nina = client.run(create_admin, client.res, "nina", "Nina", PASSWORD, "en", True)
+    client.make_staff("admin")
+    admin = Person(client, ORIGIN)
+    admin.login("admin")
+    assert "Nina" not in admin.request("GET", "/staff/admin/staff").text
+    for action in ("deactivate", "reset"):
+        answer = admin.form(f"/staff/admin/staff/{nina.id}/{action}", {}, token_from="/staff/admin/staff")
+        assert answer.status_code == 404, action
+    Person(client, ORIGIN).login("nina")  # still works

@@ -92,8 +92,10 @@ class StaffInvite(Base):
 
 def staff_of_current_centre(role: str | None = None) -> CompoundSelect[tuple[uuid.UUID]]:
     """The ids of the accounts that work at the centre being served (with `role` there, if given):
-    those whose home it is, and those given a role there (CentreStaff)."""
-    home = select(StaffAccount.id).where(in_current_centre(StaffAccount.centre_id))
+    those whose home it is, and those given a role there (CentreStaff); never a network admin."""
+    home = select(StaffAccount.id).where(
+        in_current_centre(StaffAccount.centre_id), StaffAccount.network_admin.is_(False)
+    )
     other = select(CentreStaff.staff_id).where(in_current_centre(CentreStaff.centre_id))
     if role is not None:
         home = home.where(StaffAccount.role == role)

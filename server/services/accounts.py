@@ -193,9 +193,11 @@ async def revoke_invite(res: Resources, actor: StaffAccount, invite_id: uuid.UUI
 
 
 def _of_this_centre(account_id: uuid.UUID) -> Select[StaffAccount]:
-    """An account of the centre being served (another centre's is "not found")."""
+    """An account of the centre being served (another centre's, or a network admin's, is "not found")."""
     return select(StaffAccount).where(
-        StaffAccount.id == account_id, in_current_centre(StaffAccount.centre_id)
+        StaffAccount.id == account_id,
+        in_current_centre(StaffAccount.centre_id),
+        StaffAccount.network_admin.is_(False),
     )
 
 
@@ -260,7 +262,7 @@ async def staff_overview(res: Resources) -> StaffOverview:
         accounts = list(
             await session.scalars(
                 select(StaffAccount)
-                .where(in_current_centre(StaffAccount.centre_id))
+                .where(in_current_centre(StaffAccount.centre_id), StaffAccount.network_admin.is_(False))
                 .order_by(StaffAccount.is_active.desc(), StaffAccount.display_name)
             )
         )

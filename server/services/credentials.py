@@ -77,7 +77,11 @@ async def force_reset(res: Resources, actor: StaffAccount, account_id: uuid.UUID
     async with res.db.begin() as db:
         account = await db.scalar(
             select(StaffAccount)
-            .where(StaffAccount.id == account_id, in_current_centre(StaffAccount.centre_id))
+            .where(
+                StaffAccount.id == account_id,
+                in_current_centre(StaffAccount.centre_id),
+                StaffAccount.network_admin.is_(False),
+            )
             .with_for_update()
         )
         if account is None:  # or another centre's: an admin resets only their own centre's staff

@@ -161,7 +161,9 @@ async def counts(res: Resources) -> list[CentreCounts]:
         staff = dict(
             (
                 await db.execute(
-                    select(StaffAccount.centre_id, func.count()).group_by(StaffAccount.centre_id)
+                    select(StaffAccount.centre_id, func.count())
+                    .where(StaffAccount.network_admin.is_(False))
+                    .group_by(StaffAccount.centre_id)
                 )
             ).all()
         )
