@@ -47,11 +47,16 @@ export class QueuePanel {
   async take(rec) {
     const { t, desk } = this;
     this.notice = "";
+    // The answer may come late (a slow network, a reconnect). If by then the counsellor has gone
+    // on writing or chosen another conversation, the new tab opens without taking the box from
+    // under her fingers: what she types next must not land in another visitor's draft.
+    const draft = () => desk.current()?.session.draft ?? "";
+    const before = { selected: desk.selected, draft: draft() };
     const result = await rec.session.enqueue({ kind: "op", frame: "claim", build: (c) => c.claim() }).result;
     if (result.ok) {
       Object.assign(rec, { mine: true, status: "active" });
       desk.openTab(rec.id);
-      desk.select(rec.id);
+      if (desk.selected === before.selected && draft() === before.draft) desk.select(rec.id);
     } else {
       this.notice = result.code === "already_claimed" ? t.already_claimed : result.message || t.failed;
       if (result.code === "already_claimed") {
