@@ -293,7 +293,7 @@ class Connection:
             try:
                 frame = parse(raw) if raw is not None else parse_binary()
             except FrameError as error:
-                await self.error(error.code, None, error.detail)
+                await self.error(error.code, error.ref, error.detail)
                 continue
             if self.session is not None and frame.type in ACTIONS:
                 self.hub.acted(self.session)
