@@ -273,7 +273,19 @@ def open_staff_page(
     if before is not None:
         before(page)
     log_in(page, live_server.url, name)
-    page.goto(live_server.url + path)
+    return _ready_at(page, live_server.url + path)
+
+
+def another_tab(page: Any, live_server: LiveServer, wire: Wire, path: str = "/staff/chat") -> Any:
+    """The same browser (its session and unlocked key) with `path` open in a second tab."""
+    other = page.context.new_page()
+    wire.watch(other)
+    return _ready_at(other, live_server.url + path)
+
+
+def _ready_at(page: Any, url: str) -> Any:
+    """Open a staff page, unlock the key if asked, and wait for the socket."""
+    page.goto(url)
     page.wait_for_selector("body[data-ready]", state="attached", timeout=WAIT)
     if page.get_attribute("body", "data-ready") == "locked":
         page.fill("#recovery-phrase", PHRASE)

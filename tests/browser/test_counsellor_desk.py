@@ -20,6 +20,8 @@ from tests.browser.pages import (
     WAIT,
     SocketTap,
     Wire,
+    another_tab,
+    click_together,
     message,
     open_dashboard,
     queue_item,
@@ -244,3 +246,29 @@ def test_a_take_answered_late_does_not_switch_the_box_under_the_counsellors_fing
     assert not any("hemlig-halv" in words or "bor hos" in words for words in two.texts)
     one.close()
     two.close()
+
+
+def test_take_in_two_tabs_of_one_counsellor_opens_it_in_both(
+    new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
+) -> None:
+    """Two tabs of one counsellor take the same visitor at once. The tab whose claim lost was
+    told "another counsellor has already taken this conversation" and lost sight of it, though
+    it was hers."""
+    wire = Wire()
+    one = open_dashboard(new_page, live_server, "erik", wire)
+    two = another_tab(one, live_server, wire)
+    visitor = LiveVisitor(http, live_server, centre)
+    visitor.say("hei fra besøkende")
+    for page in (one, two):
+        page.locator(f"#take-{visitor.id}:not([disabled])").wait_for(timeout=WAIT)
+    click_together([one, two], f"#take-{visitor.id}")
+    for page in (one, two):
+        tab(page, visitor.id).wait_for(timeout=WAIT)
+        expect(page.locator("#queue-notice")).to_have_count(0)
+    tab(two, visitor.id).click()
+    send_from_staff(two, "hemlig-fane: fra den andre fanen")
+    visitor.wait_for_text("hemlig-fane: fra den andre fanen")
+    tab(one, visitor.id).click()
+    message(one, "hemlig-fane: fra den andre fanen").wait_for(timeout=WAIT)
+    expect(one.locator("#message-input")).to_be_enabled()
+    visitor.close()

@@ -57,6 +57,9 @@ export class QueuePanel {
       Object.assign(rec, { mine: true, status: "active" });
       desk.openTab(rec.id);
       if (desk.selected === before.selected && draft() === before.draft) desk.select(rec.id);
+    } else if (result.code === "already_claimed" && (await this.mineAfterAll(rec.id))) {
+      // Taken at the same moment in another tab of mine: it is mine here too (the list opened it).
+      if (desk.selected === before.selected && draft() === before.draft) desk.select(rec.id);
     } else {
       this.notice = result.code === "already_claimed" ? t.already_claimed : result.message || t.failed;
       if (result.code === "already_claimed") {
@@ -65,6 +68,19 @@ export class QueuePanel {
       }
     }
     desk.changed();
+  }
+
+  /** Whether the server lists `id` among my conversations; its list goes to the page as if
+   * pushed (which opens the tab). */
+  async mineAfterAll(id) {
+    try {
+      const answer = await this.desk.socket.request({ type: "assignments" });
+      if (answer.type !== "assignments") return false;
+      this.desk.router.route(answer);
+      return answer.items.some((item) => item.conversation === id);
+    } catch {
+      return false;
+    }
   }
 
   /** How long each visitor has waited, every second. */
