@@ -126,6 +126,19 @@ async def set_centre_key(res: Resources, admin: StaffAccount, sig_public: bytes,
         raise PublicError(409, BAD_KEY, code="bad_key") from None
 
 
+async def admin_centre_keys(res: Resources) -> list[tuple[StaffAccount, CentreKey]]:
+    """Every active admin's centre key, for the anchors' page (which of them are anchors is the
+    root's word, verified in the browser)."""
+    async with res.db() as db:
+        rows = await db.execute(
+            select(StaffAccount, CentreKey)
+            .join(CentreKey, CentreKey.admin_id == StaffAccount.id)
+            .where(StaffAccount.is_active.is_(True))
+            .order_by(StaffAccount.display_name)
+        )
+        return [(account, key) for account, key in rows]
+
+
 @dataclass(frozen=True)
 class StaffKeyInfo:
     account: StaffAccount

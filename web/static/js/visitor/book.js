@@ -6,6 +6,7 @@
 
 import { b64decode, b64encode, deriveResumeKeys, fromHex, generateResumeCode, ProtocolError, toHex } from "../protocol.js";
 import { sealForDirectory } from "../shared/booking-seal.js";
+import { TrustProblem, trustFrom } from "../shared/trust.js";
 import { ApiError, bookingApi, dateHeading, downloadInvite, loadSlotPage, localDate, nextDate, saveHolder, whenText } from "./booking-api.js";
 import { tellChat } from "./booking-chat.js";
 import { byId, el, showView } from "../shared/dom.js";
@@ -38,6 +39,7 @@ const state = {
 // --- failing ------------------------------------------------------------------------------
 
 function failureText(error) {
+  if (error instanceof TrustProblem) return t("error_trust");
   if (error instanceof ProtocolError) return error.code === "no_recipients" ? t("error_no_counsellors") : t("error_crypto");
   if (error instanceof ApiError) {
     if (error.code === "too_many_bookings") return t("too_many");
@@ -146,10 +148,8 @@ function readDetails() {
 async function seal(payload) {
   const directory = await bookingApi.directory();
   if (!directory.directory) throw new Error("no_directory");
-  const sealed = await sealForDirectory(payload, {
-    directory: b64decode(directory.directory),
-    anchors: directory.anchors.map((a) => b64decode(a)),
-  });
+  const trust = await trustFrom(directory); // anchors that chain to this page's pin, or TrustProblem
+  const sealed = await sealForDirectory(payload, { directory: b64decode(directory.directory), anchors: trust.anchors });
   return { payload: b64encode(sealed), centreId: directory.centre_id };
 }
 
