@@ -26,11 +26,16 @@ export class Members {
     this.view = { notes: new Map(), known: new Map(), staffNow: [], small: true, counsellor: null };
   }
 
-  /** Read the commits in `entries`; `statusCounsellor` is the server's word on who has it. */
-  read(entries, statusCounsellor = null, now = Date.now()) {
+  /**
+   * Read the commits in `entries`; `statusCounsellor` is the server's word on who has it;
+   * `initial`: the genesis's members, who can read before any commit (and before the first
+   * message) — the visitor sees them all.
+   */
+  read(entries, statusCounsellor = null, now = Date.now(), initial = []) {
     const known = new Map(); // member id -> {name, role}: everyone listed by a commit so far
     const notes = new Map(); // seq -> [text]
-    let staffNow = [];
+    for (const m of initial) this._learn(known, m);
+    let staffNow = initial.filter((m) => m.role !== Role.VISITOR).map((m) => toHex(m.memberId));
     let small = true;
     let counsellor = statusCounsellor;
     let waitUntil = null;
