@@ -5,7 +5,7 @@
 // here and shown once; from a chat (this tab keeps its token), the booking is tied to it.
 
 import { b64decode, b64encode, deriveResumeKeys, fromHex, generateResumeCode, ProtocolError, toHex } from "../protocol.js";
-import { sealForDirectory } from "../shared/booking-seal.js";
+import { newReference, sealForDirectory } from "../shared/booking-seal.js";
 import { TrustProblem, trustFrom } from "../shared/trust.js";
 import { ApiError, bookingApi, dateHeading, downloadInvite, loadSlotPage, localDate, nextDate, saveHolder, whenText } from "./booking-api.js";
 import { tellChat } from "./booking-chat.js";
@@ -145,12 +145,14 @@ function readDetails() {
   return { payload, kind };
 }
 
-async function seal(payload) {
+/** Seal the details to the counsellors, bound to this booking's reference (chosen here) and kind. */
+async function seal(payload, kind) {
   const directory = await bookingApi.directory();
   if (!directory.directory) throw new Error("no_directory");
   const trust = await trustFrom(directory); // anchors that chain to this page's pin, or TrustProblem
-  const sealed = await sealForDirectory(payload, { directory: b64decode(directory.directory), anchors: trust.anchors });
-  return { payload: b64encode(sealed), centreId: directory.centre_id };
+  const reference = await newReference();
+  const sealed = await sealForDirectory(payload, { directory: b64decode(directory.directory), anchors: trust.anchors, reference, kind });
+  return { payload: b64encode(sealed), centreId: directory.centre_id, reference };
 }
 
 async function submitDetails(event) {
@@ -167,7 +169,7 @@ async function submitDetails(event) {
   working(t("sealing"));
   let sealed;
   try {
-    sealed = await seal(read.payload);
+    sealed = await seal(read.payload, read.kind);
   } catch (error) {
     // Fail closed: nothing about this booking has been sent.
     state.busy = false;
@@ -177,6 +179,7 @@ async function submitDetails(event) {
   const request = {
     start: state.chosen.start,
     kind: read.kind,
+    reference: sealed.reference,
     payload: sealed.payload,
     fuller_invite: byId("fuller-invite").checked,
     same_counsellor: state.fromChat && byId("same-counsellor").checked,
