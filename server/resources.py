@@ -17,6 +17,7 @@ from server.security.clients import ClientHasher
 from server.security.cookies import Cookies
 from server.security.devices import DeviceCookies
 from server.security.limits import Limits
+from server.services.trust_files import TrustFiles
 from server.settings import Settings
 from server.templating import Renderer
 
@@ -37,6 +38,7 @@ class Resources:
     devices: DeviceCookies
     redis: Redis | None
     bus: Bus
+    trust: TrustFiles  # the pins and the log key, outside the database
     hub: Hub = field(init=False)  # every websocket of this process (caps, sessions, allowances)
 
     def __post_init__(self) -> None:
@@ -46,19 +48,23 @@ class Resources:
     def build(cls, settings: Settings, db: Database) -> Resources:
         assets = AssetManifest()
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        trust = TrustFiles(settings)
+        renderer = Renderer(settings, assets)
+        renderer.env.globals["trust_pin"] = trust.page_pin
         return cls(
             settings=settings,
             engine=db.engine,
             db=db,
             passwords=Passwords(settings.password_hashing),
             assets=assets,
-            renderer=Renderer(settings, assets),
+            renderer=renderer,
             cookies=Cookies.for_settings(settings),
             client_key=ClientHasher(settings.secret_key if redis else None),
             limits=Limits(settings, redis),
             devices=DeviceCookies(settings.secret_key, settings.device_cookie_days),
             redis=redis,
             bus=RedisBus(redis, settings.redis_prefix) if redis else LocalBus(),
+            trust=trust,
         )
 
     async def close(self) -> None:

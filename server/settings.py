@@ -88,6 +88,11 @@ class Settings:
     websockets_per_token: int = 5
     websockets_per_session: int = 10
     log_level: str = "INFO"
+    # Trust (PROTOCOL.md §5.5): the pinned fingerprint of the default centre's first anchor, and
+    # pins of other centres by centre id (hex); neither set = trust on first use (a file in data_dir).
+    trust_pin: bytes | None = None
+    trust_pins: Mapping[bytes, bytes] = field(default_factory=dict)
+    log_key_seed: bytes | None = field(default=None, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -178,6 +183,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             env.get("TRYGG_LOG_LEVEL", "INFO").upper(),
             ("DEBUG", "INFO", "WARNING", "ERROR"),
         ),
+        trust_pin=_pin("TRYGG_TRUST_PIN", env.get("TRYGG_TRUST_PIN", "")) or None,
+        trust_pins=_pins_file(env.get("TRYGG_TRUST_PINS_FILE", "")),
+        log_key_seed=_pin("TRYGG_LOG_KEY", env.get("TRYGG_LOG_KEY", "")) or None,
     )
 
 
@@ -229,6 +237,35 @@ def _secret_key(raw: str, data_dir: Path) -> bytes:
     with os.fdopen(fd, "wb") as handle:
         handle.write(key)
     return key
+
+
+def _pin(name: str, raw: str) -> bytes:
+    """64 hex digits (32 bytes), or empty."""
+    value = raw.strip().lower()
+    if not value:
+        return b""
+    if not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise SettingsError(f"{name} must be 64 hex digits (the fingerprint the admin's keys page shows)")
+    return bytes.fromhex(value)
+
+
+def _pins_file(raw: str) -> dict[bytes, bytes]:
+    """A file of lines `<centre id, 32 hex digits> <pin, 64 hex digits>`; # starts a comment."""
+    if not raw:
+        return {}
+    try:
+        text = Path(raw).read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(f"TRYGG_TRUST_PINS_FILE {raw}: {error.strerror}") from None
+    pins: dict[bytes, bytes] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if len(words) != 2 or not re.fullmatch(r"[0-9a-fA-F]{32}", words[0]):
+            raise SettingsError(f"TRYGG_TRUST_PINS_FILE line {number}: write <centre id> <pin> in hex")
+        pins[bytes.fromhex(words[0])] = _pin(f"TRYGG_TRUST_PINS_FILE line {number}", words[1])
+    return pins
 
 
 def _public_url(raw: str) -> str:

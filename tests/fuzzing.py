@@ -397,7 +397,7 @@ def _a_booking(http: httpx2.Client, url: str, centre: Centre) -> tuple[str, str]
     bearer = {"authorization": f"Bearer {token}", "origin": url}
     day = (date.today() + timedelta(days=3)).isoformat()
     free = http.get(f"/api/booking/slots?from={day}&days=7", headers=bearer).json()["days"]
-    payload = bytes([1, 1]) + os.urandom(96 + 12 + 16 + 20)
+    payload = bytes([2, 1]) + os.urandom(96 + 12 + 16 + 20)
     booked = http.post(
         "/api/booking/bookings",
         json={

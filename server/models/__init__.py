@@ -22,7 +22,15 @@ from server.models.conversations import (
     Status,
     VisitorToken,
 )
-from server.models.keys import CentreDirectory, CentreIdentity, CentreKey, StaffKey
+from server.models.keys import (
+    CentreDirectory,
+    CentreIdentity,
+    CentreKey,
+    StaffKey,
+    TrustLogEntry,
+    TrustRootDraft,
+    TrustRootVersion,
+)
 from server.models.staff import Role, StaffAccount, StaffInvite, StaffSession
 
 __all__ = [
@@ -52,6 +60,9 @@ __all__ = [
     "StaffPresence",
     "StaffSession",
     "Status",
+    "TrustLogEntry",
+    "TrustRootDraft",
+    "TrustRootVersion",
     "UTCDateTime",
     "VisitorToken",
     "new_id",

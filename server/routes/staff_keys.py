@@ -113,6 +113,21 @@ async def set_centre_key(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def admin_keys(request: Request) -> Response:
+    """Every active admin's centre key (public half only), for adding or removing anchors."""
+    await require_admin(request)
+    return JSONResponse(
+        [
+            {
+                "admin_id": account.id.hex,
+                "display_name": account.display_name,
+                "sig_public": to_b64u(key.sig_public),
+            }
+            for account, key in await keys.admin_centre_keys(resources(request))
+        ]
+    )
+
+
 async def staff_keys(request: Request) -> Response:
     """Every staff member's public keys and certificate (admins)."""
     await require_admin(request)
@@ -183,6 +198,7 @@ routes = [
         "/api/admin/centre-key", set_centre_key, "PUT", storing(Body({"sig_public": KEY, "backup": BACKUP}))
     ),
     ApiRoute("/api/admin/staff-keys", staff_keys, "GET", STAFF),
+    ApiRoute("/api/admin/centre-keys", admin_keys, "GET", STAFF),
     ApiRoute(
         "/api/admin/directory",
         publish_directory,

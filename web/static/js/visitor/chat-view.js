@@ -46,7 +46,7 @@ function notesFor(entry, { view, consent, extra }) {
 /** The transcript and the outbox. `chat`: {session, socket, members, consent, extra, status, …}. */
 export function renderTranscript(chat) {
   const { session, members } = chat;
-  const view = members.read(session.transcript.entries, chat.counsellorId);
+  const view = members.read(session.transcript.entries, chat.counsellorId, Date.now(), session.initialMembers);
   members.render();
   const items = [];
   const said = []; // what a screen reader hears of it: others' messages and what happened
