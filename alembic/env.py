@@ -42,6 +42,10 @@ def run_migrations_offline() -> None:
 
 def do_run_migrations(connection: Connection) -> None:
     is_postgres = connection.dialect.name == "postgresql"
+    if connection.dialect.name == "sqlite":
+        # Batch migrations re-create tables; with foreign keys on, dropping a parent table would
+        # cascade into its children.  Off outside the transaction (a no-op inside one), checked after.
+        connection.connection.cursor().execute("PRAGMA foreign_keys=OFF")
     if is_postgres:
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         connection.commit()
@@ -54,6 +58,10 @@ def do_run_migrations(connection: Connection) -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            if not is_postgres:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left rows that break foreign keys: {broken[:5]}")
     finally:
         if is_postgres:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})

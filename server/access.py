@@ -16,17 +16,21 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
 from crypto.constants import Role as MemberRole
+from server.centres import current_centre_of
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import (
     Booking,
     BookingHolder,
+    CentreStaff,
+    Conversation,
     ConversationMember,
     Role,
     StaffAccount,
     StaffSession,
     VisitorToken,
 )
+from server.models.centre import in_current_centre
 from server.resources import Resources, resources
 from server.services.staff_sessions import current_account, current_session
 from server.services.tokens import holder_from_token, token_hash
@@ -61,10 +65,40 @@ async def require_staff(connection: HTTPConnection, *roles: Role) -> StaffAccoun
     account = await current_account(res, token)
     if account is None:
         raise LoginRequired
+    role = await role_at_centre(res, account, current_centre_of(connection).id)
+    if role is None:
+        raise PublicError(403, FORBIDDEN)  # logged in, but not working at this centre
+    account.role = role  # the role at this centre (the account is detached: never written back)
     connection.state.staff = account
     connection.state.staff_language = account.language
     if roles and Role(account.role) not in roles:
         raise PublicError(403, FORBIDDEN)
+    return account
+
+
+async def role_at_centre(res: Resources, account: StaffAccount, centre_id: uuid.UUID) -> str | None:
+    """The account's role at a centre: its own role at its home centre, else the role given to it
+    there (CentreStaff), else None (it does not work there).  A network admin has no role at any
+    centre: they can neither read a conversation nor certify staff nor add a trust anchor."""
+    if account.network_admin:
+        return None
+    if account.centre_id == centre_id:
+        return account.role
+    async with res.db() as db:
+        row = await db.get(CentreStaff, (centre_id, account.id))
+    return row.role if row is not None else None
+
+
+async def require_network_admin(connection: HTTPConnection) -> StaffAccount:
+    """A network administrator (creates centres, appoints their first admins, sees counts)."""
+    res = resources(connection)
+    token = connection.cookies.get(res.cookies.session)
+    account = await current_account(res, token) if token else None
+    if account is None:
+        raise LoginRequired
+    if not account.network_admin:
+        raise PublicError(403, FORBIDDEN)
+    connection.state.staff_language = account.language  # no `staff`: no centre's menu applies
     return account
 
 
@@ -138,13 +172,24 @@ async def staff_session_for_websocket(websocket: WebSocket) -> StaffSession | No
     (visitors have no cookie).  The socket lives only as long as this session does."""
     res = resources(websocket)
     token = websocket.cookies.get(res.cookies.session)
-    return await current_session(res, token) if token else None
+    session = await current_session(res, token) if token else None
+    if session is None:
+        return None
+    role = await role_at_centre(res, session.account, current_centre_of(websocket).id)
+    if role is None:
+        return None  # staff of another centre: no staff powers on this centre's socket
+    session.account.role = role
+    return session
 
 
 async def visitor_for_token(res: Resources, token: str) -> Principal | None:
     """The visitor a bearer token (from HTTP or a `hello` frame) stands for, or None."""
     async with res.db() as db:
-        row = await db.get(VisitorToken, token_hash(token))
+        row = await db.scalar(
+            select(VisitorToken)
+            .join(Conversation, Conversation.id == VisitorToken.conversation_id)
+            .where(VisitorToken.token_hash == token_hash(token), in_current_centre(Conversation.centre_id))
+        )
     return Principal(conversation_id=row.conversation_id) if row else None
 
 
@@ -187,7 +232,13 @@ async def membership(
     db: AsyncSession, principal: Principal, conversation_id: uuid.UUID
 ) -> ConversationMember | None:
     """The acting person's row in the conversation's current roster, if they are in it."""
-    query = select(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
+    query = (
+        select(ConversationMember)
+        .join(Conversation, Conversation.id == ConversationMember.conversation_id)
+        .where(
+            ConversationMember.conversation_id == conversation_id, in_current_centre(Conversation.centre_id)
+        )
+    )
     if principal.staff is not None:
         return await db.scalar(query.where(ConversationMember.staff_id == principal.staff.id))
     if principal.conversation_id != conversation_id:

@@ -13,6 +13,7 @@ from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp
 
 from server.access import LoginRequired
+from server.centres import CentreMiddleware
 from server.db import Database, migrate
 from server.errors import exception_handlers, wants_json
 from server.logs import RequestLogMiddleware
@@ -22,6 +23,7 @@ from server.routes import (
     admin_centre,
     admin_load,
     admin_staff,
+    network,
     staff_account,
     staff_availability,
     staff_bookings,
@@ -91,10 +93,12 @@ def create_app(settings: Settings) -> Starlette:
             *admin_staff.routes,
             *admin_centre.routes,
             *admin_load.routes,
+            *network.routes,
             WebSocketRoute("/ws", websocket_endpoint),
             *visitor_pages.routes,  # last: its /{lang}/… patterns
         ],
         middleware=[
+            Middleware(CentreMiddleware, registry=res.centres),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, renderer=res.renderer),
             Middleware(
                 CSRFMiddleware,

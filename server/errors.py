@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from server.centres import route_path
 from server.i18n import N_, Plural, Translator
 from server.templating import Renderer, request_language
 
@@ -35,7 +36,7 @@ MESSAGES = {
 
 def wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
-    return request.url.path.startswith("/api/") or (
+    return route_path(request.scope).startswith("/api/") or (
         "application/json" in accept and "text/html" not in accept
     )
 

@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
 from server.assets import AssetManifest
+from server.centres import CentreRegistry
 from server.db import Database
+from server.models.centre import CURRENT_CENTRE
 from server.passwords import Passwords
 from server.realtime.bus import Bus, LocalBus, RedisBus
 from server.realtime.hub import Hub
@@ -20,6 +22,12 @@ from server.security.limits import Limits
 from server.services.trust_files import TrustFiles
 from server.settings import Settings
 from server.templating import Renderer
+
+
+def _served_centre() -> bytes | None:
+    """The protocol id of the centre a page is rendered for (None: the first centre)."""
+    current = CURRENT_CENTRE.get()
+    return current.bytes if current is not None else None
 
 
 @dataclass
@@ -39,6 +47,7 @@ class Resources:
     redis: Redis | None
     bus: Bus
     trust: TrustFiles  # the pins and the log key, outside the database
+    centres: CentreRegistry
     hub: Hub = field(init=False)  # every websocket of this process (caps, sessions, allowances)
 
     def __post_init__(self) -> None:
@@ -50,7 +59,7 @@ class Resources:
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         trust = TrustFiles(settings)
         renderer = Renderer(settings, assets)
-        renderer.env.globals["trust_pin"] = trust.page_pin
+        renderer.env.globals["trust_pin"] = lambda: trust.page_pin(_served_centre())
         return cls(
             settings=settings,
             engine=db.engine,
@@ -65,6 +74,7 @@ class Resources:
             redis=redis,
             bus=RedisBus(redis, settings.redis_prefix) if redis else LocalBus(),
             trust=trust,
+            centres=CentreRegistry(db, settings),
         )
 
     async def close(self) -> None:

@@ -55,6 +55,8 @@ class Settings:
     exit_url: str = "https://www.yr.no/"
     centre_name: str = "Trygg"
     centre_phone: str = ""
+    network_name: str = ""  # a network of centres: named on every centre's pages, if set
+    national_phone: str = ""  # the network's shared national number
     invite_domain: str = "invalid"
     password_hashing: PasswordHashing = STRONG_HASHING
     session_idle_minutes: int = 60
@@ -144,6 +146,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         exit_url=_exit_url(env.get("TRYGG_EXIT_URL", "https://www.yr.no/")),
         centre_name=_text("TRYGG_CENTRE_NAME", env.get("TRYGG_CENTRE_NAME", "Trygg"), 80),
         centre_phone=_text("TRYGG_CENTRE_PHONE", env.get("TRYGG_CENTRE_PHONE", ""), 40),
+        network_name=_text("TRYGG_NETWORK_NAME", env.get("TRYGG_NETWORK_NAME", ""), 80),
+        national_phone=_text("TRYGG_NATIONAL_PHONE", env.get("TRYGG_NATIONAL_PHONE", ""), 40),
         invite_domain=_domain("TRYGG_INVITE_DOMAIN", env.get("TRYGG_INVITE_DOMAIN") or "invalid"),
         password_hashing=_password_hashing(env.get("TRYGG_PASSWORD_HASHING", "strong")),
         session_idle_minutes=_int(env, "TRYGG_SESSION_IDLE_MINUTES", 60, 5, 24 * 60),

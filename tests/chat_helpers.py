@@ -63,12 +63,14 @@ def unb64(text: str) -> bytes:
 class Person:
     """One browser: its own cookie jar over a shared HTTP client."""
 
-    def __init__(self, http: Any, origin: str) -> None:
+    def __init__(self, http: Any, origin: str, prefix: str = "") -> None:
         self.http = http
         self.origin = origin
+        self.prefix = prefix  # a centre's /c/<slug> when it is not the first centre
         self.jar: dict[str, str] = {}
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        url = self.prefix + url if url.startswith("/") else url
         self.http.cookies.clear()
         for name, value in self.jar.items():
             self.http.cookies.set(name, value)
@@ -187,7 +189,7 @@ class Centre:
         )
         match = INVITE_RE.search(response.text)
         assert match, response.text
-        person = Person(self.http, self.origin)
+        person = Person(self.http, self.origin, self.admin.prefix)
         accepted = person.form(
             match.group(1), {"username": name, "password": PASSWORD, "password_again": PASSWORD}
         )
@@ -231,11 +233,19 @@ class Centre:
         assert response.status_code == 204, response.text
 
 
-def build_centre(http: Any, origin: str, make_admin: Callable[[], None], names: dict[str, str]) -> Centre:
-    """An admin (made by `make_admin` with user name `admin`) and staff named in `names` (name -> role)."""
+def build_centre(
+    http: Any,
+    origin: str,
+    make_admin: Callable[[], None],
+    names: dict[str, str],
+    prefix: str = "",
+    admin_name: str = "admin",
+) -> Centre:
+    """An admin (made by `make_admin` with user name `admin_name`) and staff named in `names`
+    (name -> role), at the centre under `prefix` (the first centre when "")."""
     make_admin()
-    admin = Person(http, origin)
-    admin.login("admin")
+    admin = Person(http, origin, prefix)
+    admin.login(admin_name)
     centre = Centre(http, origin, admin)
     centre.admin_key = generate_admin_key()
     response = admin.api(
@@ -268,7 +278,9 @@ class VisitorChat:
         return uuid.UUID(bytes=self.conversation.conversation_id)
 
 
-def start_visitor(http: Any, origin: str, centre: Centre, language: str = "en") -> VisitorChat:
+def start_visitor(
+    http: Any, origin: str, centre: Centre, language: str = "en", prefix: str = ""
+) -> VisitorChat:
     code = generate_resume_code()
     keys = crypto_testing.derive_resume_keys_with_iterations(code, centre.centre_id, 1000)
     created = crypto_testing.create_conversation_with(
@@ -284,7 +296,7 @@ def start_visitor(http: Any, origin: str, centre: Centre, language: str = "en") 
         "language": language,
     }
     http.cookies.clear()
-    response = http.post("/api/visitor/conversations", json=body, headers={"origin": origin})
+    response = http.post(f"{prefix}/api/visitor/conversations", json=body, headers={"origin": origin})
     assert response.status_code == 201, response.text
     return VisitorChat(created.conversation, created.genesis, code, keys, response.json()["token"])
 

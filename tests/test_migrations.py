@@ -69,3 +69,177 @@ def test_alembic_by_hand_uses_the_service_configuration(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "trygg.sqlite3").exists()
     assert "staff_accounts" in run_async(_tables(f"sqlite+aiosqlite:///{tmp_path / 'trygg.sqlite3'}"))
+
+
+# --- 0010: a single-centre database moves into "the first centre" with nothing lost -------------
+
+SINGLE_CENTRE_ROWS = {
+    "staff_accounts": 1,
+    "staff_invites": 1,
+    "audit_events": 1,
+    "conversations": 1,
+    "conversation_messages": 1,
+    "canned_replies": 1,
+    "booking_holders": 1,
+    "bookings": 1,
+    "availability_rules": 1,
+    "availability_exceptions": 1,
+    "calendar_feeds": 1,
+    "centre_keys": 1,
+    "centre_directories": 1,
+    "opening_hours": 2,
+    "booking_policy": 1,
+}
+
+
+async def _fill_single_centre(url: str, centre: bytes) -> None:
+    """One row (or two) in every per-centre table, as a 0006 database would have them."""
+    import uuid
+
+    from sqlalchemy import text
+
+    engine = create_async_engine(url)
+    staff, conv, holder = uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4().hex
+    if url.startswith("postgresql"):
+        staff, conv, holder = (str(uuid.UUID(x)) for x in (staff, conv, holder))
+    now = "2026-11-30 10:00:00"
+    statements = [
+        ("INSERT INTO centre_identity (singleton, centre_id) VALUES (1, :c)", {"c": centre}),
+        (
+            "INSERT INTO staff_accounts (id, username, display_name, role, language, password_hash,"
+            " is_active, created_at) VALUES (:s, 'anna', 'Anna', 'counsellor', 'nb', 'x', true, :t)",
+            {},
+        ),
+        (
+            "INSERT INTO staff_invites (id, token_hash, role, display_name, created_at, expires_at)"
+            " VALUES (:h, 'i', 'counsellor', 'B', :t, :t)",
+            {},
+        ),
+        ("INSERT INTO audit_events (id, at, action) VALUES (:h, :t, 'x')", {}),
+        (
+            "INSERT INTO conversations (id, status, language, created_at, last_seq)"
+            " VALUES (:v, 'queued', 'nb', :t, 0)",
+            {},
+        ),
+        (
+            "INSERT INTO conversation_messages (conversation_id, seq, client_id, kind, epoch, sender_id,"
+            " message_hash, body, created_at) VALUES (:v, 0, 'c', 0, 0, :b, :b, :b, :t)",
+            {"b": b"\x01" * 16},
+        ),
+        ("INSERT INTO canned_replies (id, staff_id, body, created_at) VALUES (:h, :s, :b, :t)", {"b": b"x"}),
+        ("INSERT INTO booking_holders (id, created_at) VALUES (:o, :t)", {}),
+        (
+            "INSERT INTO bookings (id, reference, holder_id, counsellor_id, starts_at, ends_at, kind, status,"
+            " sequence, same_counsellor, fuller_invite, language, payload, created_at, updated_at)"
+            " VALUES (:h, 'ABCD2345', :o, :s, :t, '2026-11-30 11:00:00', 'phone', 'confirmed', 0, false,"
+            " false, 'nb', :b, :t, :t)",
+            {"b": b"x"},
+        ),
+        (
+            "INSERT INTO availability_rules (id, staff_id, weekday, starts, ends)"
+            " VALUES (:h, :s, 0, '09:00:00', '12:00:00')",
+            {},
+        ),
+        (
+            "INSERT INTO availability_exceptions (id, staff_id, first_day, last_day)"
+            " VALUES (:h, :s, '2026-12-24', '2026-12-26')",
+            {},
+        ),
+        ("INSERT INTO calendar_feeds (staff_id, token_hash, created_at) VALUES (:s, 'f', :t)", {}),
+        (
+            "INSERT INTO centre_keys (admin_id, sig_public, backup, created_at) VALUES (:s, :b, :b, :t)",
+            {"b": b"k" * 32},
+        ),
+        ("INSERT INTO centre_directories (serial, signed, published_at) VALUES (1, :b, :t)", {"b": b"d"}),
+        ("DELETE FROM opening_hours", {}),
+        ("INSERT INTO opening_hours (weekday, opens_at, closes_at) VALUES (0, '09:00:00', '15:00:00')", {}),
+        ("INSERT INTO opening_hours (weekday, opens_at, closes_at) VALUES (1, '09:00:00', '15:00:00')", {}),
+        ("DELETE FROM booking_policy", {}),
+        (
+            "INSERT INTO booking_policy (singleton, slot_minutes, buffer_minutes, min_notice_hours,"
+            " horizon_days, max_future_bookings, address, phone, video_link)"
+            " VALUES (1, 45, 15, 24, 28, 2, 'Storgata 1', true, '')",
+            {},
+        ),
+    ]
+    try:
+        async with engine.begin() as connection:
+            for sql, values in statements:
+                params = {"s": staff, "v": conv, "o": holder, "h": uuid.uuid4().hex, "t": now, **values}
+                if url.startswith("postgresql"):
+                    params["h"] = str(uuid.UUID(params["h"]))
+                    params = {k: (datetime_of(v) if k == "t" else v) for k, v in params.items()}
+                used = {k: v for k, v in params.items() if f":{k}" in sql}
+                await connection.execute(text(sql), used)
+    finally:
+        await engine.dispose()
+
+
+def datetime_of(value: object) -> object:
+    from datetime import UTC, datetime
+
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+async def _counts_and_centres(url: str) -> tuple[dict[str, int], set[object]]:
+    from sqlalchemy import text
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            counts = {}
+            for table in SINGLE_CENTRE_ROWS:  # fixed names, no input
+                found = await connection.execute(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+                counts[table] = int(found.scalar_one())
+            centres: set[object] = set()
+            for table in SINGLE_CENTRE_ROWS:
+                if table in ("conversation_messages", "booking_holders"):
+                    continue
+                rows = await connection.execute(text(f"SELECT DISTINCT centre_id FROM {table}"))  # noqa: S608
+                centres |= {str(row[0]).replace("-", "") for row in rows}
+            return counts, centres
+    finally:
+        await engine.dispose()
+
+
+def test_0010_moves_a_single_centre_database_into_the_first_centre(empty_database_url: str) -> None:
+    import secrets
+    import uuid
+
+    from sqlalchemy import text
+
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0006")
+    centre = secrets.token_bytes(16)
+    run_async(_fill_single_centre(empty_database_url, centre))
+    command.upgrade(config, "0010")
+
+    counts, centres = run_async(_counts_and_centres(empty_database_url))
+    assert counts == SINGLE_CENTRE_ROWS  # nothing lost
+    assert centres == {uuid.UUID(bytes=centre).hex}  # all of it in the first centre ...
+
+    async def first_centre() -> tuple[str, str]:
+        engine = create_async_engine(empty_database_url)
+        try:
+            async with engine.connect() as connection:
+                row = (await connection.execute(text("SELECT id, slug FROM centres"))).one()
+                return str(row[0]).replace("-", ""), row[1]
+        finally:
+            await engine.dispose()
+
+    # ... whose id is the old protocol centre id, so resume codes and certificates stay valid
+    assert run_async(first_centre()) == (uuid.UUID(bytes=centre).hex, "main")
+
+    command.downgrade(config, "0006")  # and back, with the centre id where it was
+
+    async def identity() -> bytes:
+        engine = create_async_engine(empty_database_url)
+        try:
+            async with engine.connect() as connection:
+                return bytes(
+                    (await connection.execute(text("SELECT centre_id FROM centre_identity"))).scalar_one()
+                )
+        finally:
+            await engine.dispose()
+
+    assert run_async(identity()) == centre

@@ -11,7 +11,7 @@ from server.models.booking import (
     BookingStatus,
     CalendarFeed,
 )
-from server.models.centre import AuditEvent, OpeningHours
+from server.models.centre import CENTRE_KINDS, CURRENT_CENTRE, AuditEvent, Centre, CentreStaff, OpeningHours
 from server.models.conversations import (
     OUTCOMES,
     CannedReply,
@@ -24,16 +24,17 @@ from server.models.conversations import (
 )
 from server.models.keys import (
     CentreDirectory,
-    CentreIdentity,
     CentreKey,
     StaffKey,
     TrustLogEntry,
     TrustRootDraft,
     TrustRootVersion,
 )
-from server.models.staff import Role, StaffAccount, StaffInvite, StaffSession
+from server.models.staff import Role, StaffAccount, StaffInvite, StaffSession, staff_of_current_centre
 
 __all__ = [
+    "CENTRE_KINDS",
+    "CURRENT_CENTRE",
     "KINDS",
     "OUTCOMES",
     "AuditEvent",
@@ -46,9 +47,10 @@ __all__ = [
     "BookingStatus",
     "CalendarFeed",
     "CannedReply",
+    "Centre",
     "CentreDirectory",
-    "CentreIdentity",
     "CentreKey",
+    "CentreStaff",
     "Conversation",
     "ConversationMember",
     "ConversationMessage",
@@ -66,5 +68,6 @@ __all__ = [
     "UTCDateTime",
     "VisitorToken",
     "new_id",
+    "staff_of_current_centre",
     "utcnow",
 ]

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, UTCDateTime, new_id, utcnow
+from server.models.centre import centre_column
 
 KINDS = ("in_person", "phone", "video")
 
@@ -39,11 +40,10 @@ BOOKING_STATUSES = tuple(s.value for s in BookingStatus)
 
 
 class BookingPolicy(Base):
-    """The centre's booking rules (one row); edited by an admin."""
+    """A centre's booking rules (one row per centre); edited by its admins."""
 
     __tablename__ = "booking_policy"
     __table_args__ = (
-        CheckConstraint("singleton = 1", name="singleton"),
         CheckConstraint("slot_minutes BETWEEN 15 AND 240", name="slot_minutes"),
         CheckConstraint("buffer_minutes BETWEEN 0 AND 120", name="buffer_minutes"),
         CheckConstraint("min_notice_hours BETWEEN 0 AND 336", name="min_notice_hours"),
@@ -51,7 +51,7 @@ class BookingPolicy(Base):
         CheckConstraint("max_future_bookings BETWEEN 1 AND 20", name="max_future_bookings"),
     )
 
-    singleton: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    centre_id: Mapped[uuid.UUID] = centre_column(primary_key=True)
     slot_minutes: Mapped[int] = mapped_column(default=60)
     buffer_minutes: Mapped[int] = mapped_column(default=15)
     min_notice_hours: Mapped[int] = mapped_column(default=24)
@@ -72,6 +72,7 @@ class AvailabilityRule(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    centre_id: Mapped[uuid.UUID] = centre_column()
     staff_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
     )
@@ -87,6 +88,7 @@ class AvailabilityException(Base):
     __table_args__ = (CheckConstraint("first_day <= last_day", name="order"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    centre_id: Mapped[uuid.UUID] = centre_column()
     staff_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
     )
@@ -129,6 +131,7 @@ class Booking(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    centre_id: Mapped[uuid.UUID] = centre_column()
     reference: Mapped[str] = mapped_column(String(8), unique=True)
     holder_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("booking_holders.id", ondelete="CASCADE"), index=True
@@ -160,5 +163,6 @@ class CalendarFeed(Base):
     staff_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True
     )
+    centre_id: Mapped[uuid.UUID] = centre_column()
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

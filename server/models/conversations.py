@@ -15,6 +15,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, UTCDateTime, utcnow
+from server.models.centre import centre_column
 
 
 class Status(enum.StrEnum):
@@ -39,6 +40,7 @@ class Conversation(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # chosen by the visitor's client
+    centre_id: Mapped[uuid.UUID] = centre_column()
     status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED.value)
     language: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -129,6 +131,7 @@ class CannedReply(Base):
     __tablename__ = "canned_replies"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    centre_id: Mapped[uuid.UUID] = centre_column()
     staff_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
     )

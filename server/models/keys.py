@@ -17,6 +17,7 @@ from sqlalchemy import ForeignKey, LargeBinary, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, UTCDateTime, utcnow
+from server.models.centre import centre_column
 
 
 class CentreKey(Base):
@@ -25,6 +26,7 @@ class CentreKey(Base):
     admin_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True
     )
+    centre_id: Mapped[uuid.UUID] = centre_column()
     sig_public: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     backup: Mapped[bytes] = mapped_column(LargeBinary(4096))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -45,28 +47,17 @@ class StaffKey(Base):
 
 
 class CentreDirectory(Base):
-    """One row per published directory; the highest serial is current."""
+    """One row per published directory; a centre's highest serial is its current one."""
 
     __tablename__ = "centre_directories"
 
+    centre_id: Mapped[uuid.UUID] = centre_column(primary_key=True)
     serial: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     signed: Mapped[bytes] = mapped_column(LargeBinary(262_144))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("staff_accounts.id", ondelete="SET NULL")
     )
-
-
-class CentreIdentity(Base):
-    """The centre's 16-byte protocol id (salt of resume codes, bound into every certificate).
-
-    Made once, at first use, and never changed: changing it would orphan every resume code.
-    """
-
-    __tablename__ = "centre_identity"
-
-    singleton: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
-    centre_id: Mapped[bytes] = mapped_column(LargeBinary(16))
 
 
 class TrustRootVersion(Base):

@@ -6,10 +6,11 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Uuid
+from sqlalchemy import CheckConstraint, CompoundSelect, ForeignKey, Index, String, Uuid, select, union
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import Base, UTCDateTime, new_id, utcnow
+from server.models.centre import CentreStaff, centre_column, in_current_centre
 
 
 class Role(enum.StrEnum):
@@ -33,6 +34,8 @@ class StaffAccount(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    # The home centre, where `role` applies; other centres through CentreStaff.
+    centre_id: Mapped[uuid.UUID] = centre_column()
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     role: Mapped[str] = mapped_column(String(16))
@@ -43,6 +46,8 @@ class StaffAccount(Base):
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Interpreters only: the ISO 639 codes they cover, space-separated (server/languages.py).
     interpreter_languages: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    # Creates centres and appoints their first admins; sees counts, never content.
+    network_admin: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     sessions: Mapped[list[StaffSession]] = relationship(
         back_populates="account", cascade="all, delete-orphan", passive_deletes=True
@@ -70,6 +75,7 @@ class StaffInvite(Base):
     __table_args__ = (CheckConstraint(f"role IN {ROLE_VALUES!r}", name="role"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    centre_id: Mapped[uuid.UUID] = centre_column()
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     display_name: Mapped[str] = mapped_column(String(80))
@@ -82,3 +88,14 @@ class StaffInvite(Base):
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("staff_accounts.id", ondelete="SET NULL")
     )
+
+
+def staff_of_current_centre(role: str | None = None) -> CompoundSelect[tuple[uuid.UUID]]:
+    """The ids of the accounts that work at the centre being served (with `role` there, if given):
+    those whose home it is, and those given a role there (CentreStaff)."""
+    home = select(StaffAccount.id).where(in_current_centre(StaffAccount.centre_id))
+    other = select(CentreStaff.staff_id).where(in_current_centre(CentreStaff.centre_id))
+    if role is not None:
+        home = home.where(StaffAccount.role == role)
+        other = other.where(CentreStaff.role == role)
+    return union(home, other)

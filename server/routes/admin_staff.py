@@ -7,12 +7,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from server.access import require_admin
+from server.centres import current_centre_of
 from server.errors import PublicError
 from server.forms import field, read_form
 from server.languages import INTERPRETER_LANGUAGES
 from server.models import Role
 from server.resources import resources
 from server.services import accounts, credentials, staff_sessions
+from server.services.network import centre_url
 
 
 async def staff_page(request: Request) -> Response:
@@ -54,7 +56,7 @@ async def create_invite(request: Request) -> Response:
         )
     except PublicError as error:
         return await _render_staff(request, None, error)
-    url = f"{res.settings.public_url}/staff/invite/{created.token}"
+    url = f"{centre_url(res, current_centre_of(request))}/staff/invite/{created.token}"
     return await _render_staff(request, url, None)
 
 
@@ -81,7 +83,7 @@ async def force_reset(request: Request) -> Response:
         if error.status == 404:
             raise
         return await _render_staff(request, None, error)
-    url = f"{res.settings.public_url}/staff/invite/{created.token}"
+    url = f"{centre_url(res, current_centre_of(request))}/staff/invite/{created.token}"
     return await _render_staff(request, url, None, reset_name=created.invite.display_name)
 
 

@@ -15,12 +15,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from server.access import has_weekly_times, require_calendar_user, require_counsellor
+from server.centres import current_centre_of
 from server.errors import PublicError
 from server.forms import field, read_form
 from server.i18n import N_
 from server.models import StaffAccount
 from server.resources import resources
 from server.services.booking import bookings, invites, setup
+from server.services.network import centre_url
 from server.templating import request_language
 from server.validators import BAD_TIME, Invalid, calendar_date, clock_time
 
@@ -109,7 +111,9 @@ async def new_feed(request: Request) -> Response:
     await read_form(request)
     res = resources(request)
     token = await setup.new_feed(res, staff.id)
-    return await _render_availability(request, staff, None, f"{res.settings.public_url}/calendar/{token}.ics")
+    return await _render_availability(
+        request, staff, None, f"{centre_url(res, current_centre_of(request))}/calendar/{token}.ics"
+    )
 
 
 async def revoke_feed(request: Request) -> Response:

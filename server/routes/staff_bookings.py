@@ -37,7 +37,7 @@ async def bookings_page(request: Request) -> Response:
         {
             "is_admin": is_admin(account),
             "role": account.role,
-            "time_zone": res.settings.time_zone,
+            "time_zone": res.centres.time_zone(),
             "interpreter_languages": dict(INTERPRETER_LANGUAGES),
         },
     )
@@ -50,7 +50,7 @@ async def staff_bookings(request: Request) -> Response:
     res = resources(request)
     found = await bookings.of_counsellor(res, None if may_see_all_bookings(staff) else staff.id)
     return JSONResponse(
-        {"bookings": await present.for_staff(res, found, staff), "time_zone": res.settings.time_zone}
+        {"bookings": await present.for_staff(res, found, staff), "time_zone": res.centres.time_zone()}
     )
 
 

@@ -52,7 +52,7 @@ def language_of(request: Request) -> str:
 def slots_json(res: Resources, found: list[Slot]) -> list[dict[str, Any]]:
     days: dict[str, list[dict[str, str]]] = {}
     for slot in found:
-        local = slot.start.astimezone(res.settings.zone)
+        local = slot.start.astimezone(res.centres.zone())
         days.setdefault(local.date().isoformat(), []).append(
             {"start": present.iso(slot.start), "end": present.iso(slot.end), "time": local.strftime("%H:%M")}
         )
@@ -68,7 +68,7 @@ async def options(request: Request) -> Response:
     current = await setup.policy(res)
     return JSONResponse(
         {
-            "time_zone": res.settings.time_zone,
+            "time_zone": res.centres.time_zone(),
             "kinds": current.kinds,
             "address": current.address,
             "phone": current.phone,
@@ -85,14 +85,14 @@ async def free_times(request: Request) -> Response:
     """Free slots from a day on, per local day (with a holder token: only the chat's counsellor)."""
     res = resources(request)
     query = read_query(request)
-    first = query["from"] if "from" in query else datetime.now(res.settings.zone).date()
+    first = query["from"] if "from" in query else datetime.now(res.centres.zone()).date()
     days = query.get("days", 14)
     only = None
     if query.get("same_counsellor") == "1":
         only = await bookings.same_counsellor_id(res, await require_holder(request))
-    start = datetime.combine(first, datetime.min.time(), res.settings.zone)
+    start = datetime.combine(first, datetime.min.time(), res.centres.zone())
     found = await bookings.slots(res, start, days, only)
-    return JSONResponse({"time_zone": res.settings.time_zone, "days": slots_json(res, found)})
+    return JSONResponse({"time_zone": res.centres.time_zone(), "days": slots_json(res, found)})
 
 
 async def new_holder(request: Request) -> Response:

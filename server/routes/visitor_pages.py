@@ -16,10 +16,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from server.centres import current_centre_of, resolved_by_default
 from server.errors import PublicError
 from server.i18n import N_, Plural, Translator, is_language, ngettext
 from server.languages import INTERPRETER_LANGUAGES
 from server.resources import resources
+from server.routes import network
 from server.services.centre import is_open_at, opening_hours
 from server.templating import request_language
 from server.validators import page_language
@@ -226,9 +228,11 @@ async def front_page(request: Request) -> Response:
     if language is not None and not is_language(language):
         raise PublicError(404, N_("This page does not exist."))
     res = resources(request)
-    days = await opening_hours(res)
-    now = datetime.now(res.settings.zone)
     page_lang = language or request_language(request, res.settings)
+    if resolved_by_default(request) and len(await res.centres.all()) > 1:
+        return await network.choice_page(request, page_lang)  # a network: the visitor chooses
+    days = await opening_hours(res)
+    now = datetime.now(res.centres.zone())
     day_names = get_day_names("wide", locale=page_lang)
     return res.renderer.page(
         request,
@@ -243,7 +247,7 @@ async def front_page(request: Request) -> Response:
 
 async def quick_exit(request: Request) -> Response:
     """Leave for a neutral site at once, asking the browser to forget this site's data."""
-    response = RedirectResponse(resources(request).settings.exit_url, status_code=303)
+    response = RedirectResponse(current_centre_of(request).exit_url, status_code=303)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 
@@ -254,7 +258,7 @@ async def quick_exit(request: Request) -> Response:
 async def chat_page(request: Request) -> Response:
     """Start an anonymous chat, or reopen the one this tab (or device) keeps."""
     res = resources(request)
-    open_now = is_open_at(await opening_hours(res), datetime.now(res.settings.zone))
+    open_now = is_open_at(await opening_hours(res), datetime.now(res.centres.zone()))
     return _page(
         request,
         "visitor/chat.html",

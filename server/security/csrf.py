@@ -21,6 +21,7 @@ from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.centres import route_path
 from server.errors import PublicError, error_response
 from server.i18n import N_
 from server.security.cookies import Cookies
@@ -81,7 +82,7 @@ class CSRFMiddleware:
         if not self._same_origin(connection):
             await self._refuse(scope, receive, send, CROSS_SITE)
             return
-        if scope["path"].startswith(self.token_exempt):
+        if route_path(scope).startswith(self.token_exempt):
             await self.app(scope, receive, send)
             return
         try:

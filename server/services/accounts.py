@@ -7,13 +7,23 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from server.errors import PublicError
 from server.i18n import N_
 from server.languages import is_interpreter_language
-from server.models import AuditEvent, Role, StaffAccount, StaffInvite, StaffKey, StaffSession, utcnow
+from server.models import (
+    AuditEvent,
+    Role,
+    StaffAccount,
+    StaffInvite,
+    StaffKey,
+    StaffSession,
+    staff_of_current_centre,
+    utcnow,
+)
+from server.models.centre import in_current_centre
 from server.passwords import password_problem
 from server.realtime import events
 from server.resources import Resources
@@ -69,8 +79,10 @@ async def create_admin(
     display_name: str,
     password: str,
     language: str = "nb",
+    network: bool = False,
 ) -> StaffAccount:
-    """Make an administrator account (used by `trygg create-admin`)."""
+    """Make an administrator account of the first centre, or a network administrator
+    (`trygg create-admin [--network]`)."""
     username = clean_username(username)
     display_name = clean_display_name(display_name)
     check_password(password, username)
@@ -80,6 +92,7 @@ async def create_admin(
         role=Role.ADMIN.value,
         language=language,
         password_hash=await res.passwords.hash(password),
+        network_admin=network,
     )
     try:
         async with res.db.begin() as session:
@@ -151,6 +164,7 @@ async def accept_invite(
             if invite.expires_at <= utcnow():
                 raise PublicError(404, INVITE_INVALID)
             account = StaffAccount(
+                centre_id=invite.centre_id,  # the centre that invited, whichever address was used
                 username=username,
                 display_name=invite.display_name,
                 role=invite.role,
@@ -172,8 +186,17 @@ async def revoke_invite(res: Resources, actor: StaffAccount, invite_id: uuid.UUI
         invite = await session.get(StaffInvite, invite_id)
         if invite is None or invite.used_at is not None:
             raise PublicError(404, INVITE_INVALID)
+        if invite.centre_id != (await res.centres.current()).id:
+            raise PublicError(404, INVITE_INVALID)  # another centre's
         await session.delete(invite)
         session.add(AuditEvent(actor_id=actor.id, action="invite.revoke", subject_id=invite_id))
+
+
+def _of_this_centre(account_id: uuid.UUID) -> Select[StaffAccount]:
+    """An account of the centre being served (another centre's is "not found")."""
+    return select(StaffAccount).where(
+        StaffAccount.id == account_id, in_current_centre(StaffAccount.centre_id)
+    )
 
 
 async def set_active(
@@ -186,7 +209,7 @@ async def set_active(
     if account_id == actor.id and not active:
         raise PublicError(409, CANNOT_DEACTIVATE_SELF)
     async with res.db.begin() as session:
-        account = await session.get(StaffAccount, account_id)
+        account = await session.scalar(_of_this_centre(account_id))
         if account is None:
             raise PublicError(404, NOT_FOUND)
         account.is_active = active
@@ -208,7 +231,7 @@ async def set_role(res: Resources, actor: StaffAccount, account_id: uuid.UUID, r
     """
     role = clean_role(raw_role)
     async with res.db.begin() as session:
-        account = await session.get(StaffAccount, account_id, with_for_update=True)
+        account = await session.scalar(_of_this_centre(account_id).with_for_update())
         if account is None:
             raise PublicError(404, NOT_FOUND)
         if account.role == role:
@@ -236,13 +259,19 @@ async def staff_overview(res: Resources) -> StaffOverview:
     async with res.db() as session:
         accounts = list(
             await session.scalars(
-                select(StaffAccount).order_by(StaffAccount.is_active.desc(), StaffAccount.display_name)
+                select(StaffAccount)
+                .where(in_current_centre(StaffAccount.centre_id))
+                .order_by(StaffAccount.is_active.desc(), StaffAccount.display_name)
             )
         )
         invites = list(
             await session.scalars(
                 select(StaffInvite)
-                .where(StaffInvite.used_at.is_(None), StaffInvite.expires_at > utcnow())
+                .where(
+                    StaffInvite.used_at.is_(None),
+                    StaffInvite.expires_at > utcnow(),
+                    in_current_centre(StaffInvite.centre_id),
+                )
                 .order_by(StaffInvite.created_at)
             )
         )
@@ -272,7 +301,7 @@ async def set_interpreter_languages(
 ) -> None:
     """Record the languages an interpreter covers (counsellors use them to find one)."""
     async with res.db.begin() as session:
-        account = await session.get(StaffAccount, account_id)
+        account = await session.scalar(_of_this_centre(account_id))
         if account is None:
             raise PublicError(404, NOT_FOUND)
         if account.role != Role.INTERPRETER:
@@ -295,7 +324,10 @@ async def active_interpreters(res: Resources) -> list[Interpreter]:
         rows = await session.execute(
             select(StaffAccount, StaffKey.certificate.is_not(None))
             .outerjoin(StaffKey, StaffKey.staff_id == StaffAccount.id)
-            .where(StaffAccount.role == Role.INTERPRETER, StaffAccount.is_active.is_(True))
+            .where(
+                StaffAccount.id.in_(staff_of_current_centre(Role.INTERPRETER)),  # shared ones too
+                StaffAccount.is_active.is_(True),
+            )
             .order_by(StaffAccount.display_name)
         )
         return [

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import CannedReply, StaffAccount
+from server.models.centre import in_current_centre
 from server.resources import Resources
 
 MAX_BODY_BYTES = 8192
@@ -28,7 +29,7 @@ async def list_replies(res: Resources, staff: StaffAccount) -> list[CannedReply]
     async with res.db() as db:
         rows = await db.scalars(
             select(CannedReply)
-            .where(CannedReply.staff_id == staff.id)
+            .where(CannedReply.staff_id == staff.id, in_current_centre(CannedReply.centre_id))
             .order_by(CannedReply.created_at, CannedReply.id)
         )
         return list(rows)
@@ -51,7 +52,11 @@ async def add_reply(res: Resources, staff: StaffAccount, body: bytes) -> CannedR
 async def delete_reply(res: Resources, staff: StaffAccount, reply_id: uuid.UUID) -> None:
     async with res.db.begin() as db:
         reply = await db.scalar(
-            select(CannedReply).where(CannedReply.id == reply_id, CannedReply.staff_id == staff.id)
+            select(CannedReply).where(
+                CannedReply.id == reply_id,
+                CannedReply.staff_id == staff.id,
+                in_current_centre(CannedReply.centre_id),
+            )
         )
         if reply is None:
             raise PublicError(404, NOT_FOUND, code="not_found")

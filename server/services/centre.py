@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import AuditEvent, OpeningHours, StaffAccount
+from server.models.centre import in_current_centre
 from server.resources import Resources
 from server.validators import clock_time
 
@@ -30,7 +31,12 @@ class DayHours:
 async def opening_hours(res: Resources) -> list[DayHours]:
     """Seven entries, Monday first; closed days have no times."""
     async with res.db() as session:
-        rows = {row.weekday: row for row in await session.scalars(select(OpeningHours))}
+        rows = {
+            row.weekday: row
+            for row in await session.scalars(
+                select(OpeningHours).where(in_current_centre(OpeningHours.centre_id))
+            )
+        }
     return [
         DayHours(day, rows[day].opens_at, rows[day].closes_at) if day in rows else DayHours(day, None, None)
         for day in range(7)
@@ -53,7 +59,7 @@ def parse_day(weekday: int, opens: str, closes: str) -> DayHours:
 
 async def set_opening_hours(res: Resources, actor: StaffAccount, days: list[DayHours]) -> None:
     async with res.db.begin() as session:
-        await session.execute(delete(OpeningHours))
+        await session.execute(delete(OpeningHours).where(in_current_centre(OpeningHours.centre_id)))
         for day in days:
             if day.opens_at is not None and day.closes_at is not None:
                 session.add(OpeningHours(weekday=day.weekday, opens_at=day.opens_at, closes_at=day.closes_at))

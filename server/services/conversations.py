@@ -38,8 +38,10 @@ from server.models import (
     StaffKey,
     Status,
     VisitorToken,
+    staff_of_current_centre,
     utcnow,
 )
+from server.models.centre import in_current_centre
 from server.realtime import events
 from server.resources import Resources
 from server.services.booking import holders
@@ -142,7 +144,11 @@ async def create(
 async def resume(res: Resources, lookup: str, verifier: str) -> tuple[uuid.UUID, bytes, str]:
     """Check a resume code's verifier; returns the conversation, its key state and a new token."""
     async with res.db() as db:
-        conversation = await db.scalar(select(Conversation).where(Conversation.resume_lookup == lookup))
+        conversation = await db.scalar(
+            select(Conversation).where(
+                Conversation.resume_lookup == lookup, in_current_centre(Conversation.centre_id)
+            )
+        )
     stored = conversation.verifier_hash if conversation else None
     if not await res.passwords.verify(stored, verifier) or conversation is None:
         raise PublicError(404, NOT_FOUND, code="not_found")
@@ -262,7 +268,11 @@ async def transfer(
             return existing
         if conversation.status != Status.ACTIVE or conversation.counsellor_id != staff.id or to == staff.id:
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        colleague = await db.get(StaffAccount, to)
+        colleague = await db.scalar(
+            select(StaffAccount).where(
+                StaffAccount.id == to, StaffAccount.id.in_(staff_of_current_centre(Role.COUNSELLOR))
+            )
+        )
         if colleague is None or not access.may_take_over(colleague):
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         await _check_sender(db, Principal(staff=staff), conversation_id, routing)
@@ -435,8 +445,13 @@ async def messages_after(
 
 
 async def get(res: Resources, conversation_id: uuid.UUID) -> Conversation | None:
+    """A conversation of the centre being served."""
     async with res.db() as db:
-        return await db.get(Conversation, conversation_id)
+        return await db.scalar(
+            select(Conversation).where(
+                Conversation.id == conversation_id, in_current_centre(Conversation.centre_id)
+            )
+        )
 
 
 # --- internals -----------------------------------------------------------------------
@@ -445,7 +460,9 @@ async def get(res: Resources, conversation_id: uuid.UUID) -> Conversation | None
 async def _lock(db: AsyncSession, conversation_id: uuid.UUID) -> Conversation:
     """Load the conversation for writing; PostgreSQL locks the row, SQLite holds the write lock already."""
     conversation = await db.scalar(
-        select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+        select(Conversation)
+        .where(Conversation.id == conversation_id, in_current_centre(Conversation.centre_id))
+        .with_for_update()
     )
     if conversation is None or conversation.status == Status.DELETED:
         raise PublicError(404, NOT_FOUND, code="not_found")
@@ -567,7 +584,11 @@ async def _staff_members(db: AsyncSession, routing: Routing) -> set[uuid.UUID]:
     rows = await db.execute(
         select(StaffAccount.id, StaffAccount.role)
         .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
-        .where(StaffAccount.id.in_(listed), StaffKey.certificate.is_not(None))
+        .where(
+            StaffAccount.id.in_(listed),
+            StaffKey.certificate.is_not(None),
+            StaffAccount.id.in_(staff_of_current_centre()),
+        )
     )
     known: dict[uuid.UUID, str] = {staff_id: role for staff_id, role in rows}
     if set(known) != set(listed):

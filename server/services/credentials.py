@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import AuditEvent, StaffAccount, StaffInvite, StaffSession, utcnow
+from server.models.centre import in_current_centre
 from server.passwords import MAX_LENGTH, unusable_hash
 from server.resources import Resources
 from server.security.limits import Bucket, Want
@@ -74,8 +75,12 @@ async def force_reset(res: Resources, actor: StaffAccount, account_id: uuid.UUID
         raise PublicError(409, RESET_SELF, code="own_account")
     token = new_token()
     async with res.db.begin() as db:
-        account = await db.get(StaffAccount, account_id, with_for_update=True)
-        if account is None:
+        account = await db.scalar(
+            select(StaffAccount)
+            .where(StaffAccount.id == account_id, in_current_centre(StaffAccount.centre_id))
+            .with_for_update()
+        )
+        if account is None:  # or another centre's: an admin resets only their own centre's staff
             raise PublicError(404, NOT_FOUND)
         if not account.is_active:
             raise PublicError(409, RESET_INACTIVE, code="deactivated")
@@ -86,6 +91,7 @@ async def force_reset(res: Resources, actor: StaffAccount, account_id: uuid.UUID
             delete(StaffInvite).where(StaffInvite.account_id == account_id, StaffInvite.used_at.is_(None))
         )
         invite = StaffInvite(
+            centre_id=account.centre_id,
             token_hash=token_hash(token),
             role=account.role,
             display_name=account.display_name,

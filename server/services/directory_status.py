@@ -18,6 +18,7 @@ from sqlalchemy import select
 from crypto import ProtocolError
 from crypto.certificates import parse_directory
 from server.models import StaffAccount, StaffKey
+from server.models.centre import in_current_centre
 from server.resources import Resources
 from server.services import keys
 
@@ -46,7 +47,7 @@ async def status(res: Resources) -> DirectoryStatus:
             await db.execute(
                 select(StaffAccount, StaffKey)
                 .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
-                .where(StaffAccount.role.in_(CHAT_ROLES))
+                .where(StaffAccount.role.in_(CHAT_ROLES), in_current_centre(StaffAccount.centre_id))
             )
         )
     certified_active = {

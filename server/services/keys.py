@@ -9,7 +9,6 @@ would then reject, and the wrong person cannot be certified by mistake.
 
 from __future__ import annotations
 
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,13 +24,13 @@ from server.i18n import N_
 from server.models import (
     AuditEvent,
     CentreDirectory,
-    CentreIdentity,
     CentreKey,
     StaffAccount,
     StaffKey,
     utcnow,
 )
 from server.models import Role as AccountRole
+from server.models.centre import in_current_centre
 from server.resources import Resources
 from server.services import trust
 
@@ -42,22 +41,12 @@ ROLE_OF = {AccountRole.COUNSELLOR.value: Role.COUNSELLOR, AccountRole.INTERPRETE
 
 
 async def centre_id(res: Resources) -> bytes:
-    """The centre's protocol id, created on first use."""
-    async with res.db() as db:
-        row = await db.get(CentreIdentity, 1)
-    if row is not None:
-        res.trust.default_centre = row.centre_id
-        return row.centre_id
-    try:
-        async with res.db.begin() as db:
-            db.add(CentreIdentity(singleton=1, centre_id=secrets.token_bytes(16)))
-    except IntegrityError:
-        pass  # another process made it first
-    async with res.db() as db:
-        made = await db.get(CentreIdentity, 1)
-    assert made is not None
-    res.trust.default_centre = made.centre_id
-    return made.centre_id
+    """The protocol id of the centre being served: the 16 bytes of its `centres.id`.
+
+    Also tells the trust files which centre is the first (the one a single `TRYGG_TRUST_PIN` pins)."""
+    if res.trust.default_centre is None:
+        res.trust.default_centre = (await res.centres.first()).protocol_id
+    return (await res.centres.current()).protocol_id
 
 
 async def anchors(res: Resources, centre: bytes) -> list[bytes]:
@@ -71,7 +60,10 @@ async def anchors(res: Resources, centre: bytes) -> list[bytes]:
 async def current_directory(res: Resources) -> bytes | None:
     async with res.db() as db:
         return await db.scalar(
-            select(CentreDirectory.signed).order_by(CentreDirectory.serial.desc()).limit(1)
+            select(CentreDirectory.signed)
+            .where(in_current_centre(CentreDirectory.centre_id))
+            .order_by(CentreDirectory.serial.desc())
+            .limit(1)
         )
 
 
@@ -151,7 +143,11 @@ async def staff_keys(res: Resources) -> list[StaffKeyInfo]:
         rows = await db.execute(
             select(StaffAccount, StaffKey)
             .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
-            .where(StaffAccount.is_active.is_(True), StaffAccount.role.in_(tuple(ROLE_OF)))
+            .where(
+                StaffAccount.is_active.is_(True),
+                StaffAccount.role.in_(tuple(ROLE_OF)),
+                in_current_centre(StaffAccount.centre_id),
+            )
             .order_by(StaffAccount.display_name)
         )
         return [StaffKeyInfo(account, key) for account, key in rows]
@@ -187,14 +183,19 @@ async def _store_directory(
 ) -> None:
     async with res.db.begin() as db:
         last = await db.scalar(
-            select(CentreDirectory.serial).order_by(CentreDirectory.serial.desc()).limit(1)
+            select(CentreDirectory.serial)
+            .where(in_current_centre(CentreDirectory.centre_id))
+            .order_by(CentreDirectory.serial.desc())
+            .limit(1)
         )
         if verified.centre_id != ours or verified.serial <= (last or 0):
             raise PublicError(422, BAD_DIRECTORY, code="bad_directory")
         rows = {
             key.staff_id: (account, key)
             for account, key in await db.execute(
-                select(StaffAccount, StaffKey).join(StaffKey, StaffKey.staff_id == StaffAccount.id)
+                select(StaffAccount, StaffKey)
+                .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
+                .where(in_current_centre(StaffAccount.centre_id))
             )
         }
         for staff_id, cert in parsed.items():

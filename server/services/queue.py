@@ -18,6 +18,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.models import Conversation, ConversationMember, Role, StaffAccount, StaffPresence, Status, utcnow
+from server.models.centre import in_current_centre
 from server.resources import Resources
 from server.services import centre, presence
 
@@ -39,7 +40,7 @@ async def queue(res: Resources) -> list[QueueItem]:
         rows = (
             await db.scalars(
                 select(Conversation)
-                .where(Conversation.status == Status.QUEUED)
+                .where(Conversation.status == Status.QUEUED, in_current_centre(Conversation.centre_id))
                 .order_by(Conversation.queued_at)
             )
         ).all()
@@ -64,9 +65,15 @@ async def standing(res: Resources, conversation_id: uuid.UUID) -> Standing:
 
     A conversation that is gone has the status `deleted`.
     """
-    open_now = centre.is_open_at(await centre.opening_hours(res), datetime.now(res.settings.zone))
+    open_now = centre.is_open_at(
+        await centre.opening_hours(res), datetime.now((await res.centres.current()).zone)
+    )
     async with res.db() as db:
-        conversation = await db.get(Conversation, conversation_id)
+        conversation = await db.scalar(
+            select(Conversation).where(
+                Conversation.id == conversation_id, in_current_centre(Conversation.centre_id)
+            )
+        )
         if conversation is None or conversation.status == Status.DELETED:
             return Standing(Status.DELETED.value, None, None, open_now)
         if conversation.status != Status.QUEUED:
@@ -74,14 +81,22 @@ async def standing(res: Resources, conversation_id: uuid.UUID) -> Standing:
         ahead = await db.scalar(
             select(func.count())
             .select_from(Conversation)
-            .where(Conversation.status == Status.QUEUED, Conversation.queued_at < conversation.queued_at)
+            .where(
+                Conversation.status == Status.QUEUED,
+                Conversation.queued_at < conversation.queued_at,
+                in_current_centre(Conversation.centre_id),
+            )
         )
         since = utcnow() - ESTIMATE_WINDOW
         waits = [
             (claimed - queued).total_seconds()
             for queued, claimed in await db.execute(
                 select(Conversation.queued_at, Conversation.claimed_at)
-                .where(Conversation.claimed_at.is_not(None), Conversation.claimed_at > since)
+                .where(
+                    Conversation.claimed_at.is_not(None),
+                    Conversation.claimed_at > since,
+                    in_current_centre(Conversation.centre_id),
+                )
                 .order_by(Conversation.claimed_at.desc())
                 .limit(50)
             )
@@ -130,14 +145,24 @@ async def load(res: Resources) -> Load:
     now = utcnow()
     async with res.db() as db:
         counts = dict(
-            (await db.execute(select(Conversation.status, func.count()).group_by(Conversation.status))).all()
+            (
+                await db.execute(
+                    select(Conversation.status, func.count())
+                    .where(in_current_centre(Conversation.centre_id))
+                    .group_by(Conversation.status)
+                )
+            ).all()
         )
         oldest = await db.scalar(
-            select(func.min(Conversation.queued_at)).where(Conversation.status == Status.QUEUED)
+            select(func.min(Conversation.queued_at)).where(
+                Conversation.status == Status.QUEUED, in_current_centre(Conversation.centre_id)
+            )
         )
-        midnight = now.astimezone(res.settings.zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        midnight = now.astimezone(res.centres.zone()).replace(hour=0, minute=0, second=0, microsecond=0)
         closed_today = await db.scalar(
-            select(func.count()).select_from(Conversation).where(Conversation.closed_at >= midnight)
+            select(func.count())
+            .select_from(Conversation)
+            .where(Conversation.closed_at >= midnight, in_current_centre(Conversation.centre_id))
         )
         duty = await _on_duty_count(db)
     longest = None
@@ -157,6 +182,7 @@ def _on_duty() -> Select[StaffAccount]:
     """The one definition of "on duty", for the list and for the count."""
     live = select(StaffPresence.staff_id).where(presence.is_live())
     return select(StaffAccount).where(
+        in_current_centre(StaffAccount.centre_id),
         StaffAccount.id.in_(live),
         StaffAccount.is_active.is_(True),
         StaffAccount.role == Role.COUNSELLOR,

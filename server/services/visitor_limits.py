@@ -9,8 +9,9 @@
   exist spends the client's allowance of wrong codes.  So guessing from a shelter's
   shared address cannot make the right code from that address answer 429.
 
-Visitor buckets are the ones that protect a centre's queue; `centre` is their scope
-once an installation serves several centres (issue 16).
+Visitor buckets are the ones that protect a centre's queue, so they count per centre
+(`centre`, by default the centre being served): a flood at one centre of a network does
+not close another's door to the same address.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import select, union_all
 
-from server.models import BookingHolder, Conversation
+from server.models import CURRENT_CENTRE, BookingHolder, Conversation
 from server.resources import Resources
 from server.security.limits import Bucket, Want
 
@@ -31,7 +32,7 @@ async def creating(
     res: Resources, bucket: Bucket, client: str, centre: uuid.UUID | None = None
 ) -> AsyncIterator[None]:
     """A new conversation (Bucket.CONVERSATION) or booking code (Bucket.BOOKING_CODE): counted if made."""
-    async with res.limits.counting_successes(Want(bucket, client, centre)):
+    async with res.limits.counting_successes(Want(bucket, client, centre or CURRENT_CENTRE.get())):
         yield
 
 
@@ -40,8 +41,9 @@ async def booking_change(
     res: Resources, client: str, holder_id: uuid.UUID, centre: uuid.UUID | None = None
 ) -> AsyncIterator[None]:
     """A booking made or moved: counted for the code and for the client if it is accepted."""
+    scope = centre or CURRENT_CENTRE.get()
     async with res.limits.counting_successes(
-        Want(Bucket.BOOKING_HOLDER, holder_id.hex, centre), Want(Bucket.BOOKING_CLIENT, client, centre)
+        Want(Bucket.BOOKING_HOLDER, holder_id.hex, scope), Want(Bucket.BOOKING_CLIENT, client, scope)
     ):
         yield
 

@@ -37,7 +37,9 @@ from server.models import (
     Role,
     StaffAccount,
     Status,
+    staff_of_current_centre,
 )
+from server.models.centre import in_current_centre
 from server.resources import Resources
 from server.services import conversations
 from server.services.booking.setup import Policy, policy_in
@@ -168,15 +170,21 @@ async def _free(
     ignore: uuid.UUID | None = None,
     count_bookings: bool = True,
 ) -> list[Slot]:
-    zone = res.settings.zone
+    zone = (await res.centres.current()).zone
     local_days = days_from(first.astimezone(zone).date(), days)
     counsellors = await _bookable(db, only)
     weekly: dict[uuid.UUID, list[Weekly]] = {c: [] for c in counsellors}
-    for rule in await db.scalars(select(AvailabilityRule).where(AvailabilityRule.staff_id.in_(counsellors))):
+    weekly_times = select(AvailabilityRule).where(
+        AvailabilityRule.staff_id.in_(counsellors), in_current_centre(AvailabilityRule.centre_id)
+    )
+    for rule in await db.scalars(weekly_times):
         weekly[rule.staff_id].append(Weekly(rule.weekday, rule.starts, rule.ends))
     days_off: dict[uuid.UUID, list[tuple[object, object]]] = {}
     exceptions = await db.scalars(
-        select(AvailabilityException).where(AvailabilityException.staff_id.in_(counsellors))
+        select(AvailabilityException).where(
+            AvailabilityException.staff_id.in_(counsellors),
+            in_current_centre(AvailabilityException.centre_id),
+        )
     )
     for off in exceptions:
         days_off.setdefault(off.staff_id, []).append((off.first_day, off.last_day))
@@ -200,7 +208,7 @@ async def _free(
 async def _bookable(db: AsyncSession, only: uuid.UUID | None) -> list[uuid.UUID]:
     """Active counsellors (just one, if `only`)."""
     query = select(StaffAccount.id).where(
-        StaffAccount.is_active.is_(True), StaffAccount.role == Role.COUNSELLOR
+        StaffAccount.is_active.is_(True), StaffAccount.id.in_(staff_of_current_centre(Role.COUNSELLOR))
     )
     if only is not None:
         query = query.where(StaffAccount.id == only)
@@ -337,7 +345,9 @@ async def reschedule(
 async def of_holder(res: Resources, holder_id: uuid.UUID) -> list[Booking]:
     async with res.db() as db:
         found = await db.scalars(
-            select(Booking).where(Booking.holder_id == holder_id).order_by(Booking.starts_at.desc())
+            select(Booking)
+            .where(Booking.holder_id == holder_id, in_current_centre(Booking.centre_id))
+            .order_by(Booking.starts_at.desc())
         )
         return list(found)
 
@@ -355,7 +365,11 @@ async def of_counsellor(
     For an interpreter: the bookings they are attached to (a staff account is one or the other).
     """
     since = (now or datetime.now(UTC)) - timedelta(days=30)
-    query = select(Booking).where(Booking.ends_at > since).order_by(Booking.starts_at)
+    query = (
+        select(Booking)
+        .where(Booking.ends_at > since, in_current_centre(Booking.centre_id))
+        .order_by(Booking.starts_at)
+    )
     if staff_id is not None:
         query = query.where(or_(Booking.counsellor_id == staff_id, Booking.interpreter_id == staff_id))
     async with res.db() as db:
@@ -377,7 +391,11 @@ async def set_interpreter(
     """
     now = now or datetime.now(UTC)
     async with res.db.begin() as db:
-        booking = await db.scalar(select(Booking).where(Booking.reference == reference).with_for_update())
+        booking = await db.scalar(
+            select(Booking)
+            .where(Booking.reference == reference, in_current_centre(Booking.centre_id))
+            .with_for_update()
+        )
         if booking is None:
             raise PublicError(404, NO_SUCH_BOOKING, code="not_found")
         access.require_booking_counsellor(staff, booking)
@@ -405,7 +423,9 @@ async def from_chat(res: Resources, holder_id: uuid.UUID) -> bool:
 
 async def by_reference(res: Resources, reference: str) -> Booking | None:
     async with res.db() as db:
-        return await db.scalar(select(Booking).where(Booking.reference == reference))
+        return await db.scalar(
+            select(Booking).where(Booking.reference == reference, in_current_centre(Booking.centre_id))
+        )
 
 
 async def staff_names(res: Resources, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -418,7 +438,9 @@ async def staff_names(res: Resources, ids: Sequence[uuid.UUID]) -> dict[uuid.UUI
 
 async def _owned(db: AsyncSession, holder_id: uuid.UUID, reference: str, lock: bool = False) -> Booking:
     """The holder's booking; with `lock`, its row stays locked until the transaction ends."""
-    query = select(Booking).where(Booking.reference == reference, Booking.holder_id == holder_id)
+    query = select(Booking).where(
+        Booking.reference == reference, Booking.holder_id == holder_id, in_current_centre(Booking.centre_id)
+    )
     booking = await db.scalar(query.with_for_update() if lock else query)
     if booking is None:
         raise PublicError(404, NOT_FOUND, code="not_found")
@@ -435,7 +457,11 @@ async def _lock_counsellors(db: AsyncSession, res: Resources, only: uuid.UUID | 
     """Serialise bookings per counsellor on PostgreSQL (SQLite writers are already serial)."""
     if res.settings.is_sqlite:
         return
-    query = select(StaffAccount.id).where(StaffAccount.role == Role.COUNSELLOR).order_by(StaffAccount.id)
+    query = (
+        select(StaffAccount.id)
+        .where(StaffAccount.id.in_(staff_of_current_centre(Role.COUNSELLOR)))
+        .order_by(StaffAccount.id)
+    )
     if only is not None:
         query = query.where(StaffAccount.id == only)
     await db.execute(query.with_for_update())

@@ -20,7 +20,7 @@ def iso(moment: datetime) -> str:
 
 def booking_json(res: Resources, booking: Booking, counsellor_name: str | None) -> dict[str, Any]:
     """What a visitor sees of one of their bookings (the counsellor's name only if they chose them)."""
-    local = booking.starts_at.astimezone(res.settings.zone)
+    local = booking.starts_at.astimezone(res.centres.zone())
     return {
         "reference": invites.display_reference(booking.reference),
         "start": iso(booking.starts_at),

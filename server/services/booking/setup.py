@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import AvailabilityException, AvailabilityRule, BookingPolicy, CalendarFeed
+from server.models.centre import in_current_centre
 from server.resources import Resources
 from server.services.booking.slots import Rules
 from server.services.tokens import new_token, token_hash
@@ -44,7 +45,7 @@ class Policy:
 
 
 async def policy_in(db: AsyncSession) -> Policy:
-    row = await db.get(BookingPolicy, 1)
+    row = await db.scalar(select(BookingPolicy).where(in_current_centre(BookingPolicy.centre_id)))
     if row is None:
         return Policy()
     return Policy(
@@ -67,9 +68,9 @@ async def policy(res: Resources) -> Policy:
 async def save_policy(res: Resources, new: Policy) -> None:
     """Replace the centre's policy (values already validated by the route)."""
     async with res.db.begin() as db:
-        row = await db.get(BookingPolicy, 1)
+        row = await db.scalar(select(BookingPolicy).where(in_current_centre(BookingPolicy.centre_id)))
         if row is None:
-            row = BookingPolicy(singleton=1)
+            row = BookingPolicy()
             db.add(row)
         row.slot_minutes = new.slot_minutes
         row.buffer_minutes = new.buffer_minutes
@@ -88,7 +89,7 @@ async def rules_of(res: Resources, staff_id: uuid.UUID) -> list[AvailabilityRule
     async with res.db() as db:
         found = await db.scalars(
             select(AvailabilityRule)
-            .where(AvailabilityRule.staff_id == staff_id)
+            .where(AvailabilityRule.staff_id == staff_id, in_current_centre(AvailabilityRule.centre_id))
             .order_by(AvailabilityRule.weekday, AvailabilityRule.starts)
         )
         return list(found)
@@ -98,7 +99,10 @@ async def exceptions_of(res: Resources, staff_id: uuid.UUID) -> list[Availabilit
     async with res.db() as db:
         found = await db.scalars(
             select(AvailabilityException)
-            .where(AvailabilityException.staff_id == staff_id)
+            .where(
+                AvailabilityException.staff_id == staff_id,
+                in_current_centre(AvailabilityException.centre_id),
+            )
             .order_by(AvailabilityException.first_day)
         )
         return list(found)
@@ -169,5 +173,9 @@ async def revoke_feed(res: Resources, staff_id: uuid.UUID) -> None:
 async def feed_owner(res: Resources, token: str) -> uuid.UUID | None:
     """Whose feed a token opens (looked up by hash: no timing on the token itself)."""
     async with res.db() as db:
-        row = await db.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == token_hash(token)))
+        row = await db.scalar(
+            select(CalendarFeed).where(
+                CalendarFeed.token_hash == token_hash(token), in_current_centre(CalendarFeed.centre_id)
+            )
+        )
         return row.staff_id if row else None

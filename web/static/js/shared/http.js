@@ -19,6 +19,11 @@ function meta(name) {
   return document.querySelector(`meta[name="${name}"]`)?.getAttribute("content") || "";
 }
 
+/** A site path under this centre's prefix (<meta name="trygg-root">: "/c/<slug>", or none). */
+export function rooted(path) {
+  return path.startsWith("/") ? `${meta("trygg-root")}${path}` : path;
+}
+
 /**
  * One call: JSON in and out (or, with `raw`, the body as a Blob). `token`: a bearer token;
  * `staff`: send the session cookie and the CSRF header. A non-2xx answer throws ApiError.
@@ -28,7 +33,7 @@ export async function call(method, path, { body, token, raw = false, staff = fal
   if (token) headers.authorization = `Bearer ${token}`;
   if (staff) headers["x-csrf-token"] = meta("csrf-token");
   if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(path, {
+  const response = await fetch(rooted(path), {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),

@@ -3,8 +3,14 @@
 // noticed and replaced. The visitor's and the staff's sockets extend it with how they log in
 // and what they do with frames; neither knows anything about the other.
 
-export function socketUrl(loc = window.location) {
-  return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}/ws`;
+export function socketUrl(loc = window.location, root = centreRoot()) {
+  return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}${root}/ws`;
+}
+
+/** This centre's path prefix ("/c/<slug>"), or "" (see <meta name="trygg-root">). */
+function centreRoot() {
+  if (typeof document === "undefined") return "";
+  return document.querySelector('meta[name="trygg-root"]')?.getAttribute("content") || "";
 }
 
 export class ReconnectingSocket {

@@ -4,7 +4,7 @@
 
 import { open as openPayload, sealVersion, UNBOUND_VERSION } from "../shared/booking-seal.js";
 import { el, say } from "../shared/dom.js";
-import { staffApi } from "../shared/http.js";
+import { rooted, staffApi } from "../shared/http.js";
 import { describeRequest } from "../shared/interpreter-request.js";
 import { languageLabel, readLanguages } from "../shared/languages.js";
 import { format, pageStrings } from "../shared/strings.js";
@@ -77,7 +77,7 @@ async function row(booking) {
       ? el("td", { class: "counsellor" }, booking.counsellor_name || "")
       : el("td", { class: "details" }, ...(await details(booking))),
     el("td", { class: "interpreter" }, ...interpreterCell(booking)),
-    el("td", {}, el("a", { href: `/staff/bookings/${encodeURIComponent(booking.reference)}/invite.ics`, download: `${booking.reference}.ics` }, t.invite)),
+    el("td", {}, el("a", { href: rooted(`/staff/bookings/${encodeURIComponent(booking.reference)}/invite.ics`), download: `${booking.reference}.ics` }, t.invite)),
   ];
   return el("tr", { "data-reference": booking.reference, "data-status": booking.status }, ...cells);
 }

@@ -6,6 +6,7 @@
 import { b64encode, deriveResumeKeys, fromHex, parseResumeCode, ProtocolError, toHex } from "../protocol.js";
 import { ApiError, bookingApi, downloadInvite, forgetHolder, loadHolder, loadSlotPage, localDate, nextDate, saveHolder, whenText } from "./booking-api.js";
 import { byId, el, say, showView } from "../shared/dom.js";
+import { rooted } from "../shared/http.js";
 import { t } from "./strings.js";
 
 const DAYS_PER_PAGE = 14;
@@ -192,7 +193,7 @@ byId("forget").addEventListener("click", () => {
   forgetHolder();
   state.token = null;
   byId("bookings").replaceChildren();
-  window.location.replace(`/${lang}/`);
+  window.location.replace(rooted(`/${lang}/`));
 });
 
 // --- moving a booking ----------------------------------------------------------------------------

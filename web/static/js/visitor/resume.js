@@ -8,6 +8,7 @@
 import { b64decode, b64encode, deriveResumeKeys, fromHex, importVisitorState, parseResumeCode, ProtocolError, toHex } from "../protocol.js";
 import { api, ApiError } from "./api.js";
 import { byId } from "../shared/dom.js";
+import { rooted } from "../shared/http.js";
 import { saveSession } from "./session.js";
 import { t } from "./strings.js";
 
@@ -84,7 +85,7 @@ form.addEventListener("submit", async (event) => {
   }
   input.value = "";
   saveSession(session, byId("keep-signed-in").checked);
-  window.location.replace(`/${lang}/chat`);
+  window.location.replace(rooted(`/${lang}/chat`));
 });
 
 input.addEventListener("input", clearError);
