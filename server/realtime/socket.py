@@ -38,6 +38,7 @@ from server.models import Conversation, StaffAccount, StaffSession, Status
 from server.resources import Resources, resources
 from server.services import conversations, presence, queue
 from server.services.tokens import token_hash
+from server.services.writer import Busy
 from server.templating import request_language
 from server.validators import to_b64u
 
@@ -304,7 +305,8 @@ class Connection:
                 await self.error(error.code, frame.ref, error.detail)
             except PublicError as error:
                 message = self.translate(error.message, **error.values)
-                await self.error(error.code or "error", frame.ref, message)
+                extra = {"retry_after": error.retry_after} if isinstance(error, Busy) else {}
+                await self.error(error.code or "error", frame.ref, message, **extra)
 
     def _allowed(self) -> bool:
         """One more frame within this socket's allowance and its token's (shared, see hub.py)."""
