@@ -10,7 +10,7 @@ from starlette.requests import HTTPConnection
 
 from server.assets import AssetManifest
 from server.centres import CentreRegistry
-from server.db import Database
+from server.db import Database, create_writer_engine
 from server.models.centre import CURRENT_CENTRE
 from server.passwords import Passwords
 from server.realtime.bus import Bus, LocalBus, RedisBus
@@ -20,6 +20,7 @@ from server.security.cookies import Cookies
 from server.security.devices import DeviceCookies
 from server.security.limits import Limits
 from server.services.trust_files import TrustFiles
+from server.services.writer import Writer
 from server.settings import Settings
 from server.templating import Renderer
 
@@ -49,9 +50,12 @@ class Resources:
     trust: TrustFiles  # the pins and the log key, outside the database
     centres: CentreRegistry
     hub: Hub = field(init=False)  # every websocket of this process (caps, sessions, allowances)
+    writer: Writer = field(init=False)  # every append to a conversation's log (group commit)
 
     def __post_init__(self) -> None:
         self.hub = Hub(self)
+        sync_engine = create_writer_engine(self.settings.database_url)
+        self.writer = Writer(self.db.engine, sync_engine, self.bus, self.settings.writer_queue)
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> Resources:
@@ -80,6 +84,7 @@ class Resources:
     async def close(self) -> None:
         """Release connections (at shutdown)."""
         await self.hub.stop()
+        await self.writer.stop()
         await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()

@@ -14,9 +14,9 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +46,8 @@ from server.realtime import events
 from server.resources import Resources
 from server.services.booking import holders
 from server.services.tokens import new_token, token_hash
+from server.services.writer import Stored as Stored
+from server.services.writer import Written
 
 NOT_FOUND = N_("This conversation does not exist or has been deleted.")
 BAD_MESSAGE = N_("The message could not be read.")
@@ -66,15 +68,6 @@ ERASED_BY_DELETION = (
     "booking_holders",
     "bookings",
 )
-
-
-@dataclass(frozen=True)
-class Stored:
-    """The result of storing an object in a conversation's log."""
-
-    conversation_id: uuid.UUID
-    seq: int
-    duplicate: bool = False
 
 
 # --- parsing -------------------------------------------------------------------
@@ -201,22 +194,83 @@ async def append(
     A key request (PROTOCOL.md §6.7) is how a member whose wrap of the current epoch failed asks
     the others to re-key; it needs no key, so any current member may send one (an interpreter
     too: interpreters cannot commit, so asking is all they can do).
+
+    Through the process's message writer (writer.py): one transaction for everything that
+    arrives together, acknowledged after its commit, the event published after it carrying
+    what was stored.  Raises `writer.Busy` when the writer's queue is full.
     """
     routing = route(message)
     if routing.type not in (ObjectType.APPLICATION, ObjectType.HISTORY, ObjectType.KEY_REQUEST):
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
-    async with res.db.begin() as db:
-        conversation, existing = await _open_for_write(db, conversation_id, client_id)
-        if existing is not None:
-            return existing
-        if conversation.status not in (Status.QUEUED, Status.ACTIVE):
-            raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        sender = await _check_sender(db, principal, conversation_id, routing)
-        if routing.type == ObjectType.HISTORY:
-            await _check_history(db, conversation_id, sender, routing)
-        seq = _store(db, conversation, routing, message, client_id)
-    await events.conversation_changed(res.bus, conversation_id)
-    return Stored(conversation_id, seq)
+    if principal.staff is None and principal.conversation_id != conversation_id:
+        raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+    staff_id = principal.staff.id if principal.staff is not None else None
+
+    def work(connection: Connection) -> Stored:
+        return _append_in(connection, conversation_id, staff_id, client_id, routing, message)
+
+    return await res.writer.append(conversation_id, work)
+
+
+def _append_in(
+    connection: Connection,
+    conversation_id: uuid.UUID,
+    staff_id: uuid.UUID | None,
+    client_id: str,
+    routing: Routing,
+    message: bytes,
+) -> Stored:
+    """The append itself, in the writer's transaction: every check, then the two writes.
+
+    The same rules as the other writes below (lock, idempotency, status, sender, head), in
+    SQLAlchemy Core on the writer's connection; nothing is written unless every check passed.
+    """
+    head = connection.execute(
+        select(Conversation.id, Conversation.status, Conversation.last_seq, Conversation.last_hash)
+        .where(Conversation.id == conversation_id)
+        .with_for_update()
+    ).first()
+    if head is None or head.status == Status.DELETED:
+        raise PublicError(404, NOT_FOUND, code="not_found")
+    seq = connection.scalar(
+        select(ConversationMessage.seq).where(
+            ConversationMessage.conversation_id == conversation_id, ConversationMessage.client_id == client_id
+        )
+    )
+    if seq is not None:
+        return Stored(conversation_id, seq, duplicate=True)
+    if head.status not in (Status.QUEUED, Status.ACTIVE):
+        raise PublicError(409, NOT_ALLOWED, code="not_allowed")
+    members = select(ConversationMember.member_id, ConversationMember.role).where(
+        ConversationMember.conversation_id == conversation_id
+    )
+    if staff_id is not None:
+        sender = connection.execute(members.where(ConversationMember.staff_id == staff_id)).first()
+    else:
+        sender = connection.execute(members.where(ConversationMember.role == int(MemberRole.VISITOR))).first()
+    if sender is None or sender.member_id != routing.sender_id:
+        raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+    if routing.type == ObjectType.HISTORY:
+        recipient = connection.scalar(
+            select(ConversationMember.role).where(
+                ConversationMember.conversation_id == conversation_id,
+                ConversationMember.member_id == routing.history_recipient,
+            )
+        )
+        _check_history_roles(sender.role, recipient)
+    seq = _check_head(head, routing)
+    now = utcnow()
+    connection.execute(
+        insert(ConversationMessage).values(
+            **_entry_values(conversation_id, routing, message, client_id), created_at=now
+        )
+    )
+    connection.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(last_seq=seq, last_hash=routing.message_hash)
+    )
+    return Written(conversation_id, seq, message_hash=routing.message_hash, body=message, created_at=now)
 
 
 async def claim(
@@ -496,7 +550,18 @@ def _store(
     return seq
 
 
-def _check_head(conversation: Conversation, routing: Routing) -> int:
+class _Head(Protocol):
+    """What the head check needs: a Conversation, or a row of the same columns."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def last_hash(self) -> bytes | None: ...
+
+
+def _check_head(conversation: _Head, routing: Routing) -> int:
     """The object must continue the log exactly: next seq, and a link to the last object."""
     if routing.conversation_id != conversation.id.bytes:
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
@@ -513,16 +578,23 @@ def _advance(conversation: Conversation, routing: Routing) -> None:
 
 
 def _entry(conversation_id: uuid.UUID, routing: Routing, body: bytes, client_id: str) -> ConversationMessage:
-    return ConversationMessage(
-        conversation_id=conversation_id,
-        seq=routing.seq,
-        client_id=client_id,
-        kind=int(routing.type),
-        epoch=routing.epoch,
-        sender_id=routing.sender_id,
-        message_hash=routing.message_hash,
-        body=body,
-    )
+    return ConversationMessage(**_entry_values(conversation_id, routing, body, client_id))
+
+
+def _entry_values(
+    conversation_id: uuid.UUID, routing: Routing, body: bytes, client_id: str
+) -> dict[str, object]:
+    """A stored object's columns (all but created_at)."""
+    return {
+        "conversation_id": conversation_id,
+        "seq": routing.seq,
+        "client_id": client_id,
+        "kind": int(routing.type),
+        "epoch": routing.epoch,
+        "sender_id": routing.sender_id,
+        "message_hash": routing.message_hash,
+        "body": body,
+    }
 
 
 async def _check_sender(
@@ -535,21 +607,13 @@ async def _check_sender(
     return member
 
 
-async def _check_history(
-    db: AsyncSession, conversation_id: uuid.UUID, sender: ConversationMember, routing: Routing
-) -> None:
+def _check_history_roles(sender: int, recipient: int | None) -> None:
     """PROTOCOL.md §8.3: interpreters never share history; only the visitor shares with one."""
-    if sender.role == MemberRole.INTERPRETER:
+    if sender == MemberRole.INTERPRETER:
         raise PublicError(403, NOT_ALLOWED, code="not_allowed")
-    recipient = await db.scalar(
-        select(ConversationMember.role).where(
-            ConversationMember.conversation_id == conversation_id,
-            ConversationMember.member_id == routing.history_recipient,
-        )
-    )
     if recipient is None:
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
-    if recipient == MemberRole.INTERPRETER and sender.role != MemberRole.VISITOR:
+    if recipient == MemberRole.INTERPRETER and sender != MemberRole.VISITOR:
         raise PublicError(403, NOT_ALLOWED, code="not_allowed")
 
 

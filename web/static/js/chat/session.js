@@ -321,7 +321,7 @@ export class ChatSession {
 
   _error(frame) {
     const ref = typeof frame.ref === "string" ? frame.ref : "";
-    if (frame.code === "rate_limited") {
+    if (frame.code === "rate_limited" || frame.code === "busy") {
       this.rateLimited(frame.retry_after);
     } else if (ref.startsWith("s.") && frame.code === "conflict") {
       const item = this.outbox.conflict(ref.slice(2)); // build again at the new head, same client_id
