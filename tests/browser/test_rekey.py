@@ -86,6 +86,14 @@ class Staff:
         self.read_until(lambda: self.conversation is not None and self.conversation.next_seq > seq)
         return seq
 
+    def take(self, page: Any, conversation: str) -> None:
+        """Follow and claim the page's conversation; the page says who answers."""
+        self.follow(conversation)
+        assert self.conversation is not None
+        self.store("claim", self.conversation.claim())
+        name = self.name.title()
+        page.locator("#chat-status", has_text=f"You are talking to {name}.").wait_for(timeout=WAIT)
+
     def say(self, words: str) -> int:
         assert self.conversation is not None
         return self.store("send", self.conversation.encrypt(ContentType.TEXT, words.encode()))
@@ -112,10 +120,8 @@ def test_a_counsellor_deactivated_mid_chat_the_page_re_keys_and_goes_on(
     chat = conversation_id(page)
     try:
         with staff(live_server, centre, "anna") as anna, staff(live_server, centre, "bodil") as bodil:
-            anna.follow(chat)
+            anna.take(page, chat)
             assert anna.conversation is not None
-            anna.store("claim", anna.conversation.claim())
-            page.locator("#chat-status", has_text="You are talking to Anna.").wait_for(timeout=WAIT)
             bodil_cert = centre.staff["bodil"].certificate
             assert bodil_cert is not None
             to = centre.staff["bodil"].account_id.hex
@@ -159,10 +165,8 @@ def test_an_interpreter_sending_signed_garbage_does_not_stop_the_chat(
     start_chat(page, live_server)
     chat = conversation_id(page)
     with staff(live_server, centre, "cleo") as cleo, staff(live_server, centre, "ivan") as ivan:
-        cleo.follow(chat)
+        cleo.take(page, chat)
         assert cleo.conversation is not None
-        cleo.store("claim", cleo.conversation.claim())
-        page.locator("#chat-status", has_text="You are talking to Cleo.").wait_for(timeout=WAIT)
         ivan_cert = centre.staff["ivan"].certificate
         assert ivan_cert is not None
         cleo.store("send", cleo.conversation.encrypt(ContentType.PROPOSAL, encode_add_proposal(ivan_cert)))
