@@ -368,7 +368,7 @@ export class ChatSession {
 
   _askForKey(epoch, refSeq) {
     this.enqueue({
-      kind: "op",
+      kind: "rekey", // the page shows nothing of it (a failure is retried by the next reason)
       build: (c) => (c.epoch === epoch && c.isMember && c.needsRekey ? c.requestRekey(REQUEST_NO_KEY, refSeq) : null),
     });
   }
@@ -387,7 +387,7 @@ export class ChatSession {
       return waiting.item;
     }
     const spec = { gone: new Set(gone), action, epoch, forced: !scheduled };
-    const item = this.enqueue({ kind: "op", frame: "commit", build: (c) => this._buildRekey(c, spec) });
+    const item = this.enqueue({ kind: "rekey", frame: "commit", build: (c) => this._buildRekey(c, spec) });
     spec.item = item;
     this.rekeying = spec;
     return item;
