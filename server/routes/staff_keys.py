@@ -21,7 +21,7 @@ from server.access import (
 )
 from server.jsonapi import ApiRoute, Body, Operation, read_json
 from server.resources import resources
-from server.services import accounts, directory_status, keys
+from server.services import accounts, directory_status, keys, rekey
 from server.validators import b64u, b64u_exactly, b64u_up_to, certificates, to_b64u
 
 KEY = b64u_exactly(32)
@@ -151,6 +151,7 @@ async def publish_directory(request: Request) -> Response:
     admin = await require_admin(request)
     fields = await read_json(request)
     await keys.publish_directory(resources(request), admin, fields["certificates"], fields["directory"])
+    await rekey.mark(resources(request))  # whoever it no longer lists must go (§8.5)
     return Response(status_code=204)
 
 

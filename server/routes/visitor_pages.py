@@ -133,6 +133,7 @@ CHAT_STRINGS: dict[str, str | Plural] = {
     "consent_who": N_("%(name)s (%(role)s) asks to join the conversation."),
     "consent_language": N_("You asked for: %(language)s."),
     "history_shared": N_("The interpreter can now read what was written before they joined."),
+    "message_unreadable": N_("A message could not be read."),
 }
 
 

@@ -44,6 +44,7 @@ from server.models import (
 from server.models.centre import in_current_centre
 from server.realtime import events
 from server.resources import Resources
+from server.services import rekey
 from server.services.booking import holders
 from server.services.tokens import new_token, token_hash
 from server.services.writer import Stored as Stored
@@ -100,6 +101,8 @@ async def create(
 ) -> str:
     """Store a visitor's new conversation (queued); returns the visitor's token."""
     routing = route(genesis)
+    if routing.type == ObjectType.GENESIS:
+        rekey.check_genesis(genesis)  # signed by the visitor's own key, dated near our clock
     if (
         routing.type != ObjectType.GENESIS
         or routing.conversation_id != conversation_id.bytes
@@ -205,6 +208,9 @@ async def append(
     if principal.staff is None and principal.conversation_id != conversation_id:
         raise PublicError(403, NOT_ALLOWED, code="not_allowed")
     staff_id = principal.staff.id if principal.staff is not None else None
+    if principal.staff is not None:  # not deactivated, unlisted or expired (`revoked`)
+        async with res.db() as db:
+            await rekey.require_current_staff(db, principal.staff)
 
     def work(connection: Connection) -> Stored:
         return _append_in(connection, conversation_id, staff_id, client_id, routing, message)
@@ -241,15 +247,19 @@ def _append_in(
         return Stored(conversation_id, seq, duplicate=True)
     if head.status not in (Status.QUEUED, Status.ACTIVE):
         raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-    members = select(ConversationMember.member_id, ConversationMember.role).where(
-        ConversationMember.conversation_id == conversation_id
-    )
+    members = select(
+        ConversationMember.member_id, ConversationMember.role, ConversationMember.sig_public
+    ).where(ConversationMember.conversation_id == conversation_id)
     if staff_id is not None:
         sender = connection.execute(members.where(ConversationMember.staff_id == staff_id)).first()
     else:
         sender = connection.execute(members.where(ConversationMember.role == int(MemberRole.VISITOR))).first()
     if sender is None or sender.member_id != routing.sender_id:
         raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+    key = sender.sig_public or rekey.key_in_membership(
+        connection.scalar(rekey.latest_membership_query(conversation_id)), sender.member_id
+    )
+    rekey.verify_signed(key, message)  # signed by its sender's key (PROTOCOL.md §11)
     if routing.type == ObjectType.HISTORY:
         recipient = connection.scalar(
             select(ConversationMember.role).where(
@@ -287,8 +297,9 @@ async def claim(
         if not access.is_counsellor(staff):
             raise PublicError(403, NOT_ALLOWED, code="not_allowed")
         await _check_open_limit(db, res, staff)
-        await _check_sender(db, Principal(staff=staff), conversation_id, routing)
+        await _checked(db, Principal(staff=staff), conversation_id, routing, commit)
         _expect_commit(routing, {staff.id})
+        await rekey.check_commit(db, commit, routing)
         seq = _store(db, conversation, routing, commit, client_id)
         await db.execute(
             delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
@@ -329,7 +340,7 @@ async def transfer(
         )
         if colleague is None or not access.may_take_over(colleague):
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        await _check_sender(db, Principal(staff=staff), conversation_id, routing)
+        await _checked(db, Principal(staff=staff), conversation_id, routing, commit)
         interpreters = frozenset(
             m.staff_id
             for m in await _members(db, conversation_id)
@@ -337,6 +348,7 @@ async def transfer(
         )
         _expect_commit(routing, {staff.id, to}, may_keep=interpreters)
         staff_ids = await _staff_members(db, routing)
+        await rekey.check_commit(db, commit, routing)
         seq = _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
         conversation.counsellor_id = to
@@ -353,7 +365,8 @@ async def recommit(
 
     The server mirrors the protocol's rules where they decide access (PROTOCOL.md §8.2):
     interpreters never commit, the visitor stays, only the visitor adds an interpreter,
-    and the conversation's counsellor stays in it.
+    and the conversation's counsellor stays in it.  A queued conversation's epoch may be
+    re-wrapped (`requeue`, §8.5): to exactly the counsellors the directory certifies now.
     """
     routing = route(commit)
     if routing.type != ObjectType.COMMIT:
@@ -362,9 +375,9 @@ async def recommit(
         conversation, existing = await _open_for_write(db, conversation_id, client_id)
         if existing is not None:
             return existing
-        if conversation.status != Status.ACTIVE:
+        if conversation.status not in (Status.ACTIVE, Status.QUEUED):
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        sender = await _check_sender(db, principal, conversation_id, routing)
+        sender = await _checked(db, principal, conversation_id, routing, commit)
         if sender.role == MemberRole.INTERPRETER:
             raise PublicError(403, NOT_ALLOWED, code="not_allowed")
         staff_ids = await _staff_members(db, routing)
@@ -378,13 +391,25 @@ async def recommit(
             raise PublicError(400, BAD_MESSAGE, code="bad_message")
         if principal.staff is not None and any(after[m] == MemberRole.INTERPRETER for m in added):
             raise PublicError(403, NOT_ALLOWED, code="not_allowed")
-        if conversation.counsellor_id is None or conversation.counsellor_id not in staff_ids:
+        await rekey.check_commit(db, commit, routing)
+        # Re-wrapping the queue epoch: a queued conversation, or one whose counsellor must go.
+        queued = conversation.status == Status.QUEUED or (
+            conversation.counsellor_id not in staff_ids and await rekey.owner_must_go(db, conversation)
+        )
+        if queued and (_lists_interpreters(routing) or staff_ids != await rekey.queue_counsellors(db)):
+            raise PublicError(409, NOT_ALLOWED, code="not_allowed")
+        if not queued and (conversation.counsellor_id is None or conversation.counsellor_id not in staff_ids):
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         seq = _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
+        if queued and conversation.status == Status.ACTIVE:  # back in the queue, for anyone to claim
+            conversation.status = Status.QUEUED.value
+            conversation.counsellor_id = None
+            conversation.queued_at = utcnow()
+            conversation.claimed_at = None
     # Everyone before and after hears of it: a removed interpreter's page drops the conversation.
     affected = staff_ids | {m.staff_id for m in old if m.staff_id is not None}
-    await events.conversation_changed(res.bus, conversation_id, staff=sorted(affected))
+    await events.conversation_changed(res.bus, conversation_id, queue=queued, staff=sorted(affected))
     return Stored(conversation_id, seq)
 
 
@@ -399,10 +424,11 @@ async def release(
             return existing
         if conversation.status != Status.ACTIVE or conversation.counsellor_id != staff.id:
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        await _check_sender(db, Principal(staff=staff), conversation_id, routing)
+        await _checked(db, Principal(staff=staff), conversation_id, routing, commit)
         staff_ids = await _staff_members(db, routing)
         if routing.type != ObjectType.COMMIT or not staff_ids or _lists_interpreters(routing):
             raise PublicError(400, BAD_MESSAGE, code="bad_message")
+        await rekey.check_commit(db, commit, routing)
         seq = _store(db, conversation, routing, commit, client_id)
         await db.execute(
             delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
@@ -547,6 +573,7 @@ def _store(
     seq = _check_head(conversation, routing)
     db.add(_entry(conversation.id, routing, body, client_id))
     _advance(conversation, routing)
+    rekey.cleared_by(conversation, routing)
     return seq
 
 
@@ -604,6 +631,18 @@ async def _check_sender(
     member = await access.membership(db, principal, conversation_id)
     if member is None or member.member_id != routing.sender_id:
         raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+    return member
+
+
+async def _checked(
+    db: AsyncSession, principal: Principal, conversation_id: uuid.UUID, routing: Routing, message: bytes
+) -> ConversationMember:
+    """Before storing (PROTOCOL.md §11): the sender is the acting member, still a current member
+    of the centre if staff, and the object is signed with their key in the current epoch."""
+    member = await _check_sender(db, principal, conversation_id, routing)
+    if principal.staff is not None:
+        await rekey.require_current_staff(db, principal.staff)
+    await rekey.check_signed(db, conversation_id, member, message)
     return member
 
 
@@ -693,13 +732,18 @@ async def _replace_members(
 def _set_members(
     db: AsyncSession, conversation_id: uuid.UUID, routing: Routing, staff_ids: set[uuid.UUID]
 ) -> None:
+    keys = {k.member_id: k.sig_public for k in routing.member_keys}
     for member_id, role in routing.members:
         staff_id = None if role == MemberRole.VISITOR else member_uuid(member_id)
         if staff_id is not None and staff_id not in staff_ids:
             raise PublicError(400, BAD_MESSAGE, code="bad_message")
         db.add(
             ConversationMember(
-                conversation_id=conversation_id, member_id=member_id, role=int(role), staff_id=staff_id
+                conversation_id=conversation_id,
+                member_id=member_id,
+                role=int(role),
+                staff_id=staff_id,
+                sig_public=keys.get(member_id),
             )
         )
 

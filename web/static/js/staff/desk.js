@@ -14,6 +14,7 @@ import { format } from "../shared/strings.js";
 import { checkLog, directoryHash, TrustProblem, trustFrom } from "../shared/trust.js";
 import { clockTime, messageItem, noteItem, showItems } from "../shared/transcript-view.js";
 import { certifies, identityForPage } from "./identity.js";
+import { staffApi } from "../shared/http.js";
 import { b64decode, fromHex, openConversation, toHex } from "./keys-lib.js";
 import { reading } from "./reading.js";
 import { StaffSocket } from "./socket.js";
@@ -21,6 +22,12 @@ import { StaffSocket } from "./socket.js";
 const OPENED_AT = Date.now(); // messages older than the page do not count as new
 
 export const visible = () => document.visibilityState === "visible";
+
+/** The centre's signed directory as published now (the chat core verifies it), or null. */
+async function publishedDirectory() {
+  const published = await staffApi("GET", "/api/directory");
+  return published.directory ? b64decode(published.directory) : null;
+}
 
 export class Desk {
   /**
@@ -124,6 +131,7 @@ export class Desk {
       isRead: () => this.selected === id && visible(),
       mayReceipt: () => this.mayReceipt(rec),
       receiptDelayMs: 600, // a counsellor's page says "read" a little after the words arrive
+      directory: publishedDirectory, // re-keys without someone who must go (§8.5)
     });
     rec = { id, session, status: "queued", mine: false, notice: null, startedAt: null, unread: 0, notified: 0 };
     session.on((name, detail) => {

@@ -57,6 +57,11 @@ export function renderTranscript(chat) {
       items.push(messageItem({ seq: entry.seq, mine: entry.mine, who, time: clockTime(entry.at || Date.now(), lang), state, stateText: state ? t(state) : "", text: entry.text }));
       if (!entry.mine) said.push({ key: `m${entry.seq}`, text: `${who}: ${entry.text}`, at: entry.at });
     }
+    if (entry.kind === "unreadable" && entry.problem) {
+      // Correctly signed by a member, but it does not open: said in its place, and the chat goes on.
+      items.push(noteItem(t("message_unreadable"), { seq: entry.seq, className: "unreadable" }));
+      said.push({ key: `u${entry.seq}`, text: t("message_unreadable"), at: entry.at });
+    }
     for (const text of notesFor(entry, { view, consent: chat.consent, extra: chat.extra })) {
       items.push(noteItem(text, { seq: entry.seq }));
       said.push({ key: `n${entry.seq}:${text}`, text, at: entry.at });

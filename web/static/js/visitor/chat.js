@@ -2,7 +2,7 @@
 // show the resume code once, wait in the queue, and talk. Every word is encrypted here before it
 // leaves (chat/session.js); if any cryptographic step fails, nothing is sent (fail closed).
 
-import { ProtocolError, resumeConversation, shortCentreFingerprint, toHex } from "../protocol.js";
+import { b64decode, ProtocolError, resumeConversation, shortCentreFingerprint, toHex } from "../protocol.js";
 import { FrameRouter } from "../chat/router.js";
 import { ChatSession } from "../chat/session.js";
 import { Announcer } from "../shared/announcer.js";
@@ -86,7 +86,11 @@ function openChat(stored, conversation, resumeState, firstMessages) {
   const open = (genesis) => resumeConversation(resumeState, genesis);
   const isRead = () => document.visibilityState === "visible";
   const send = (frame) => chat.socket.send(frame);
-  chat.session = new ChatSession({ id: stored.conversation, me, visitor: true, conversation, open, send, isRead });
+  const directory = async () => {
+    const published = await api.directory(); // verified by the chat core under the conversation's anchors
+    return published.directory ? b64decode(published.directory) : null;
+  };
+  chat.session = new ChatSession({ id: stored.conversation, me, visitor: true, conversation, open, send, isRead, directory });
   chat.session.on(onEvent);
   const router = new FrameRouter(onFrame);
   router.add(chat.session);
