@@ -150,6 +150,14 @@ def may_take_over(colleague: StaffAccount) -> bool:
     return colleague.role == Role.COUNSELLOR
 
 
+def may_write_as_staff(account: StaffAccount, listed_now: bool) -> bool:
+    """A staff member stores conversation messages only while a current member of the centre:
+    active, and listed in the current directory with a certificate valid now (PROTOCOL.md §8.5)."""
+    if not account.is_active:
+        return False
+    return listed_now
+
+
 def may_interpret(account: StaffAccount) -> bool:
     """Only an active interpreter can be attached to a booking."""
     if not account.is_active:

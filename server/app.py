@@ -30,6 +30,7 @@ from server.routes import (
     staff_chat,
     staff_keys,
     system,
+    trust_api,
     visitor_booking_api,
     visitor_chat_api,
     visitor_pages,
@@ -37,6 +38,7 @@ from server.routes import (
 from server.security.body_limit import BodyLimitMiddleware
 from server.security.csrf import CSRFMiddleware
 from server.security.headers import SecurityHeadersMiddleware
+from server.services import keys
 from server.settings import Settings
 
 # Paths whose unsafe requests carry no cookie authority (origin-checked, no token needed).
@@ -63,6 +65,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await migrate(settings)
+        await keys.centre_id(res)  # pages carry the centre's pin from the first request on
         await res.bus.start()
         try:
             yield
@@ -83,6 +86,7 @@ def create_app(settings: Settings) -> Starlette:
             *visitor_booking_api.routes,
             *staff_account.routes,
             *staff_keys.routes,
+            *trust_api.routes,
             *staff_chat.routes,
             *staff_bookings.routes,
             *staff_availability.routes,

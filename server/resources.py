@@ -10,7 +10,8 @@ from starlette.requests import HTTPConnection
 
 from server.assets import AssetManifest
 from server.centres import CentreRegistry
-from server.db import Database
+from server.db import Database, create_writer_engine
+from server.models.centre import CURRENT_CENTRE
 from server.passwords import Passwords
 from server.realtime.bus import Bus, LocalBus, RedisBus
 from server.realtime.hub import Hub
@@ -18,8 +19,16 @@ from server.security.clients import ClientHasher
 from server.security.cookies import Cookies
 from server.security.devices import DeviceCookies
 from server.security.limits import Limits
+from server.services.trust_files import TrustFiles
+from server.services.writer import Writer
 from server.settings import Settings
 from server.templating import Renderer
+
+
+def _served_centre() -> bytes | None:
+    """The protocol id of the centre a page is rendered for (None: the first centre)."""
+    current = CURRENT_CENTRE.get()
+    return current.bytes if current is not None else None
 
 
 @dataclass
@@ -38,35 +47,44 @@ class Resources:
     devices: DeviceCookies
     redis: Redis | None
     bus: Bus
+    trust: TrustFiles  # the pins and the log key, outside the database
     centres: CentreRegistry
     hub: Hub = field(init=False)  # every websocket of this process (caps, sessions, allowances)
+    writer: Writer = field(init=False)  # every append to a conversation's log (group commit)
 
     def __post_init__(self) -> None:
         self.hub = Hub(self)
+        sync_engine = create_writer_engine(self.settings.database_url)
+        self.writer = Writer(self.db.engine, sync_engine, self.bus, self.settings.writer_queue)
 
     @classmethod
     def build(cls, settings: Settings, db: Database) -> Resources:
         assets = AssetManifest()
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        trust = TrustFiles(settings)
+        renderer = Renderer(settings, assets)
+        renderer.env.globals["trust_pin"] = lambda: trust.page_pin(_served_centre())
         return cls(
             settings=settings,
             engine=db.engine,
             db=db,
             passwords=Passwords(settings.password_hashing),
             assets=assets,
-            renderer=Renderer(settings, assets),
+            renderer=renderer,
             cookies=Cookies.for_settings(settings),
             client_key=ClientHasher(settings.secret_key if redis else None),
             limits=Limits(settings, redis),
             devices=DeviceCookies(settings.secret_key, settings.device_cookie_days),
             redis=redis,
             bus=RedisBus(redis, settings.redis_prefix) if redis else LocalBus(),
+            trust=trust,
             centres=CentreRegistry(db, settings),
         )
 
     async def close(self) -> None:
         """Release connections (at shutdown)."""
         await self.hub.stop()
+        await self.writer.stop()
         await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()

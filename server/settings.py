@@ -79,6 +79,7 @@ class Settings:
     wrong_codes_per_client_per_hour: int = 40
     wrong_codes_per_code_per_hour: int = 10
     websocket_frames_per_10s: int = 30
+    writer_queue: int = 2000  # appends waiting for the message writer before senders are told `busy`
     websocket_frames_per_10s_per_token: int = 90
     max_connections: int = 4000
     connections_per_client: int = 200
@@ -90,6 +91,11 @@ class Settings:
     websockets_per_token: int = 5
     websockets_per_session: int = 10
     log_level: str = "INFO"
+    # Trust (PROTOCOL.md §5.5): the pinned fingerprint of the default centre's first anchor, and
+    # pins of other centres by centre id (hex); neither set = trust on first use (a file in data_dir).
+    trust_pin: bytes | None = None
+    trust_pins: Mapping[bytes, bytes] = field(default_factory=dict)
+    log_key_seed: bytes | None = field(default=None, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -159,6 +165,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_namespace=_redis_namespace(env.get("TRYGG_REDIS_NAMESPACE", "")),
         max_open_per_counsellor=_int(env, "TRYGG_MAX_OPEN_PER_COUNSELLOR", 5, 1, 50),
         websocket_frames_per_10s=_int(env, "TRYGG_WEBSOCKET_FRAMES_PER_10S", 30, 5, 10_000),
+        writer_queue=_int(env, "TRYGG_WRITER_QUEUE", 2000, 1, 1_000_000),
         websocket_frames_per_10s_per_token=_int(
             env, "TRYGG_WEBSOCKET_FRAMES_PER_10S_PER_TOKEN", 90, 5, 100_000
         ),
@@ -182,6 +189,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             env.get("TRYGG_LOG_LEVEL", "INFO").upper(),
             ("DEBUG", "INFO", "WARNING", "ERROR"),
         ),
+        trust_pin=_pin("TRYGG_TRUST_PIN", env.get("TRYGG_TRUST_PIN", "")) or None,
+        trust_pins=_pins_file(env.get("TRYGG_TRUST_PINS_FILE", "")),
+        log_key_seed=_pin("TRYGG_LOG_KEY", env.get("TRYGG_LOG_KEY", "")) or None,
     )
 
 
@@ -233,6 +243,35 @@ def _secret_key(raw: str, data_dir: Path) -> bytes:
     with os.fdopen(fd, "wb") as handle:
         handle.write(key)
     return key
+
+
+def _pin(name: str, raw: str) -> bytes:
+    """64 hex digits (32 bytes), or empty."""
+    value = raw.strip().lower()
+    if not value:
+        return b""
+    if not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise SettingsError(f"{name} must be 64 hex digits (the fingerprint the admin's keys page shows)")
+    return bytes.fromhex(value)
+
+
+def _pins_file(raw: str) -> dict[bytes, bytes]:
+    """A file of lines `<centre id, 32 hex digits> <pin, 64 hex digits>`; # starts a comment."""
+    if not raw:
+        return {}
+    try:
+        text = Path(raw).read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(f"TRYGG_TRUST_PINS_FILE {raw}: {error.strerror}") from None
+    pins: dict[bytes, bytes] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if len(words) != 2 or not re.fullmatch(r"[0-9a-fA-F]{32}", words[0]):
+            raise SettingsError(f"TRYGG_TRUST_PINS_FILE line {number}: write <centre id> <pin> in hex")
+        pins[bytes.fromhex(words[0])] = _pin(f"TRYGG_TRUST_PINS_FILE line {number}", words[1])
+    return pins
 
 
 def _public_url(raw: str) -> str:

@@ -265,7 +265,7 @@ _SEALED_MIN = 2 + 96 + 12 + 16
 def sealed_booking(value: Any) -> bytes:
     """A sealed booking payload's structure (docs/BOOKING.md); its contents are not ours to read."""
     data = _decode_b64u(value, _SEALED_MIN, MAX_SEALED_BOOKING)
-    if data[0] != 1 or not 1 <= data[1] <= 64:
+    if data[0] != 2 or not 1 <= data[1] <= 64:  # version 2: bound to its reference and kind
         raise Invalid("not a sealed booking payload")
     if len(data) < 2 + data[1] * 96 + 12 + 16:
         raise Invalid("sealed booking payload too short")

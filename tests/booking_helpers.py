@@ -128,7 +128,7 @@ def new_code() -> dict[str, str]:
 
 def sealed(recipients: int = 1, text_bytes: int = 40) -> bytes:
     """Bytes with the sealed box's structure (the server checks nothing more)."""
-    return bytes([1, recipients]) + os.urandom(recipients * 96 + 12 + 16 + text_bytes)
+    return bytes([2, recipients]) + os.urandom(recipients * 96 + 12 + 16 + text_bytes)
 
 
 @dataclass

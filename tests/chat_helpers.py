@@ -28,15 +28,21 @@ from crypto import (
     Conversation,
     LocalMember,
     Role,
+    TrustRoot,
+    centre_fingerprint,
     certify,
+    cosign_trust_root,
     create_staff_identity,
+    draft_trust_root,
     generate_admin_key,
     generate_resume_code,
     open_conversation,
     sign_directory,
+    verify_trust_root,
 )
 from crypto import testing as crypto_testing
 from crypto.resume import ResumeKeys
+from crypto.trust import parse_trust_root
 from server.models import ConversationMessage
 from tests.live_server import LiveServer
 
@@ -133,10 +139,47 @@ class Centre:
     staff: dict[str, StaffMember] = field(default_factory=dict)
     directory: bytes = b""
     serial: int = 0
+    roots: list[bytes] = field(default_factory=list)
 
     @property
     def anchors(self) -> list[bytes]:
         return [self.admin_key.public]
+
+    @property
+    def pin(self) -> bytes:
+        """The pin of the first anchor (pinned on first use by the server)."""
+        first = parse_trust_root(self.roots[0]) if self.roots else None
+        key = first.anchors[0] if first and len(first.anchors) == 1 else self.admin_key.public
+        return centre_fingerprint(self.centre_id, key)
+
+    @property
+    def trust(self) -> TrustRoot:
+        return verify_trust_root(self.roots, self.pin)
+
+    def draft_root(self, anchors: list[bytes], threshold: int) -> bytes:
+        """The next root version naming `anchors` (unsigned), for this server's log key."""
+        log_key = unb64(self.admin.api("GET", "/api/trust").json()["log_key"])
+        previous = self.roots[-1] if self.roots else None
+        issued = int(time.time()) if previous is None else parse_trust_root(previous).issued_at + 1
+        return draft_trust_root(
+            centre_id=self.centre_id,
+            version=len(self.roots) + 1,
+            issued_at=issued,
+            previous=previous,
+            anchors=sorted(anchors),
+            threshold=threshold,
+            log_key=log_key,
+        )
+
+    def add_root(self, anchors: list[bytes], threshold: int, signers: list[Any]) -> Any:
+        """Sign the next root version with `signers` and send it; the response."""
+        data = self.draft_root(anchors, threshold)
+        for signer in signers:
+            data = cosign_trust_root(data, signer)
+        response = self.admin.api("PUT", "/api/admin/trust-root", {"root": b64(data)})
+        if response.status_code == 201:
+            self.roots.append(data)
+        return response
 
     def invite(self, name: str, role: str) -> StaffMember:
         response = self.admin.form(
@@ -212,6 +255,7 @@ def build_centre(
     )
     assert response.status_code == 204, response.text
     centre.centre_id = bytes.fromhex(admin.api("GET", "/api/staff/keys").json()["centre_id"])
+    assert centre.add_root([centre.admin_key.public], 1, [centre.admin_key]).status_code == 201
     for name, role in names.items():
         member = centre.invite(name, role)
         centre.give_keys(member, Role.COUNSELLOR if role == "counsellor" else Role.INTERPRETER)

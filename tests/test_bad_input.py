@@ -380,3 +380,28 @@ def test_hello_with_strange_tokens_is_refused(client: Client, chat: VisitorChat,
     with visitor_socket(client) as raw:
         raw.send_text(json.dumps({"type": "hello", "token": token}))
         assert close_code(raw) == 1008
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ('{"type": "sync", "conversation": "%(id)s", "after": 1.0, "ref": "r1"}', "bad_frame"),
+        (
+            '{"type": "receipt", "conversation": "%(id)s", "delivered": -5, "read": 0, "ref": "r1"}',
+            "bad_frame",
+        ),
+        ('{"type": "sync", "conversation": "%(id)s", "ref": "r1"}', "bad_frame"),
+        ('{"type": "ping", "extra": 1, "ref": "r1"}', "bad_frame"),
+        ('{"type": "pong", "ref": "r1"}', "unknown_type"),
+    ],
+)
+def test_a_refused_frame_with_a_ref_is_answered_with_that_ref(
+    client: Client, chat: VisitorChat, frame: str, code: str
+) -> None:
+    """docs/API.md: every client frame with a `ref` is answered with a frame carrying it. A field
+    the schema refuses gave an error frame without the ref, so a client waiting on it hung."""
+    with visitor_socket(client) as raw:
+        socket = Socket(raw)
+        hello(socket, chat)
+        raw.send_text(frame.replace("%(id)s", chat.id.hex))
+        assert socket.until("error", ref="r1")["code"] == code

@@ -375,8 +375,9 @@ def test_bad_kinds_and_payloads_are_refused(client: Client, desk: Desk) -> None:
     refused(visitor, client, visitor.book(start, kind="phone"), 422, "kind_not_offered")
     assert Visitor(client).call("GET", "/api/booking/options").json()["kinds"] == ["in_person"]
     bad_payloads = [
-        b"\x02\x01" + sealed()[2:],  # wrong version
-        b"\x01\x00" + sealed()[2:],  # no recipients
+        b"\x01\x01" + sealed()[2:],  # version 1: not bound to its booking
+        b"\x03\x01" + sealed()[2:],  # unknown version
+        b"\x02\x00" + sealed()[2:],  # no recipients
         sealed()[:100],  # too short for its recipients
         sealed(recipients=2, text_bytes=16 * 1024),  # over 16 KiB
     ]

@@ -47,11 +47,11 @@ def standings(socket: Socket, mark: int = 0) -> list[dict[str, Any]]:
 
 
 def write(socket: Socket, chat: VisitorChat, words: str, ref: str) -> None:
-    """Store a message and wait for the status frame it causes: every bus event published
-    before it has been handled by this connection by then."""
+    """Store a message and wait for it to come back (the socket follows the conversation): its
+    event carries it, so every bus event published before it has been handled by then."""
     socket.send(send_frame(chat, text(chat.conversation, words), ref=ref))
     seq = socket.until("ack", ref=ref)["seq"]
-    socket.until("conversation", last_seq=seq)
+    socket.until("message", conversation=chat.id.hex, seq=seq)
 
 
 def test_standing_after_welcome_and_whenever_it_changes(client: Client, centre: Centre) -> None:
@@ -87,6 +87,8 @@ def test_standing_after_welcome_and_whenever_it_changes(client: Client, centre: 
         # Someone new behind changes nothing for either of them: no frame.
         v1.send({"type": "sync", "conversation": first.id.hex, "after": 0})
         receive_all(first.conversation, v1.messages(first.id, 1))  # the claim: now at the head
+        v2.send({"type": "sync", "conversation": second.id.hex, "after": 0, "ref": "s2"})
+        v2.until("synced", ref="s2")
         mark1, mark2 = len(v1.seen), len(v2.seen)
         start_visitor(client, BASE_URL, centre)
         write(v1, first, "still there?", "w1")

@@ -22,7 +22,14 @@ from server.models.conversations import (
     Status,
     VisitorToken,
 )
-from server.models.keys import CentreDirectory, CentreKey, StaffKey
+from server.models.keys import (
+    CentreDirectory,
+    CentreKey,
+    StaffKey,
+    TrustLogEntry,
+    TrustRootDraft,
+    TrustRootVersion,
+)
 from server.models.staff import Role, StaffAccount, StaffInvite, StaffSession, staff_of_current_centre
 
 __all__ = [
@@ -55,6 +62,9 @@ __all__ = [
     "StaffPresence",
     "StaffSession",
     "Status",
+    "TrustLogEntry",
+    "TrustRootDraft",
+    "TrustRootVersion",
     "UTCDateTime",
     "VisitorToken",
     "new_id",

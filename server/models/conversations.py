@@ -57,6 +57,8 @@ class Conversation(Base):
     visitor_state: Mapped[bytes | None] = mapped_column(LargeBinary(8192))
     last_seq: Mapped[int] = mapped_column(default=-1)
     last_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # A member must go (deactivated, no longer listed, expired): the next commit clears it (§8.5).
+    rekey_needed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ConversationMessage(Base):
@@ -95,6 +97,8 @@ class ConversationMember(Base):
     )
     delivered_seq: Mapped[int] = mapped_column(default=-1)
     read_seq: Mapped[int] = mapped_column(default=-1)
+    # The member's Ed25519 key in that genesis/commit: what their messages must be signed with.
+    sig_public: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class VisitorToken(Base):

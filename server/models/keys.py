@@ -58,3 +58,45 @@ class CentreDirectory(Base):
     published_by: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("staff_accounts.id", ondelete="SET NULL")
     )
+
+
+class TrustRootVersion(Base):
+    """One version of a centre's trust root (PROTOCOL.md §5.4), exactly as its anchors signed it.
+
+    Only anchors can add a version: the server accepts one only if it verifies as extending the
+    chain from the pinned first anchor, and clients verify the whole chain to the pin themselves,
+    so a row written into this table by other means is refused by every client.
+    """
+
+    __tablename__ = "trust_roots"
+
+    centre_id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    signed: Mapped[bytes] = mapped_column(LargeBinary(4096))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrustRootDraft(Base):
+    """The next root version while it collects the signatures it needs (2-of-n rotation)."""
+
+    __tablename__ = "trust_root_drafts"
+
+    centre_id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    signed: Mapped[bytes] = mapped_column(LargeBinary(4096))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrustLogEntry(Base):
+    """One entry of a centre's append-only log of roots and directories (PROTOCOL.md §5.6).
+
+    `chain` is chain(index + 1), the head after this entry; heads are signed when served.
+    """
+
+    __tablename__ = "trust_log"
+
+    centre_id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[int] = mapped_column()
+    object_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    chain: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

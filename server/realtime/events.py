@@ -1,12 +1,16 @@
 """What travels on the bus: channel names (built only here) and the events services publish.
 
 Services publish after their transaction commits.  An event says "look again" (the
-database stays the source of truth); only typing and receipts carry their few fields,
-because they are relayed as they are.  Channels:
+database stays the source of truth); typing and receipts carry their few fields, because
+they are relayed as they are, and an append carries what was stored.  Channels:
 
 - `queue`: the shared queue changed (`queue`), or who is on duty may have (`presence`);
   counsellors who asked for the queue listen, and so does a visitor while waiting in it;
-- `conversation:<hex>`: a conversation changed (`changed`), someone is typing or read;
+- `conversation:<hex>`: a conversation changed (`changed`), someone is typing or read, or
+  members must go and the conversation must re-key (`rekey_needed`, with `members` and
+  `action`); a `changed` that only appended one object to the log carries it (`seq`, `hash`,
+  `message`, `at`: what the writer stored, server/services/writer.py), and its followers send it
+  on as it is;
 - `staff:<hex>`: a staff member's list of open conversations may have changed
   (`assignments`), or one or more of their sessions ended or their account changed
   (`session_ended`, with `staff_id` and `reason`: `logout`, `logout_everywhere`,
@@ -21,6 +25,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
+
+from server.validators import to_b64u
 
 from .bus import Bus
 
@@ -62,6 +69,37 @@ async def conversation_changed(
         await queue_changed(bus)
     for staff_id in staff:
         await bus.publish(staff_channel(staff_id), {"kind": "assignments"})
+
+
+async def appended(
+    bus: Bus,
+    conversation_id: uuid.UUID,
+    seq: int,
+    message_hash: bytes,
+    body: bytes,
+    at: datetime | None,
+) -> None:
+    """A new object in the conversation's log (nothing else changed): it travels with the event,
+    so a follower that has everything before `seq` sends it without reading the database."""
+    await bus.publish(
+        conversation_channel(conversation_id),
+        {
+            "kind": "changed",
+            "seq": seq,
+            "hash": message_hash.hex(),
+            "message": to_b64u(body),
+            "at": at.isoformat() if at is not None else None,
+        },
+    )
+
+
+async def rekey_needed(bus: Bus, conversation_id: uuid.UUID, members: Sequence[str], action: str) -> None:
+    """Members (hex ids) must go from this conversation: its online members' clients re-key
+    (`action`: `rekey`, or `requeue` to re-wrap the queue epoch)."""
+    await bus.publish(
+        conversation_channel(conversation_id),
+        {"kind": "rekey_needed", "members": list(members), "action": action},
+    )
 
 
 async def queue_changed(bus: Bus) -> None:

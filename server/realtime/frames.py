@@ -25,10 +25,11 @@ REF_SCHEMA = {"anyOf": [pattern_string(_REF.pattern), {"type": "null"}]}  # null
 class FrameError(Exception):
     """A frame the server will not act on; `code` is sent back to the client."""
 
-    def __init__(self, code: str, detail: str = "") -> None:
+    def __init__(self, code: str, detail: str = "", ref: str | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.detail = detail
+        self.ref = ref  # the frame's own ref, when it had a valid one: the error answers it
 
 
 # type -> {field: validator}; every field listed is required, nothing else is allowed.
@@ -104,10 +105,11 @@ def parse(raw: str | bytes) -> Frame:
     kind = data.pop("type", None)
     schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
     if schema is None:
-        raise FrameError("unknown_type")
+        raise FrameError("unknown_type", ref=ref)
     if set(data) != set(schema):
-        raise FrameError("bad_frame", f"{kind} takes exactly: {', '.join(sorted(schema)) or 'no fields'}")
+        detail = f"{kind} takes exactly: {', '.join(sorted(schema)) or 'no fields'}"
+        raise FrameError("bad_frame", detail, ref)
     try:
         return Frame(kind, {name: check(data[name]) for name, check in schema.items()}, ref)
     except Invalid as error:
-        raise FrameError("bad_frame", error.detail) from None
+        raise FrameError("bad_frame", error.detail, ref) from None

@@ -1,11 +1,20 @@
 """The websocket endpoint: one connection per browser tab, for visitors and staff alike.
 
-Delivery is driven by the database.  For every conversation a connection has
-asked to `sync`, it remembers the last sequence number it sent; whenever the
-bus says a conversation changed (or the connection asks), one pump task reads
-everything after that number from the database and sends it, in order.  Only
-the pump sends messages, so nothing is sent twice or out of order, and a
-reconnecting client that asks for "after N" gets exactly what it misses.
+Delivery: for every conversation a connection has asked to `sync`, it remembers
+the last sequence number it sent.  An append's bus event carries what was stored
+(server/services/writer.py); when its seq is the next one, the pump sends it as it
+is, without reading the database.  Only to fill a gap (a missed or reordered event, an
+overflow, a new `sync`) does the pump read everything after that number from the
+database, checking again that the connection may read.  Only the pump sends messages,
+and only the next seq, so nothing is sent twice or out of order, and a reconnecting
+client that asks for "after N" gets exactly what it misses.
+
+Whether the connection may read a conversation is remembered (only a yes), and
+forgotten on every event of that conversation that is not an append (a claim,
+transfer, commit, release, close or deletion), on every event on the person's staff
+channel, on an overflow, and when the pump sends a commit read from the database.
+A `conversation` status frame goes out for those events, not for appends (an append
+changes no status).
 
 The queue, who is on duty (`presence`) and a visitor's place in the queue
 (`standing`) are read again when the bus says they may have changed, and sent
@@ -30,14 +39,16 @@ from typing import Any
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
+from crypto.constants import ObjectType
 from server import access
 from server.access import Principal
 from server.errors import PublicError
 from server.i18n import Translator
 from server.models import Conversation, StaffAccount, StaffSession, Status
 from server.resources import Resources, resources
-from server.services import conversations, presence, queue
+from server.services import conversations, presence, queue, rekey
 from server.services.tokens import token_hash
+from server.services.writer import Busy
 from server.templating import request_language
 from server.validators import to_b64u
 
@@ -116,6 +127,9 @@ class Connection:
         self.idle = asyncio.Event()
         self.idle.set()
         self.on_duty_sent: list[dict[str, str]] | None = None  # as last told to this client
+        self.pushed: dict[uuid.UUID, dict[int, dict[str, Any]]] = {}  # appends from events, by seq
+        self.readable: set[uuid.UUID] = set()  # conversations this connection may read (cached)
+        self.access_epoch = 0  # bumped whenever cached access is forgotten (see _may_read)
         self.standing_sent: dict[str, Any] | None = None
 
     async def run(self, stale_cookie: bool = False) -> None:
@@ -295,7 +309,7 @@ class Connection:
             try:
                 frame = parse(raw) if raw is not None else parse_binary()
             except FrameError as error:
-                await self.error(error.code, None, error.detail)
+                await self.error(error.code, error.ref, error.detail)
                 continue
             if self.session is not None and frame.type in ACTIONS:
                 self.hub.acted(self.session)
@@ -306,7 +320,8 @@ class Connection:
                 await self.error(error.code, frame.ref, error.detail)
             except PublicError as error:
                 message = self.translate(error.message, **error.values)
-                await self.error(error.code or "error", frame.ref, message)
+                extra = {"retry_after": error.retry_after} if isinstance(error, Busy) else {}
+                await self.error(error.code or "error", frame.ref, message, **extra)
 
     def _allowed(self) -> bool:
         """One more frame within this socket's allowance and its token's (shared, see hub.py)."""
@@ -330,7 +345,9 @@ class Connection:
         kind = event.get("kind")
         conversation_id = events.conversation_of(channel)
         if conversation_id is not None:
-            if kind == "changed":
+            if kind == "changed" and "seq" in event:
+                self._appended(conversation_id, event)
+            elif kind == "changed":
                 await self._conversation_changed(conversation_id)
             elif (
                 kind in ("typing", "receipt")
@@ -339,12 +356,29 @@ class Connection:
             ):
                 frame = {k: v for k, v in event.items() if k not in {"kind", "connection"}}
                 await self.send({"type": kind, "conversation": conversation_id.hex, **frame})
+            elif kind == "rekey_needed" and self._follows(conversation_id):
+                await self._send_rekey_needed(conversation_id, event["members"], event["action"])
         elif channel == events.queue_channel():
             await self._queue_changed(kind)
         elif events.is_staff_channel(channel) and kind != events.SESSION_ENDED:
+            self._forget_access()
             await self._send_assignments()  # (an ended session is the hub's to judge)
 
+    def _appended(self, conversation_id: uuid.UUID, event: dict[str, Any]) -> None:
+        """One new object, carried by the event: for the pump to send if it is the next one."""
+        after = self.cursors.get(conversation_id)
+        seq = event.get("seq")
+        if after is None or not isinstance(seq, int) or seq <= after:
+            return
+        pushed = self.pushed.setdefault(conversation_id, {})
+        if len(pushed) < conversations.PAGE_SIZE:  # beyond that the pump reads a page instead
+            pushed[seq] = event
+        else:
+            self.dirty.add(conversation_id)
+        self.wake.set()
+
     async def _conversation_changed(self, conversation_id: uuid.UUID) -> None:
+        self._forget_access(conversation_id)
         if self._follows(conversation_id):
             conversation = await self._status(conversation_id)
             status = conversation.status if conversation else Status.DELETED.value
@@ -366,6 +400,7 @@ class Connection:
     async def _resynchronise(self, channel: str) -> None:
         """Events for `channel` (or, for ALL_CHANNELS, every channel) were dropped: read again."""
         assert self.principal is not None
+        self._forget_access()
         self.dirty.update(self.cursors)
         self.wake.set()
         staff = self.principal.staff
@@ -383,28 +418,60 @@ class Connection:
                 await self._drain()
 
     async def _drain(self) -> None:
-        while self.dirty:
-            conversation_id = self.dirty.pop()
-            after = self.cursors.get(conversation_id)
-            if after is None:
+        while self.dirty or self.pushed:
+            if self.dirty:
+                conversation_id = self.dirty.pop()
+                self.pushed.pop(conversation_id, None)  # the page read covers them
+                await self._read_after(conversation_id)
                 continue
-            if not await self._may_read(conversation_id):
-                self.cursors.pop(conversation_id, None)  # removed: no more messages, typing, receipts
-                continue
-            rows = await conversations.messages_after(self.res, conversation_id, after)
-            for row in rows:
-                await self.send(
-                    {
-                        "type": "message",
-                        "conversation": conversation_id.hex,
-                        "seq": row.seq,
-                        "message": to_b64u(row.body),
-                        "at": row.created_at.isoformat(),
-                    }
-                )
-                self.cursors[conversation_id] = row.seq
-            if len(rows) == conversations.PAGE_SIZE:  # a full page: there may be more
-                self.dirty.add(conversation_id)
+            conversation_id, pushed = self.pushed.popitem()
+            if not await self._send_pushed(conversation_id, pushed):
+                await self._read_after(conversation_id)  # a gap: fill it from the database
+
+    async def _send_pushed(self, conversation_id: uuid.UUID, pushed: dict[int, dict[str, Any]]) -> bool:
+        """Send the objects events carried, from the next seq on; False if one is missing."""
+        after = self.cursors.get(conversation_id)
+        if after is None:
+            return True
+        waiting = sorted(seq for seq in pushed if seq > after)
+        if not waiting:
+            return True
+        if waiting[0] != after + 1 or not await self._may_read(conversation_id):
+            return False
+        for seq in waiting:
+            if seq != self.cursors.get(conversation_id, -2) + 1:
+                return False
+            event = pushed[seq]
+            await self._send_message(conversation_id, seq, event["message"], event["at"])
+        return True
+
+    async def _read_after(self, conversation_id: uuid.UUID) -> None:
+        """Everything after the cursor from the database (a page), access checked afresh."""
+        after = self.cursors.get(conversation_id)
+        if after is None:
+            return
+        self._forget_access(conversation_id)
+        if not await self._may_read(conversation_id):
+            self.cursors.pop(conversation_id, None)  # removed: no more messages, typing, receipts
+            return
+        rows = await conversations.messages_after(self.res, conversation_id, after)
+        for row in rows:
+            if row.kind == ObjectType.COMMIT:  # the roster may change with it: check again
+                self._forget_access(conversation_id)
+            await self._send_message(conversation_id, row.seq, to_b64u(row.body), row.created_at.isoformat())
+        if len(rows) == conversations.PAGE_SIZE:  # a full page: there may be more
+            self.dirty.add(conversation_id)
+
+    async def _send_message(self, conversation_id: uuid.UUID, seq: int, message: str, at: str | None) -> None:
+        frame = {
+            "type": "message",
+            "conversation": conversation_id.hex,
+            "seq": seq,
+            "message": message,
+            "at": at,
+        }
+        await self.send(frame)
+        self.cursors[conversation_id] = seq
 
     async def _heartbeat(self, staff: StaffAccount) -> None:
         """Keep this socket's presence fresh (and sweep those of processes that died)."""
@@ -457,6 +524,19 @@ class Connection:
                     "read": read,
                 }
             )
+        # Someone must go and nobody has re-keyed yet: this client may be the one to do it.
+        needed = await rekey.needed(self.res, conversation_id)
+        if needed is not None:
+            await self._send_rekey_needed(conversation_id, [m.hex() for m in needed.members], needed.action)
+
+    async def _send_rekey_needed(self, conversation_id: uuid.UUID, members: list[str], action: str) -> None:
+        frame = {
+            "type": "rekey_needed",
+            "conversation": conversation_id.hex,
+            "members": members,
+            "action": action,
+        }
+        await self.send(frame)
 
     async def _handle_send(self, frame: Frame) -> None:
         conversation_id = await self._readable(frame)
@@ -550,7 +630,22 @@ class Connection:
         return self._principal().staff is None or conversation_id in self.cursors
 
     async def _may_read(self, conversation_id: uuid.UUID) -> bool:
-        return await access.may_read_conversation(self.res, self._principal(), conversation_id)
+        """Asked of the database once, then remembered until an event may have changed it (a
+        yes only: no may become yes by an event on a channel this connection does not hear)."""
+        if conversation_id in self.readable:
+            return True
+        epoch = self.access_epoch
+        allowed = await access.may_read_conversation(self.res, self._principal(), conversation_id)
+        if allowed and epoch == self.access_epoch:  # nothing was forgotten while we asked
+            self.readable.add(conversation_id)
+        return allowed
+
+    def _forget_access(self, conversation_id: uuid.UUID | None = None) -> None:
+        self.access_epoch += 1
+        if conversation_id is None:
+            self.readable.clear()
+        else:
+            self.readable.discard(conversation_id)
 
     async def _status(self, conversation_id: uuid.UUID) -> Conversation | None:
         conversation = await conversations.get(self.res, conversation_id)

@@ -13,7 +13,7 @@ from server.forms import field, read_form
 from server.languages import INTERPRETER_LANGUAGES
 from server.models import Role
 from server.resources import resources
-from server.services import accounts, credentials, staff_sessions
+from server.services import accounts, credentials, rekey, staff_sessions
 from server.services.network import centre_url
 
 
@@ -70,6 +70,7 @@ async def deactivate(request: Request) -> Response:
     actor = await require_admin(request)
     await accounts.set_active(resources(request), actor, request.path_params["id"], False)
     await staff_sessions.announce_ended(resources(request), request.path_params["id"], "deactivated")
+    await rekey.mark(resources(request), staff_ids=[request.path_params["id"]])  # they must go (§8.5)
     return RedirectResponse("/staff/admin/staff", status_code=303)
 
 

@@ -21,7 +21,7 @@ from server.access import (
 )
 from server.jsonapi import ApiRoute, Body, Operation, read_json
 from server.resources import resources
-from server.services import accounts, directory_status, keys
+from server.services import accounts, directory_status, keys, rekey
 from server.validators import b64u, b64u_exactly, b64u_up_to, certificates, to_b64u
 
 KEY = b64u_exactly(32)
@@ -113,6 +113,21 @@ async def set_centre_key(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def admin_keys(request: Request) -> Response:
+    """Every active admin's centre key (public half only), for adding or removing anchors."""
+    await require_admin(request)
+    return JSONResponse(
+        [
+            {
+                "admin_id": account.id.hex,
+                "display_name": account.display_name,
+                "sig_public": to_b64u(key.sig_public),
+            }
+            for account, key in await keys.admin_centre_keys(resources(request))
+        ]
+    )
+
+
 async def staff_keys(request: Request) -> Response:
     """Every staff member's public keys and certificate (admins)."""
     await require_admin(request)
@@ -136,6 +151,7 @@ async def publish_directory(request: Request) -> Response:
     admin = await require_admin(request)
     fields = await read_json(request)
     await keys.publish_directory(resources(request), admin, fields["certificates"], fields["directory"])
+    await rekey.mark(resources(request))  # whoever it no longer lists must go (§8.5)
     return Response(status_code=204)
 
 
@@ -183,6 +199,7 @@ routes = [
         "/api/admin/centre-key", set_centre_key, "PUT", storing(Body({"sig_public": KEY, "backup": BACKUP}))
     ),
     ApiRoute("/api/admin/staff-keys", staff_keys, "GET", STAFF),
+    ApiRoute("/api/admin/centre-keys", admin_keys, "GET", STAFF),
     ApiRoute(
         "/api/admin/directory",
         publish_directory,

@@ -136,6 +136,7 @@ async def book(request: Request) -> Response:
             fields["fuller_invite"],
             fields["same_counsellor"],
             language_of(request),
+            reference=fields.get("reference"),
         )
     return JSONResponse({"booking": (await present.for_visitor(res, [booking]))[0]}, status_code=201)
 
@@ -221,7 +222,8 @@ routes = [
                     "payload": sealed_booking,
                     "fuller_invite": flag,
                     "same_counsellor": flag,
-                }
+                },
+                optional={"reference": reference},  # chosen by the browser, bound into the seal
             ),
             responses={201: "Booked", 409: "The time is taken, or the code holds enough bookings"},
         ),

@@ -16,7 +16,7 @@ from server.jsonapi import ApiRoute, Body, Operation, read_json, read_query
 from server.models import Status
 from server.resources import resources
 from server.security.limits import Bucket
-from server.services import conversations, queue, visitor_limits
+from server.services import conversations, queue, trust, visitor_limits
 from server.services import keys as key_service
 from server.services.booking import holders
 from server.validators import b64u, b64u_up_to, hex_id, language, lookup_id, one_of, to_b64u, verifier
@@ -26,13 +26,17 @@ BAD_REQUEST = N_("The request could not be understood.")
 
 
 async def directory(request: Request) -> Response:
-    """What a visitor's client needs to encrypt for the centre's counsellors."""
+    """What a visitor's client needs to encrypt for the centre's counsellors: the directory and
+    the root chain it verifies to the pin its page carries (the anchors are the newest root's,
+    for old clients; clients must verify the chain instead)."""
     res = resources(request)
     signed = await key_service.current_directory(res)
+    centre = await key_service.centre_id(res)
     return JSONResponse(
         {
-            "centre_id": (await key_service.centre_id(res)).hex(),
-            "anchors": [to_b64u(a) for a in await key_service.anchors(res)],
+            "centre_id": centre.hex(),
+            "roots": [to_b64u(version) for version in await trust.chain(res, centre)],
+            "anchors": [to_b64u(a) for a in await key_service.anchors(res, centre)],
             "directory": to_b64u(signed) if signed else None,
         }
     )

@@ -55,6 +55,17 @@ CHAT_STRINGS: dict[str, str | Plural] = {
     "left": N_("%(name)s has left the conversation."),
     "talking_to": N_("You are talking to %(name)s."),
     "fingerprint": N_("Security number: %(number)s"),
+    "who_can_read": ngettext(
+        "%(count)s person can read this conversation:", "%(count)s people can read this conversation:"
+    ),
+    "centre_fingerprint": N_(
+        "The centre's fingerprint is %(number)s. Compare it with the fingerprint on the centre's own "
+        "website or leaflet: if they differ, do not write anything here."
+    ),
+    "error_trust": N_(
+        "This page could not confirm the centre's keys, so nothing was sent. "
+        "Please call us, or try again later."
+    ),
     "queue_position": N_("You are number %(position)s in the queue."),
     "queue_estimate": ngettext(
         "Estimated wait: about %(minutes)s minute.", "Estimated wait: about %(minutes)s minutes."
@@ -122,6 +133,7 @@ CHAT_STRINGS: dict[str, str | Plural] = {
     "consent_who": N_("%(name)s (%(role)s) asks to join the conversation."),
     "consent_language": N_("You asked for: %(language)s."),
     "history_shared": N_("The interpreter can now read what was written before they joined."),
+    "message_unreadable": N_("A message could not be read."),
 }
 
 
@@ -145,6 +157,10 @@ BOOKING_STRINGS: dict[str, str | Plural] = {
     ),
     "error_network": N_("Could not reach the service. Check your connection and try again."),
     "error_no_counsellors": N_("No counsellor can receive bookings right now. Please call us instead."),
+    "error_trust": N_(
+        "This page could not confirm the centre's keys, so nothing was sent. "
+        "Please call us, or try again later."
+    ),
     "slot_taken": N_("This time is no longer available. Please choose another time."),
     "too_many": N_(
         "This code already holds as many future bookings as allowed. "

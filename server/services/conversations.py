@@ -14,9 +14,9 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,8 +44,11 @@ from server.models import (
 from server.models.centre import in_current_centre
 from server.realtime import events
 from server.resources import Resources
+from server.services import rekey
 from server.services.booking import holders
 from server.services.tokens import new_token, token_hash
+from server.services.writer import Stored as Stored
+from server.services.writer import Written
 
 NOT_FOUND = N_("This conversation does not exist or has been deleted.")
 BAD_MESSAGE = N_("The message could not be read.")
@@ -66,15 +69,6 @@ ERASED_BY_DELETION = (
     "booking_holders",
     "bookings",
 )
-
-
-@dataclass(frozen=True)
-class Stored:
-    """The result of storing an object in a conversation's log."""
-
-    conversation_id: uuid.UUID
-    seq: int
-    duplicate: bool = False
 
 
 # --- parsing -------------------------------------------------------------------
@@ -107,6 +101,8 @@ async def create(
 ) -> str:
     """Store a visitor's new conversation (queued); returns the visitor's token."""
     routing = route(genesis)
+    if routing.type == ObjectType.GENESIS:
+        rekey.check_genesis(genesis)  # signed by the visitor's own key, dated near our clock
     if (
         routing.type != ObjectType.GENESIS
         or routing.conversation_id != conversation_id.bytes
@@ -201,22 +197,90 @@ async def append(
     A key request (PROTOCOL.md §6.7) is how a member whose wrap of the current epoch failed asks
     the others to re-key; it needs no key, so any current member may send one (an interpreter
     too: interpreters cannot commit, so asking is all they can do).
+
+    Through the process's message writer (writer.py): one transaction for everything that
+    arrives together, acknowledged after its commit, the event published after it carrying
+    what was stored.  Raises `writer.Busy` when the writer's queue is full.
     """
     routing = route(message)
     if routing.type not in (ObjectType.APPLICATION, ObjectType.HISTORY, ObjectType.KEY_REQUEST):
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
-    async with res.db.begin() as db:
-        conversation, existing = await _open_for_write(db, conversation_id, client_id)
-        if existing is not None:
-            return existing
-        if conversation.status not in (Status.QUEUED, Status.ACTIVE):
-            raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        sender = await _check_sender(db, principal, conversation_id, routing)
-        if routing.type == ObjectType.HISTORY:
-            await _check_history(db, conversation_id, sender, routing)
-        seq = _store(db, conversation, routing, message, client_id)
-    await events.conversation_changed(res.bus, conversation_id)
-    return Stored(conversation_id, seq)
+    if principal.staff is None and principal.conversation_id != conversation_id:
+        raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+    staff_id = principal.staff.id if principal.staff is not None else None
+    if principal.staff is not None:  # not deactivated, unlisted or expired (`revoked`)
+        async with res.db() as db:
+            await rekey.require_current_staff(db, principal.staff)
+
+    def work(connection: Connection) -> Stored:
+        return _append_in(connection, conversation_id, staff_id, client_id, routing, message)
+
+    return await res.writer.append(conversation_id, work)
+
+
+def _append_in(
+    connection: Connection,
+    conversation_id: uuid.UUID,
+    staff_id: uuid.UUID | None,
+    client_id: str,
+    routing: Routing,
+    message: bytes,
+) -> Stored:
+    """The append itself, in the writer's transaction: every check, then the two writes.
+
+    The same rules as the other writes below (lock, idempotency, status, sender, head), in
+    SQLAlchemy Core on the writer's connection; nothing is written unless every check passed.
+    """
+    head = connection.execute(
+        select(Conversation.id, Conversation.status, Conversation.last_seq, Conversation.last_hash)
+        .where(Conversation.id == conversation_id)
+        .with_for_update()
+    ).first()
+    if head is None or head.status == Status.DELETED:
+        raise PublicError(404, NOT_FOUND, code="not_found")
+    seq = connection.scalar(
+        select(ConversationMessage.seq).where(
+            ConversationMessage.conversation_id == conversation_id, ConversationMessage.client_id == client_id
+        )
+    )
+    if seq is not None:
+        return Stored(conversation_id, seq, duplicate=True)
+    if head.status not in (Status.QUEUED, Status.ACTIVE):
+        raise PublicError(409, NOT_ALLOWED, code="not_allowed")
+    members = select(
+        ConversationMember.member_id, ConversationMember.role, ConversationMember.sig_public
+    ).where(ConversationMember.conversation_id == conversation_id)
+    if staff_id is not None:
+        sender = connection.execute(members.where(ConversationMember.staff_id == staff_id)).first()
+    else:
+        sender = connection.execute(members.where(ConversationMember.role == int(MemberRole.VISITOR))).first()
+    if sender is None or sender.member_id != routing.sender_id:
+        raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+    key = sender.sig_public or rekey.key_in_membership(
+        connection.scalar(rekey.latest_membership_query(conversation_id)), sender.member_id
+    )
+    rekey.verify_signed(key, message)  # signed by its sender's key (PROTOCOL.md §11)
+    if routing.type == ObjectType.HISTORY:
+        recipient = connection.scalar(
+            select(ConversationMember.role).where(
+                ConversationMember.conversation_id == conversation_id,
+                ConversationMember.member_id == routing.history_recipient,
+            )
+        )
+        _check_history_roles(sender.role, recipient)
+    seq = _check_head(head, routing)
+    now = utcnow()
+    connection.execute(
+        insert(ConversationMessage).values(
+            **_entry_values(conversation_id, routing, message, client_id), created_at=now
+        )
+    )
+    connection.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(last_seq=seq, last_hash=routing.message_hash)
+    )
+    return Written(conversation_id, seq, message_hash=routing.message_hash, body=message, created_at=now)
 
 
 async def claim(
@@ -233,8 +297,9 @@ async def claim(
         if not access.is_counsellor(staff):
             raise PublicError(403, NOT_ALLOWED, code="not_allowed")
         await _check_open_limit(db, res, staff)
-        await _check_sender(db, Principal(staff=staff), conversation_id, routing)
+        await _checked(db, Principal(staff=staff), conversation_id, routing, commit)
         _expect_commit(routing, {staff.id})
+        await rekey.check_commit(db, commit, routing)
         seq = _store(db, conversation, routing, commit, client_id)
         await db.execute(
             delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
@@ -275,7 +340,7 @@ async def transfer(
         )
         if colleague is None or not access.may_take_over(colleague):
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        await _check_sender(db, Principal(staff=staff), conversation_id, routing)
+        await _checked(db, Principal(staff=staff), conversation_id, routing, commit)
         interpreters = frozenset(
             m.staff_id
             for m in await _members(db, conversation_id)
@@ -283,6 +348,7 @@ async def transfer(
         )
         _expect_commit(routing, {staff.id, to}, may_keep=interpreters)
         staff_ids = await _staff_members(db, routing)
+        await rekey.check_commit(db, commit, routing)
         seq = _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
         conversation.counsellor_id = to
@@ -299,7 +365,8 @@ async def recommit(
 
     The server mirrors the protocol's rules where they decide access (PROTOCOL.md §8.2):
     interpreters never commit, the visitor stays, only the visitor adds an interpreter,
-    and the conversation's counsellor stays in it.
+    and the conversation's counsellor stays in it.  A queued conversation's epoch may be
+    re-wrapped (`requeue`, §8.5): to exactly the counsellors the directory certifies now.
     """
     routing = route(commit)
     if routing.type != ObjectType.COMMIT:
@@ -308,9 +375,9 @@ async def recommit(
         conversation, existing = await _open_for_write(db, conversation_id, client_id)
         if existing is not None:
             return existing
-        if conversation.status != Status.ACTIVE:
+        if conversation.status not in (Status.ACTIVE, Status.QUEUED):
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        sender = await _check_sender(db, principal, conversation_id, routing)
+        sender = await _checked(db, principal, conversation_id, routing, commit)
         if sender.role == MemberRole.INTERPRETER:
             raise PublicError(403, NOT_ALLOWED, code="not_allowed")
         staff_ids = await _staff_members(db, routing)
@@ -324,13 +391,25 @@ async def recommit(
             raise PublicError(400, BAD_MESSAGE, code="bad_message")
         if principal.staff is not None and any(after[m] == MemberRole.INTERPRETER for m in added):
             raise PublicError(403, NOT_ALLOWED, code="not_allowed")
-        if conversation.counsellor_id is None or conversation.counsellor_id not in staff_ids:
+        await rekey.check_commit(db, commit, routing)
+        # Re-wrapping the queue epoch: a queued conversation, or one whose counsellor must go.
+        queued = conversation.status == Status.QUEUED or (
+            conversation.counsellor_id not in staff_ids and await rekey.owner_must_go(db, conversation)
+        )
+        if queued and (_lists_interpreters(routing) or staff_ids != await rekey.queue_counsellors(db)):
+            raise PublicError(409, NOT_ALLOWED, code="not_allowed")
+        if not queued and (conversation.counsellor_id is None or conversation.counsellor_id not in staff_ids):
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         seq = _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
+        if queued and conversation.status == Status.ACTIVE:  # back in the queue, for anyone to claim
+            conversation.status = Status.QUEUED.value
+            conversation.counsellor_id = None
+            conversation.queued_at = utcnow()
+            conversation.claimed_at = None
     # Everyone before and after hears of it: a removed interpreter's page drops the conversation.
     affected = staff_ids | {m.staff_id for m in old if m.staff_id is not None}
-    await events.conversation_changed(res.bus, conversation_id, staff=sorted(affected))
+    await events.conversation_changed(res.bus, conversation_id, queue=queued, staff=sorted(affected))
     return Stored(conversation_id, seq)
 
 
@@ -345,10 +424,11 @@ async def release(
             return existing
         if conversation.status != Status.ACTIVE or conversation.counsellor_id != staff.id:
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        await _check_sender(db, Principal(staff=staff), conversation_id, routing)
+        await _checked(db, Principal(staff=staff), conversation_id, routing, commit)
         staff_ids = await _staff_members(db, routing)
         if routing.type != ObjectType.COMMIT or not staff_ids or _lists_interpreters(routing):
             raise PublicError(400, BAD_MESSAGE, code="bad_message")
+        await rekey.check_commit(db, commit, routing)
         seq = _store(db, conversation, routing, commit, client_id)
         await db.execute(
             delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
@@ -493,10 +573,22 @@ def _store(
     seq = _check_head(conversation, routing)
     db.add(_entry(conversation.id, routing, body, client_id))
     _advance(conversation, routing)
+    rekey.cleared_by(conversation, routing)
     return seq
 
 
-def _check_head(conversation: Conversation, routing: Routing) -> int:
+class _Head(Protocol):
+    """What the head check needs: a Conversation, or a row of the same columns."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def last_hash(self) -> bytes | None: ...
+
+
+def _check_head(conversation: _Head, routing: Routing) -> int:
     """The object must continue the log exactly: next seq, and a link to the last object."""
     if routing.conversation_id != conversation.id.bytes:
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
@@ -513,16 +605,23 @@ def _advance(conversation: Conversation, routing: Routing) -> None:
 
 
 def _entry(conversation_id: uuid.UUID, routing: Routing, body: bytes, client_id: str) -> ConversationMessage:
-    return ConversationMessage(
-        conversation_id=conversation_id,
-        seq=routing.seq,
-        client_id=client_id,
-        kind=int(routing.type),
-        epoch=routing.epoch,
-        sender_id=routing.sender_id,
-        message_hash=routing.message_hash,
-        body=body,
-    )
+    return ConversationMessage(**_entry_values(conversation_id, routing, body, client_id))
+
+
+def _entry_values(
+    conversation_id: uuid.UUID, routing: Routing, body: bytes, client_id: str
+) -> dict[str, object]:
+    """A stored object's columns (all but created_at)."""
+    return {
+        "conversation_id": conversation_id,
+        "seq": routing.seq,
+        "client_id": client_id,
+        "kind": int(routing.type),
+        "epoch": routing.epoch,
+        "sender_id": routing.sender_id,
+        "message_hash": routing.message_hash,
+        "body": body,
+    }
 
 
 async def _check_sender(
@@ -535,21 +634,25 @@ async def _check_sender(
     return member
 
 
-async def _check_history(
-    db: AsyncSession, conversation_id: uuid.UUID, sender: ConversationMember, routing: Routing
-) -> None:
+async def _checked(
+    db: AsyncSession, principal: Principal, conversation_id: uuid.UUID, routing: Routing, message: bytes
+) -> ConversationMember:
+    """Before storing (PROTOCOL.md §11): the sender is the acting member, still a current member
+    of the centre if staff, and the object is signed with their key in the current epoch."""
+    member = await _check_sender(db, principal, conversation_id, routing)
+    if principal.staff is not None:
+        await rekey.require_current_staff(db, principal.staff)
+    await rekey.check_signed(db, conversation_id, member, message)
+    return member
+
+
+def _check_history_roles(sender: int, recipient: int | None) -> None:
     """PROTOCOL.md §8.3: interpreters never share history; only the visitor shares with one."""
-    if sender.role == MemberRole.INTERPRETER:
+    if sender == MemberRole.INTERPRETER:
         raise PublicError(403, NOT_ALLOWED, code="not_allowed")
-    recipient = await db.scalar(
-        select(ConversationMember.role).where(
-            ConversationMember.conversation_id == conversation_id,
-            ConversationMember.member_id == routing.history_recipient,
-        )
-    )
     if recipient is None:
         raise PublicError(400, BAD_MESSAGE, code="bad_message")
-    if recipient == MemberRole.INTERPRETER and sender.role != MemberRole.VISITOR:
+    if recipient == MemberRole.INTERPRETER and sender != MemberRole.VISITOR:
         raise PublicError(403, NOT_ALLOWED, code="not_allowed")
 
 
@@ -629,13 +732,18 @@ async def _replace_members(
 def _set_members(
     db: AsyncSession, conversation_id: uuid.UUID, routing: Routing, staff_ids: set[uuid.UUID]
 ) -> None:
+    keys = {k.member_id: k.sig_public for k in routing.member_keys}
     for member_id, role in routing.members:
         staff_id = None if role == MemberRole.VISITOR else member_uuid(member_id)
         if staff_id is not None and staff_id not in staff_ids:
             raise PublicError(400, BAD_MESSAGE, code="bad_message")
         db.add(
             ConversationMember(
-                conversation_id=conversation_id, member_id=member_id, role=int(role), staff_id=staff_id
+                conversation_id=conversation_id,
+                member_id=member_id,
+                role=int(role),
+                staff_id=staff_id,
+                sig_public=keys.get(member_id),
             )
         )
 

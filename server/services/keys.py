@@ -17,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from crypto import ProtocolError, Role, verify_certificate, verify_directory
+from crypto.certificates import Certificate, Directory
+from crypto.log import LogKind
 from server.errors import PublicError
 from server.i18n import N_
 from server.models import (
@@ -30,28 +32,29 @@ from server.models import (
 from server.models import Role as AccountRole
 from server.models.centre import in_current_centre
 from server.resources import Resources
+from server.services import trust
 
 BAD_KEY = N_("The key could not be read.")
 BAD_DIRECTORY = N_("The directory does not match the certified keys.")
-NO_CENTRE_KEY = N_("The centre has no signing key yet.")
+NO_CENTRE_KEY = N_("The centre has no trust root yet: an admin must unlock their centre key first.")
 ROLE_OF = {AccountRole.COUNSELLOR.value: Role.COUNSELLOR, AccountRole.INTERPRETER.value: Role.INTERPRETER}
 
 
 async def centre_id(res: Resources) -> bytes:
-    """The protocol id of the centre being served: the 16 bytes of its `centres.id`."""
+    """The protocol id of the centre being served: the 16 bytes of its `centres.id`.
+
+    Also tells the trust files which centre is the first (the one a single `TRYGG_TRUST_PIN` pins)."""
+    if res.trust.default_centre is None:
+        res.trust.default_centre = (await res.centres.first()).protocol_id
     return (await res.centres.current()).protocol_id
 
 
-async def anchors(res: Resources) -> list[bytes]:
-    """Every administrator's public signing key, oldest first (the visitors' trust anchors)."""
-    async with res.db() as db:
-        return list(
-            await db.scalars(
-                select(CentreKey.sig_public)
-                .where(in_current_centre(CentreKey.centre_id))
-                .order_by(CentreKey.created_at)
-            )
-        )
+async def anchors(res: Resources, centre: bytes) -> list[bytes]:
+    """The anchors of the centre's newest root version, verified to the pin (none without one).
+
+    An admin's centre key is an anchor only once a root version names it (services/trust.py)."""
+    root = await trust.verified(res, centre)
+    return list(root.anchors) if root else []
 
 
 async def current_directory(res: Resources) -> bytes | None:
@@ -115,6 +118,19 @@ async def set_centre_key(res: Resources, admin: StaffAccount, sig_public: bytes,
         raise PublicError(409, BAD_KEY, code="bad_key") from None
 
 
+async def admin_centre_keys(res: Resources) -> list[tuple[StaffAccount, CentreKey]]:
+    """Every active admin's centre key, for the anchors' page (which of them are anchors is the
+    root's word, verified in the browser)."""
+    async with res.db() as db:
+        rows = await db.execute(
+            select(StaffAccount, CentreKey)
+            .join(CentreKey, CentreKey.admin_id == StaffAccount.id)
+            .where(StaffAccount.is_active.is_(True))
+            .order_by(StaffAccount.display_name)
+        )
+        return [(account, key) for account, key in rows]
+
+
 @dataclass(frozen=True)
 class StaffKeyInfo:
     account: StaffAccount
@@ -141,7 +157,8 @@ async def publish_directory(
     res: Resources, admin: StaffAccount, certificates: dict[uuid.UUID, bytes], directory: bytes
 ) -> None:
     """Store new certificates and the directory listing exactly the certified, active staff."""
-    trusted = await anchors(res)
+    ours = await centre_id(res)
+    trusted = await anchors(res, ours)
     if not trusted:
         raise PublicError(409, NO_CENTRE_KEY, code="no_centre_key")
     now = int(time.time())
@@ -150,7 +167,20 @@ async def publish_directory(
         parsed = {staff_id: verify_certificate(raw, trusted, now) for staff_id, raw in certificates.items()}
     except ProtocolError:
         raise PublicError(422, BAD_DIRECTORY, code="bad_directory") from None
-    ours = await centre_id(res)
+    try:
+        await _store_directory(res, admin, ours, parsed, verified, directory)
+    except IntegrityError:  # another directory or root logged at the same moment
+        raise PublicError(409, BAD_DIRECTORY, code="bad_directory") from None
+
+
+async def _store_directory(
+    res: Resources,
+    admin: StaffAccount,
+    ours: bytes,
+    parsed: dict[uuid.UUID, Certificate],
+    verified: Directory,
+    directory: bytes,
+) -> None:
     async with res.db.begin() as db:
         last = await db.scalar(
             select(CentreDirectory.serial)
@@ -193,4 +223,5 @@ async def publish_directory(
         ):
             raise PublicError(422, BAD_DIRECTORY, code="bad_directory")
         db.add(CentreDirectory(serial=verified.serial, signed=directory, published_by=admin.id))
+        await trust.append_log(db, ours, LogKind.DIRECTORY, directory)
         db.add(AuditEvent(actor_id=admin.id, action="directory.publish"))

@@ -79,10 +79,12 @@ def assert_never_in_clear(live_server: LiveServer, wire: Wire, *plaintexts: str)
 
 class SocketTap:
     """Sits between a page and the server's websocket: sees every frame, can hold back `message`
-    frames to the page, and can ask the server for a round trip the page never sees."""
+    frames (or those `holding` picks) to the page, and can ask the server for a round trip the
+    page never sees."""
 
     def __init__(self) -> None:
         self.hold = False
+        self.holding: Callable[[dict[str, Any]], bool] = lambda frame: frame.get("type") == "message"
         self.held: list[str] = []
         self.to_server: list[dict[str, Any]] = []
         self.to_page: list[dict[str, Any]] = []
@@ -104,7 +106,7 @@ class SocketTap:
         def downstream(text: Any) -> None:
             frame = json.loads(text)
             self.to_page.append(frame)
-            if self.hold and frame.get("type") == "message":
+            if self.hold and self.holding(frame):
                 self.held.append(text)
                 return
             route.send(text)  # a `pong` too: the page ignores it, and tests can wait for it
@@ -271,7 +273,19 @@ def open_staff_page(
     if before is not None:
         before(page)
     log_in(page, live_server.url, name)
-    page.goto(live_server.url + path)
+    return _ready_at(page, live_server.url + path)
+
+
+def another_tab(page: Any, live_server: LiveServer, wire: Wire, path: str = "/staff/chat") -> Any:
+    """The same browser (its session and unlocked key) with `path` open in a second tab."""
+    other = page.context.new_page()
+    wire.watch(other)
+    return _ready_at(other, live_server.url + path)
+
+
+def _ready_at(page: Any, url: str) -> Any:
+    """Open a staff page, unlock the key if asked, and wait for the socket."""
+    page.goto(url)
     page.wait_for_selector("body[data-ready]", state="attached", timeout=WAIT)
     if page.get_attribute("body", "data-ready") == "locked":
         page.fill("#recovery-phrase", PHRASE)

@@ -125,7 +125,7 @@ def book_by_api(http: httpx.Client, live_server: LiveServer, start: str) -> tupl
         headers=headers,
     )
     assert holder.status_code == 201, holder.text
-    sealed = bytes([1, 1]) + os.urandom(96 + 12 + 272)
+    sealed = bytes([2, 1]) + os.urandom(96 + 12 + 272)
     booked = http.post(
         "/api/booking/bookings",
         json={

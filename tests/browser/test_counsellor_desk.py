@@ -18,7 +18,10 @@ from playwright.sync_api import expect
 
 from tests.browser.pages import (
     WAIT,
+    SocketTap,
     Wire,
+    another_tab,
+    click_together,
     message,
     open_dashboard,
     queue_item,
@@ -205,3 +208,67 @@ def test_nothing_typed_goes_to_another_visitor_on_enter(
     expect(frid.locator("#message-input")).to_have_value(meant)
     one.close()
     two.close()
+
+
+def test_a_take_answered_late_does_not_switch_the_box_under_the_counsellors_fingers(
+    new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
+) -> None:
+    """Take is clicked on a second visitor while the answer is slow (a bad network, a reconnect);
+    meanwhile the counsellor writes to the first. When the answer comes, the rest of what she
+    types must not land in the second visitor's box (half a sentence to the wrong victim)."""
+    wire = Wire()
+    tap = SocketTap()
+    dora = open_dashboard(new_page, live_server, "dora", wire, before=tap.install)
+    one = LiveVisitor(http, live_server, centre)
+    one.say("hei en")
+    take(dora, one.id)
+    two = LiveVisitor(http, live_server, centre)
+    two.say("hei to")
+    dora.locator(f"#take-{two.id}:not([disabled])").wait_for(timeout=WAIT)
+    # Everything that would tell the page its claim went through waits at the tap.
+    tap.holding = lambda frame: frame.get("type") == "ack" or frame.get("conversation") == two.id
+    tap.hold = True
+    dora.click(f"#take-{two.id}")
+    tap.wait_for(wire, lambda frame: frame.get("type") == "ack" and frame.get("conversation") == two.id)
+    dora.locator("#message-input").press_sequentially("hemlig-halv: du sa at du ")
+    tap.release()
+    tab(dora, two.id).wait_for(timeout=WAIT)
+    tap.round_trip(wire)
+    dora.locator("#message-input").press_sequentially("bor hos ham")
+    dora.keyboard.press("Enter")
+    one.wait_for_text("hemlig-halv: du sa at du bor hos ham")
+    expect(dora.locator("#chat-view")).to_have_attribute("data-conversation", one.id)
+    # The second visitor's tab is open and theirs to write in when she chooses it.
+    tab(dora, two.id).click()
+    expect(dora.locator("#message-input")).to_have_value("")
+    send_from_staff(dora, "hemlig-kontroll: til nummer to")
+    two.wait_for_text("hemlig-kontroll: til nummer to")
+    assert not any("hemlig-halv" in words or "bor hos" in words for words in two.texts)
+    one.close()
+    two.close()
+
+
+def test_take_in_two_tabs_of_one_counsellor_opens_it_in_both(
+    new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
+) -> None:
+    """Two tabs of one counsellor take the same visitor at once. The tab whose claim lost was
+    told "another counsellor has already taken this conversation" and lost sight of it, though
+    it was hers."""
+    wire = Wire()
+    one = open_dashboard(new_page, live_server, "erik", wire)
+    two = another_tab(one, live_server, wire)
+    visitor = LiveVisitor(http, live_server, centre)
+    visitor.say("hei fra besøkende")
+    for page in (one, two):
+        page.locator(f"#take-{visitor.id}:not([disabled])").wait_for(timeout=WAIT)
+    click_together([one, two], f"#take-{visitor.id}")
+    for page in (one, two):
+        tab(page, visitor.id).wait_for(timeout=WAIT)
+        expect(page.locator("#queue-notice")).to_have_count(0)
+    tab(two, visitor.id).click()
+    send_from_staff(two, "hemlig-fane: fra den andre fanen")
+    visitor.wait_for_text("hemlig-fane: fra den andre fanen")
+    tab(one, visitor.id).click()
+    message(one, "hemlig-fane: fra den andre fanen").wait_for(timeout=WAIT)
+    expect(one.locator("#message-input")).to_be_enabled()
+    visitor.close()

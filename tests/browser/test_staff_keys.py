@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import httpx2 as httpx  # the one HTTP client (Starlette's TestClient uses it too)
+from playwright.sync_api import expect
 
 from crypto import Role, create_staff_identity
 from tests.browser.pages import assert_accessible
@@ -25,6 +26,22 @@ from tests.browser.staff_helpers import (
 from tests.chat_helpers import b64
 from tests.live_server import LiveServer
 
+PHRASES: dict[str, str] = {}  # centre-key recovery phrases made in this module, by admin
+
+
+def anchor_row(page: Any, name: str) -> Any:
+    cell = page.locator("td", has_text=re.compile(rf"^{re.escape(name)}$"))
+    return page.locator("#anchor-rows tr").filter(has=cell)
+
+
+def change_anchor(page: Any, name: str) -> None:
+    """Add or remove `name`'s key as an anchor on the unlocked admin keys page."""
+    before = anchor_row(page, name).get_attribute("data-anchor")
+    anchor_row(page, name).locator("button.anchor-change").click()
+    page.wait_for_selector("#admin-done:not([hidden]), #admin-error:not([hidden])", timeout=KEY_TIMEOUT)
+    assert page.is_hidden("#admin-error"), page.inner_text("#admin-error")
+    expect(anchor_row(page, name)).not_to_have_attribute("data-anchor", str(before))
+
 
 def banner_problems(page: Any) -> list[str]:
     page.wait_for_selector("#directory-banner[data-checked]", state="attached")
@@ -41,6 +58,18 @@ def test_create_certify_and_unlock_on_a_second_device(
     admin_page = new_page()
     log_in(admin_page, url, "keyadmin")
     centre_phrase = create_centre_key_in_browser(admin_page, url)
+    PHRASES["keyadmin"] = centre_phrase
+    # The first anchor is pinned on first use: the page shows the fingerprint and the line that
+    # puts it into the configuration; the server's pin is the one the next pages carry.
+    trust = http.get("/api/trust").json()
+    assert len(trust["roots"]) == 1
+    assert admin_page.inner_text("#trust-fingerprint") == trust["short_pin"]
+    assert admin_page.inner_text("#pin-line") == f"TRYGG_TRUST_PIN={trust['pin']}"
+    assert anchor_row(admin_page, "Keyadmin").get_attribute("data-anchor") == "yes"
+    assert_accessible(admin_page, "the trust root, first anchor pinned")
+    admin_page.reload()
+    ready(admin_page)
+    assert admin_page.get_attribute('meta[name="trygg-pin"]', "content") == trust["pin"]
 
     cara = new_page()
     log_in(cara, url, "cara")
@@ -191,6 +220,19 @@ def test_deactivation_asks_for_a_new_directory_and_refusals_are_explained(
     admin_page.reload()
     ready(admin_page)
     unlock_centre_key_in_browser(admin_page, url, centre_phrase)
+    first = PHRASES.get("keyadmin")
+    if first:
+        # A second admin's key is no anchor: a login alone cannot certify. An anchor adds it.
+        assert admin_page.is_visible("#not-anchor")
+        anchor_page = new_page()
+        log_in(anchor_page, url, "keyadmin")
+        unlock_centre_key_in_browser(anchor_page, url, first)
+        assert anchor_row(anchor_page, "Keyadmin2").get_attribute("data-anchor") == "no"
+        change_anchor(anchor_page, "Keyadmin2")
+        assert "anchors have changed" in anchor_page.inner_text("#admin-done")
+        assert len(http.get("/api/trust").json()["roots"]) == 2
+        unlock_centre_key_in_browser(admin_page, url, centre_phrase)
+        assert admin_page.is_hidden("#not-anchor")
     certify_and_publish(admin_page)
 
     # Dora changes her key elsewhere while the admin's page still shows the old one.
@@ -229,3 +271,16 @@ def test_deactivation_asks_for_a_new_directory_and_refusals_are_explained(
     unlock_centre_key_in_browser(admin_page, url, centre_phrase)
     certify_and_publish(admin_page)
     assert banner_problems(admin_page) == []
+
+    if first:
+        # The first admin leaves: the second removes their key from the anchors. Cara's
+        # certificate (signed by the first) no longer verifies: the page will not sign it into a
+        # directory again, and certifies her anew instead.
+        change_anchor(admin_page, "Keyadmin")
+        assert len(http.get("/api/trust").json()["roots"]) == 3
+        cara_row = admin_page.locator("#keys-rows tr", has_text="Cara")
+        assert cara_row.get_attribute("data-certified") == "no"
+        assert "does not verify" in cara_row.inner_text()
+        certify_and_publish(admin_page)
+        assert admin_page.locator("#keys-rows tr", has_text="Cara").get_attribute("data-certified") == "yes"
+        assert banner_problems(admin_page) == []

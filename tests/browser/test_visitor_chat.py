@@ -27,6 +27,7 @@ from tests.browser.pages import (
     assert_accessible,
     assert_never_in_clear,
     conversation_id,
+    leave_quickly,
     mine,
     send,
     start_chat,
@@ -517,6 +518,26 @@ def test_keep_me_signed_in_survives_closing_the_tab(
     again.click("#delete")
     again.click("#delete-yes")
     again.locator("#view-gone").wait_for()
+    assert again.evaluate("localStorage.length + sessionStorage.length") == 0
+    again.close()
+
+
+@pytest.mark.parametrize("how", ["button", "escape"])
+def test_quick_exit_without_a_network_still_forgets_a_kept_chat(
+    page: Any, browser_context: Any, live_server: LiveServer, centre: Centre, how: str
+) -> None:
+    """With "keep me signed in" the chat lives in localStorage; quick exit relied on /exit's
+    Clear-Site-Data to erase it, so with the network down (or the server not answering) the
+    token and key state stayed and the next person to open the page saw the whole chat."""
+    start_chat(page, live_server, keep=True)
+    assert page.evaluate("localStorage.getItem('trygg.visitor')") is not None
+    browser_context.set_offline(True)
+    with page.expect_event("requestfailed", predicate=lambda request: request.url.endswith("/exit")):
+        leave_quickly(page, how)
+    browser_context.set_offline(False)
+    again = browser_context.new_page()
+    again.goto(live_server.url + "/en/chat")
+    again.wait_for_selector("#view-start:not([hidden])")
     assert again.evaluate("localStorage.length + sessionStorage.length") == 0
     again.close()
 

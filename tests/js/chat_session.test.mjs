@@ -27,6 +27,8 @@ import { handoverMarker } from "../../web/static/js/chat/content.js";
 import { Outbox } from "../../web/static/js/chat/outbox.js";
 import { FrameRouter } from "../../web/static/js/chat/router.js";
 import { ChatSession } from "../../web/static/js/chat/session.js";
+import { signatureInput } from "../../web/static/js/protocol/keyschedule.js";
+import { ed25519Sign } from "../../web/static/js/protocol/primitives.js";
 
 const NOW = Math.floor(Date.now() / 1000); // commits the chat core builds use the clock (PROTOCOL.md §9.7)
 
@@ -112,7 +114,7 @@ async function world() {
   const anchors = [admin.public];
   const created = await createConversation({ directory, anchors, now: NOW });
   const staff = await openConversation(people.anna, created.genesis, anchors);
-  return { created, staff, people, certs, anchors };
+  return { created, staff, people, certs, anchors, directory };
 }
 
 /** The server's rules, in memory; frames are delivered asynchronously, as over a socket. */
@@ -503,4 +505,132 @@ test("shred forgets everything decrypted and fails what was waiting", async () =
   assert.deepEqual(v.session.outbox.items, []);
   assert.equal(v.session.draft, "");
   assert.equal(v.session.conversation, null);
+});
+
+// --- keeping the conversation going: revocation, scheduled re-keys, bad members (§8.5, §9.6) --
+
+/** The commits stored after `after`, as the visitor's copy reads them. */
+async function commitsAfter(server, after) {
+  const out = [];
+  for (const message of server.log.slice(after + 1)) {
+    const r = await peek(b64decode(message));
+    if (r.type === 0x11) out.push(r);
+  }
+  return out;
+}
+
+/** A team: Anna claims, then adds Bodil. Returns the sessions, all caught up. */
+async function team(w, options = {}) {
+  const server = new FakeServer(toHex(w.created.conversation.conversationId), w.created.genesis);
+  const directory = async () => w.directory;
+  const v = client(server, { conversation: w.created.conversation, me: toHex(w.created.conversation.me.memberId), visitor: true, directory, ...options }, "00000000");
+  const annaMe = toHex(w.people.anna.memberId);
+  const anna = client(server, { me: annaMe, open: (g) => openConversation(w.people.anna, g, w.anchors), directory, ...options }, annaMe.slice(0, 8));
+  const bodilMe = toHex(w.people.bodil.memberId);
+  const bodil = client(server, { me: bodilMe, open: (g) => openConversation(w.people.bodil, g, w.anchors), directory }, bodilMe.slice(0, 8));
+  for (const c of [v, anna, bodil]) c.connect();
+  await settle(v.session, anna.session, bodil.session);
+  anna.session.enqueue({ kind: "op", frame: "claim", build: (c) => c.claim() });
+  await settle(v.session, anna.session, bodil.session);
+  anna.session.enqueue({ kind: "op", frame: "commit", build: (c) => c.addMember(w.certs.bodil) });
+  await settle(v.session, anna.session, bodil.session);
+  for (const c of [v, anna]) c.router.route({ type: "conversation", conversation: server.id, status: "active", counsellor: annaMe });
+  await settle(v.session, anna.session, bodil.session);
+  return { server, v, anna, bodil };
+}
+
+test("rekey_needed: one remaining member's client re-keys without the member who must go; the others find it done", async () => {
+  const w = await world();
+  const { server, v, anna, bodil } = await team(w);
+  assert.ok(bodil.session.canRead);
+  const before = server.log.length - 1;
+  const bodilId = toHex(w.people.bodil.memberId);
+  const frame = { type: "rekey_needed", conversation: server.id, members: [bodilId], action: "rekey" };
+  for (const c of [v, anna, bodil]) c.router.route(frame); // pushed to every online member
+  await settle(v.session, anna.session, bodil.session);
+  const commits = await commitsAfter(server, before);
+  assert.equal(commits.length, 1); // the server kept the first; the other client found nothing left to do
+  assert.deepEqual(commits[0].members.map(([id]) => toHex(id)).sort(), [toHex(w.people.anna.memberId), v.session.visitorId].sort());
+  assert.ok(!bodil.sent.some((f) => f.type === "commit")); // the one who must go does nothing
+  assert.ok(v.session.canRead && anna.session.canRead);
+  assert.ok(!bodil.session.conversation.isMember);
+  assert.ok(!bodil.session.canRead); // no wrap of the new epoch: cryptography keeps her out
+  v.session.write("after the re-key");
+  await settle(v.session, anna.session, bodil.session);
+  assert.deepEqual(shown(anna.session).map(([, , t]) => t), ["after the re-key"]);
+  assert.ok(!bodil.session.transcript.entries.some((e) => e.text === "after the re-key"));
+  assert.ok(v.events.some(([n, d]) => n === "rekey_needed" && d.members[0] === bodilId));
+});
+
+test("rekey_needed while queued: the visitor re-wraps the queue epoch to the counsellors still certified", async () => {
+  const w = await world();
+  const server = new FakeServer(toHex(w.created.conversation.conversationId), w.created.genesis);
+  const v = client(server, { conversation: w.created.conversation, me: toHex(w.created.conversation.me.memberId), visitor: true, directory: async () => w.directory }, "00000000");
+  v.connect();
+  await settle(v.session);
+  const bodilId = toHex(w.people.bodil.memberId);
+  v.router.route({ type: "rekey_needed", conversation: server.id, members: [bodilId], action: "requeue" });
+  await settle(v.session);
+  const [commit] = await commitsAfter(server, 0);
+  const listed = commit.members.map(([id]) => toHex(id));
+  assert.ok(listed.includes(toHex(w.people.anna.memberId)));
+  assert.ok(!listed.includes(bodilId));
+  assert.ok(!listed.includes(toHex(w.people.ivan.memberId))); // interpreters are never in the queue
+  assert.ok(v.session.canRead);
+});
+
+test("scheduled re-key: when the epoch is due one member re-keys, once", async () => {
+  const w = await world();
+  const { server, v, anna } = await team(w, { rekeyPolicy: { maxAge: 86400, maxMessages: 3 } });
+  const before = server.log.length - 1;
+  v.session.write("one");
+  v.session.write("two");
+  await settle(v.session, anna.session);
+  assert.equal((await commitsAfter(server, before)).length, 0);
+  anna.session.write("three");
+  await settle(v.session, anna.session);
+  const commits = await commitsAfter(server, before);
+  assert.equal(commits.length, 1);
+  assert.equal(commits[0].members.length, 3); // the same members, a fresh secret
+  v.session.write("four");
+  await settle(v.session, anna.session);
+  assert.deepEqual(shown(anna.session).map(([, , t]) => t), ["one", "two", "three", "four"]);
+});
+
+test("a correctly signed message that does not open is shown as unreadable and the conversation goes on", async () => {
+  const w = await world();
+  const { server, v, anna, bodil } = await team(w);
+  // Bodil's client sends garbage: a real message with its ciphertext changed, signed again.
+  const good = await bodil.session.conversation.encrypt(ContentType.TEXT, utf8("hidden"));
+  const tbs = good.slice(0, good.length - 64);
+  tbs[tbs.length - 1] ^= 1;
+  const garbage = new Uint8Array([...tbs, ...(await ed25519Sign(w.people.bodil.sigPrivate, signatureInput("application", tbs)))]);
+  await server.store("66666666-6666-4666-8666-666666666666", b64encode(garbage));
+  v.session.write("still talking");
+  anna.session.write("me too");
+  await settle(v.session, anna.session, bodil.session);
+  for (const c of [v, anna]) {
+    assert.ok(!c.session.broken);
+    const bad = c.session.transcript.entries.find((e) => e.kind === "unreadable");
+    assert.equal(bad.problem, "bad_tag");
+    assert.equal(c.session.transcript.state(bad), "unreadable");
+  }
+  assert.deepEqual(shown(v.session).map(([, , t]) => t).sort(), ["me too", "still talking"]); // either may go first
+  assert.equal((await v.session.transcript.openHeld(v.session.conversation)).length, 0); // never openable
+});
+
+test("a key request for the current epoch is answered with one re-key; the asker reads again", async () => {
+  const w = await world();
+  const { server, v, anna, bodil } = await team(w);
+  const before = server.log.length - 1;
+  // Bodil says her wrap failed (a reason-1 key request; no key needed to send it).
+  await server.store("77777777-7777-4777-8777-777777777777", b64encode(await bodil.session.conversation.requestRekey(1)));
+  await settle(v.session, anna.session, bodil.session);
+  const commits = await commitsAfter(server, before);
+  assert.equal(commits.length, 1); // the visitor and Anna both may answer; one commit is kept
+  assert.equal(commits[0].members.length, 3);
+  assert.ok(bodil.session.canRead);
+  bodil.session.write("thanks");
+  await settle(v.session, anna.session, bodil.session);
+  assert.deepEqual(shown(v.session).map(([, , t]) => t), ["thanks"]);
 });

@@ -61,6 +61,7 @@ NO_COUNSELLOR = N_("Your conversation has no counsellor yet, so you cannot book 
 PAST_BOOKING = N_("This booking has already taken place.")
 NO_SUCH_BOOKING = N_("There is no booking with this reference.")
 NOT_AN_INTERPRETER = N_("Choose an active interpreter.")
+REFERENCE_TAKEN = N_("This booking reference is already in use. Please try again.")
 CHANGED = N_("This booking was changed in the meantime. Look at it again and try again.")
 
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32
@@ -227,8 +228,12 @@ async def book(
     same_counsellor: bool,
     language: str,
     now: datetime | None = None,
+    reference: str | None = None,
 ) -> Booking:
-    """Book `start` for this holder with a free counsellor; exactly one booking per slot, ever."""
+    """Book `start` for this holder with a free counsellor; exactly one booking per slot, ever.
+
+    `reference`: the one the visitor's browser chose and bound into the sealed details
+    (docs/BOOKING.md); a new one is made when none is given."""
     now = now or datetime.now(UTC)
     only = await same_counsellor_id(res, holder_id) if same_counsellor else None
     try:
@@ -249,9 +254,12 @@ async def book(
             if int(future or 0) >= current.max_future_bookings:
                 raise PublicError(409, TOO_MANY_BOOKINGS, code="too_many_bookings")
             slot = await _the_slot(db, res, current, start, only, now)
+            taken = select(Booking.id).where(Booking.reference == reference)
+            if reference is not None and await db.scalar(taken):
+                raise PublicError(409, REFERENCE_TAKEN, code="reference_taken")
             booking = Booking(
                 id=uuid.uuid4(),
-                reference=_reference(),
+                reference=reference or _reference(),
                 holder_id=holder_id,
                 counsellor_id=await _least_busy(db, slot.counsellors, slot.start),
                 starts_at=slot.start,

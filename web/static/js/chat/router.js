@@ -1,7 +1,7 @@
 // One socket, several conversations: frames go to the session they concern (by conversation id,
 // or by the ref a session put on its own frames), everything else to the page.
 
-const SESSION_FRAMES = new Set(["message", "synced", "ack", "error", "typing", "receipt", "conversation"]);
+const SESSION_FRAMES = new Set(["message", "synced", "ack", "error", "typing", "receipt", "conversation", "rekey_needed"]);
 
 export class FrameRouter {
   /** `other(frame)`: every frame no session takes (queue, assignments, presence, standing, …). */

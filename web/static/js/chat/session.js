@@ -8,16 +8,22 @@
 // someone wrote first, so catch up and build again. A message the protocol refuses stops the
 // conversation: nothing unverified is shown and nothing is ever sent unencrypted (fail closed).
 //
-// Where the next features go: `_refused` decides what a refused message does (today: stop);
-// `removeMembers` re-keys the conversation without someone; `_entry` is where a received message
-// can ask for more (e.g. "re-key, my wrap failed" answered by another member's client).
+// Keeping the conversation going (PROTOCOL.md §8.5, §9.6): a correctly signed message that does
+// not decrypt is shown as unreadable and the transcript goes on; a commit whose wrap to me failed
+// makes me re-key (if I may commit) or send a key request (an interpreter); another member's key
+// request for the current epoch is answered with a re-key; when the server says members must go
+// (`rekey_needed`), or the epoch is due (24 h of activity or 1,000 messages), I re-key without
+// them. Several clients may do it at once: the server keeps the first, the others find at the
+// new head that nothing is left to do (their build returns null).
 
-import { b64decode, b64encode, ContentType, ProtocolError, Role, toHex, utf8 } from "../protocol.js";
+import { b64decode, b64encode, ContentType, ProtocolError, Role, toHex, utf8, verifyDirectory } from "../protocol.js";
 import { Outbox } from "./outbox.js";
 import { Signals } from "./signals.js";
 import { entryFields, Transcript } from "./transcript.js";
 
 export const ECHO_WAIT_MS = 8000;
+export const REKEY_POLICY = Object.freeze({ maxAge: 86400, maxMessages: 1000 }); // §8.5
+const REQUEST_NO_KEY = 1; // key request reason: my wrap of this epoch failed (§6.7)
 
 const codeOf = (error) => (error instanceof ProtocolError ? error.code : "internal_error");
 
@@ -29,8 +35,11 @@ export class ChatSession {
    * send(frame) → bool: hand a frame to the socket (false when not connected).
    * countsFor(member): whose receipts say my messages were delivered/read (default: anyone else).
    * isRead, mayReceipt, receiptDelayMs: when to say how far I have read (chat/signals.js).
+   * directory() → the centre's signed directory (bytes) or null: re-keys are built against it,
+   * verified here under the conversation's anchors. clock() → unix seconds. rekeyPolicy: when
+   * an epoch is due for a scheduled re-key ({maxAge, maxMessages}).
    */
-  constructor({ id, me, visitor = false, conversation = null, open = null, send, newId, countsFor, ...signals }) {
+  constructor({ id, me, visitor = false, conversation = null, open = null, send, newId, countsFor, directory = null, clock = null, rekeyPolicy = REKEY_POLICY, ...signals }) {
     this.id = id;
     this.me = me;
     this.isVisitor = visitor;
@@ -55,6 +64,11 @@ export class ChatSession {
     this.backlog = 0; // frames received and not yet applied
     this.askedAfter = null;
     this.waitTimer = null;
+    this.fetchDirectory = directory;
+    this.clock = clock ?? (() => Math.floor(Date.now() / 1000));
+    this.rekeyPolicy = rekeyPolicy;
+    this.rekeying = null; // the re-key waiting in the outbox: {item, gone: Set of member ids, action}
+    this.answered = new Set(); // epochs I asked a re-key for, or answered a key request in
   }
 
   /** listener(name, detail, session) for every change; returns a function that stops it. */
@@ -259,6 +273,7 @@ export class ChatSession {
       else if (frame.type === "synced") this.synced = true;
       else if (frame.type === "ack") this._ack(frame);
       else if (frame.type === "error") this._error(frame);
+      else if (frame.type === "rekey_needed") this._rekeyNeeded(frame);
     } finally {
       this.backlog -= 1;
     }
@@ -287,6 +302,7 @@ export class ChatSession {
       return;
     }
     await this._entry(r, frame, data);
+    this._keepGoing(r);
   }
 
   /**
@@ -313,6 +329,99 @@ export class ChatSession {
     this.signals.scheduleReceipt();
   }
 
+  // --- keeping the conversation going (§8.5, §9.6) --------------------------------------------
+
+  /** The server says members must go: re-key without them (or re-wrap the queue epoch). */
+  _rekeyNeeded(frame) {
+    const gone = new Set((Array.isArray(frame.members) ? frame.members : []).filter((m) => typeof m === "string"));
+    if (gone.size === 0 || gone.has(this.me)) return; // I am the one going: nothing for me to do
+    this._emit("rekey_needed", { members: [...gone], action: frame.action });
+    this.rekey({ gone, action: frame.action === "requeue" ? "requeue" : "rekey" });
+  }
+
+  /** After an accepted message: answer what it asks of me, and re-key when the epoch is due. */
+  _keepGoing(r) {
+    const c = this.conversation;
+    if (!c || !r) return;
+    if (r.kind === "commit" && c.isMember && c.needsRekey && !this.answered.has(c.epoch)) {
+      // My wrap of this epoch failed: re-key myself if I may commit, else ask the others.
+      this.answered.add(c.epoch);
+      if (c.canCommit) this.rekey({ epoch: c.epoch, action: this.status === "queued" ? "requeue" : "rekey" });
+      else this._askForKey(c.epoch, r.seq);
+    } else if (r.kind === "key_request" && r.requestReason === REQUEST_NO_KEY && toHex(r.senderId) !== this.me) {
+      // Another member holds no key for this epoch: any member who may commit answers once.
+      if (r.epoch === c.epoch && c.canCommit && c.canRead && !this.answered.has(c.epoch)) {
+        this.answered.add(c.epoch);
+        this.rekey({ epoch: c.epoch, action: this.status === "queued" ? "requeue" : "rekey" });
+      }
+    } else if (this._due(c)) {
+      this.answered.add(c.epoch);
+      this.rekey({ epoch: c.epoch, scheduled: true, action: "rekey" });
+    }
+  }
+
+  _due(c) {
+    const { maxAge, maxMessages } = this.rekeyPolicy;
+    if (this.status !== "active" || !c.canCommit || !c.canRead || this.answered.has(c.epoch)) return false;
+    return c.rekeyDue(this.clock(), maxAge, maxMessages);
+  }
+
+  _askForKey(epoch, refSeq) {
+    this.enqueue({
+      kind: "rekey", // the page shows nothing of it (a failure is retried by the next reason)
+      build: (c) => (c.epoch === epoch && c.isMember && c.needsRekey ? c.requestRekey(REQUEST_NO_KEY, refSeq) : null),
+    });
+  }
+
+  /**
+   * Queue a re-key: `gone` (member ids) must leave; `epoch`: only if still in that epoch (a
+   * request or a failed wrap); `action` "requeue" re-wraps the queue epoch to the counsellors
+   * the directory certifies now. One waits at a time; later reasons join it.
+   */
+  rekey({ gone = new Set(), epoch = null, action = "rekey", scheduled = false } = {}) {
+    const waiting = this.rekeying;
+    if (waiting && !waiting.item.failed && this.outbox.items.includes(waiting.item)) {
+      for (const id of gone) waiting.gone.add(id);
+      if (action === "requeue") waiting.action = "requeue";
+      if (!scheduled) waiting.forced = true;
+      return waiting.item;
+    }
+    const spec = { gone: new Set(gone), action, epoch, forced: !scheduled };
+    const item = this.enqueue({ kind: "rekey", frame: "commit", build: (c) => this._buildRekey(c, spec) });
+    spec.item = item;
+    this.rekeying = spec;
+    return item;
+  }
+
+  async _buildRekey(c, spec) {
+    if (!c.canCommit) return null;
+    const leaving = c.members.some((m) => spec.gone.has(toHex(m.memberId)));
+    const stillNeeded =
+      leaving ||
+      (spec.epoch !== null && c.epoch === spec.epoch && spec.forced) ||
+      (!spec.forced && c.rekeyDue(this.clock(), this.rekeyPolicy.maxAge, this.rekeyPolicy.maxMessages));
+    if (!stillNeeded) return null; // someone else has re-keyed since
+    const now = this.clock();
+    const directory = await this._directory(now, spec.gone);
+    if (directory === null) {
+      // No directory to build from: only a re-key that drops who must go (a requeue needs one).
+      if (spec.action === "requeue") return null;
+      const keep = c.members.filter((m) => m.certificate && !spec.gone.has(toHex(m.memberId)));
+      return spec.gone.size ? c.commit(keep.map((m) => m.certificate), now) : c.rekey(null, now);
+    }
+    if (spec.action === "requeue") return c.requeue(directory, now);
+    return c.rekey(directory, now);
+  }
+
+  /** The centre's directory, verified now, less the members who must go; null if none is known. */
+  async _directory(now, gone) {
+    const raw = this.fetchDirectory ? await this.fetchDirectory() : null;
+    if (!raw) return null;
+    const verified = await verifyDirectory(raw, this.conversation.anchors, now);
+    if (gone.size === 0) return verified;
+    return { ...verified, certificates: verified.certificates.filter((cert) => !gone.has(toHex(cert.staffId))) };
+  }
+
   _ack(frame) {
     const item = this.outbox.acked(frame.client_id, frame.seq, this.lastSeq + 1);
     if (item) this._emit("settled", { item, seq: frame.seq });
@@ -321,7 +430,7 @@ export class ChatSession {
 
   _error(frame) {
     const ref = typeof frame.ref === "string" ? frame.ref : "";
-    if (frame.code === "rate_limited") {
+    if (frame.code === "rate_limited" || frame.code === "busy") {
       this.rateLimited(frame.retry_after);
     } else if (ref.startsWith("s.") && frame.code === "conflict") {
       const item = this.outbox.conflict(ref.slice(2)); // build again at the new head, same client_id

@@ -4,14 +4,19 @@
 //
 // Entries: {seq, kind, from, role, at, mine, receivedAt, …} with kind "text" {text}, "data"
 // {value}, "proposal" {proposal}, "commit" {members, added, removed, explained}, "history"
-// {recipient, epochs, readable}, "unreadable" {data} or "other".
+// {recipient, epochs, readable}, "unreadable" {data} (no key yet) or {problem} (a correctly signed
+// message that does not open: "a message could not be read", PROTOCOL.md §9.6), or "other".
 
 import { toHex } from "../protocol.js";
 import { decodeContent, readHandover } from "./content.js";
 
 /** The transcript fields of what Conversation.receive() accepted (`data`: its bytes). */
 export function entryFields(r, data) {
-  if (r.kind === "application") return r.readable ? decodeContent(r.contentType, r.body) : { kind: "unreadable", data };
+  if (r.kind === "application") {
+    if (r.readable) return decodeContent(r.contentType, r.body);
+    // A key may come later (a history share); a message that failed to open never will (§9.6).
+    return r.problem ? { kind: "unreadable", problem: r.problem } : { kind: "unreadable", data };
+  }
   if (r.kind === "commit") {
     return { kind: "commit", members: r.members, added: r.added.map(toHex), removed: r.removed.map(toHex), explained: null };
   }
@@ -57,7 +62,7 @@ export class Transcript {
   /** Open every unreadable entry `conversation` now has a key for; returns them as opened. */
   async openHeld(conversation) {
     const opened = [];
-    for (const held of this.unreadable) {
+    for (const held of this.unreadable.filter((e) => !e.problem)) {
       let past;
       try {
         past = await conversation.decryptPast(held.data);

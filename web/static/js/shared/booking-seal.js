@@ -2,11 +2,16 @@
 // to reach the visitor and the interpreter request, sealed in the visitor's browser to every
 // counsellor in the admin-signed staff directory and opened only on a counsellor's device.
 //
-//   0x01 | n (u8, 1..64) | n × (staff_id[16] | enc[32] | sealed_key[48]) | nonce[12] | ciphertext
+//   0x02 | n (u8, 1..64) | n × (staff_id[16] | enc[32] | sealed_key[48]) | nonce[12] | ciphertext
 //
-// A random 32-byte content key K encrypts the UTF-8 JSON with AES-256-GCM (aad "TRYGG-v1
-// booking"); K is sealed to each counsellor with the protocol's HPKE (base mode, X25519,
-// HKDF-SHA256, AES-256-GCM), info = "TRYGG-v1 booking" || 0x00 || staff_id, empty aad.
+// The seal is bound to its booking: binding = reference (8 characters of Crockford base 32,
+// upper case, no dash; chosen by the visitor's browser and sent with the booking) || 0x00 ||
+// kind ("in_person", "phone", "video"). A random 32-byte content key K encrypts the UTF-8 JSON
+// with AES-256-GCM, aad = "TRYGG-v1 booking" || 0x00 || binding; K is sealed to each counsellor
+// with the protocol's HPKE (base mode, X25519, HKDF-SHA256, AES-256-GCM), info = "TRYGG-v1
+// booking" || 0x00 || staff_id, aad = binding. So a server that moves sealed details to another
+// booking, or changes a booking's kind, makes them unreadable (BAD_TAG) instead of misleading.
+// Version 0x01 (before binding: constant aad, empty HPKE aad) is still opened, and says so.
 // The JSON is padded with trailing spaces (still valid JSON) to 256, 1024, 4096 or 8192 bytes
 // so the size of the ciphertext says little about how much was written.
 // WebCrypto only; every failure is a ProtocolError, so callers can fail closed.
@@ -18,7 +23,10 @@ import { validAt, verifyDirectory } from "../protocol/certificates.js";
 import { ErrorCode, fail, guard } from "../protocol/errors.js";
 import * as p from "../protocol/primitives.js";
 
-export const VERSION = 1;
+export const VERSION = 2;
+export const UNBOUND_VERSION = 1; // opened (old bookings), never made
+const REFERENCE = /^[0-9ABCDEFGHJKMNPQRSTVWXYZ]{8}$/;
+const KINDS = new Set(["in_person", "phone", "video"]);
 export const MAX_RECIPIENTS = 64;
 export const MAX_PAYLOAD_BYTES = 16384;
 const ID = 16;
@@ -34,6 +42,21 @@ const LANGS = new Set(["nb", "sv", "en"]);
 
 function info(staffId) {
   return label("booking", staffId);
+}
+
+/** reference || 0x00 || kind, for a reference as shown ("K7M4-QX2P") or stored ("K7M4QX2P"). */
+export function binding({ reference, kind } = {}) {
+  const ref = typeof reference === "string" ? reference.toUpperCase().replace("-", "") : "";
+  if (!REFERENCE.test(ref) || !KINDS.has(kind)) fail(ErrorCode.MALFORMED);
+  return concat(utf8(ref), new Uint8Array([0]), utf8(kind));
+}
+
+const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** A new booking reference (40 random bits), made before sealing so the seal can bind it. */
+export async function newReference(rand = p.systemRandom) {
+  const bytes = await rand(8);
+  return [...bytes].map((b) => ALPHABET[b & 31]).join("");
 }
 
 function isText(value, max) {
@@ -72,7 +95,8 @@ function padded(text) {
   return concat(bytes, new Uint8Array(size - bytes.length).fill(0x20));
 }
 
-export async function sealWith(payload, certificates, rand) {
+export async function sealWith(payload, certificates, rand, booking) {
+  const bound = binding(booking);
   const plaintext = padded(JSON.stringify(checkPayload(payload)));
   const recipients = [];
   for (const cert of certificates) {
@@ -88,11 +112,11 @@ export async function sealWith(payload, certificates, rand) {
   const parts = [new Uint8Array([VERSION, recipients.length])];
   try {
     for (const r of recipients) {
-      const { enc, ciphertext } = await hpke.seal(r.kemPublic, info(r.staffId), EMPTY, key, rand);
+      const { enc, ciphertext } = await hpke.seal(r.kemPublic, info(r.staffId), bound, key, rand);
       if (enc.length !== ENC || ciphertext.length !== SEALED_KEY) fail(ErrorCode.INTERNAL);
       parts.push(r.staffId, enc, ciphertext);
     }
-    parts.push(nonce, await p.aeadSeal(key, nonce, plaintext, AAD));
+    parts.push(nonce, await p.aeadSeal(key, nonce, plaintext, concat(AAD, new Uint8Array([0]), bound)));
   } finally {
     key.fill(0);
   }
@@ -103,20 +127,20 @@ export async function sealWith(payload, certificates, rand) {
 
 /**
  * Seal `payload` ({note?, contact?, interpreter?, lang}) to every counsellor among
- * `certificates` — the entries of a directory already checked with verifyDirectory.
- * Returns the bytes to send (base64url-encode them for the API).
+ * `certificates` — the entries of a directory already checked with verifyDirectory — bound to
+ * `booking` = {reference, kind}. Returns the bytes to send (base64url-encode them for the API).
  */
-export const seal = guard(async (payload, certificates) => sealWith(payload, certificates, p.systemRandom));
+export const seal = guard(async (payload, certificates, booking) => sealWith(payload, certificates, p.systemRandom, booking));
 
 /**
  * Verify the signed directory against the trust anchors (as GET /api/directory gives them,
  * decoded) and seal to every counsellor whose certificate is valid now.
  */
-export const sealForDirectory = guard(async (payload, { directory, anchors, now }) => {
+export const sealForDirectory = guard(async (payload, { directory, anchors, now, reference, kind }) => {
   const when = now ?? Math.floor(Date.now() / 1000);
   const verified = await verifyDirectory(directory, anchors, when);
   const current = verified.certificates.filter((c) => c.role === Role.COUNSELLOR && validAt(c, when));
-  return sealWith(payload, current, p.systemRandom);
+  return sealWith(payload, current, p.systemRandom, { reference, kind });
 });
 
 /** The structure: {entries: [{staffId, enc, sealedKey}], nonce, ciphertext}; MALFORMED if wrong. */
@@ -124,7 +148,7 @@ export function parse(blob) {
   if (!(blob instanceof Uint8Array)) fail(ErrorCode.MALFORMED);
   if (blob.length > MAX_PAYLOAD_BYTES) fail(ErrorCode.OVERSIZE);
   if (blob.length < 2) fail(ErrorCode.TRUNCATED);
-  if (blob[0] !== VERSION) fail(ErrorCode.UNSUPPORTED_VERSION);
+  if (blob[0] !== VERSION && blob[0] !== UNBOUND_VERSION) fail(ErrorCode.UNSUPPORTED_VERSION);
   const n = blob[1];
   if (n < 1 || n > MAX_RECIPIENTS) fail(ErrorCode.MALFORMED);
   const head = 2 + n * ENTRY;
@@ -138,23 +162,27 @@ export function parse(blob) {
       sealedKey: blob.slice(at + ID + ENC, at + ENTRY),
     });
   }
-  return { entries, nonce: blob.slice(head, head + NONCE), ciphertext: blob.slice(head + NONCE) };
+  return { version: blob[0], entries, nonce: blob.slice(head, head + NONCE), ciphertext: blob.slice(head + NONCE) };
 }
 
 /**
  * Open a sealed booking payload with a staff identity ({memberId, kemPrivate, kemPublic},
- * as the staff pages load it). NOT_A_MEMBER if it was not sealed to this person; BAD_TAG if
- * anything was changed; MALFORMED if what opens is not a booking payload.
+ * as the staff pages load it), for the booking it is stored with (`booking` = {reference,
+ * kind}, as the server lists it). NOT_A_MEMBER if it was not sealed to this person; BAD_TAG if
+ * anything was changed or it was sealed for another booking; MALFORMED if what opens is not a
+ * booking payload. `sealVersion(blob)` tells an old, unbound seal (version 1) apart.
  */
-export const open = guard(async (identity, blob) => {
-  const { entries, nonce, ciphertext } = parse(blob);
+export const open = guard(async (identity, blob, booking) => {
+  const { version, entries, nonce, ciphertext } = parse(blob);
   const mine = entries.find((e) => ctEqual(e.staffId, identity.memberId));
   if (!mine) fail(ErrorCode.NOT_A_MEMBER);
-  const key = await hpke.open(mine.enc, identity.kemPrivate, identity.kemPublic, info(identity.memberId), EMPTY, mine.sealedKey);
+  const bound = version === VERSION ? binding(booking) : EMPTY;
+  const aad = version === VERSION ? concat(AAD, new Uint8Array([0]), bound) : AAD;
+  const key = await hpke.open(mine.enc, identity.kemPrivate, identity.kemPublic, info(identity.memberId), bound, mine.sealedKey);
   if (key.length !== 32) fail(ErrorCode.BAD_TAG);
   let plain;
   try {
-    plain = await p.aeadOpen(key, nonce, ciphertext, AAD);
+    plain = await p.aeadOpen(key, nonce, ciphertext, aad);
   } finally {
     key.fill(0);
   }
@@ -167,3 +195,8 @@ export const open = guard(async (identity, blob) => {
   }
   return checkPayload(value);
 });
+
+/** 2 for a seal bound to its booking, 1 for an old one that is not. */
+export function sealVersion(blob) {
+  return parse(blob).version;
+}

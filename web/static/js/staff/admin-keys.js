@@ -15,7 +15,10 @@ import {
   importAdminBackup,
   Role,
   signDirectory,
+  toHex,
+  verifyCertificate,
 } from "./keys-lib.js";
+import { AnchorsPanel } from "./anchors.js";
 import { busy, el, say } from "../shared/dom.js";
 import { staffApi } from "../shared/http.js";
 import { format, pageStrings } from "../shared/strings.js";
@@ -37,9 +40,11 @@ let admin = null; // { privateKey (non-extractable), public }
 let serverKey = null; // { sig_public, backup } | null
 let staffKeys = [];
 let centreId = null;
+const anchors = new AnchorsPanel({ t, errorBox, doneBox, admin: () => admin, changed: () => loadStaffKeys() });
 
 function problem(error) {
   if (error?.code === "bad_tag") return t.wrong;
+  if (error?.badCertificate) return format(t.bad_certificate, { name: error.badCertificate });
   if (error?.code === "bad_directory") return t.bad_directory;
   if (error?.name === "ApiError" && error.message) return error.message;
   return phraseProblem(error) ?? t.failed;
@@ -71,7 +76,8 @@ async function loadStaffKeys() {
   }
   for (const key of staffKeys) {
     const print = await fingerprint(fromHex(key.staff_id), b64decode(key.sig_public), b64decode(key.kem_public));
-    const certified = key.certificate !== null;
+    key.good = key.certificate !== null && (await certificateHolds(key));
+    const certified = key.good;
     const box = el("input", {
       type: "checkbox",
       class: "certify-box",
@@ -88,9 +94,27 @@ async function loadStaffKeys() {
         el("td", { text: key.display_name }),
         el("td", { text: t[key.role] || key.role }),
         el("td", { class: "fingerprint", text: print }),
-        el("td", { class: "key-status", text: certified ? t.certified : t.waiting }),
+        el("td", { class: "key-status", text: certified ? t.certified : key.certificate ? format(t.bad_certificate, { name: key.display_name }) : t.waiting }),
       ),
     );
+  }
+}
+
+/** The certificate the server hands back verifies under the anchors this page verified to the pin,
+ * and certifies exactly this person's keys and role: only then is it listed again. */
+async function certificateHolds(key) {
+  if (!anchors.trust) return false;
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const cert = await verifyCertificate(b64decode(key.certificate, 1024), anchors.trust.anchors, now);
+    return (
+      toHex(cert.staffId) === key.staff_id &&
+      toHex(cert.sigPublic) === toHex(b64decode(key.sig_public)) &&
+      toHex(cert.kemPublic) === toHex(b64decode(key.kem_public)) &&
+      cert.role === ROLE[key.role]
+    );
+  } catch {
+    return false;
   }
 }
 
@@ -120,6 +144,8 @@ const steps = phraseSteps({
           backup: b64encode(made.backup),
         });
         admin = made.admin;
+        await anchors.ensureFirstRoot();
+        await anchors.load();
       });
     } catch (error) {
       say(errorBox, problem(error));
@@ -146,7 +172,10 @@ unlockForm.addEventListener("submit", async (event) => {
     if (b64encode(opened.public) !== serverKey.sig_public) return say(errorBox, t.other_key);
     admin = opened;
     unlockForm.reset();
-    showCentreKey();
+    await anchors.ensureFirstRoot();
+    await anchors.load();
+    await loadStaffKeys();
+    showCentreKey(); // last: "unlocked" is shown once the anchors say what this key may do
   } catch (error) {
     say(errorBox, problem(error));
   }
@@ -163,8 +192,11 @@ async function certifyAndPublish() {
   const fresh = {};
   const listed = [];
   for (const key of staffKeys) {
-    if (key.certificate !== null) {
+    if (key.good && (await certificateHolds(key))) {
       listed.push(b64decode(key.certificate, 1024));
+    } else if (key.certificate !== null && !chosen.has(key.staff_id)) {
+      // Never sign a directory around a certificate that does not verify: certify it anew.
+      throw Object.assign(new Error("bad_certificate"), { badCertificate: key.display_name });
     } else if (chosen.has(key.staff_id)) {
       const certificate = await certify(admin, {
         centreId,
@@ -207,6 +239,7 @@ publishButton.addEventListener("click", async () => {
     failure = problem(error);
   }
   // Show the outcome only once the lists below say what the server now holds.
+  await anchors.load();
   await loadStaffKeys();
   await loadDirectory();
   await refreshBanner();
@@ -220,6 +253,7 @@ async function start() {
   const mine = await staffApi("GET", "/api/staff/keys");
   centreId = fromHex(mine.centre_id);
   await loadCentreKey();
+  await anchors.load();
   await loadStaffKeys();
   await loadDirectory();
   document.body.dataset.ready = "yes";

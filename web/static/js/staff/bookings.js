@@ -2,7 +2,7 @@
 // interpreter request) opened here with the counsellor's own key (booking-seal.js); an admin
 // sees every booking's time, type and status, never the contents.
 
-import { open as openPayload } from "../shared/booking-seal.js";
+import { open as openPayload, sealVersion, UNBOUND_VERSION } from "../shared/booking-seal.js";
 import { el, say } from "../shared/dom.js";
 import { rooted, staffApi } from "../shared/http.js";
 import { describeRequest } from "../shared/interpreter-request.js";
@@ -58,7 +58,10 @@ function detailLines(payload) {
 async function details(booking) {
   if (!booking.payload || !state.identity) return [el("p", { class: "note" }, t.unreadable)];
   try {
-    return detailLines(await openPayload(state.identity, b64decode(booking.payload, 16384)));
+    const blob = b64decode(booking.payload, 16384);
+    const lines = detailLines(await openPayload(state.identity, blob, { reference: booking.reference, kind: booking.kind }));
+    if (sealVersion(blob) === UNBOUND_VERSION) lines.push(el("p", { class: "note unbound" }, t.unbound));
+    return lines;
   } catch {
     return [el("p", { class: "note unreadable" }, t.unreadable)];
   }

@@ -49,10 +49,10 @@ function describeInterpreter(request) {
 
 async function loadDirectory() {
   const published = await staffApi("GET", "/api/directory");
-  desk.anchors = published.anchors.map((a) => b64decode(a));
-  if (!published.directory || desk.anchors.length === 0) return;
+  await desk.loadTrust(published); // the root verified to the page's pin, the log checked
+  if (!published.directory) return;
   const now = Math.floor(Date.now() / 1000);
-  const directory = await verifyDirectory(b64decode(published.directory), desk.anchors, now);
+  const directory = await verifyDirectory(b64decode(published.directory), desk.anchors.anchors, now);
   for (const cert of directory.certificates) {
     if (cert.notBefore > now || cert.notAfter < now) continue;
     const entry = { name: cert.displayName, certificate: cert.raw };
@@ -290,6 +290,7 @@ function renderChat() {
   if (rec) {
     const interpreter = desk.reading(rec).interpreter;
     header.push(desk.label(rec));
+    if (rec.code) header.push(format(t.conversation_code, { code: rec.code }));
     if (rec.language) header.push(format(t.interface, { language: languageLabel(rec.language, { own: interfaceNames }) }));
     if (interpreter) header.push(format(t.interpreter_tag, { language: describeInterpreter(interpreter) }));
   }

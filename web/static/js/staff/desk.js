@@ -8,17 +8,26 @@ import { FrameRouter } from "../chat/router.js";
 import { ChatSession } from "../chat/session.js";
 import { Announcer } from "../shared/announcer.js";
 import { wireComposer } from "../shared/composer.js";
-import { byId as $, say } from "../shared/dom.js";
+import { byId as $, el, say } from "../shared/dom.js";
+import { staffApi } from "../shared/http.js";
 import { format } from "../shared/strings.js";
+import { checkLog, directoryHash, TrustProblem, trustFrom } from "../shared/trust.js";
 import { clockTime, messageItem, noteItem, showItems } from "../shared/transcript-view.js";
 import { certifies, identityForPage } from "./identity.js";
-import { openConversation, toHex } from "./keys-lib.js";
+import { staffApi } from "../shared/http.js";
+import { b64decode, fromHex, openConversation, toHex } from "./keys-lib.js";
 import { reading } from "./reading.js";
 import { StaffSocket } from "./socket.js";
 
 const OPENED_AT = Date.now(); // messages older than the page do not count as new
 
 export const visible = () => document.visibilityState === "visible";
+
+/** The centre's signed directory as published now (the chat core verifies it), or null. */
+async function publishedDirectory() {
+  const published = await staffApi("GET", "/api/directory");
+  return published.directory ? b64decode(published.directory) : null;
+}
 
 export class Desk {
   /**
@@ -32,7 +41,9 @@ export class Desk {
     this.parked = new Map(); // forgotten, with something still on its way to the server
     this.tabs = []; // conversation ids, in the order they were opened
     this.selected = null;
-    this.anchors = [];
+    this.anchors = []; // the verified trust root (loadTrust), never the server's list
+    this.log = null; // what the public log holds (shared/trust.js checkLog), once checked
+    this.alarms = new Set();
     this.counsellorIds = new Set();
     this.lang = document.documentElement.lang || undefined;
     this.timeZone = $("dashboard").dataset.timeZone || undefined;
@@ -110,17 +121,23 @@ export class Desk {
     const session = new ChatSession({
       id,
       me: this.me,
-      open: (genesis) => openConversation(this.identity, genesis, this.anchors),
+      open: async (genesis) => {
+        const conversation = await openConversation(this.identity, genesis, this.anchors);
+        this.checkGenesis(id, conversation);
+        return conversation;
+      },
       send: (frame) => this.socket.send(frame),
       countsFor: (member) => member === session.visitorId, // the visitor's receipts
       isRead: () => this.selected === id && visible(),
       mayReceipt: () => this.mayReceipt(rec),
       receiptDelayMs: 600, // a counsellor's page says "read" a little after the words arrive
+      directory: publishedDirectory, // re-keys without someone who must go (§8.5)
     });
     rec = { id, session, status: "queued", mine: false, notice: null, startedAt: null, unread: 0, notified: 0 };
     session.on((name, detail) => {
       if (name === "idle") return;
       if (name === "entry") this.counted(rec, detail.entry);
+      if (name === "entry") this.refreshCode(rec);
       this.event(rec, name, detail);
       this.changed();
     });
@@ -166,6 +183,70 @@ export class Desk {
   label(rec) {
     const named = format(this.t.visitor_code, { code: conversationCode(rec.id) });
     return conversationLabel(named, rec.startedAt, { lang: this.lang, timeZone: this.timeZone });
+  }
+
+  // --- trust: the root to the pin, the log, each conversation's genesis -----------------------
+
+  /**
+   * Verify the root chain of `published` (GET /api/directory) to the page's pin — else throw
+   * (fail closed: no conversation is opened) — then check the public log: it extends what this
+   * browser saw last and lists the roots and the directory this page is shown. Alarms, not
+   * refusals, for the log: the counsellor must see them, and tell the administrator.
+   */
+  async loadTrust(published) {
+    this.centreId = fromHex(published.centre_id);
+    try {
+      this.anchors = await trustFrom(published);
+    } catch (error) {
+      this.alarm(error instanceof TrustProblem ? error.code : "bad_root");
+      throw error;
+    }
+    try {
+      this.log = await checkLog(this.anchors, this.centreId, () => staffApi("GET", "/api/log"));
+    } catch (error) {
+      this.alarm(error instanceof TrustProblem ? error.code : "bad_log");
+      return;
+    }
+    if (published.directory && !this.log.directories.has(await directoryHash(b64decode(published.directory)))) {
+      this.alarm("log_directory");
+    }
+  }
+
+  /** A conversation whose genesis names a directory the log does not hold: the visitor was
+   * shown keys that staff were not. */
+  checkGenesis(id, conversation) {
+    if (!this.log || this.log.directories.has(toHex(conversation.directoryHash))) return;
+    const rec = this.convs.get(id);
+    if (rec) rec.untrusted = true;
+    this.alarm("log_genesis", { name: rec ? this.label(rec) : id.slice(0, 8), conversation: id });
+  }
+
+  /** Show one problem in the page's alarm box (each once). */
+  alarm(code, values = {}) {
+    const key = `${code}:${values.conversation ?? ""}`;
+    if (this.alarms.has(key)) return;
+    this.alarms.add(key);
+    const box = $("trust-alarm");
+    if (!box) return;
+    const text = format(this.t[`trust_${code}`] ?? this.t.trust_bad_log, values);
+    box.querySelector("ul").append(el("li", { "data-problem": code, "data-conversation": values.conversation ?? "", text }));
+    box.hidden = false;
+  }
+
+  /** The conversation code (PROTOCOL.md §14.3) of me and the visitor, for the current epoch. */
+  refreshCode(rec) {
+    const conversation = rec.session.conversation;
+    if (!conversation || rec.codeEpoch === conversation.epoch) return;
+    rec.codeEpoch = conversation.epoch;
+    conversation
+      .conversationCode()
+      .then((code) => {
+        rec.code = code;
+        this.changed();
+      })
+      .catch(() => {
+        rec.code = null; // not a member of this epoch (yet): nothing to compare
+      });
   }
 
   // --- tabs ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { byId as $, el, say } from "../shared/dom.js";
 import { staffApi } from "../shared/http.js";
 import { format, pageStrings } from "../shared/strings.js";
 import { Desk } from "./desk.js";
-import { b64decode, encodeRemoveProposal, fromHex } from "./keys-lib.js";
+import { encodeRemoveProposal, fromHex } from "./keys-lib.js";
 
 const t = { ...pageStrings("chat-strings"), ...pageStrings() };
 const ASSIGNMENTS_EVERY_MS = 15000;
@@ -16,8 +16,7 @@ const ASSIGNMENTS_EVERY_MS = 15000;
 const desk = new Desk({ t, writable, opened: askAssignments, frame, event, render });
 
 async function loadAnchors() {
-  const published = await staffApi("GET", "/api/directory");
-  desk.anchors = published.anchors.map((a) => b64decode(a));
+  await desk.loadTrust(await staffApi("GET", "/api/directory")); // to the page's pin, and the log
 }
 
 /** My conversations, from the server (an interpreter never asks for the queue). */
@@ -108,7 +107,8 @@ function render() {
   );
   const rec = desk.current();
   const systemText = ({ key, values }) => (t[key] ? format(t[key], values) : null); // requests, bookings: counsellors' only
-  desk.renderChat(rec, { header: rec ? desk.label(rec) : "", notice: rec?.notice, systemText, earlierHidden: true });
+  const header = rec ? [desk.label(rec), rec.code ? format(t.conversation_code, { code: rec.code }) : ""] : [];
+  desk.renderChat(rec, { header: header.filter(Boolean).join(" · "), notice: rec?.notice, systemText, earlierHidden: true });
   if (!rec) return;
   $("chat-view").dataset.left = rec.left ? "yes" : "no";
   const canWrite = writable(rec);

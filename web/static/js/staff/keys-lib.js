@@ -4,3 +4,4 @@
 
 export * from "../protocol.js";
 export { parseCertificate as parseCertificateOf, parseDirectory } from "../protocol/certificates.js";
+export { parseTrustRoot } from "../protocol/trust.js";

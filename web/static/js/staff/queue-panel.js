@@ -47,11 +47,19 @@ export class QueuePanel {
   async take(rec) {
     const { t, desk } = this;
     this.notice = "";
+    // The answer may come late (a slow network, a reconnect). If by then the counsellor has gone
+    // on writing or chosen another conversation, the new tab opens without taking the box from
+    // under her fingers: what she types next must not land in another visitor's draft.
+    const draft = () => desk.current()?.session.draft ?? "";
+    const before = { selected: desk.selected, draft: draft() };
     const result = await rec.session.enqueue({ kind: "op", frame: "claim", build: (c) => c.claim() }).result;
     if (result.ok) {
       Object.assign(rec, { mine: true, status: "active" });
       desk.openTab(rec.id);
-      desk.select(rec.id);
+      if (desk.selected === before.selected && draft() === before.draft) desk.select(rec.id);
+    } else if (result.code === "already_claimed" && (await this.mineAfterAll(rec.id))) {
+      // Taken at the same moment in another tab of mine: it is mine here too (the list opened it).
+      if (desk.selected === before.selected && draft() === before.draft) desk.select(rec.id);
     } else {
       this.notice = result.code === "already_claimed" ? t.already_claimed : result.message || t.failed;
       if (result.code === "already_claimed") {
@@ -60,6 +68,19 @@ export class QueuePanel {
       }
     }
     desk.changed();
+  }
+
+  /** Whether the server lists `id` among my conversations; its list goes to the page as if
+   * pushed (which opens the tab). */
+  async mineAfterAll(id) {
+    try {
+      const answer = await this.desk.socket.request({ type: "assignments" });
+      if (answer.type !== "assignments") return false;
+      this.desk.router.route(answer);
+      return answer.items.some((item) => item.conversation === id);
+    } catch {
+      return false;
+    }
   }
 
   /** How long each visitor has waited, every second. */

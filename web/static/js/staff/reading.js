@@ -34,6 +34,7 @@ function read(entries, { me, counsellorIds, initial }) {
   const system = (entry, key, values = {}) => out.lines.push({ seq: entry.seq, kind: "system", key, values, at: entry.at });
   for (const entry of entries) {
     if (entry.kind === "text") out.lines.push({ seq: entry.seq, kind: "message", entry });
+    else if (entry.kind === "unreadable" && entry.problem) system(entry, "message_unreadable"); // signed, but garbage (§9.6)
     else if (entry.kind === "unreadable") out.lines.push({ seq: entry.seq, kind: "unreadable" });
     else if (entry.kind === "data") data(out, entry, system);
     else if (entry.kind === "proposal") proposal(out, entry, system);

@@ -5,7 +5,8 @@
 // here and shown once; from a chat (this tab keeps its token), the booking is tied to it.
 
 import { b64decode, b64encode, deriveResumeKeys, fromHex, generateResumeCode, ProtocolError, toHex } from "../protocol.js";
-import { sealForDirectory } from "../shared/booking-seal.js";
+import { newReference, sealForDirectory } from "../shared/booking-seal.js";
+import { TrustProblem, trustFrom } from "../shared/trust.js";
 import { ApiError, bookingApi, dateHeading, downloadInvite, loadSlotPage, localDate, nextDate, saveHolder, whenText } from "./booking-api.js";
 import { tellChat } from "./booking-chat.js";
 import { byId, el, showView } from "../shared/dom.js";
@@ -38,6 +39,7 @@ const state = {
 // --- failing ------------------------------------------------------------------------------
 
 function failureText(error) {
+  if (error instanceof TrustProblem) return t("error_trust");
   if (error instanceof ProtocolError) return error.code === "no_recipients" ? t("error_no_counsellors") : t("error_crypto");
   if (error instanceof ApiError) {
     if (error.code === "too_many_bookings") return t("too_many");
@@ -143,14 +145,14 @@ function readDetails() {
   return { payload, kind };
 }
 
-async function seal(payload) {
+/** Seal the details to the counsellors, bound to this booking's reference (chosen here) and kind. */
+async function seal(payload, kind) {
   const directory = await bookingApi.directory();
   if (!directory.directory) throw new Error("no_directory");
-  const sealed = await sealForDirectory(payload, {
-    directory: b64decode(directory.directory),
-    anchors: directory.anchors.map((a) => b64decode(a)),
-  });
-  return { payload: b64encode(sealed), centreId: directory.centre_id };
+  const trust = await trustFrom(directory); // anchors that chain to this page's pin, or TrustProblem
+  const reference = await newReference();
+  const sealed = await sealForDirectory(payload, { directory: b64decode(directory.directory), anchors: trust.anchors, reference, kind });
+  return { payload: b64encode(sealed), centreId: directory.centre_id, reference };
 }
 
 async function submitDetails(event) {
@@ -167,7 +169,7 @@ async function submitDetails(event) {
   working(t("sealing"));
   let sealed;
   try {
-    sealed = await seal(read.payload);
+    sealed = await seal(read.payload, read.kind);
   } catch (error) {
     // Fail closed: nothing about this booking has been sent.
     state.busy = false;
@@ -177,6 +179,7 @@ async function submitDetails(event) {
   const request = {
     start: state.chosen.start,
     kind: read.kind,
+    reference: sealed.reference,
     payload: sealed.payload,
     fuller_invite: byId("fuller-invite").checked,
     same_counsellor: state.fromChat && byId("same-counsellor").checked,

@@ -46,7 +46,7 @@ function notesFor(entry, { view, consent, extra }) {
 /** The transcript and the outbox. `chat`: {session, socket, members, consent, extra, status, …}. */
 export function renderTranscript(chat) {
   const { session, members } = chat;
-  const view = members.read(session.transcript.entries, chat.counsellorId);
+  const view = members.read(session.transcript.entries, chat.counsellorId, Date.now(), session.initialMembers);
   members.render();
   const items = [];
   const said = []; // what a screen reader hears of it: others' messages and what happened
@@ -56,6 +56,11 @@ export function renderTranscript(chat) {
       const who = entry.mine ? t("you") : members.name(entry.from, entry.role);
       items.push(messageItem({ seq: entry.seq, mine: entry.mine, who, time: clockTime(entry.at || Date.now(), lang), state, stateText: state ? t(state) : "", text: entry.text }));
       if (!entry.mine) said.push({ key: `m${entry.seq}`, text: `${who}: ${entry.text}`, at: entry.at });
+    }
+    if (entry.kind === "unreadable" && entry.problem) {
+      // Correctly signed by a member, but it does not open: said in its place, and the chat goes on.
+      items.push(noteItem(t("message_unreadable"), { seq: entry.seq, className: "unreadable" }));
+      said.push({ key: `u${entry.seq}`, text: t("message_unreadable"), at: entry.at });
     }
     for (const text of notesFor(entry, { view, consent: chat.consent, extra: chat.extra })) {
       items.push(noteItem(text, { seq: entry.seq }));

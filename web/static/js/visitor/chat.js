@@ -2,12 +2,13 @@
 // show the resume code once, wait in the queue, and talk. Every word is encrypted here before it
 // leaves (chat/session.js); if any cryptographic step fails, nothing is sent (fail closed).
 
-import { ProtocolError, resumeConversation, toHex } from "../protocol.js";
+import { b64decode, ProtocolError, resumeConversation, shortCentreFingerprint, toHex } from "../protocol.js";
 import { FrameRouter } from "../chat/router.js";
 import { ChatSession } from "../chat/session.js";
 import { Announcer } from "../shared/announcer.js";
 import { wireComposer } from "../shared/composer.js";
 import { byId, showView } from "../shared/dom.js";
+import { pagePin, TrustProblem } from "../shared/trust.js";
 import { api, ApiError } from "./api.js";
 import { lastRequest, renderStatus, renderTranscript, renderTyping } from "./chat-view.js";
 import { Consent } from "./consent.js";
@@ -58,6 +59,7 @@ freshMembers();
 // --- failing closed -----------------------------------------------------------------
 
 function failureText(error) {
+  if (error instanceof TrustProblem) return t("error_trust");
   if (error instanceof ProtocolError) return error.code === "no_recipients" ? t("error_no_counsellors") : t("error_crypto");
   if (error instanceof ApiError) return error.serverMessage || t("error_network");
   if (error && error.message === "no_directory") return t("error_no_counsellors");
@@ -79,11 +81,16 @@ function showChatError(text) {
 function openChat(stored, conversation, resumeState, firstMessages) {
   chat.token = stored.token;
   show("view-chat");
+  showCentreFingerprint();
   const me = toHex((conversation ?? resumeState).me.memberId);
   const open = (genesis) => resumeConversation(resumeState, genesis);
   const isRead = () => document.visibilityState === "visible";
   const send = (frame) => chat.socket.send(frame);
-  chat.session = new ChatSession({ id: stored.conversation, me, visitor: true, conversation, open, send, isRead });
+  const directory = async () => {
+    const published = await api.directory(); // verified by the chat core under the conversation's anchors
+    return published.directory ? b64decode(published.directory) : null;
+  };
+  chat.session = new ChatSession({ id: stored.conversation, me, visitor: true, conversation, open, send, isRead, directory });
   chat.session.on(onEvent);
   const router = new FrameRouter(onFrame);
   router.add(chat.session);
@@ -124,6 +131,17 @@ function openChat(stored, conversation, resumeState, firstMessages) {
   });
   setInterval(() => renderTyping(chat), 1000);
   draw();
+}
+
+/** The centre's short fingerprint (from the pin this page carries), to compare with the leaflet. */
+function showCentreFingerprint() {
+  const pin = pagePin();
+  const box = byId("centre-fingerprint");
+  if (!pin || !box) return;
+  shortCentreFingerprint(pin).then((digits) => {
+    box.textContent = t("centre_fingerprint", { number: digits });
+    box.hidden = false;
+  });
 }
 
 function setConnection(text) {

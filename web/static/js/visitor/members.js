@@ -26,11 +26,16 @@ export class Members {
     this.view = { notes: new Map(), known: new Map(), staffNow: [], small: true, counsellor: null };
   }
 
-  /** Read the commits in `entries`; `statusCounsellor` is the server's word on who has it. */
-  read(entries, statusCounsellor = null, now = Date.now()) {
+  /**
+   * Read the commits in `entries`; `statusCounsellor` is the server's word on who has it;
+   * `initial`: the genesis's members, who can read before any commit (and before the first
+   * message) — the visitor sees them all.
+   */
+  read(entries, statusCounsellor = null, now = Date.now(), initial = []) {
     const known = new Map(); // member id -> {name, role}: everyone listed by a commit so far
     const notes = new Map(); // seq -> [text]
-    let staffNow = [];
+    for (const m of initial) this._learn(known, m);
+    let staffNow = initial.filter((m) => m.role !== Role.VISITOR).map((m) => toHex(m.memberId));
     let small = true;
     let counsellor = statusCounsellor;
     let waitUntil = null;
@@ -90,12 +95,13 @@ export class Members {
     return this.view.known.get(id)?.name || fallbackName(role);
   }
 
-  /** The members box: everyone who can read now, each with their security number. */
+  /** The members box: everyone who can read now, each with their security number — however
+   * many (a return to the queue lists every counsellor): the list is compact, never cut short. */
   render() {
     const box = byId("counsellors");
-    const { staffNow, small, known } = this.view;
+    const { staffNow, known } = this.view;
     const rows = [];
-    for (const id of small ? staffNow : []) {
+    for (const id of staffNow) {
       const member = known.get(id);
       const number = this.fingerprints.get(id);
       if (!member || !number) continue;
@@ -103,9 +109,10 @@ export class Members {
       const role = member.role === Role.INTERPRETER ? t("interpreter") : t("counsellor");
       rows.push(
         el(
-          "div",
+          "li",
           { class: "member", "data-member": id },
-          el("p", {}, el("strong", { class: "member-name" }, member.name), ` (${role})`),
+          el("strong", { class: "member-name" }, member.name),
+          ` (${role}) `,
           el("details", {}, el("summary", {}, t("fingerprint", { number: short })), el("p", { class: "fingerprint" }, number)),
           member.role === Role.INTERPRETER ? this._removeButton(id, member.name) : null,
         ),
@@ -115,7 +122,8 @@ export class Members {
     if (signature === this.shown) return;
     this.shown = signature;
     box.hidden = rows.length === 0;
-    box.replaceChildren(...rows);
+    const heading = el("h2", { class: "members-heading" }, t("who_can_read", { count: rows.length }));
+    box.replaceChildren(heading, el("ul", { class: "members compact" }, ...rows));
   }
 
   _removeButton(id, name) {

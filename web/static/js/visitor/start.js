@@ -12,6 +12,7 @@ import {
   toHex,
 } from "../protocol.js";
 import { byId } from "../shared/dom.js";
+import { trustFrom } from "../shared/trust.js";
 import { api } from "./api.js";
 import { readRequestForm, wireLanguageFilter } from "./interpreter-form.js";
 import { clearSession, loadSession, saveSession } from "./session.js";
@@ -27,10 +28,12 @@ async function prepare() {
   const directory = await api.directory();
   if (!directory.directory) throw new Error("no_directory");
   const centreId = fromHex(directory.centre_id);
+  // Only anchors that chain to the pin this page carries (never the server's word): else nothing
+  // is made and the page says why (TrustProblem).
+  const trust = await trustFrom(directory);
   const code = generateResumeCode();
   const keys = await deriveResumeKeys(code, centreId);
-  const anchors = directory.anchors.map((a) => b64decode(a));
-  const created = await createConversation({ directory: b64decode(directory.directory), anchors, resumeKeys: keys });
+  const created = await createConversation({ directory: b64decode(directory.directory), trust, resumeKeys: keys });
   return { code, keys, created, centreId };
 }
 

@@ -1,0 +1,209 @@
+"""The message writer: one per process; every append to a conversation's log goes through it.
+
+An append used to open its own session and hold SQLite's write lock across five awaited
+statements (~65 hops to aiosqlite's threads, one fdatasync each).  Now:
+
+- Appends wait in one bounded queue (`TRYGG_WRITER_QUEUE`).  When it is full the sender is
+  answered `busy` at once (backpressure: its page sends again after `retry_after`); memory
+  never grows with the load.
+- The writer takes everything waiting (up to `BATCH_LIMIT`) and stores it in ONE
+  transaction (group commit).  On a SQLite file that transaction runs in the writer's own
+  thread on its own connection: one hop for lock, checks, inserts, updates and commit, and
+  one fdatasync for the whole batch.  On PostgreSQL it runs on one pooled connection, the
+  batch's conversation rows locked first, in id order (`FOR UPDATE`), so two processes'
+  batches cannot deadlock.
+- Each append is acknowledged (its future resolved) only after that commit, and the bus
+  event published after it carries what was stored (seq, hash, body), so the conversation's
+  followers do not read it again (server/realtime/socket.py).
+
+A job does every check before its first write, so a refused append (`PublicError`) leaves
+the rest of its batch intact.  Any other error rolls the batch back, and each job is then
+tried alone in its own transaction: a batch never fails a job that would have succeeded alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.errors import PublicError
+from server.i18n import N_
+from server.models import Conversation
+from server.realtime import events
+from server.realtime.bus import Bus
+
+log = logging.getLogger("trygg.writer")
+BATCH_LIMIT = 256  # appends committed together at most
+BUSY = N_("Many messages are being sent just now; yours will be sent again in a moment.")
+RETRY_AFTER = 1  # seconds a sender told `busy` waits before sending again
+
+
+class Busy(PublicError):
+    """The writer's queue is full: the sender is to send again after `retry_after` seconds."""
+
+    def __init__(self) -> None:
+        super().__init__(503, BUSY, code="busy")
+        self.retry_after = RETRY_AFTER
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The result of storing an object in a conversation's log."""
+
+    conversation_id: uuid.UUID
+    seq: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Written(Stored):
+    """A new object stored by the writer: what its bus event carries to the followers."""
+
+    message_hash: bytes = b""
+    body: bytes = b""
+    created_at: datetime | None = None
+
+
+Work = Callable[[Connection], Stored]
+
+
+@dataclass(eq=False)
+class _Job:
+    conversation_id: uuid.UUID
+    work: Work
+    future: asyncio.Future[Stored] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Writer:
+    """Group commit of appends, for one process (built with its Resources)."""
+
+    def __init__(self, engine: AsyncEngine, sync_engine: Engine | None, bus: Bus, limit: int) -> None:
+        self._engine = engine
+        self._sync_engine = sync_engine
+        self._bus = bus
+        self._queue: asyncio.Queue[_Job] | None = None
+        self._limit = limit
+        self._task: asyncio.Task[None] | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self.batches = 0  # transactions committed (for tests and the benchmark)
+        self.largest_batch = 0
+
+    async def append(self, conversation_id: uuid.UUID, work: Work) -> Stored:
+        """Run `work` in the next group transaction; its result once that has committed.
+
+        Raises `Busy` at once if the queue is full, or what `work` raised."""
+        if self._queue is None:
+            self._queue = asyncio.Queue(self._limit)
+            self._task = asyncio.create_task(self._run(), name="trygg-message-writer")
+        job = _Job(conversation_id, work)
+        try:
+            self._queue.put_nowait(job)
+        except asyncio.QueueFull:
+            raise Busy() from None
+        return await asyncio.shield(job.future)  # a sender that goes away does not cancel the write
+
+    async def stop(self) -> None:
+        """At shutdown: finish the batch under way; appends still queued are refused (`busy`)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._queue is not None:
+            while not self._queue.empty():
+                job = self._queue.get_nowait()
+                if not job.future.done():
+                    job.future.set_exception(Busy())
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < BATCH_LIMIT and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            # Shielded: a batch handed to the database finishes, and its senders hear of it.
+            await asyncio.shield(self._commit(batch))
+
+    async def _commit(self, batch: list[_Job]) -> None:
+        try:
+            outcomes = await self._transaction(batch)
+        except Exception as error:  # not one job's refusal: try each alone
+            log.warning("group commit failed; retrying singly", extra={"error": type(error).__name__})
+            outcomes = []
+            for job in batch:
+                try:
+                    outcomes.extend(await self._transaction([job]))
+                except Exception as single:
+                    outcomes.append(single)
+        self.batches += 1
+        self.largest_batch = max(self.largest_batch, len(batch))
+        for outcome in outcomes:  # after the commit, in log order: what was stored
+            if isinstance(outcome, Written):
+                await self._publish(outcome)
+        for job, outcome in zip(batch, outcomes, strict=True):
+            if job.future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(outcome)
+
+    async def _publish(self, written: Written) -> None:
+        try:
+            await events.appended(
+                self._bus,
+                written.conversation_id,
+                written.seq,
+                written.message_hash,
+                written.body,
+                written.created_at,
+            )
+        except Exception as error:  # stored and committed: followers catch up on the next event
+            log.warning("append event not published", extra={"error": type(error).__name__})
+
+    async def _transaction(self, batch: Sequence[_Job]) -> list[Stored | BaseException]:
+        if self._sync_engine is not None:
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(1, thread_name_prefix="trygg-writer")
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._thread, self._in_thread, batch)
+        async with self._engine.connect() as connection, connection.begin():
+            return await connection.run_sync(_run_jobs, batch)
+
+    def _in_thread(self, batch: Sequence[_Job]) -> list[Stored | BaseException]:
+        assert self._sync_engine is not None
+        with self._sync_engine.connect() as connection, connection.begin():
+            return _run_jobs(connection, batch)
+
+
+def _run_jobs(connection: Connection, batch: Sequence[_Job]) -> list[Stored | BaseException]:
+    """Every job of a batch in the caller's transaction; a job's refusal is its outcome."""
+    if connection.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already locks
+        ids = sorted({job.conversation_id for job in batch})
+        connection.execute(
+            select(Conversation.id)
+            .where(Conversation.id.in_(ids))
+            .order_by(Conversation.id)
+            .with_for_update()
+        ).all()
+    outcomes: list[Stored | BaseException] = []
+    for job in batch:
+        try:
+            outcomes.append(job.work(connection))
+        except PublicError as refused:
+            outcomes.append(refused)
+    return outcomes
