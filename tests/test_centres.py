@@ -102,6 +102,9 @@ def test_a_centre_under_its_prefix_or_its_host_is_that_centre(client: Client) ->
     assert '<meta name="trygg-root" content="/c/oslo">' in oslo.text
     assert client.get("/c/oslo").status_code == 200  # the prefix alone is its front page
     assert client.get("/c/nowhere/en/").status_code == 404
+    main = client.get("/c/main/en/")  # the first centre's own page, once / is the network's
+    assert 'id="start-chat"' in main.text
+    assert 'href="/c/main/en/chat"' in main.text
     bergen = client.get("/en/", headers={"host": "bergen.example.org"})
     assert "Senteret i Bergen" in bergen.text
     assert "centre-list" not in bergen.text
