@@ -550,3 +550,66 @@ def test_a_centre_admin_cannot_see_or_touch_the_network_admin(client: Client) ->
         answer = admin.form(f"/staff/admin/staff/{nina.id}/{action}", {}, token_from="/staff/admin/staff")
         assert answer.status_code == 404, action
     Person(client, ORIGIN).login("nina")  # still works
+
+
+def test_a_visitor_books_at_the_second_centre_with_its_own_counsellors_and_rules(
+    client: Client, two_centres: tuple[Centre, Centre, VisitorChat]
+) -> None:
+    import base64
+    import os
+    from datetime import date, timedelta
+
+    a, b, _ = two_centres
+
+    def b64u(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    policy = {
+        "slot_minutes": "60",
+        "buffer_minutes": "0",
+        "min_notice_hours": "0",
+        "horizon_days": "60",
+        "max_future_bookings": "20",
+        "address": "",
+        "phone": "on",
+        "video_link": "",
+    }
+    assert b.admin.form("/staff/admin/booking", policy).status_code == 303
+    for weekday in range(7):
+        answer = b.staff["carl"].person.form(
+            "/staff/availability/rules",
+            {"weekday": str(weekday), "starts": "08:00", "ends": "20:00"},
+            token_from="/staff/availability",
+        )
+        assert answer.status_code == 303, answer.text
+    client.cookies.clear()
+    headers = {"origin": ORIGIN}
+    options_a = client.get("/api/booking/options", headers=headers).json()
+    options_b = client.get("/c/oslo/api/booking/options", headers=headers).json()
+    assert options_a != options_b  # each centre its own rules
+    code = {"lookup": os.urandom(16).hex(), "verifier": b64u(os.urandom(32))}
+    token = client.post("/c/oslo/api/booking/holders", json=code, headers=headers).json()["token"]
+    bearer = {"authorization": f"Bearer {token}", "origin": ORIGIN}
+    day = (date.today() + timedelta(days=3)).isoformat()
+    free_b = client.get(f"/c/oslo/api/booking/slots?from={day}&days=7", headers=bearer).json()["days"]
+    assert any(d["slots"] for d in free_b)
+    free_a = client.get(f"/api/booking/slots?from={day}&days=7", headers=bearer).json()["days"]
+    assert not any(d["slots"] for d in free_a)  # Carl's times are Oslo's, not the first centre's
+    booked = client.post(
+        "/c/oslo/api/booking/bookings",
+        json={
+            "start": next(d for d in free_b if d["slots"])["slots"][0]["start"],
+            "kind": "phone",
+            "payload": b64u(bytes([2, 1]) + os.urandom(96 + 12 + 16 + 20)),
+            "fuller_invite": False,
+            "same_counsellor": False,
+        },
+        headers=bearer,
+    )
+    assert booked.status_code == 201, booked.text
+    reference = booked.json()["booking"]["reference"]
+    mine_b = client.get("/c/oslo/api/booking/bookings", headers=bearer).json()
+    assert reference in str(mine_b)
+    assert reference not in str(client.get("/api/booking/bookings", headers=bearer).json())
+    assert reference in str(b.staff["carl"].person.api("GET", "/api/staff/bookings").json())
+    assert reference not in str(a.admin.api("GET", "/api/staff/bookings").json())
