@@ -37,6 +37,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from server.realtime.frames import MAX_FRAME_BYTES
+from server.security.clients import client_network
 from server.settings import Settings
 
 log = logging.getLogger("trygg.serve")
@@ -93,7 +94,7 @@ class ConnectionGuard:
         host = str(peer[0])
         if self.proxies is not None and host in self.proxies:
             return None
-        return hashlib.blake2b(host.encode(), key=self._key, digest_size=16).digest()
+        return hashlib.blake2b(client_network(host).encode(), key=self._key, digest_size=16).digest()
 
     def admit(self, open_connections: int, key: bytes | None) -> str | None:
         """None if a new connection may stay (counted; room made if need be), else the limit it hit."""

@@ -20,7 +20,7 @@ import pytest
 from websockets.sync.client import connect
 
 from server.logs import ThrottleRepeats
-from server.serving import descriptor_budget
+from server.serving import ConnectionGuard, descriptor_budget
 from server.settings import load_settings
 from tests.live_server import ROOT, LiveServer
 
@@ -201,6 +201,16 @@ def test_one_address_cannot_take_every_connection(servers: list[LiveServer], tmp
         assert healthz(server) == 200  # from 127.0.0.1: served while 127.0.0.2 holds its ten
     refusals = [r for r in log_records(server) if r.get("throttle") == "connections_per_client"]
     assert len(refusals) == 1  # ten refusals, one line
+
+
+def test_one_ipv6_network_is_one_client_for_the_connection_caps(tmp_path: Path) -> None:
+    """Any address in a /64 is one subscriber's to use (the live server here listens on IPv4
+    only, so the guard is asked directly how it counts)."""
+    guard = ConnectionGuard(load_settings({"TRYGG_DATA_DIR": str(tmp_path)}), None)
+    phone = guard.client_key(("2001:db8:5:6::1", 443, 0, 0))
+    assert guard.client_key(("2001:db8:5:6:abcd::99", 443, 0, 0)) == phone
+    assert guard.client_key(("2001:db8:5:7::1", 443, 0, 0)) != phone
+    assert guard.client_key(("::ffff:192.0.2.1", 443, 0, 0)) == guard.client_key(("192.0.2.1", 443))
 
 
 def test_a_low_descriptor_limit_lowers_the_caps_and_a_flood_neither_stops_service_nor_fills_the_log(
