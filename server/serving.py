@@ -13,6 +13,9 @@ What it adds to uvicorn, so that one client cannot hold the process:
   `header_timeout_seconds` of the connection opening (or of the previous response), the body
   within `body_timeout_seconds` of the headers; an idle keep-alive connection closes after
   `keepalive_seconds`.  A client sending a header line every 10 s is cut off.
+- **Answers must be read in bounded time.**  A client that stops reading (its receive window
+  full, writing paused) for `body_timeout_seconds` is cut off at once (reset: closing gracefully
+  would wait for it to read), so a slow reader cannot hold its connection for ever.
 - **The file descriptors fit.**  At start the soft RLIMIT_NOFILE is raised to what the caps
   need (up to the hard limit); if it cannot be, the caps are lowered to fit and a warning says
   so, so the process never runs out of descriptors (`socket.accept() out of system resource`).
@@ -138,6 +141,7 @@ class GuardedH11Protocol(H11Protocol):
 
     _deadline: asyncio.TimerHandle | None = None
     _client_key: bytes | None = None
+    _write_deadline: asyncio.TimerHandle | None = None
     _counted = False
     _reading_body = False
     _evicted = False
@@ -157,6 +161,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._writable()
         self._uncount()
         if self._evicted:
             self.guard.evicted -= 1
@@ -176,6 +181,28 @@ class GuardedH11Protocol(H11Protocol):
         if not self.transport.is_closing():
             self._reading_body = False
             self._arm(self.guard.header_timeout)  # the next request on this connection, if any
+
+    def pause_writing(self) -> None:
+        """The client is not reading what we send: it has `body_timeout` to start again."""
+        super().pause_writing()
+        if self._write_deadline is None:
+            self._write_deadline = self.loop.call_later(self.guard.body_timeout, self._not_reading)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._writable()
+
+    def _writable(self) -> None:
+        if self._write_deadline is not None:
+            self._write_deadline.cancel()
+            self._write_deadline = None
+
+    def _not_reading(self) -> None:
+        self._write_deadline = None
+        if self.transport.is_closing() or self.transport.get_protocol() is not self:
+            return
+        log.info("slow request cut off", extra={"throttle": "read_timeout"})
+        self.transport.abort()  # close() would wait for the buffer to drain, i.e. for ever
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
         self._disarm()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import resource
 import socket
 import time
@@ -201,6 +202,33 @@ def test_one_address_cannot_take_every_connection(servers: list[LiveServer], tmp
         assert healthz(server) == 200  # from 127.0.0.1: served while 127.0.0.2 holds its ten
     refusals = [r for r in log_records(server) if r.get("throttle") == "connections_per_client"]
     assert len(refusals) == 1  # ten refusals, one line
+
+
+def test_a_client_that_stops_reading_is_cut_off(servers: list[LiveServer], tmp_path: Path) -> None:
+    """Requests pipelined and answers never read: the connection was held for ever (no write
+    deadline, and never evicted), so a few addresses could take every place."""
+    server = start(
+        servers, tmp_path / "reader", TRYGG_CONNECTIONS_PER_CLIENT="1", TRYGG_BODY_TIMEOUT_SECONDS="2"
+    )
+    page = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/en/chat", timeout=5).read().decode()
+    script = re.findall(r'src="(/static/[^"]+\.js)"', page)[-1]
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+    stalled.bind(("127.0.0.5", 0))
+    stalled.connect(("127.0.0.1", server.port))
+    with closing(stalled):
+        stalled.sendall(f"GET {script} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode() * 1000)
+
+        def place_free() -> bool:
+            with closing(raw_connection(server, source="127.0.0.5")) as probe:
+                probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                return answer(probe).startswith(b"HTTP/1.1 200")
+
+        assert not place_free()  # the reader holds this address's one place ...
+        deadline = time.monotonic() + 60
+        while not place_free():  # ... until it is cut off for not reading
+            assert time.monotonic() < deadline, "a client that never reads keeps its connection"
+    assert any(r.get("throttle") == "read_timeout" for r in log_records(server))
 
 
 def test_one_ipv6_network_is_one_client_for_the_connection_caps(tmp_path: Path) -> None:
