@@ -17,12 +17,24 @@ from collections.abc import Iterator
 from contextlib import ExitStack, closing
 from pathlib import Path
 
+import httpx2
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from server.logs import ThrottleRepeats
 from server.serving import ConnectionGuard, descriptor_budget
 from server.settings import load_settings
+from tests.chat_helpers import (
+    PASSWORD,
+    build_centre,
+    hello,
+    live_socket,
+    send_frame,
+    start_visitor,
+    text,
+    unb64,
+)
 from tests.live_server import ROOT, LiveServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -228,6 +240,57 @@ def test_a_client_that_stops_reading_is_cut_off(servers: list[LiveServer], tmp_p
         deadline = time.monotonic() + 60
         while not place_free():  # ... until it is cut off for not reading
             assert time.monotonic() < deadline, "a client that never reads keeps its connection"
+    assert any(r.get("throttle") == "read_timeout" for r in log_records(server))
+
+
+def test_a_websocket_that_stops_reading_is_cut_off(servers: list[LiveServer], tmp_path: Path) -> None:
+    """A visitor asks for their whole (large) conversation and reads none of it: the socket was
+    never closed (the keep-alive ping's timeout closes gracefully, waiting for the client to
+    read), so it kept its token's, its address's and the process's places for ever."""
+    server = start(
+        servers, tmp_path / "ws-reader", TRYGG_WEBSOCKETS_PER_TOKEN="1", TRYGG_BODY_TIMEOUT_SECONDS="2"
+    )
+    with httpx2.Client(base_url=server.url, timeout=30) as http, ExitStack() as stack:
+        centre = build_centre(
+            http, server.url, lambda: server.create_admin("admin", PASSWORD), {"anna": "counsellor"}
+        )
+        chat = start_visitor(http, server.url, centre)
+        visitor = live_socket(stack, server.url)
+        hello(visitor, chat)
+        visitor.send({"type": "sync", "conversation": chat.id.hex, "after": 0})
+        for number in range(25):  # about 1.5 MB stored
+            visitor.send(send_frame(chat, text(chat.conversation, f"{number:02}" * 30_000), ref=f"s{number}"))
+            visitor.until("ack", ref=f"s{number}")
+            chat.conversation.receive(unb64(visitor.until("message")["message"]))  # the new head
+        visitor.raw.connection.close()
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(("127.0.0.1", server.port))
+        reader = stack.enter_context(
+            connect(
+                server.url.replace("http", "ws", 1) + "/ws",
+                sock=stalled,
+                origin=server.url,
+                max_queue=1,
+                ping_interval=None,
+            )  # type: ignore[arg-type]
+        )
+        reader.send(json.dumps({"type": "hello", "token": chat.token}))
+        json.loads(reader.recv(timeout=10))  # welcome; from here on nothing is read
+        for _ in range(6):  # the whole conversation six times over: more than any socket buffer
+            reader.send(json.dumps({"type": "sync", "conversation": chat.id.hex, "after": -1}))
+
+        def welcomed() -> bool:
+            with connect(server.url.replace("http", "ws", 1) + "/ws", origin=server.url) as again:  # type: ignore[arg-type]
+                again.send(json.dumps({"type": "hello", "token": chat.token}))
+                try:
+                    return bool(json.loads(again.recv(timeout=10))["type"] == "welcome")
+                except ConnectionClosed:
+                    return False  # 4430: the token's one place is taken
+
+        deadline = time.monotonic() + 90
+        while not welcomed():
+            assert time.monotonic() < deadline, "a websocket that never reads keeps its place"
     assert any(r.get("throttle") == "read_timeout" for r in log_records(server))
 
 
