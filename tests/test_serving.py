@@ -294,6 +294,27 @@ def test_a_websocket_that_stops_reading_is_cut_off(servers: list[LiveServer], tm
     assert any(r.get("throttle") == "read_timeout" for r in log_records(server))
 
 
+@pytest.mark.parametrize("path", ["/api/visitor/resume", "/api/booking/holders"])
+def test_a_client_leaving_halfway_through_its_body_is_no_server_error(
+    servers: list[LiveServer], tmp_path: Path, path: str
+) -> None:
+    """It was logged as a 500 with two error lines (anyone could fill the log and set off alarms)."""
+    server = start(servers, tmp_path / "gone")
+    with closing(raw_connection(server)) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: localhost\r\nOrigin: {server.url}\r\n"
+            'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"lookup": '.encode()
+        )
+        assert healthz(server) == 200  # (meanwhile the server has read what there is)
+    deadline = time.monotonic() + 30
+    while not any(r.get("route") == path for r in log_records(server)):
+        assert time.monotonic() < deadline, "the request was never logged"
+        healthz(server)
+    records = log_records(server)
+    assert not [r for r in records if r.get("level") == "error"], records
+    assert [r["status"] for r in records if r.get("route") == path] == [400]
+
+
 def test_one_ipv6_network_is_one_client_for_the_connection_caps(tmp_path: Path) -> None:
     """Any address in a /64 is one subscriber's to use (the live server here listens on IPv4
     only, so the guard is asked directly how it counts)."""
