@@ -315,6 +315,23 @@ def test_a_client_leaving_halfway_through_its_body_is_no_server_error(
     assert [r["status"] for r in records if r.get("route") == path] == [400]
 
 
+def test_a_body_refused_for_its_declared_size_closes_the_connection(
+    servers: list[LiveServer], tmp_path: Path
+) -> None:
+    """The 413 kept the connection open, and the client's next request on it was swallowed as
+    the rest of the refused body (nothing answered it until the body timeout)."""
+    server = start(servers, tmp_path / "declared")
+    with closing(raw_connection(server)) as sock:
+        sock.sendall(
+            f"POST /api/visitor/resume HTTP/1.1\r\nHost: localhost\r\nOrigin: {server.url}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n{}".encode()
+        )
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        answered = answer(sock)  # until the server closes the connection
+    assert answered.startswith(b"HTTP/1.1 413"), answered[:80]
+    assert b"connection: close" in answered.lower()
+
+
 def test_one_ipv6_network_is_one_client_for_the_connection_caps(tmp_path: Path) -> None:
     """Any address in a /64 is one subscriber's to use (the live server here listens on IPv4
     only, so the guard is asked directly how it counts)."""
