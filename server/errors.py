@@ -11,7 +11,7 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from server.centres import route_path
@@ -116,4 +116,15 @@ def exception_handlers(renderer: Renderer) -> dict[int | type[Exception], Any]:
         except Exception:  # the error page itself failed: answer plainly rather than not at all
             return PlainTextResponse("Internal Server Error", status_code=500)
 
-    return {PublicError: public_error, HTTPException: http_error, 500: server_error}
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # The client closed the connection before its body had all arrived: nobody is left to
+        # answer, and it is not the server's fault (it was logged as a 500 with two error lines,
+        # which anyone could repeat to fill the log and set off alarms).
+        return PlainTextResponse("", status_code=400)
+
+    return {
+        PublicError: public_error,
+        HTTPException: http_error,
+        ClientDisconnect: client_gone,
+        500: server_error,
+    }

@@ -13,6 +13,11 @@ What it adds to uvicorn, so that one client cannot hold the process:
   `header_timeout_seconds` of the connection opening (or of the previous response), the body
   within `body_timeout_seconds` of the headers; an idle keep-alive connection closes after
   `keepalive_seconds`.  A client sending a header line every 10 s is cut off.
+- **Answers must be read in bounded time.**  A client that stops reading (its receive window
+  full, writing paused) for `body_timeout_seconds` is cut off at once (reset: closing gracefully
+  would wait for it to read), so a slow reader cannot hold its connection for ever; websockets
+  too (a websocket whose client reads nothing is otherwise never closed: even the keep-alive
+  ping's timeout only closes it gracefully).
 - **The file descriptors fit.**  At start the soft RLIMIT_NOFILE is raised to what the caps
   need (up to the hard limit); if it cannot be, the caps are lowered to fit and a warning says
   so, so the process never runs out of descriptors (`socket.accept() out of system resource`).
@@ -35,8 +40,10 @@ from typing import Any, ClassVar
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from server.realtime.frames import MAX_FRAME_BYTES
+from server.security.clients import client_network
 from server.settings import Settings
 
 log = logging.getLogger("trygg.serve")
@@ -93,7 +100,7 @@ class ConnectionGuard:
         host = str(peer[0])
         if self.proxies is not None and host in self.proxies:
             return None
-        return hashlib.blake2b(host.encode(), key=self._key, digest_size=16).digest()
+        return hashlib.blake2b(client_network(host).encode(), key=self._key, digest_size=16).digest()
 
     def admit(self, open_connections: int, key: bytes | None) -> str | None:
         """None if a new connection may stay (counted; room made if need be), else the limit it hit."""
@@ -130,6 +137,54 @@ class ConnectionGuard:
         return False
 
 
+class StalledReader:
+    """Cuts off a connection whose client stopped reading: once writing has been paused (the
+    transport's buffer full) for the given time, the connection is reset (closing it gracefully
+    would wait for the buffer to drain, that is for ever)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, transport: asyncio.Transport, owner: object) -> None:
+        self.loop, self.transport, self.owner = loop, transport, owner
+        self.deadline: asyncio.TimerHandle | None = None
+
+    def paused(self, seconds: float) -> None:
+        if self.deadline is None:
+            self.deadline = self.loop.call_later(seconds, self._cut)
+
+    def resumed(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def _cut(self) -> None:
+        self.deadline = None
+        if self.transport.is_closing() or self.transport.get_protocol() is not self.owner:
+            return
+        log.info("slow request cut off", extra={"throttle": "read_timeout"})
+        self.transport.abort()
+
+
+class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websocket protocol, cutting off a client that stops reading what it is sent."""
+
+    read_timeout: ClassVar[float]
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._stalled = StalledReader(self.loop, transport, self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stalled.resumed()
+        super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._stalled.paused(self.read_timeout)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._stalled.resumed()
+
+
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's HTTP/1.1 protocol with the guard's caps and read deadlines."""
 
@@ -144,6 +199,7 @@ class GuardedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         open_connections = len(self.connections) - self.guard.evicted
         super().connection_made(transport)
+        self._stalled = StalledReader(self.loop, transport, self)
         key = self.guard.client_key(transport.get_extra_info("peername"))
         refused = self.guard.admit(open_connections, key)
         if refused is not None:
@@ -156,6 +212,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._stalled.resumed()
         self._uncount()
         if self._evicted:
             self.guard.evicted -= 1
@@ -175,6 +232,14 @@ class GuardedH11Protocol(H11Protocol):
         if not self.transport.is_closing():
             self._reading_body = False
             self._arm(self.guard.header_timeout)  # the next request on this connection, if any
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._stalled.paused(self.guard.body_timeout)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._stalled.resumed()
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
         self._disarm()
@@ -283,7 +348,11 @@ def uvicorn_config(settings: Settings, host: str, port: int, proxy_headers: bool
         date_header=False,
         backlog=BACKLOG,
         timeout_keep_alive=settings.keepalive_seconds,
-        ws="websockets-sansio",
+        ws=type(
+            "TryggWebSocketProtocol",
+            (GuardedWebSocketProtocol,),
+            {"read_timeout": float(settings.body_timeout_seconds)},
+        ),
         ws_per_message_deflate=False,
         ws_max_size=MAX_FRAME_BYTES,  # a larger frame is refused (1009) before it is read
     )

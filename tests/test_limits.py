@@ -147,6 +147,30 @@ def test_new_codes_count_only_when_made(make_settings: Any) -> None:
         assert Visitor(client).call("POST", "/api/booking/access", code).status_code == 200
 
 
+def test_one_ipv6_network_is_one_client(make_settings: Any) -> None:
+    """A phone or a home line is given a whole IPv6 /64 and may use any address in it: counted
+    address by address, one person walked past every per-client limit by changing address."""
+    with client_with(make_settings, TRYGG_BOOKING_CODES_PER_CLIENT_PER_HOUR="3") as client:
+
+        def make_code_from(address: str) -> int:
+            async def run() -> int:
+                transport = httpx.ASGITransport(app=client.app, client=(address, 5000))
+                async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+                    answer = await http.post(
+                        "/api/booking/holders", json=new_code(), headers={"origin": BASE_URL}
+                    )
+                    return answer.status_code
+
+            return int(client.run(run))
+
+        one_network = [f"2001:db8:7:8::{n:x}" for n in range(1, 5)] + ["2001:db8:7:8:ffff:1:2:3"]
+        assert [make_code_from(address) for address in one_network] == [201, 201, 201, 429, 429]
+        assert make_code_from("2001:db8:7:9::1") == 201  # the next /64 is someone else
+        # An IPv4 client seen through an IPv6 socket is that IPv4 address.
+        assert [make_code_from(a) for a in ("192.0.2.5", "::ffff:192.0.2.5", "192.0.2.5")] == [201, 201, 201]
+        assert make_code_from("::ffff:192.0.2.5") == 429
+
+
 def test_booking_codes_made_in_several_processes_share_one_count(tmp_path: Path, database_url: str) -> None:
     env = app_env(
         tmp_path / "data",

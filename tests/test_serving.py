@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import resource
 import socket
 import time
@@ -16,12 +17,24 @@ from collections.abc import Iterator
 from contextlib import ExitStack, closing
 from pathlib import Path
 
+import httpx2
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from server.logs import ThrottleRepeats
-from server.serving import descriptor_budget
+from server.serving import ConnectionGuard, descriptor_budget
 from server.settings import load_settings
+from tests.chat_helpers import (
+    PASSWORD,
+    build_centre,
+    hello,
+    live_socket,
+    send_frame,
+    start_visitor,
+    text,
+    unb64,
+)
 from tests.live_server import ROOT, LiveServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -201,6 +214,132 @@ def test_one_address_cannot_take_every_connection(servers: list[LiveServer], tmp
         assert healthz(server) == 200  # from 127.0.0.1: served while 127.0.0.2 holds its ten
     refusals = [r for r in log_records(server) if r.get("throttle") == "connections_per_client"]
     assert len(refusals) == 1  # ten refusals, one line
+
+
+def test_a_client_that_stops_reading_is_cut_off(servers: list[LiveServer], tmp_path: Path) -> None:
+    """Requests pipelined and answers never read: the connection was held for ever (no write
+    deadline, and never evicted), so a few addresses could take every place."""
+    server = start(
+        servers, tmp_path / "reader", TRYGG_CONNECTIONS_PER_CLIENT="1", TRYGG_BODY_TIMEOUT_SECONDS="2"
+    )
+    page = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/en/chat", timeout=5).read().decode()
+    script = re.findall(r'src="(/static/[^"]+\.js)"', page)[-1]
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+    stalled.bind(("127.0.0.5", 0))
+    stalled.connect(("127.0.0.1", server.port))
+    with closing(stalled):
+        stalled.sendall(f"GET {script} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode() * 1000)
+
+        def place_free() -> bool:
+            with closing(raw_connection(server, source="127.0.0.5")) as probe:
+                probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                return answer(probe).startswith(b"HTTP/1.1 200")
+
+        assert not place_free()  # the reader holds this address's one place ...
+        deadline = time.monotonic() + 60
+        while not place_free():  # ... until it is cut off for not reading
+            assert time.monotonic() < deadline, "a client that never reads keeps its connection"
+    assert any(r.get("throttle") == "read_timeout" for r in log_records(server))
+
+
+def test_a_websocket_that_stops_reading_is_cut_off(servers: list[LiveServer], tmp_path: Path) -> None:
+    """A visitor asks for their whole (large) conversation and reads none of it: the socket was
+    never closed (the keep-alive ping's timeout closes gracefully, waiting for the client to
+    read), so it kept its token's, its address's and the process's places for ever."""
+    server = start(
+        servers, tmp_path / "ws-reader", TRYGG_WEBSOCKETS_PER_TOKEN="1", TRYGG_BODY_TIMEOUT_SECONDS="2"
+    )
+    with httpx2.Client(base_url=server.url, timeout=30) as http, ExitStack() as stack:
+        centre = build_centre(
+            http, server.url, lambda: server.create_admin("admin", PASSWORD), {"anna": "counsellor"}
+        )
+        chat = start_visitor(http, server.url, centre)
+        visitor = live_socket(stack, server.url)
+        hello(visitor, chat)
+        visitor.send({"type": "sync", "conversation": chat.id.hex, "after": 0})
+        for number in range(25):  # about 1.5 MB stored
+            visitor.send(send_frame(chat, text(chat.conversation, f"{number:02}" * 30_000), ref=f"s{number}"))
+            visitor.until("ack", ref=f"s{number}")
+            chat.conversation.receive(unb64(visitor.until("message")["message"]))  # the new head
+        visitor.raw.connection.close()
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(("127.0.0.1", server.port))
+        reader = stack.enter_context(
+            connect(
+                server.url.replace("http", "ws", 1) + "/ws",
+                sock=stalled,
+                origin=server.url,
+                max_queue=1,
+                ping_interval=None,
+            )  # type: ignore[arg-type]
+        )
+        reader.send(json.dumps({"type": "hello", "token": chat.token}))
+        json.loads(reader.recv(timeout=10))  # welcome; from here on nothing is read
+        for _ in range(6):  # the whole conversation six times over: more than any socket buffer
+            reader.send(json.dumps({"type": "sync", "conversation": chat.id.hex, "after": -1}))
+
+        def welcomed() -> bool:
+            with connect(server.url.replace("http", "ws", 1) + "/ws", origin=server.url) as again:  # type: ignore[arg-type]
+                again.send(json.dumps({"type": "hello", "token": chat.token}))
+                try:
+                    return bool(json.loads(again.recv(timeout=10))["type"] == "welcome")
+                except ConnectionClosed:
+                    return False  # 4430: the token's one place is taken
+
+        deadline = time.monotonic() + 90
+        while not welcomed():
+            assert time.monotonic() < deadline, "a websocket that never reads keeps its place"
+    assert any(r.get("throttle") == "read_timeout" for r in log_records(server))
+
+
+@pytest.mark.parametrize("path", ["/api/visitor/resume", "/api/booking/holders"])
+def test_a_client_leaving_halfway_through_its_body_is_no_server_error(
+    servers: list[LiveServer], tmp_path: Path, path: str
+) -> None:
+    """It was logged as a 500 with two error lines (anyone could fill the log and set off alarms)."""
+    server = start(servers, tmp_path / "gone")
+    with closing(raw_connection(server)) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: localhost\r\nOrigin: {server.url}\r\n"
+            'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"lookup": '.encode()
+        )
+        assert healthz(server) == 200  # (meanwhile the server has read what there is)
+    deadline = time.monotonic() + 30
+    while not any(r.get("route") == path for r in log_records(server)):
+        assert time.monotonic() < deadline, "the request was never logged"
+        healthz(server)
+    records = log_records(server)
+    assert not [r for r in records if r.get("level") == "error"], records
+    assert [r["status"] for r in records if r.get("route") == path] == [400]
+
+
+def test_a_body_refused_for_its_declared_size_closes_the_connection(
+    servers: list[LiveServer], tmp_path: Path
+) -> None:
+    """The 413 kept the connection open, and the client's next request on it was swallowed as
+    the rest of the refused body (nothing answered it until the body timeout)."""
+    server = start(servers, tmp_path / "declared")
+    with closing(raw_connection(server)) as sock:
+        sock.sendall(
+            f"POST /api/visitor/resume HTTP/1.1\r\nHost: localhost\r\nOrigin: {server.url}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n{}".encode()
+        )
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        answered = answer(sock)  # until the server closes the connection
+    assert answered.startswith(b"HTTP/1.1 413"), answered[:80]
+    assert b"connection: close" in answered.lower()
+
+
+def test_one_ipv6_network_is_one_client_for_the_connection_caps(tmp_path: Path) -> None:
+    """Any address in a /64 is one subscriber's to use (the live server here listens on IPv4
+    only, so the guard is asked directly how it counts)."""
+    guard = ConnectionGuard(load_settings({"TRYGG_DATA_DIR": str(tmp_path)}), None)
+    phone = guard.client_key(("2001:db8:5:6::1", 443, 0, 0))
+    assert guard.client_key(("2001:db8:5:6:abcd::99", 443, 0, 0)) == phone
+    assert guard.client_key(("2001:db8:5:7::1", 443, 0, 0)) != phone
+    assert guard.client_key(("::ffff:192.0.2.1", 443, 0, 0)) == guard.client_key(("192.0.2.1", 443))
 
 
 def test_a_low_descriptor_limit_lowers_the_caps_and_a_flood_neither_stops_service_nor_fills_the_log(

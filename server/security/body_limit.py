@@ -28,6 +28,9 @@ class BodyLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             status = 413 if declared.isdigit() else 400
             response = error_response(Request(scope), self.renderer, status)
+            # The body is not read, so the connection cannot carry another request: whatever the
+            # client sends next would be taken for the rest of this body (up to its declared size).
+            response.headers["connection"] = "close"
             await response(scope, receive, send)
             return
         received = 0

@@ -12,10 +12,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import time
 
 from starlette.types import Scope
+
+
+def client_network(address: str) -> str:
+    """What counts as one client: an IPv4 address, or the /64 of an IPv6 address.
+
+    One IPv6 subscriber (a home line, a phone on mobile data) is given a whole /64 at least
+    (RFC 6177) and may use any address in it, so counting single IPv6 addresses would let one
+    person present as many clients as they like and walk past every per-client limit.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip)
 
 
 class ClientHasher:
@@ -34,5 +53,5 @@ class ClientHasher:
     def __call__(self, scope: Scope) -> str:
         """The token for this request's client (behind trusted proxies: the real client)."""
         client = scope.get("client")
-        address = client[0] if client else "unknown"
+        address = client_network(client[0]) if client else "unknown"
         return hmac.new(self._key(), address.encode(), hashlib.sha256).hexdigest()[:32]
