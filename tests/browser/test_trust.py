@@ -148,6 +148,22 @@ def test_the_visitor_refuses_a_directory_that_is_not_the_newest_logged(
     page.unroute("**/api/directory")
 
 
+def test_an_older_directory_replayed_to_staff_raises_the_alarm(
+    new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
+) -> None:
+    old = http.get("/api/directory").json()
+    centre.publish()  # a newer edition: the old one is still signed and unexpired, and logged
+
+    def serve(route: Any) -> None:
+        route.fulfill(json={**http.get("/api/directory").json(), "directory": old["directory"]})
+
+    anna = open_dashboard(
+        new_page, live_server, "anna", Wire(), before=lambda p: p.route("**/api/directory", serve)
+    )
+    anna.locator('#trust-alarm li[data-problem="log_old_directory"]').wait_for(timeout=WAIT)
+    assert "not the newest" in anna.inner_text("#trust-alarm")
+
+
 def test_an_anchor_written_into_the_database_is_refused(
     page: Any, new_page: Any, live_server: LiveServer, centre: Centre
 ) -> None:

@@ -199,9 +199,10 @@ export class Desk {
       this.alarm(error instanceof TrustProblem ? error.code : "bad_log");
       return;
     }
-    if (published.directory && !this.log.directories.has(await directoryHash(b64decode(published.directory)))) {
-      this.alarm("log_directory");
-    }
+    if (!published.directory) return;
+    const shown = await directoryHash(b64decode(published.directory));
+    if (!this.log.directories.has(shown)) this.alarm("log_directory");
+    else if (shown !== this.log.newest) this.alarm("log_old_directory"); // an older edition replayed
   }
 
   /** A conversation whose genesis names a directory the log does not hold: the visitor was
