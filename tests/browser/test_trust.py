@@ -116,6 +116,9 @@ def test_a_directory_not_in_the_log_is_caught_by_the_dashboard(
     assert anna.is_visible("#trust-alarm")
     assert "not in the public log" in alarm.inner_text()
     assert_accessible(anna, "the dashboard alarmed by an unlogged directory")
+    # Opened, the conversation says so too, above its messages.
+    take(anna, fooled.id)
+    expect(anna.locator("#chat-notice")).to_contain_text("not in the public log", timeout=WAIT)
     # An honest conversation raises nothing.
     honest_visitor = LiveVisitor(http, live_server, centre)
     honest_visitor.say("hello")

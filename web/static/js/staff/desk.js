@@ -282,7 +282,8 @@ export class Desk {
     if (!rec) return;
     $("chat-view").dataset.conversation = rec.id;
     $("chat-header").textContent = header;
-    say($("chat-notice"), rec.session.broken ? this.t.broken : notice || "");
+    const untrusted = rec.untrusted ? format(this.t.trust_log_genesis, { name: this.label(rec) }) : "";
+    say($("chat-notice"), rec.session.broken ? this.t.broken : untrusted || notice || "");
     const { t } = this;
     const { session } = rec;
     const lines = this.reading(rec).lines;
