@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from alembic import command
 from crypto import (
     ProtocolError,
+    centre_fingerprint,
     certify,
+    cosign_trust_root,
     generate_admin_key,
     sign_directory,
     verify_log_consistency,
@@ -20,12 +27,14 @@ from crypto import (
     verify_log_inclusion,
     verify_trust_root,
 )
-from crypto.log import LogKind, entry_of
+from crypto.log import LogKind, entry_of, log_head_hash
 from server.app import create_app
+from server.db import alembic_config
 from server.models import TrustRootVersion
+from server.services import keys
 from server.settings import SettingsError, load_settings
 from tests.chat_helpers import Centre, Person, b64, build_centre, unb64
-from tests.conftest import BASE_URL, Client, app_env
+from tests.conftest import BASE_URL, Client, app_env, run_async
 
 
 def log_of(http: Client, since: int = 0) -> dict:
@@ -92,8 +101,6 @@ def test_an_admin_login_cannot_add_an_anchor(client: Client, centre: Centre) -> 
     assert publish_signed_by(centre, key).status_code == 422
     # ...and a root version naming it, signed only by itself, is refused too.
     draft = centre.draft_root([centre.admin_key.public, key.public], 1)  # type: ignore[attr-defined]
-    from crypto import cosign_trust_root
-
     signed = cosign_trust_root(draft, key)  # type: ignore[arg-type]
     refused = rogue.api("PUT", "/api/admin/trust-root", {"root": b64(signed)})
     assert refused.status_code == 422
@@ -116,8 +123,6 @@ def test_rotation_two_of_n(client: Client, centre: Centre) -> None:
     # K1 leaves: K2 drafts version 3 without K1 and with K4; one signature is not enough (a draft).
     k4 = generate_admin_key()
     draft = centre.draft_root([k2.public, k3.public, k4.public], 2)  # type: ignore[attr-defined]
-    from crypto import cosign_trust_root
-
     half = cosign_trust_root(draft, k2)  # type: ignore[arg-type]
     pending = centre.admin.api("PUT", "/api/admin/trust-root", {"root": b64(half)})
     assert pending.status_code == 202
@@ -149,8 +154,6 @@ def test_rotation_two_of_n(client: Client, centre: Centre) -> None:
 def test_an_anchor_written_into_the_database_is_refused(client: Client, centre: Centre) -> None:
     shadow = generate_admin_key()
     forged = centre.draft_root([centre.admin_key.public, shadow.public], 1)  # type: ignore[attr-defined]
-    from crypto import cosign_trust_root
-
     forged = cosign_trust_root(forged, shadow)
 
     async def inject() -> None:
@@ -204,8 +207,6 @@ def test_a_configured_pin_wins_over_first_use(tmp_path: Path, database_url: str)
     env = app_env(tmp_path / "data", database_url)
     with Client(create_app(load_settings(env)), base_url=BASE_URL) as first:
         centre_id = first.run(lambda: _centre_id(first))
-    from crypto import centre_fingerprint
-
     pin = centre_fingerprint(centre_id, other.public)
     env = app_env(tmp_path / "data", database_url, TRYGG_TRUST_PIN=pin.hex())
     with Client(create_app(load_settings(env)), base_url=BASE_URL) as client:
@@ -219,8 +220,6 @@ def test_a_configured_pin_wins_over_first_use(tmp_path: Path, database_url: str)
 
 
 async def _centre_id(client: Client) -> bytes:
-    from server.services import keys
-
     return await keys.centre_id(client.res)
 
 
@@ -235,3 +234,41 @@ def test_pins_file_and_bad_pins(tmp_path: Path) -> None:
     pins.write_text("nonsense\n")
     with pytest.raises(SettingsError):
         load_settings(app_env(tmp_path, "sqlite:///x", TRYGG_TRUST_PINS_FILE=str(pins)))
+
+
+def test_the_upgrade_logs_the_directories_already_published(database_url: str) -> None:
+    """Conversations begun before the upgrade name directories that are then in the log."""
+    config = alembic_config(database_url)
+    before = ScriptDirectory.from_config(config).get_revision("0008").down_revision
+    command.downgrade(config, str(before))
+    centre_id = bytes(range(16))
+
+    async def execute(statement: str, **values: object) -> list:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                result = await connection.execute(text(statement), values)
+                return list(result) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    run_async(execute("INSERT INTO centre_identity (singleton, centre_id) VALUES (1, :c)", c=centre_id))
+    for serial, signed in ((1, b"first"), (2, b"second")):
+        run_async(
+            execute(
+                "INSERT INTO centre_directories (serial, signed, published_at) VALUES (:s, :d, :t)",
+                s=serial,
+                d=signed,
+                t=datetime.now(UTC),
+            )
+        )
+    command.upgrade(config, "head")
+    rows = run_async(
+        execute(
+            'SELECT "index", kind, object_hash, chain FROM trust_log WHERE centre_id = :c ORDER BY "index"',
+            c=centre_id,
+        )
+    )
+    entries = [entry_of(LogKind.DIRECTORY, b"first"), entry_of(LogKind.DIRECTORY, b"second")]
+    assert [(r[0], r[1], bytes(r[2])) for r in rows] == [(0, *entries[0]), (1, *entries[1])]
+    assert bytes(rows[-1][3]) == log_head_hash(entries)

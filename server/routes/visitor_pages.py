@@ -66,6 +66,10 @@ CHAT_STRINGS: dict[str, str | Plural] = {
         "This page could not confirm the centre's keys, so nothing was sent. "
         "Please call us, or try again later."
     ),
+    "conversation_code": N_(
+        "Your conversation code with %(name)s: %(code)s. If you talk by phone, you can compare it: "
+        "the same digits on both screens mean nobody is in between."
+    ),
     "queue_position": N_("You are number %(position)s in the queue."),
     "queue_estimate": ngettext(
         "Estimated wait: about %(minutes)s minute.", "Estimated wait: about %(minutes)s minutes."

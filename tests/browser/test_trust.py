@@ -8,6 +8,7 @@ The last test breaks the centre's trust root on purpose, so it runs last in this
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -18,9 +19,19 @@ import pytest
 from playwright.sync_api import expect
 
 from crypto import cosign_trust_root, generate_admin_key, sign_directory
-from tests.browser.pages import WAIT, Wire, assert_accessible, open_dashboard, queue_item, start_chat, take
+from tests.browser.pages import (
+    WAIT,
+    Wire,
+    assert_accessible,
+    conversation_id,
+    open_dashboard,
+    queue_item,
+    send,
+    start_chat,
+    take,
+)
 from tests.browser.staff_helpers import PHRASE, LiveVisitor, log_in, staffed_centre
-from tests.chat_helpers import Centre
+from tests.chat_helpers import Centre, b64
 from tests.live_server import LiveServer
 
 COUNSELLORS = ("anna", "bodil", "cleo", "dina")
@@ -63,6 +74,24 @@ def test_the_counsellor_sees_the_conversation_code_the_visitor_computes(
     visitor.close()
 
 
+def test_visitor_and_counsellor_see_the_same_conversation_code(
+    page: Any, new_page: Any, live_server: LiveServer, centre: Centre
+) -> None:
+    anna = open_dashboard(new_page, live_server, "anna", Wire())
+    start_chat(page, live_server)
+    send(page, "can we compare codes?")
+    conversation = conversation_id(page)
+    queue_item(anna, conversation).wait_for(timeout=WAIT)
+    assert page.is_hidden("#conversation-code")  # nobody to compare with while waiting
+    take(anna, conversation)
+    shown = page.locator("#conversation-code")
+    expect(shown).to_contain_text("Anna", timeout=WAIT)
+    code = re.search(r"(\d{4}(?: \d{4}){4})", shown.inner_text())
+    assert code, shown.inner_text()
+    expect(anna.locator("#chat-header")).to_contain_text(f"Conversation code {code.group(1)}", timeout=WAIT)
+    assert_accessible(page, "the conversation code shown to the visitor")
+
+
 def test_a_directory_not_in_the_log_is_caught_by_the_dashboard(
     new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
 ) -> None:
@@ -87,6 +116,9 @@ def test_a_directory_not_in_the_log_is_caught_by_the_dashboard(
     assert anna.is_visible("#trust-alarm")
     assert "not in the public log" in alarm.inner_text()
     assert_accessible(anna, "the dashboard alarmed by an unlogged directory")
+    # Opened, the conversation says so too, above its messages.
+    take(anna, fooled.id)
+    expect(anna.locator("#chat-notice")).to_contain_text("not in the public log", timeout=WAIT)
     # An honest conversation raises nothing.
     honest_visitor = LiveVisitor(http, live_server, centre)
     honest_visitor.say("hello")
@@ -94,6 +126,45 @@ def test_a_directory_not_in_the_log_is_caught_by_the_dashboard(
     assert anna.locator(f'#trust-alarm li[data-conversation="{honest_visitor.id}"]').count() == 0
     fooled.close()
     honest_visitor.close()
+
+
+def test_the_visitor_refuses_a_directory_that_is_not_the_newest_logged(
+    page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
+) -> None:
+    """A server (here: the network, rewriting one answer) that shows a visitor a directory signed
+    by a real anchor but never logged, or an older edition, gets no conversation."""
+    now = int(time.time())
+    only_anna = [centre.staff["anna"].certificate]
+    unlogged = sign_directory(
+        centre.admin_key, centre.centre_id, centre.serial + 5, now - 60, now + 86_400, only_anna
+    )
+    published = http.get("/api/directory").json()
+
+    def serve(route: Any) -> None:
+        route.fulfill(json={**published, "directory": b64(unlogged)})
+
+    page.route("**/api/directory", serve)
+    page.goto(live_server.url + "/en/chat")
+    page.click("#start")
+    page.wait_for_selector("#view-error:not([hidden])", timeout=WAIT)
+    assert "could not confirm the centre's keys" in page.inner_text("#error-text")
+    page.unroute("**/api/directory")
+
+
+def test_an_older_directory_replayed_to_staff_raises_the_alarm(
+    new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
+) -> None:
+    old = http.get("/api/directory").json()
+    centre.publish()  # a newer edition: the old one is still signed and unexpired, and logged
+
+    def serve(route: Any) -> None:
+        route.fulfill(json={**http.get("/api/directory").json(), "directory": old["directory"]})
+
+    anna = open_dashboard(
+        new_page, live_server, "anna", Wire(), before=lambda p: p.route("**/api/directory", serve)
+    )
+    anna.locator('#trust-alarm li[data-problem="log_old_directory"]').wait_for(timeout=WAIT)
+    assert "not the newest" in anna.inner_text("#trust-alarm")
 
 
 def test_an_anchor_written_into_the_database_is_refused(

@@ -219,6 +219,8 @@ def test_start_wait_claim_talk_and_reload(
         anna.claim()
         status.get_by_text("You are talking to Anna.").wait_for()
         member = page.locator("#counsellors .member")
+        # Until her claim is read, everyone the conversation was opened to is listed (they can read).
+        expect(member).to_have_count(1, timeout=WAIT)
         assert member.locator(".member-name").inner_text() == "Anna"
         identity = centre.staff["anna"].identity
         assert identity is not None

@@ -49,12 +49,12 @@ function remembered(centreId) {
 }
 
 /**
- * The log as this staff client checks it: the head is signed by the root's log key, it extends
- * the head this browser saw last (else "log_fork"), and every root version is in it. Resolves to
- * the set of logged directory hashes (hex) and the newest one; remembers the new head.
- * `fetchLog()` returns GET /api/log (from 0).
+ * The log as this client checks it: the head is signed by the root's log key, it extends the
+ * head this browser saw last (else "log_fork"), and every root version is in it. Resolves to
+ * the set of logged directory hashes (hex) and the newest one; remembers the new head (staff
+ * only: `remember` false for visitors, who keep nothing). `fetchLog()` returns GET /api/log.
  */
-export async function checkLog(trust, centreId, fetchLog) {
+export async function checkLog(trust, centreId, fetchLog, { remember = true } = {}) {
   const answer = await fetchLog();
   let head;
   const entries = [];
@@ -65,7 +65,7 @@ export async function checkLog(trust, centreId, fetchLog) {
   } catch {
     throw new TrustProblem("bad_log");
   }
-  const seen = remembered(centreId);
+  const seen = remember ? remembered(centreId) : null;
   if (seen) {
     if (seen.size > head.size) throw new TrustProblem("log_fork");
     let chain = ZERO;
@@ -78,7 +78,7 @@ export async function checkLog(trust, centreId, fetchLog) {
     if (!roots.has(toHex(version.hash))) throw new TrustProblem("bad_log");
   }
   try {
-    localStorage.setItem(storageKey(centreId), JSON.stringify({ size: head.size, head: toHex(head.head) }));
+    if (remember) localStorage.setItem(storageKey(centreId), JSON.stringify({ size: head.size, head: toHex(head.head) }));
   } catch {
     // Storage refused: the next visit checks against nothing older.
   }
@@ -89,4 +89,16 @@ export async function checkLog(trust, centreId, fetchLog) {
 /** SHA-256 of a directory (hex), as the log and a genesis name it. */
 export async function directoryHash(directory) {
   return toHex((await entryOf(LogKind.DIRECTORY, directory))[1]);
+}
+
+/**
+ * What a visitor's client checks before encrypting to a directory: the chain to the page's pin,
+ * and that the directory is the newest one the signed log holds (an older edition, even
+ * unexpired, or one never logged is refused: "old_directory"). Resolves to the TrustRoot.
+ */
+export async function trustForVisitor(published, centreId, fetchLog) {
+  const trust = await trustFrom(published);
+  const log = await checkLog(trust, centreId, fetchLog, { remember: false });
+  if (log.newest !== (await directoryHash(b64decode(published.directory)))) throw new TrustProblem("old_directory");
+  return trust;
 }

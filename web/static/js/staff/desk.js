@@ -207,9 +207,10 @@ export class Desk {
       this.alarm(error instanceof TrustProblem ? error.code : "bad_log");
       return;
     }
-    if (published.directory && !this.log.directories.has(await directoryHash(b64decode(published.directory)))) {
-      this.alarm("log_directory");
-    }
+    if (!published.directory) return;
+    const shown = await directoryHash(b64decode(published.directory));
+    if (!this.log.directories.has(shown)) this.alarm("log_directory");
+    else if (shown !== this.log.newest) this.alarm("log_old_directory"); // an older edition replayed
   }
 
   /** A conversation whose genesis names a directory the log does not hold: the visitor was
@@ -289,7 +290,8 @@ export class Desk {
     if (!rec) return;
     $("chat-view").dataset.conversation = rec.id;
     $("chat-header").textContent = header;
-    say($("chat-notice"), rec.session.broken ? this.t.broken : notice || "");
+    const untrusted = rec.untrusted ? format(this.t.trust_log_genesis, { name: this.label(rec) }) : "";
+    say($("chat-notice"), rec.session.broken ? this.t.broken : untrusted || notice || "");
     const { t } = this;
     const { session } = rec;
     const lines = this.reading(rec).lines;

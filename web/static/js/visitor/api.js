@@ -6,6 +6,7 @@ export { ApiError } from "../shared/http.js";
 
 export const api = {
   directory: () => call("GET", "/api/directory"),
+  log: () => call("GET", "/api/log"),
   create: (body) => call("POST", "/api/visitor/conversations", { body }),
   resume: (lookup, verifier) => call("POST", "/api/visitor/resume", { body: { lookup, verifier } }),
   queue: (token) => call("GET", "/api/visitor/queue", { token }),

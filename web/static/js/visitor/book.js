@@ -6,7 +6,7 @@
 
 import { b64decode, b64encode, deriveResumeKeys, fromHex, generateResumeCode, ProtocolError, toHex } from "../protocol.js";
 import { newReference, sealForDirectory } from "../shared/booking-seal.js";
-import { TrustProblem, trustFrom } from "../shared/trust.js";
+import { TrustProblem, trustForVisitor } from "../shared/trust.js";
 import { ApiError, bookingApi, dateHeading, downloadInvite, loadSlotPage, localDate, nextDate, saveHolder, whenText } from "./booking-api.js";
 import { tellChat } from "./booking-chat.js";
 import { byId, el, showView } from "../shared/dom.js";
@@ -149,7 +149,8 @@ function readDetails() {
 async function seal(payload, kind) {
   const directory = await bookingApi.directory();
   if (!directory.directory) throw new Error("no_directory");
-  const trust = await trustFrom(directory); // anchors that chain to this page's pin, or TrustProblem
+  // Anchors that chain to this page's pin, the newest logged directory: else TrustProblem.
+  const trust = await trustForVisitor(directory, fromHex(directory.centre_id), bookingApi.log);
   const reference = await newReference();
   const sealed = await sealForDirectory(payload, { directory: b64decode(directory.directory), anchors: trust.anchors, reference, kind });
   return { payload: b64encode(sealed), centreId: directory.centre_id, reference };

@@ -13,6 +13,7 @@ const enc = encodeURIComponent;
 
 export const bookingApi = {
   directory: () => call("GET", "/api/directory"),
+  log: () => call("GET", "/api/log"),
   options: () => call("GET", "/api/booking/options"),
   slots: (from, days, { token, sameCounsellor } = {}) => {
     const query = new URLSearchParams({ days: String(days) });

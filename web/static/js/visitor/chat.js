@@ -2,7 +2,7 @@
 // show the resume code once, wait in the queue, and talk. Every word is encrypted here before it
 // leaves (chat/session.js); if any cryptographic step fails, nothing is sent (fail closed).
 
-import { b64decode, ProtocolError, resumeConversation, shortCentreFingerprint, toHex } from "../protocol.js";
+import { b64decode, fromHex, ProtocolError, resumeConversation, shortCentreFingerprint, toHex } from "../protocol.js";
 import { FrameRouter } from "../chat/router.js";
 import { ChatSession } from "../chat/session.js";
 import { Announcer } from "../shared/announcer.js";
@@ -183,7 +183,35 @@ function draw() {
     if (chat.finished) return;
     renderTranscript(chat);
     renderStatus(chat);
+    showConversationCode();
   });
+}
+
+/** The conversation code with the counsellor I talk to (PROTOCOL.md §14.3), for comparing by
+ * phone; worked out again whenever the counsellor or the epoch changes. */
+function showConversationCode() {
+  const box = byId("conversation-code");
+  const conversation = chat.session?.conversation;
+  const id = chat.status === "active" ? chat.members.view.counsellor : null;
+  const member = id ? chat.members.view.known.get(id) : null;
+  const key = conversation && member ? `${id}:${conversation.epoch}` : null;
+  if (key === chat.codeKey) return;
+  chat.codeKey = key;
+  if (!key) {
+    box.hidden = true;
+    box.textContent = "";
+    return;
+  }
+  conversation
+    .conversationCode(fromHex(id))
+    .then((code) => {
+      if (chat.codeKey !== key) return;
+      box.textContent = t("conversation_code", { name: member.name, code });
+      box.hidden = false;
+    })
+    .catch(() => {
+      box.hidden = true; // not a member of this epoch: nothing to compare
+    });
 }
 
 // --- status and queue ------------------------------------------------------------------
@@ -283,8 +311,9 @@ function finish(text) {
   chat.counsellorId = null;
   chat.extra.clear();
   chat.announcer.clear();
+  chat.codeKey = null;
   freshMembers(); // the names and security numbers go with the rest
-  for (const id of ["messages", "outbox", "counsellors", "chat-status", "typing", "consent-who", "consent-language", "consent-fingerprint"]) {
+  for (const id of ["messages", "outbox", "counsellors", "chat-status", "typing", "consent-who", "consent-language", "consent-fingerprint", "conversation-code"]) {
     byId(id).replaceChildren();
   }
   delete byId("chat-status").dataset.said;

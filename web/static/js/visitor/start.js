@@ -12,7 +12,7 @@ import {
   toHex,
 } from "../protocol.js";
 import { byId } from "../shared/dom.js";
-import { trustFrom } from "../shared/trust.js";
+import { trustForVisitor } from "../shared/trust.js";
 import { api } from "./api.js";
 import { readRequestForm, wireLanguageFilter } from "./interpreter-form.js";
 import { clearSession, loadSession, saveSession } from "./session.js";
@@ -28,9 +28,9 @@ async function prepare() {
   const directory = await api.directory();
   if (!directory.directory) throw new Error("no_directory");
   const centreId = fromHex(directory.centre_id);
-  // Only anchors that chain to the pin this page carries (never the server's word): else nothing
-  // is made and the page says why (TrustProblem).
-  const trust = await trustFrom(directory);
+  // Only anchors that chain to the pin this page carries (never the server's word), and only the
+  // newest directory of the signed log: else nothing is made and the page says why (TrustProblem).
+  const trust = await trustForVisitor(directory, centreId, api.log);
   const code = generateResumeCode();
   const keys = await deriveResumeKeys(code, centreId);
   const created = await createConversation({ directory: b64decode(directory.directory), trust, resumeKeys: keys });
