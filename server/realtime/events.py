@@ -7,7 +7,7 @@ because they are relayed as they are.  Channels:
 - `queue`: the shared queue changed (`queue`), or who is on duty may have (`presence`);
   counsellors who asked for the queue listen, and so does a visitor while waiting in it;
 - `conversation:<hex>`: a conversation changed (`changed`), someone is typing or read, or
-  members must go and the conversation must re-key (`rekey_needed`, with `members` and `action`);
+  members must go and the conversation must re-key (`rekey_needed`, with `members`, `renewed` and `action`);
 - `staff:<hex>`: a staff member's list of open conversations may have changed
   (`assignments`), or one or more of their sessions ended or their account changed
   (`session_ended`, with `staff_id` and `reason`: `logout`, `logout_everywhere`,
@@ -65,12 +65,15 @@ async def conversation_changed(
         await bus.publish(staff_channel(staff_id), {"kind": "assignments"})
 
 
-async def rekey_needed(bus: Bus, conversation_id: uuid.UUID, members: Sequence[str], action: str) -> None:
-    """Members (hex ids) must go from this conversation: its online members' clients re-key
-    (`action`: `rekey`, or `requeue` to re-wrap the queue epoch)."""
+async def rekey_needed(
+    bus: Bus, conversation_id: uuid.UUID, members: Sequence[str], renewed: Sequence[str], action: str
+) -> None:
+    """Members (hex ids) must go from this conversation (`renewed`: those the directory certifies
+    anew): its online members' clients re-key (`action`: `rekey`, or `requeue` to re-wrap the
+    queue epoch)."""
     await bus.publish(
         conversation_channel(conversation_id),
-        {"kind": "rekey_needed", "members": list(members), "action": action},
+        {"kind": "rekey_needed", "members": list(members), "renewed": list(renewed), "action": action},
     )
 
 

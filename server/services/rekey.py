@@ -190,30 +190,52 @@ class Needed:
     conversation_id: uuid.UUID
     action: str
     members: tuple[bytes, ...]
+    renewed: tuple[bytes, ...] = ()  # of `members`: the directory lists a new certificate for them
 
 
 async def must_go(
     db: AsyncSession, conversation_id: uuid.UUID, directory: Directory | None, now: int
 ) -> tuple[bytes, ...]:
     """Staff of the current epoch who must go (§8.5), and those whose accounts are deactivated."""
+    gone, _ = await _leaving(db, conversation_id, directory, now)
+    return gone
+
+
+async def _leaving(
+    db: AsyncSession, conversation_id: uuid.UUID, directory: Directory | None, now: int
+) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """Who must go, and which of them the directory certifies anew (same person and role, a new
+    certificate valid now: a re-key renews them instead of removing them)."""
     routing = await _latest_membership(db, conversation_id)
     if routing is None:
-        return ()
+        return (), ()
     staff = [k for k in routing.member_keys if k.certificate is not None]
     if not staff:
-        return ()
+        return (), ()
     ids = [uuid.UUID(bytes=k.member_id) for k in staff]
     active = set(
         await db.scalars(
             select(StaffAccount.id).where(StaffAccount.id.in_(ids), StaffAccount.is_active.is_(True))
         )
     )
-    return tuple(
+    gone = tuple(
         k.member_id
         for k in staff
         if uuid.UUID(bytes=k.member_id) not in active
         or not acceptable_now(directory, k.certificate or b"", now)
     )
+    renewed = tuple(
+        k.member_id
+        for k in staff
+        if k.member_id in gone
+        and uuid.UUID(bytes=k.member_id) in active
+        and directory is not None
+        and any(
+            c.staff_id == k.member_id and c.role == k.role and acceptable_now(directory, c.raw, now)
+            for c in directory.certificates
+        )
+    )
+    return gone, renewed
 
 
 async def needed(res: Resources, conversation_id: uuid.UUID) -> Needed | None:
@@ -245,23 +267,23 @@ async def mark(
             query = query.where(Conversation.id.in_(members))
         directory = await current_directory(db)
         for conversation in (await db.scalars(query)).all():
-            gone = await must_go(db, conversation.id, directory, now)
+            gone, renewed = await _leaving(db, conversation.id, directory, now)
             if not gone:
                 continue
             if conversation.rekey_needed_at is None:
                 conversation.rekey_needed_at = utcnow()
-            found.append(Needed(conversation.id, action_for(conversation, gone), gone))
+            removed = [m for m in gone if m not in renewed]
+            found.append(Needed(conversation.id, action_for(conversation, removed), gone, renewed))
     if publish:
         for item in found:
-            await events.rekey_needed(
-                res.bus, item.conversation_id, [m.hex() for m in item.members], item.action
-            )
+            gone_hex, renewed_hex = [m.hex() for m in item.members], [m.hex() for m in item.renewed]
+            await events.rekey_needed(res.bus, item.conversation_id, gone_hex, renewed_hex, item.action)
     return found
 
 
-def action_for(conversation: Conversation, gone: Sequence[bytes]) -> str:
+def action_for(conversation: Conversation, removed: Sequence[bytes]) -> str:
     owner = conversation.counsellor_id
-    if conversation.status == Status.QUEUED or (owner is not None and owner.bytes in gone):
+    if conversation.status == Status.QUEUED or (owner is not None and owner.bytes in removed):
         return "requeue"
     return "rekey"
 
