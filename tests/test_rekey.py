@@ -14,7 +14,7 @@ import pytest
 from crypto import MAX_CLOCK_SKEW, Role, generate_resume_code, sign_directory, verify_directory
 from crypto import testing as crypto_testing
 from crypto.certificates import Directory, parse_certificate
-from server.services import conversations
+from server.services import conversations, rekey
 from tests.chat_helpers import (
     Centre,
     Person,
@@ -384,3 +384,20 @@ def test_a_member_certified_anew_is_renewed_not_removed(
         b = Socket(b_raw)
         b.send({"type": "sync", "conversation": chat.id.hex, "after": 0})
         assert receive_all(renewed, b.messages(chat.id, 4)) == ["with your new keys"]
+
+
+def test_an_expired_certificate_makes_its_member_go(
+    client: Client, centre: Centre, chat: VisitorChat
+) -> None:
+    """Judged at a time the committer cannot choose: the server's clock (here: a year on, when
+    the certificates the centre made have expired)."""
+
+    async def leaving(when: int) -> tuple[bytes, ...]:
+        async with client.res.db() as db:
+            directory = await rekey.current_directory(db)
+            return await rekey.must_go(db, chat.id, directory, when)
+
+    now = int(time.time())
+    assert client.run(leaving, now) == ()
+    staff = {centre.staff[name].account_id.bytes for name in ("anna", "bodil")}
+    assert set(client.run(leaving, now + 400 * 86_400)) == staff

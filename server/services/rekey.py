@@ -76,15 +76,20 @@ async def current_directory(db: AsyncSession) -> Directory | None:
 
 
 def listed_now(directory: Directory | None, staff_id: uuid.UUID, now: int) -> bool:
-    """The current directory, valid now, lists a certificate for this person valid now."""
-    if directory is None or not directory.issued_at <= now <= directory.expires_at:
+    """The newest published directory lists a certificate for this person valid now.
+
+    The edition's own expiry is not held against its members: a directory the admin has not
+    re-signed in time (the admin pages warn before it lapses) must not end every conversation.
+    Commits still need an edition valid now (`check_commit`, PROTOCOL.md §8.2 rule 10).
+    """
+    if directory is None:
         return False
     return any(c.staff_id == staff_id.bytes and c.valid_at(now) for c in directory.certificates)
 
 
 def acceptable_now(directory: Directory | None, certificate: bytes, now: int) -> bool:
-    """This exact certificate is listed in the current directory and valid now (§8.5)."""
-    if directory is None or not directory.issued_at <= now <= directory.expires_at:
+    """This exact certificate is listed in the newest published directory and valid now (§8.5)."""
+    if directory is None:
         return False
     return any(c.raw == certificate and c.valid_at(now) for c in directory.certificates)
 
