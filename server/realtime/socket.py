@@ -305,6 +305,10 @@ class Connection:
             except PublicError as error:
                 message = self.translate(error.message, **error.values)
                 await self.error(error.code or "error", frame.ref, message)
+                if error.code == "revoked" and self.principal and self.principal.staff:
+                    # E.g. a certificate that expired: the others re-key without them (§8.5).
+                    with self._working():
+                        await rekey.mark(self.res, staff_ids=[self.principal.staff.id])
 
     def _allowed(self) -> bool:
         """One more frame within this socket's allowance and its token's (shared, see hub.py)."""

@@ -387,6 +387,7 @@ export class ChatSession {
       for (const id of gone) waiting.gone.add(id);
       for (const id of renew) waiting.renew.add(id);
       if (action === "requeue") waiting.action = "requeue";
+      if (epoch !== null) waiting.epoch = epoch;
       if (!scheduled) waiting.forced = true;
       return waiting.item;
     }
