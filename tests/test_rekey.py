@@ -14,7 +14,7 @@ import pytest
 from crypto import MAX_CLOCK_SKEW, Role, generate_resume_code, sign_directory, verify_directory
 from crypto import testing as crypto_testing
 from crypto.certificates import Directory, parse_certificate
-from server.services import conversations
+from server.services import conversations, rekey
 from tests.chat_helpers import (
     Centre,
     Person,
@@ -264,6 +264,7 @@ def test_deactivation_marks_the_conversation_and_the_visitor_re_keys_without_the
                 "type": "rekey_needed",
                 "conversation": chat.id.hex,
                 "members": [anna_id.bytes.hex()],
+                "renewed": [],
                 "action": "rekey",
             }
         # The directory still lists her (nobody has published since): a re-key that keeps her
@@ -349,3 +350,54 @@ def test_a_requeue_must_list_exactly_the_counsellors_certified_now(
         assert visitor.until("error", ref="narrow")["code"] == "not_allowed"
         visitor.send(commit_frame(chat, chat.conversation.requeue(directory_now(centre)), "full"))
         assert visitor.until("ack", ref="full")["seq"] == 1
+
+
+def test_a_member_certified_anew_is_renewed_not_removed(
+    client: Client, centre: Centre, chat: VisitorChat
+) -> None:
+    """Bodil makes new keys and the admin certifies them: the re-key replaces her entry by her
+    new certificate (§8.5 renew), and she reads on with her new keys."""
+    _team(client, centre, chat)
+    bodil = centre.staff["bodil"]
+    old_identity = bodil.identity
+    with visitor_socket(client) as v_raw:
+        visitor = Socket(v_raw)
+        hello(visitor, chat)
+        visitor.send({"type": "sync", "conversation": chat.id.hex, "after": 0})
+        receive_all(chat.conversation, visitor.messages(chat.id, 2))
+        centre.give_keys(bodil, Role.COUNSELLOR)
+        bodil.certificate = None
+        centre.publish()  # certifies her new key, lists the new certificate
+        needed = visitor.until("rekey_needed", conversation=chat.id.hex)
+        bodil_hex = bodil.account_id.bytes.hex()
+        assert (needed["members"], needed["renewed"], needed["action"]) == ([bodil_hex], [bodil_hex], "rekey")
+        visitor.send(commit_frame(chat, chat.conversation.rekey(directory_now(centre)), "renew"))
+        assert visitor.until("ack", ref="renew")["seq"] == 3
+        commit = chat.conversation.receive(unb64(visitor.messages(chat.id, 1)[0]["message"]))
+        assert bodil.account_id.bytes in commit.added
+        assert rekey_mark(client, chat) is None
+        visitor.send(send_frame(chat, text(chat.conversation, "with your new keys"), ref="v"))
+        visitor.until("ack", ref="v")
+    assert old_identity is not None
+    renewed = staff_view(centre, "bodil", chat.genesis)  # her new identity
+    with staff_socket(client, centre, "bodil") as b_raw:
+        b = Socket(b_raw)
+        b.send({"type": "sync", "conversation": chat.id.hex, "after": 0})
+        assert receive_all(renewed, b.messages(chat.id, 4)) == ["with your new keys"]
+
+
+def test_an_expired_certificate_makes_its_member_go(
+    client: Client, centre: Centre, chat: VisitorChat
+) -> None:
+    """Judged at a time the committer cannot choose: the server's clock (here: a year on, when
+    the certificates the centre made have expired)."""
+
+    async def leaving(when: int) -> tuple[bytes, ...]:
+        async with client.res.db() as db:
+            directory = await rekey.current_directory(db)
+            return await rekey.must_go(db, chat.id, directory, when)
+
+    now = int(time.time())
+    assert client.run(leaving, now) == ()
+    staff = {centre.staff[name].account_id.bytes for name in ("anna", "bodil")}
+    assert set(client.run(leaving, now + 400 * 86_400)) == staff

@@ -7,10 +7,10 @@ they are relayed as they are, and an append carries what was stored.  Channels:
 - `queue`: the shared queue changed (`queue`), or who is on duty may have (`presence`);
   counsellors who asked for the queue listen, and so does a visitor while waiting in it;
 - `conversation:<hex>`: a conversation changed (`changed`), someone is typing or read, or
-  members must go and the conversation must re-key (`rekey_needed`, with `members` and
-  `action`); a `changed` that only appended one object to the log carries it (`seq`, `hash`,
-  `message`, `at`: what the writer stored, server/services/writer.py), and its followers send it
-  on as it is;
+  members must go and the conversation must re-key (`rekey_needed`, with `members`, `renewed`
+  and `action`); a `changed` that only appended one object to the log carries it (`seq`,
+  `hash`, `message`, `at`: what the writer stored, server/services/writer.py), and its
+  followers send it on as it is;
 - `staff:<hex>`: a staff member's list of open conversations may have changed
   (`assignments`), or one or more of their sessions ended or their account changed
   (`session_ended`, with `staff_id` and `reason`: `logout`, `logout_everywhere`,
@@ -93,12 +93,15 @@ async def appended(
     )
 
 
-async def rekey_needed(bus: Bus, conversation_id: uuid.UUID, members: Sequence[str], action: str) -> None:
-    """Members (hex ids) must go from this conversation: its online members' clients re-key
-    (`action`: `rekey`, or `requeue` to re-wrap the queue epoch)."""
+async def rekey_needed(
+    bus: Bus, conversation_id: uuid.UUID, members: Sequence[str], renewed: Sequence[str], action: str
+) -> None:
+    """Members (hex ids) must go from this conversation (`renewed`: those the directory certifies
+    anew): its online members' clients re-key (`action`: `rekey`, or `requeue` to re-wrap the
+    queue epoch)."""
     await bus.publish(
         conversation_channel(conversation_id),
-        {"kind": "rekey_needed", "members": list(members), "action": action},
+        {"kind": "rekey_needed", "members": list(members), "renewed": list(renewed), "action": action},
     )
 
 

@@ -322,6 +322,10 @@ class Connection:
                 message = self.translate(error.message, **error.values)
                 extra = {"retry_after": error.retry_after} if isinstance(error, Busy) else {}
                 await self.error(error.code or "error", frame.ref, message, **extra)
+                if error.code == "revoked" and self.principal and self.principal.staff:
+                    # E.g. a certificate that expired: the others re-key without them (§8.5).
+                    with self._working():
+                        await rekey.mark(self.res, staff_ids=[self.principal.staff.id])
 
     def _allowed(self) -> bool:
         """One more frame within this socket's allowance and its token's (shared, see hub.py)."""
@@ -357,7 +361,8 @@ class Connection:
                 frame = {k: v for k, v in event.items() if k not in {"kind", "connection"}}
                 await self.send({"type": kind, "conversation": conversation_id.hex, **frame})
             elif kind == "rekey_needed" and self._follows(conversation_id):
-                await self._send_rekey_needed(conversation_id, event["members"], event["action"])
+                needed = {k: event[k] for k in ("members", "renewed", "action")}
+                await self.send({"type": "rekey_needed", "conversation": conversation_id.hex, **needed})
         elif channel == events.queue_channel():
             await self._queue_changed(kind)
         elif events.is_staff_channel(channel) and kind != events.SESSION_ENDED:
@@ -527,16 +532,15 @@ class Connection:
         # Someone must go and nobody has re-keyed yet: this client may be the one to do it.
         needed = await rekey.needed(self.res, conversation_id)
         if needed is not None:
-            await self._send_rekey_needed(conversation_id, [m.hex() for m in needed.members], needed.action)
-
-    async def _send_rekey_needed(self, conversation_id: uuid.UUID, members: list[str], action: str) -> None:
-        frame = {
-            "type": "rekey_needed",
-            "conversation": conversation_id.hex,
-            "members": members,
-            "action": action,
-        }
-        await self.send(frame)
+            await self.send(
+                {
+                    "type": "rekey_needed",
+                    "conversation": conversation_id.hex,
+                    "members": [m.hex() for m in needed.members],
+                    "renewed": [m.hex() for m in needed.renewed],
+                    "action": needed.action,
+                }
+            )
 
     async def _handle_send(self, frame: Frame) -> None:
         conversation_id = await self._readable(frame)

@@ -85,15 +85,20 @@ async def current_directory(db: AsyncSession, centre: uuid.UUID | None = None) -
 
 
 def listed_now(directory: Directory | None, staff_id: uuid.UUID, now: int) -> bool:
-    """The current directory, valid now, lists a certificate for this person valid now."""
-    if directory is None or not directory.issued_at <= now <= directory.expires_at:
+    """The newest published directory lists a certificate for this person valid now.
+
+    The edition's own expiry is not held against its members: a directory the admin has not
+    re-signed in time (the admin pages warn before it lapses) must not end every conversation.
+    Commits still need an edition valid now (`check_commit`, PROTOCOL.md §8.2 rule 10).
+    """
+    if directory is None:
         return False
     return any(c.staff_id == staff_id.bytes and c.valid_at(now) for c in directory.certificates)
 
 
 def acceptable_now(directory: Directory | None, certificate: bytes, now: int) -> bool:
-    """This exact certificate is listed in the current directory and valid now (§8.5)."""
-    if directory is None or not directory.issued_at <= now <= directory.expires_at:
+    """This exact certificate is listed in the newest published directory and valid now (§8.5)."""
+    if directory is None:
         return False
     return any(c.raw == certificate and c.valid_at(now) for c in directory.certificates)
 
@@ -217,30 +222,52 @@ class Needed:
     conversation_id: uuid.UUID
     action: str
     members: tuple[bytes, ...]
+    renewed: tuple[bytes, ...] = ()  # of `members`: the directory lists a new certificate for them
 
 
 async def must_go(
     db: AsyncSession, conversation_id: uuid.UUID, directory: Directory | None, now: int
 ) -> tuple[bytes, ...]:
     """Staff of the current epoch who must go (§8.5), and those whose accounts are deactivated."""
+    gone, _ = await _leaving(db, conversation_id, directory, now)
+    return gone
+
+
+async def _leaving(
+    db: AsyncSession, conversation_id: uuid.UUID, directory: Directory | None, now: int
+) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """Who must go, and which of them the directory certifies anew (same person and role, a new
+    certificate valid now: a re-key renews them instead of removing them)."""
     routing = await _latest_membership(db, conversation_id)
     if routing is None:
-        return ()
+        return (), ()
     staff = [k for k in routing.member_keys if k.certificate is not None]
     if not staff:
-        return ()
+        return (), ()
     ids = [uuid.UUID(bytes=k.member_id) for k in staff]
     active = set(
         await db.scalars(
             select(StaffAccount.id).where(StaffAccount.id.in_(ids), StaffAccount.is_active.is_(True))
         )
     )
-    return tuple(
+    gone = tuple(
         k.member_id
         for k in staff
         if uuid.UUID(bytes=k.member_id) not in active
         or not acceptable_now(directory, k.certificate or b"", now)
     )
+    renewed = tuple(
+        k.member_id
+        for k in staff
+        if k.member_id in gone
+        and uuid.UUID(bytes=k.member_id) in active
+        and directory is not None
+        and any(
+            c.staff_id == k.member_id and c.role == k.role and acceptable_now(directory, c.raw, now)
+            for c in directory.certificates
+        )
+    )
+    return gone, renewed
 
 
 async def needed(res: Resources, conversation_id: uuid.UUID) -> Needed | None:
@@ -275,23 +302,23 @@ async def mark(
             centre = conversation.centre_id
             if centre not in directories:
                 directories[centre] = await current_directory(db, centre)
-            gone = await must_go(db, conversation.id, directories[centre], now)
+            gone, renewed = await _leaving(db, conversation.id, directories[centre], now)
             if not gone:
                 continue
             if conversation.rekey_needed_at is None:
                 conversation.rekey_needed_at = utcnow()
-            found.append(Needed(conversation.id, action_for(conversation, gone), gone))
+            removed = [m for m in gone if m not in renewed]
+            found.append(Needed(conversation.id, action_for(conversation, removed), gone, renewed))
     if publish:
         for item in found:
-            await events.rekey_needed(
-                res.bus, item.conversation_id, [m.hex() for m in item.members], item.action
-            )
+            gone_hex, renewed_hex = [m.hex() for m in item.members], [m.hex() for m in item.renewed]
+            await events.rekey_needed(res.bus, item.conversation_id, gone_hex, renewed_hex, item.action)
     return found
 
 
-def action_for(conversation: Conversation, gone: Sequence[bytes]) -> str:
+def action_for(conversation: Conversation, removed: Sequence[bytes]) -> str:
     owner = conversation.counsellor_id
-    if conversation.status == Status.QUEUED or (owner is not None and owner.bytes in gone):
+    if conversation.status == Status.QUEUED or (owner is not None and owner.bytes in removed):
         return "requeue"
     return "rekey"
 

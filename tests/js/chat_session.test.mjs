@@ -114,7 +114,7 @@ async function world() {
   const anchors = [admin.public];
   const created = await createConversation({ directory, anchors, now: NOW });
   const staff = await openConversation(people.anna, created.genesis, anchors);
-  return { created, staff, people, certs, anchors, directory };
+  return { created, staff, people, certs, anchors, directory, admin, centreId };
 }
 
 /** The server's rules, in memory; frames are delivered asynchronously, as over a socket. */
@@ -633,4 +633,30 @@ test("a key request for the current epoch is answered with one re-key; the asker
   bodil.session.write("thanks");
   await settle(v.session, anna.session, bodil.session);
   assert.deepEqual(shown(v.session).map(([, , t]) => t), ["thanks"]);
+});
+
+test("rekey_needed with a renewal: the member certified anew is renewed, not removed, and reads on with new keys", async () => {
+  const w = await world();
+  const { server, v, anna } = await team(w);
+  const before = server.log.length - 1;
+  const rand = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n));
+  const staffId = w.people.bodil.memberId;
+  const fresh = await memberFromPrivateBytes(staffId, Role.COUNSELLOR, w.centreId, rand(32), rand(32));
+  const renewed = await certify(w.admin, {
+    centreId: w.centreId, staffId, role: Role.COUNSELLOR, displayName: "Bodil",
+    kemPublic: fresh.kemPublic, sigPublic: fresh.sigPublic, notBefore: NOW - 10, notAfter: NOW + 1e7,
+  });
+  w.directory = await signDirectory(w.admin, { centreId: w.centreId, serial: 2, issuedAt: NOW - 5, expiresAt: NOW + 1e6, certificates: [w.certs.anna, renewed, w.certs.ivan] });
+  const id = toHex(staffId);
+  for (const c of [v, anna]) c.router.route({ type: "rekey_needed", conversation: server.id, members: [id], renewed: [id], action: "rekey" });
+  await settle(v.session, anna.session);
+  const commits = await commitsAfter(server, before);
+  assert.equal(commits.length, 1); // renewed once; the other client found the old certificate gone
+  assert.ok(commits[0].members.some(([member]) => toHex(member) === id));
+  const again = client(server, { me: id, open: (g) => openConversation(fresh, g, w.anchors) }, "bbbbbbbb");
+  again.connect();
+  v.session.write("with your new keys");
+  await settle(v.session, anna.session, again.session);
+  assert.ok(again.session.canRead);
+  assert.deepEqual(shown(again.session).map(([, , t]) => t), ["with your new keys"]);
 });

@@ -333,10 +333,13 @@ export class ChatSession {
 
   /** The server says members must go: re-key without them (or re-wrap the queue epoch). */
   _rekeyNeeded(frame) {
-    const gone = new Set((Array.isArray(frame.members) ? frame.members : []).filter((m) => typeof m === "string"));
-    if (gone.size === 0 || gone.has(this.me)) return; // I am the one going: nothing for me to do
-    this._emit("rekey_needed", { members: [...gone], action: frame.action });
-    this.rekey({ gone, action: frame.action === "requeue" ? "requeue" : "rekey" });
+    const ids = (list) => new Set((Array.isArray(list) ? list : []).filter((m) => typeof m === "string"));
+    const members = ids(frame.members);
+    const renew = ids(frame.renewed); // certified anew: renewed from the directory, not removed
+    if (members.size === 0 || members.has(this.me)) return; // I am the one going: nothing for me to do
+    const gone = new Set([...members].filter((m) => !renew.has(m)));
+    this._emit("rekey_needed", { members: [...members], renewed: [...renew], action: frame.action });
+    this.rekey({ gone, renew, action: frame.action === "requeue" ? "requeue" : "rekey" });
   }
 
   /** After an accepted message: answer what it asks of me, and re-key when the epoch is due. */
@@ -378,15 +381,17 @@ export class ChatSession {
    * request or a failed wrap); `action` "requeue" re-wraps the queue epoch to the counsellors
    * the directory certifies now. One waits at a time; later reasons join it.
    */
-  rekey({ gone = new Set(), epoch = null, action = "rekey", scheduled = false } = {}) {
+  rekey({ gone = new Set(), renew = new Set(), epoch = null, action = "rekey", scheduled = false } = {}) {
     const waiting = this.rekeying;
     if (waiting && !waiting.item.failed && this.outbox.items.includes(waiting.item)) {
       for (const id of gone) waiting.gone.add(id);
+      for (const id of renew) waiting.renew.add(id);
       if (action === "requeue") waiting.action = "requeue";
+      if (epoch !== null) waiting.epoch = epoch;
       if (!scheduled) waiting.forced = true;
       return waiting.item;
     }
-    const spec = { gone: new Set(gone), action, epoch, forced: !scheduled };
+    const spec = { gone: new Set(gone), renew: new Set(renew), action, epoch, forced: !scheduled };
     const item = this.enqueue({ kind: "rekey", frame: "commit", build: (c) => this._buildRekey(c, spec) });
     spec.item = item;
     this.rekeying = spec;
@@ -395,14 +400,22 @@ export class ChatSession {
 
   async _buildRekey(c, spec) {
     if (!c.canCommit) return null;
-    const leaving = c.members.some((m) => spec.gone.has(toHex(m.memberId)));
-    const stillNeeded =
+    const now = this.clock();
+    const present = new Set(c.members.map((m) => toHex(m.memberId)));
+    const leaving = [...spec.gone].some((id) => present.has(id));
+    const renewing = [...spec.renew].filter((id) => present.has(id));
+    let stillNeeded =
       leaving ||
       (spec.epoch !== null && c.epoch === spec.epoch && spec.forced) ||
-      (!spec.forced && c.rekeyDue(this.clock(), this.rekeyPolicy.maxAge, this.rekeyPolicy.maxMessages));
-    if (!stillNeeded) return null; // someone else has re-keyed since
-    const now = this.clock();
+      (!spec.forced && c.rekeyDue(now, this.rekeyPolicy.maxAge, this.rekeyPolicy.maxMessages));
+    if (!stillNeeded && renewing.length === 0) return null; // someone else has re-keyed since
     const directory = await this._directory(now, spec.gone);
+    if (!stillNeeded && directory !== null) {
+      // Renewals: still needed while an old certificate of theirs is in the epoch.
+      const stale = new Set((await c.membersToRemove(directory, now)).map(toHex));
+      stillNeeded = renewing.some((id) => stale.has(id));
+    }
+    if (!stillNeeded) return null;
     if (directory === null) {
       // No directory to build from: only a re-key that drops who must go (a requeue needs one).
       if (spec.action === "requeue") return null;

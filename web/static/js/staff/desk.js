@@ -23,10 +23,19 @@ const OPENED_AT = Date.now(); // messages older than the page do not count as ne
 
 export const visible = () => document.visibilityState === "visible";
 
+const DIRECTORY_FRESH_MS = 10_000;
+let directoryFetch = null; // {at, promise}: one fetch serves every conversation re-keying at once
+
 /** The centre's signed directory as published now (the chat core verifies it), or null. */
-async function publishedDirectory() {
-  const published = await staffApi("GET", "/api/directory");
-  return published.directory ? b64decode(published.directory) : null;
+function publishedDirectory() {
+  if (!directoryFetch || Date.now() - directoryFetch.at > DIRECTORY_FRESH_MS) {
+    const promise = staffApi("GET", "/api/directory").then((published) => (published.directory ? b64decode(published.directory) : null));
+    directoryFetch = { at: Date.now(), promise };
+    promise.catch(() => {
+      directoryFetch = null; // failed: the next re-key asks again
+    });
+  }
+  return directoryFetch.promise;
 }
 
 export class Desk {
