@@ -272,3 +272,38 @@ def test_take_in_two_tabs_of_one_counsellor_opens_it_in_both(
     message(one, "hemlig-fane: fra den andre fanen").wait_for(timeout=WAIT)
     expect(one.locator("#message-input")).to_be_enabled()
     visitor.close()
+
+
+def test_a_transfer_note_stays_with_its_conversation(
+    new_page: Any, live_server: LiveServer, http: httpx.Client, centre: Centre
+) -> None:
+    """The note for a colleague is a message the visitor reads too. It was one box for every
+    conversation: a note written about one visitor went, on Transfer in another tab, to the
+    other visitor."""
+    wire = Wire()
+    frid = open_dashboard(new_page, live_server, "frid", wire)
+    one, two = two_taken(frid, http, live_server, centre)
+    tab(frid, one.id).click()
+    frid.click("#transfer summary")
+    note = "hemlig-notat: den første er redd for eksmannen"
+    frid.fill("#transfer-note", note)
+    tab(frid, two.id).click()
+    expect(frid.locator("#chat-view")).to_have_attribute("data-conversation", two.id)
+    if not frid.locator("#transfer-go").is_visible():
+        frid.click("#transfer summary")
+    expect(frid.locator("#transfer-note")).to_have_value("")
+    dora = next(o for o in frid.locator("#transfer-to option").all_inner_texts() if o.startswith("Dora"))
+    frid.select_option("#transfer-to", label=dora)
+    frid.click("#transfer-go")
+    frid.wait_for_selector("#chat-notice:has-text('transferred to Dora')", timeout=WAIT)
+    check = "hemlig-kontroll: etter overføringen"
+    two.say(check)
+    two.wait_for_text(check)  # everything sent before it has been read too
+    assert note not in two.texts
+    # The note is still there for the first visitor's own transfer.
+    tab(frid, one.id).click()
+    if not frid.locator("#transfer-go").is_visible():
+        frid.click("#transfer summary")
+    expect(frid.locator("#transfer-note")).to_have_value(note)
+    one.close()
+    two.close()

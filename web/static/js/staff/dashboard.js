@@ -168,14 +168,29 @@ function mayReceipt(rec) {
 // --- actions --------------------------------------------------------------------------------
 
 
+// The note is sent as a message in its conversation (the visitor reads it too), so, like the
+// message box, each conversation keeps its own note, in memory only: a note written about one
+// visitor never goes to another after switching conversations.
+const noteBox = $("transfer-note");
+noteBox.addEventListener("input", () => {
+  const rec = desk.current();
+  if (rec && noteBox.dataset.conversation === rec.id) rec.transferNote = noteBox.value;
+});
+
+function showTransferNote(rec) {
+  if (noteBox.dataset.conversation === (rec?.id ?? "")) return;
+  noteBox.dataset.conversation = rec?.id ?? "";
+  noteBox.value = rec?.transferNote ?? "";
+}
+
 $("transfer-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const rec = desk.current();
   const to = $("transfer-to").value;
   const colleague = state.counsellors.get(to);
-  if (!colleague || !writable(rec)) return;
+  if (!colleague || !writable(rec) || noteBox.dataset.conversation !== rec.id) return;
   const { session } = rec;
-  const note = $("transfer-note").value.trim();
+  const note = noteBox.value.trim();
   $("transfer").open = false;
   rec.notice = format(t.transfer_pending, { name: colleague.name });
   desk.changed();
@@ -185,7 +200,8 @@ $("transfer-form").addEventListener("submit", async (event) => {
     desk.changed();
     return;
   }
-  $("transfer-note").value = "";
+  rec.transferNote = "";
+  if (noteBox.dataset.conversation === rec.id) noteBox.value = "";
   rec.transferredTo = colleague.name;
   session.enqueue({ kind: "op", build: (c) => c.encrypt(ContentType.APP_JSON, handoverMarker("transfer", moved.seq, to)) });
   // The note is an ordinary message: everyone in the conversation reads it, the visitor too.
@@ -286,6 +302,7 @@ function systemText({ key, values }) {
 
 function renderChat() {
   const rec = desk.current();
+  showTransferNote(rec);
   const header = [];
   if (rec) {
     const interpreter = desk.reading(rec).interpreter;
