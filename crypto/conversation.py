@@ -133,6 +133,7 @@ class _Update:
 
     message_hash: bytes
     new_epoch: _Epoch | None = None
+    centre_id: bytes | None = None  # a move to another centre (§8.6)
     secrets: dict[int, bytes] = field(default_factory=dict)
     unread_epoch: int | None = None
     counted: bool = False
@@ -256,6 +257,7 @@ class Conversation:
         members = {m.member_id: m for m in genesis.members}
         self._me = me
         self._trust = trust
+        self._trusts: dict[bytes, TrustRoot] = {centre_id: trust}
         self._rand = rand
         self._conversation_id = env.conversation_id
         self._centre_id = centre_id
@@ -305,6 +307,13 @@ class Conversation:
     @property
     def trust(self) -> TrustRoot:
         return self._trust
+
+    def know_centre(self, trust: TrustRoot) -> None:
+        """Hold another centre's *verified* trust root (chained to that centre's pin), so a move
+        of this conversation to that centre (§8.6) can be checked; without it a move is refused."""
+        if trust.centre_id is None:
+            raise ProtocolError(ErrorCode.MALFORMED)
+        self._trusts.setdefault(trust.centre_id, trust)
 
     @property
     def anchors(self) -> tuple[bytes, ...]:
@@ -475,9 +484,10 @@ class Conversation:
             raise ProtocolError(ErrorCode.BAD_TIME)
         old = self._epochs[self._epoch].members
         new = {m.member_id: m for m in msg.members}
-        self._check_commit_rules(committer, old, new, msg.created_at)
+        centre = self._target_centre(committer, new)
+        self._check_commit_rules(committer, old, new, msg.created_at, centre)
         if live is not None:
-            self._check_live(new, live)
+            self._check_live(new, live, centre)
         secret, problem = _unwrap(self._me, msg, new)
         old_raw = {m.raw for m in old.values()}
         new_raw = {m.raw for m in new.values()}
@@ -505,7 +515,25 @@ class Conversation:
             removed=tuple(m.member_id for m in old.values() if m.raw not in new_raw),
             created_at=msg.created_at,
         )
-        return received, _Update(received.message_hash, new_epoch=epoch)
+        moved = centre if centre != self._centre_id else None
+        return received, _Update(received.message_hash, new_epoch=epoch, centre_id=moved)
+
+    def _target_centre(self, committer: MemberEntry, new: dict[bytes, MemberEntry]) -> bytes:
+        """The centre a commit's staff belong to (§8.6): this conversation's, or, for a move,
+        another centre whose verified root this client holds, named by the visitor alone."""
+        centres = {m.certificate.centre_id for m in new.values() if m.certificate is not None}
+        if not centres or centres == {self._centre_id}:
+            return self._centre_id
+        if len(centres) != 1:
+            raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
+        if committer.role != Role.VISITOR:
+            raise ProtocolError(ErrorCode.FORBIDDEN)
+        (centre,) = centres
+        if centre not in self._trusts:
+            raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
+        if any(m.role == Role.INTERPRETER for m in new.values()):
+            raise ProtocolError(ErrorCode.FORBIDDEN)
+        return centre
 
     def _check_commit_rules(
         self,
@@ -513,6 +541,7 @@ class Conversation:
         old: dict[bytes, MemberEntry],
         new: dict[bytes, MemberEntry],
         created_at: int,
+        centre: bytes,
     ) -> None:
         """Who may change membership how; every condition on its own line (PROTOCOL.md §8)."""
         if committer.role not in STAFF_WHO_COMMIT:
@@ -526,30 +555,33 @@ class Conversation:
         for entry in added:
             if entry.role == Role.INTERPRETER and committer.role != Role.VISITOR:
                 raise ProtocolError(ErrorCode.FORBIDDEN)
-        anchors = self._trust.anchors_at(created_at)
+        anchors = self._trusts[centre].anchors_at(created_at)
         for entry in new.values():  # added and retained staff alike
             if entry.role == Role.VISITOR:
                 continue
             cert = entry.certificate
-            if cert is None or cert.centre_id != self._centre_id:
+            if cert is None or cert.centre_id != centre:
                 raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
             check_certificate(cert, anchors, created_at)
 
-    def _acceptable_now(self, cert: Certificate, directory: Directory, now: int) -> bool:
+    def _acceptable_now(
+        self, cert: Certificate, directory: Directory, now: int, centre: bytes | None = None
+    ) -> bool:
         """Listed byte for byte in the current directory, valid now, issuer an anchor now."""
         listed = any(c.raw == cert.raw for c in directory.certificates)
-        anchors = self._trust.anchors_at(now)
+        anchors = self._trusts[centre or self._centre_id].anchors_at(now)
         return listed and cert.valid_at(now) and any(p.ct_equal(cert.issuer, a) for a in anchors)
 
-    def _check_directory_now(self, directory: Directory, now: int) -> None:
-        if directory.centre_id != self._centre_id or not directory.issued_at <= now <= directory.expires_at:
+    def _check_directory_now(self, directory: Directory, now: int, centre: bytes | None = None) -> None:
+        expected = centre or self._centre_id
+        if directory.centre_id != expected or not directory.issued_at <= now <= directory.expires_at:
             raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
 
-    def _check_live(self, new: dict[bytes, MemberEntry], live: Live) -> None:
-        self._check_directory_now(live.directory, live.now)
+    def _check_live(self, new: dict[bytes, MemberEntry], live: Live, centre: bytes | None = None) -> None:
+        self._check_directory_now(live.directory, live.now, centre)
         for entry in new.values():
             cert = entry.certificate
-            if cert is not None and not self._acceptable_now(cert, live.directory, live.now):
+            if cert is not None and not self._acceptable_now(cert, live.directory, live.now, centre):
                 raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
 
     def _evaluate_application(self, msg: ApplicationMessage) -> tuple[Received, _Update]:
@@ -642,6 +674,9 @@ class Conversation:
         if update.new_epoch is not None:
             self._epochs[update.new_epoch.number] = update.new_epoch
             self._epoch = update.new_epoch.number
+        if update.centre_id is not None:
+            self._centre_id = update.centre_id
+            self._trust = self._trusts[update.centre_id]
         for number, secret in update.secrets.items():
             self._epochs[number].secret = secret
         if update.unread_epoch is not None:
@@ -725,6 +760,27 @@ class Conversation:
             for c in directory.certificates
             if c.role == Role.COUNSELLOR and self._acceptable_now(c, directory, when)
         ]
+        return self._commit(staff, when, Live(when, directory))
+
+    @guarded
+    def move(self, directory: Directory, now: int | None = None) -> bytes:
+        """The visitor moves the conversation to another centre (§8.6): a commit wrapped to
+        exactly the counsellors that centre's directory lists and certifies now.  The directory
+        must be that centre's, verified against its root, which `know_centre` was given."""
+        when = int(time.time()) if now is None else now
+        centre = directory.centre_id
+        if self._me.member_id != self._visitor_id:
+            raise ProtocolError(ErrorCode.FORBIDDEN)
+        if centre == self._centre_id or centre not in self._trusts:
+            raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
+        self._check_directory_now(directory, when, centre)
+        staff = [
+            c
+            for c in directory.certificates
+            if c.role == Role.COUNSELLOR and self._acceptable_now(c, directory, when, centre)
+        ]
+        if not staff:
+            raise ProtocolError(ErrorCode.BAD_CERTIFICATE)
         return self._commit(staff, when, Live(when, directory))
 
     # -- sending -----------------------------------------------------------------------

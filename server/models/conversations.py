@@ -59,6 +59,8 @@ class Conversation(Base):
     last_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     # A member must go (deactivated, no longer listed, expired): the next commit clears it (§8.5).
     rekey_needed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The centre its counsellor offered to move it to, until the visitor consents or declines.
+    move_to_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("centres.id", ondelete="SET NULL"))
 
 
 class ConversationMessage(Base):

@@ -45,6 +45,9 @@ SCHEMAS: dict[str, dict[str, Field[Any]]] = {
     "transfer": {"conversation": hex_id, "to": hex_id, "client_id": client_id, "message": b64u},
     "release": {"conversation": hex_id, "client_id": client_id, "message": b64u},
     "commit": {"conversation": hex_id, "client_id": client_id, "message": b64u},
+    "offer_move": {"conversation": hex_id, "centre": text(40)},
+    "decline_move": {"conversation": hex_id},
+    "move": {"conversation": hex_id, "client_id": client_id, "message": b64u},
     "close": {"conversation": hex_id, "outcome": text(32)},
     "ping": {},
 }

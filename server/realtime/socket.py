@@ -46,7 +46,7 @@ from server.errors import PublicError
 from server.i18n import Translator
 from server.models import Conversation, StaffAccount, StaffSession, Status
 from server.resources import Resources, resources
-from server.services import conversations, presence, queue, rekey
+from server.services import conversations, moves, presence, queue, rekey
 from server.services.tokens import token_hash
 from server.services.writer import Busy
 from server.templating import request_language
@@ -64,7 +64,9 @@ HELLO_TIMEOUT = 10.0
 SETTLE_SECONDS = 5.0  # how long a closing connection lets its database work finish
 # Frames a person's own action sends: they keep a staff session from going idle.  What a page
 # sends by itself (ping, sync, queue, assignments, receipt) does not.
-ACTIONS = frozenset({"send", "typing", "claim", "transfer", "release", "commit", "close"})
+ACTIONS = frozenset(
+    {"send", "typing", "claim", "transfer", "release", "commit", "close", "offer_move", "decline_move"}
+)
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -593,6 +595,32 @@ class Connection:
         )
         await self._ack(frame, stored)
 
+    async def _handle_offer_move(self, frame: Frame) -> None:
+        conversation_id = await self._readable(frame)
+        staff = access.require_counsellor_frame(self._principal())
+        target = await moves.offer(self.res, staff, conversation_id, frame.fields["centre"])
+        await self.send(
+            {
+                "type": "move_offered",
+                "conversation": conversation_id.hex,
+                "centre": target.slug,
+                "ref": frame.ref,
+            }
+        )
+
+    async def _handle_decline_move(self, frame: Frame) -> None:
+        conversation_id = await self._readable(frame)
+        await moves.decline(self.res, self._principal(), conversation_id)
+        await self.send({"type": "move_declined", "conversation": conversation_id.hex, "ref": frame.ref})
+
+    async def _handle_move(self, frame: Frame) -> None:
+        conversation_id = await self._readable(frame)
+        fields = frame.fields
+        stored = await moves.move(
+            self.res, self._principal(), conversation_id, fields["client_id"], fields["message"]
+        )
+        await self._ack(frame, stored)
+
     async def _handle_close(self, frame: Frame) -> None:
         conversation_id = await self._readable(frame)
         principal = self._principal()
@@ -654,6 +682,11 @@ class Connection:
     async def _status(self, conversation_id: uuid.UUID) -> Conversation | None:
         conversation = await conversations.get(self.res, conversation_id)
         if conversation is None:
+            moved = (
+                await moves.moved_to(self.res, conversation_id) if self._principal().staff is None else None
+            )
+            if moved is not None:  # the visitor's own conversation, now at another centre (§8.6)
+                await self.send({"type": "moved", "conversation": conversation_id.hex, **moved})
             return None
         await self.send(
             {
@@ -662,6 +695,7 @@ class Connection:
                 "status": conversation.status,
                 "counsellor": conversation.counsellor_id.hex if conversation.counsellor_id else None,
                 "last_seq": conversation.last_seq,
+                "move_to": await moves.offered(self.res, conversation),
             }
         )
         return conversation
@@ -762,6 +796,9 @@ HANDLERS: dict[str, Handler] = {
     "transfer": Connection._handle_transfer,
     "release": Connection._handle_release,
     "commit": Connection._handle_commit,
+    "offer_move": Connection._handle_offer_move,
+    "decline_move": Connection._handle_decline_move,
+    "move": Connection._handle_move,
     "close": Connection._handle_close,
     "ping": Connection._handle_ping,
 }
