@@ -130,6 +130,13 @@ def test_a_counsellor_offers_the_visitor_declines_then_consents_and_the_conversa
             None,
             None,
         )
+        # A's counsellor, without B's verified root, cannot even accept the move (fail closed),
+        # and holds no wrap of its epoch.
+        with pytest.raises(ProtocolError) as refused:
+            anna.conv.receive(move)
+        assert refused.value.code == ErrorCode.BAD_CERTIFICATE
+        anna.conv.know_centre(b.trust)
+        assert anna.conv.receive(move).readable is False
         # The sending counsellor's frames are refused from now on.
         late = anna.conv.encrypt(1, b"still here?")
         assert anna.refused("send", late, "late") == "forbidden"
