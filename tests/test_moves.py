@@ -130,6 +130,7 @@ def test_a_counsellor_offers_the_visitor_declines_then_consents_and_the_conversa
             None,
             None,
         )
+        late = anna.conv.encrypt(1, b"still here?")  # made before she sees the move
         # A's counsellor, without B's verified root, cannot even accept the move (fail closed),
         # and holds no wrap of its epoch.
         with pytest.raises(ProtocolError) as refused:
@@ -137,8 +138,8 @@ def test_a_counsellor_offers_the_visitor_declines_then_consents_and_the_conversa
         assert refused.value.code == ErrorCode.BAD_CERTIFICATE
         anna.conv.know_centre(b.trust)
         assert anna.conv.receive(move).readable is False
+        assert not anna.conv.is_member
         # The sending counsellor's frames are refused from now on.
-        late = anna.conv.encrypt(1, b"still here?")
         assert anna.refused("send", late, "late") == "forbidden"
         assert _error(anna_sock, _frame(chat, "sync", "late-sync", after=0)) == "forbidden"
         # ... and the visitor's page is told where the conversation is now.
