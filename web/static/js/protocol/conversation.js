@@ -119,6 +119,7 @@ export class Conversation {
     this.me = me;
     this.trust = trust;
     hidden("_rand", rand);
+    hidden("_trusts", new Map([[toHex(centreId), trust]]));
     this.conversationId = env.conversationId;
     this.centreId = centreId;
     this.visitorId = env.senderId;
@@ -148,6 +149,15 @@ export class Conversation {
 
   toJSON() {
     return this.toString();
+  }
+
+  /**
+   * Hold another centre's *verified* trust root (chained to that centre's pin), so a move of
+   * this conversation to that centre (PROTOCOL.md §8.6) can be checked; without it a move is refused.
+   */
+  knowCentre(trust) {
+    if (!trust.centreId) fail(ErrorCode.MALFORMED);
+    if (!this._trusts.has(toHex(trust.centreId))) this._trusts.set(toHex(trust.centreId), trust);
   }
 
   /** The newest anchors (what proposals' certificates are verified against). */
@@ -271,8 +281,9 @@ export class Conversation {
     if (live && absDiff(msg.createdAt, live.now) > BigInt(LIVE_SKEW)) fail(ErrorCode.BAD_TIME);
     const old = current.members;
     const next = membersMap(msg.members);
-    await this._checkCommitRules(committer, old, next, msg.createdAt);
-    if (live) await this._checkLive(next, live);
+    const centre = this._targetCentre(committer, next);
+    await this._checkCommitRules(committer, old, next, msg.createdAt, centre);
+    if (live) await this._checkLive(next, live, centre);
     const { secret, problem } = await unwrap(this.me, msg, next);
     const oldRaw = new Set([...old.values()].map((m) => m.rawHex));
     const newRaw = new Set(msg.members.map((m) => m.rawHex));
@@ -302,11 +313,32 @@ export class Conversation {
       removed: [...old.values()].filter((m) => !newRaw.has(m.rawHex)).map((m) => m.memberId),
       createdAt: Number(msg.createdAt),
     });
-    return { received: r, update: { hash, newEpoch: epoch } };
+    const moved = equal(centre, this.centreId) ? null : centre;
+    return { received: r, update: { hash, newEpoch: epoch, centreId: moved } };
+  }
+
+  /**
+   * The centre a commit's staff belong to (§8.6): this conversation's, or, for a move, another
+   * centre whose verified root this client holds, named by the visitor alone.
+   */
+  _targetCentre(committer, next) {
+    const centres = new Map();
+    for (const m of next.values()) if (m.certificate) centres.set(toHex(m.certificate.centreId), m.certificate.centreId);
+    if (centres.size === 0 || (centres.size === 1 && centres.has(toHex(this.centreId)))) return this.centreId;
+    if (centres.size !== 1) fail(ErrorCode.BAD_CERTIFICATE);
+    if (committer.role !== Role.VISITOR) fail(ErrorCode.FORBIDDEN);
+    const [[hex, centre]] = centres;
+    if (!this._trusts.has(hex)) fail(ErrorCode.BAD_CERTIFICATE);
+    if ([...next.values()].some((m) => m.role === Role.INTERPRETER)) fail(ErrorCode.FORBIDDEN);
+    return centre;
+  }
+
+  _trustOf(centre) {
+    return this._trusts.get(toHex(centre ?? this.centreId));
   }
 
   /** Who may change membership how; one condition per line (PROTOCOL.md §8). */
-  async _checkCommitRules(committer, old, next, createdAt) {
+  async _checkCommitRules(committer, old, next, createdAt, centre) {
     if (!COMMITTERS.includes(committer.role)) fail(ErrorCode.FORBIDDEN);
     if (!next.has(committer.id) || next.get(committer.id).role !== committer.role) fail(ErrorCode.FORBIDDEN);
     const visitorId = toHex(this.visitorId);
@@ -316,33 +348,33 @@ export class Conversation {
     for (const entry of added) {
       if (entry.role === Role.INTERPRETER && committer.role !== Role.VISITOR) fail(ErrorCode.FORBIDDEN);
     }
-    const anchors = this.trust.anchorsAt(createdAt);
+    const anchors = this._trustOf(centre).anchorsAt(createdAt);
     for (const entry of next.values()) {
       if (entry.role === Role.VISITOR) continue; // added and retained staff alike
       const cert = entry.certificate;
-      if (!cert || !equal(cert.centreId, this.centreId)) fail(ErrorCode.BAD_CERTIFICATE);
+      if (!cert || !equal(cert.centreId, centre)) fail(ErrorCode.BAD_CERTIFICATE);
       await checkCertificate(cert, anchors, createdAt);
     }
   }
 
   /** Listed byte for byte in the current directory, valid now, issuer an anchor now. */
-  _acceptableNow(cert, directory, now) {
+  _acceptableNow(cert, directory, now, centre = null) {
     const listed = directory.certificates.some((c) => equal(c.raw, cert.raw));
-    const anchors = this.trust.anchorsAt(now);
+    const anchors = this._trustOf(centre).anchorsAt(now);
     return listed && validAt(cert, now) && anchors.some((a) => ctEqual(a, cert.issuer));
   }
 
-  _checkDirectoryNow(directory, now) {
+  _checkDirectoryNow(directory, now, centre = null) {
     const t = BigInt(now);
-    if (!equal(directory.centreId, this.centreId) || !(directory.issuedAtExact <= t && t <= directory.expiresAtExact)) {
+    if (!equal(directory.centreId, centre ?? this.centreId) || !(directory.issuedAtExact <= t && t <= directory.expiresAtExact)) {
       fail(ErrorCode.BAD_CERTIFICATE);
     }
   }
 
-  async _checkLive(next, live) {
-    this._checkDirectoryNow(live.directory, live.now);
+  async _checkLive(next, live, centre = null) {
+    this._checkDirectoryNow(live.directory, live.now, centre);
     for (const entry of next.values()) {
-      if (entry.certificate && !this._acceptableNow(entry.certificate, live.directory, live.now)) fail(ErrorCode.BAD_CERTIFICATE);
+      if (entry.certificate && !this._acceptableNow(entry.certificate, live.directory, live.now, centre)) fail(ErrorCode.BAD_CERTIFICATE);
     }
   }
 
@@ -430,6 +462,10 @@ export class Conversation {
       this._epochs.set(update.newEpoch.number, update.newEpoch);
       this.epoch = update.newEpoch.number;
     }
+    if (update.centreId) {
+      this.centreId = update.centreId;
+      this.trust = this._trustOf(update.centreId);
+    }
     for (const [number, secret] of update.secrets ?? []) this._epochs.get(number).secret = secret;
     if (update.unreadEpoch !== undefined) this._unread.set(r.seq, { hash: update.hash, epoch: update.unreadEpoch });
   }
@@ -508,6 +544,22 @@ export class Conversation {
     const when = nowSeconds(now);
     this._checkDirectoryNow(directory, when);
     const staff = directory.certificates.filter((c) => c.role === Role.COUNSELLOR && this._acceptableNow(c, directory, when));
+    return this._commit(staff, when, { now: when, directory });
+  }
+
+  /**
+   * The visitor moves the conversation to another centre (§8.6): a commit wrapped to exactly the
+   * counsellors that centre's directory lists and certifies now. The directory must be that
+   * centre's, verified against its root, which `knowCentre` was given.
+   */
+  async move(directory, now = null) {
+    const when = nowSeconds(now);
+    const centre = directory.centreId;
+    if (!equal(this.me.memberId, this.visitorId)) fail(ErrorCode.FORBIDDEN);
+    if (equal(centre, this.centreId) || !this._trusts.has(toHex(centre))) fail(ErrorCode.BAD_CERTIFICATE);
+    this._checkDirectoryNow(directory, when, centre);
+    const staff = directory.certificates.filter((c) => c.role === Role.COUNSELLOR && this._acceptableNow(c, directory, when, centre));
+    if (staff.length === 0) fail(ErrorCode.BAD_CERTIFICATE);
     return this._commit(staff, when, { now: when, directory });
   }
 
@@ -637,6 +689,7 @@ for (const name of [
   "requestRekey",
   "rekey",
   "requeue",
+  "move",
   "membersToRemove",
   "conversationCode",
   "checkDirectory",
