@@ -112,6 +112,10 @@ class CentreRegistry:
             self._loaded_at = time.monotonic()
         return self._centres
 
+    def cached(self) -> tuple[CentreInfo, ...]:
+        """Every centre as last read (no query: for templates; always filled during a request)."""
+        return self._centres
+
     def invalidate(self) -> None:
         self._loaded_at = -CACHE_SECONDS
 

@@ -31,6 +31,19 @@ def _served_centre() -> bytes | None:
     return current.bytes if current is not None else None
 
 
+def _network_pins(centres: CentreRegistry, trust: TrustFiles) -> str:
+    """The pins of the network's other centres, as a page carries its own ("slug:hex ..."): a
+    visitor's client verifies the centre a conversation may move to against that centre's pin
+    (PROTOCOL.md §8.6), never against anything the server says at the time."""
+    served = _served_centre()
+    found = []
+    for centre in centres.cached():
+        pin = trust.page_pin(centre.protocol_id) if centre.protocol_id != served else ""
+        if pin and not (served is None and centre.is_first):
+            found.append(f"{centre.slug}:{pin}")
+    return " ".join(found)
+
+
 @dataclass
 class Resources:
     """The app's shared resources (no globals: tests build as many apps as they like)."""
@@ -64,6 +77,8 @@ class Resources:
         trust = TrustFiles(settings)
         renderer = Renderer(settings, assets)
         renderer.env.globals["trust_pin"] = lambda: trust.page_pin(_served_centre())
+        centres = CentreRegistry(db, settings)
+        renderer.env.globals["network_pins"] = lambda: _network_pins(centres, trust)
         return cls(
             settings=settings,
             engine=db.engine,
@@ -78,7 +93,7 @@ class Resources:
             redis=redis,
             bus=RedisBus(redis, settings.redis_prefix) if redis else LocalBus(),
             trust=trust,
-            centres=CentreRegistry(db, settings),
+            centres=centres,
         )
 
     async def close(self) -> None:

@@ -189,3 +189,18 @@ def test_a_counsellor_offers_the_visitor_declines_then_consents_and_the_conversa
         said = carl.say("Welcome, I am Carl.", "c-1")
         visitor.catch_up(said)
         assert visitor.text(said) == "Welcome, I am Carl."
+
+
+def test_each_centres_page_carries_the_other_centres_pins(
+    client: Client, two_centres: tuple[Centre, Centre, VisitorChat]
+) -> None:
+    """The visitor's client verifies the receiving centre against that centre's pin, which the
+    page carries as it carries its own (PROTOCOL.md §8.6)."""
+    a, b, _ = two_centres
+    client.cookies.clear()
+    at_a = client.get("/en/chat").text
+    assert f'<meta name="trygg-pin" content="{a.pin.hex()}">' in at_a
+    assert f'<meta name="trygg-network-pins" content="oslo:{b.pin.hex()}">' in at_a
+    at_b = client.get("/c/oslo/en/chat").text
+    assert f'<meta name="trygg-pin" content="{b.pin.hex()}">' in at_b
+    assert f'<meta name="trygg-network-pins" content="main:{a.pin.hex()}">' in at_b

@@ -23,6 +23,16 @@ export function pagePin() {
   return /^[0-9a-f]{64}$/.test(content) ? fromHex(content) : null;
 }
 
+/** The pin of another centre of the network, by slug, as this page carries it (32 bytes), or null. */
+export function networkPin(slug) {
+  const content = document.querySelector('meta[name="trygg-network-pins"]')?.getAttribute("content") ?? "";
+  for (const pair of content.split(" ")) {
+    const [name, hex] = pair.split(":");
+    if (name === slug && /^[0-9a-f]{64}$/.test(hex ?? "")) return fromHex(hex);
+  }
+  return null;
+}
+
 /** The root chain of `published` (GET /api/directory or /api/trust) verified to the page's pin. */
 export async function trustFrom(published, pin = pagePin()) {
   if (!pin) throw new TrustProblem("no_pin");
