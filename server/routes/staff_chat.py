@@ -27,10 +27,13 @@ SEALED_REPLY = b64u_up_to(canned.MAX_BODY_BYTES)
 async def chat_page(request: Request) -> Response:
     await require_counsellor(request)
     res = resources(request)
+    here = await res.centres.current()
     return res.renderer.page(
         request,
         "staff/chat.html",
         {
+            # The network's other centres, for offering a visitor a move (PROTOCOL.md §8.6).
+            "other_centres": [c for c in await res.centres.all() if c.id != here.id],
             "max_open": res.settings.max_open_per_counsellor,
             "outcomes": OUTCOMES,
             "interpreter_languages": INTERPRETER_LANGUAGES,

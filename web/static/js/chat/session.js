@@ -513,6 +513,7 @@ export class ChatSession {
   _status(frame) {
     this.status = frame.status;
     this.counsellor = frame.counsellor ?? null;
-    this._emit("status", { status: frame.status, counsellor: this.counsellor });
+    this.moveTo = frame.move_to ?? null; // an open offer to move to another centre (§8.6)
+    this._emit("status", { status: frame.status, counsellor: this.counsellor, moveTo: this.moveTo });
   }
 }

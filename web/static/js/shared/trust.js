@@ -33,6 +33,26 @@ export function networkPin(slug) {
   return null;
 }
 
+/**
+ * The verified trust root of another centre of the network (its GET /c/<slug>/api/directory),
+ * chained to that centre's pin as this page carries it; throws TrustProblem otherwise. Also the
+ * verified directory, if it publishes one and it verifies now under that root.
+ */
+export async function otherCentre(slug) {
+  const pin = networkPin(slug);
+  if (!pin) throw new TrustProblem("no_pin");
+  const answer = await fetch(`/c/${encodeURIComponent(slug)}/api/directory`, { headers: { accept: "application/json" } });
+  if (!answer.ok) throw new TrustProblem("no_root");
+  const published = await answer.json();
+  return { trust: await trustFrom(published, pin), published };
+}
+
+/** The slugs of the network's other centres whose pins this page carries. */
+export function networkSlugs() {
+  const content = document.querySelector('meta[name="trygg-network-pins"]')?.getAttribute("content") ?? "";
+  return content.split(" ").map((pair) => pair.split(":")[0]).filter((slug) => /^[a-z0-9-]{1,40}$/.test(slug));
+}
+
 /** The root chain of `published` (GET /api/directory or /api/trust) verified to the page's pin. */
 export async function trustFrom(published, pin = pagePin()) {
   if (!pin) throw new TrustProblem("no_pin");

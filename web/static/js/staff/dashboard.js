@@ -241,6 +241,23 @@ $("release").addEventListener("click", async () => {
   desk.changed();
 });
 
+// Offer the visitor a move to another centre (PROTOCOL.md §8.6): she decides, and her own client
+// re-keys the conversation to that centre's counsellors; from then on this page cannot read it.
+$("move-form")?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const rec = desk.current();
+  const centre = $("move-to").value;
+  if (!centre || !writable(rec)) return;
+  try {
+    const answer = await desk.socket.request({ type: "offer_move", conversation: rec.id, centre });
+    rec.notice = answer.type === "move_offered" ? t.move_offered : answer.message || t.failed;
+    $("move").open = false;
+  } catch {
+    rec.notice = t.offline;
+  }
+  desk.changed();
+});
+
 $("close-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const rec = desk.current();

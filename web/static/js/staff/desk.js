@@ -11,10 +11,9 @@ import { wireComposer } from "../shared/composer.js";
 import { byId as $, el, say } from "../shared/dom.js";
 import { staffApi } from "../shared/http.js";
 import { format } from "../shared/strings.js";
-import { checkLog, directoryHash, TrustProblem, trustFrom } from "../shared/trust.js";
+import { checkLog, directoryHash, networkSlugs, otherCentre, TrustProblem, trustFrom } from "../shared/trust.js";
 import { clockTime, messageItem, noteItem, showItems } from "../shared/transcript-view.js";
 import { certifies, identityForPage } from "./identity.js";
-import { staffApi } from "../shared/http.js";
 import { b64decode, fromHex, openConversation, toHex } from "./keys-lib.js";
 import { reading } from "./reading.js";
 import { StaffSocket } from "./socket.js";
@@ -131,9 +130,15 @@ export class Desk {
       id,
       me: this.me,
       open: async (genesis) => {
-        const conversation = await openConversation(this.identity, genesis, this.anchors);
-        this.checkGenesis(id, conversation);
-        return conversation;
+        try {
+          const conversation = await openConversation(this.identity, genesis, this.anchors);
+          this.checkGenesis(id, conversation);
+          return conversation;
+        } catch (error) {
+          const moved = await this.openMoved(genesis);
+          if (!moved) throw error;
+          return moved;
+        }
       },
       send: (frame) => this.socket.send(frame),
       countsFor: (member) => member === session.visitorId, // the visitor's receipts
@@ -220,6 +225,25 @@ export class Desk {
     const shown = await directoryHash(b64decode(published.directory));
     if (!this.log.directories.has(shown)) this.alarm("log_directory");
     else if (shown !== this.log.newest) this.alarm("log_old_directory"); // an older edition replayed
+  }
+
+  /**
+   * A conversation that began at another centre of the network and was moved here (PROTOCOL.md
+   * §8.6): its epochs before the move verify against THAT centre's root, chained to its pin
+   * (which the page carries), the move and after against ours. Null if no centre's root fits.
+   */
+  async openMoved(genesis) {
+    for (const slug of networkSlugs()) {
+      try {
+        const { trust } = await otherCentre(slug);
+        const conversation = await openConversation(this.identity, genesis, trust);
+        conversation.knowCentre(this.anchors);
+        return conversation;
+      } catch {
+        // Not this centre's conversation (or its root does not verify): try the next.
+      }
+    }
+    return null;
   }
 
   /** A conversation whose genesis names a directory the log does not hold: the visitor was

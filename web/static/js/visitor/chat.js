@@ -15,7 +15,8 @@ import { Consent } from "./consent.js";
 import { describe, wireInterpreterForm } from "./interpreter-form.js";
 import { Members } from "./members.js";
 import { askToDelete, deleteChoice, forgetEverything, goneText } from "./deletion.js";
-import { VisitorSocket } from "./socket.js";
+import { Move } from "./move.js";
+import { socketUrl, VisitorSocket } from "./socket.js";
 import { start, takeBooking } from "./start.js";
 import { t } from "./strings.js";
 
@@ -53,6 +54,14 @@ function freshMembers() {
     },
     request: () => (lastRequest(chat.session) ? describe(lastRequest(chat.session)) : null),
   });
+  chat.move ??= new Move({
+    session: () => chat.session,
+    decline: () => chat.socket?.send({ type: "decline_move", conversation: chat.session?.id, ref: "decline_move" }),
+    failed: showChatError,
+  });
+  chat.move.offer = null;
+  chat.move.shareWith = false;
+  chat.move.render();
 }
 freshMembers();
 
@@ -98,21 +107,8 @@ function openChat(stored, conversation, resumeState, firstMessages) {
   const booked = takeBooking();
   if (booked) chat.session.writeJson(booked); // booked from this chat: tell the counsellor, encrypted
   for (const value of firstMessages) chat.session.writeJson(value); // e.g. an interpreter request
-  chat.socket = new VisitorSocket(chat.token, {
-    welcome: () => {
-      setConnection("");
-      router.connected();
-      refreshQueue(true); // once per connection; after that the server pushes `standing`
-    },
-    frame: (frame) => router.route(frame),
-    down: () => {
-      router.disconnected();
-      setConnection(t("offline"));
-    },
-    unauthorized: () => finish(t("gone")),
-  });
-  setConnection(t("connecting"));
-  chat.socket.start();
+  chat.router = router;
+  connect(socketUrl());
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") chat.session?.seen();
   });
@@ -131,6 +127,50 @@ function openChat(stored, conversation, resumeState, firstMessages) {
   });
   setInterval(() => renderTyping(chat), 1000);
   draw();
+}
+
+/** The websocket at `url` (this centre's, or the one the conversation moved to). */
+function connect(url) {
+  const router = chat.router;
+  chat.socket = new VisitorSocket(
+    chat.token,
+    {
+      welcome: () => {
+        setConnection("");
+        router.connected();
+        refreshQueue(true); // once per connection; after that the server pushes `standing`
+      },
+      frame: (frame) => router.route(frame),
+      down: () => {
+        router.disconnected();
+        setConnection(t("offline"));
+      },
+      unauthorized: () => finish(t("gone")),
+    },
+    { url },
+  );
+  setConnection(t("connecting"));
+  chat.socket.start();
+}
+
+/** The conversation moved to another centre (PROTOCOL.md §8.6): from now on this page talks to
+ * that centre's address (its API and websocket), where the same token works. */
+function followMove(frame) {
+  if (typeof frame.address !== "string" || !/^\/c\/[a-z0-9-]{1,40}$/.test(frame.address)) return;
+  let root = document.querySelector('meta[name="trygg-root"]');
+  if (!root) {
+    root = document.createElement("meta");
+    root.name = "trygg-root";
+    document.head.append(root);
+  }
+  root.content = frame.address;
+  chat.socket?.stop();
+  chat.router.disconnected();
+  chat.standing = null;
+  byId("moved-note").textContent = t("moved", { centre: String(frame.name ?? "") });
+  byId("moved-note").hidden = false;
+  byId("centre-fingerprint").hidden = true; // the leaflet's number was the other centre's
+  connect(socketUrl(window.location, frame.address));
 }
 
 /** The centre's short fingerprint (from the pin this page carries), to compare with the leaflet. */
@@ -152,7 +192,10 @@ function setConnection(text) {
 function onEvent(name, detail) {
   if (chat.finished) return;
   if (name === "entry") chat.consent.entry(detail.entry);
-  else if (name === "status") onStatus(detail.status, detail.counsellor);
+  else if (name === "status") {
+    chat.move.status(detail.moveTo, detail.status, detail.counsellor);
+    onStatus(detail.status, detail.counsellor);
+  }
   else if (name === "failed" && detail.item.kind === "op") {
     showChatError(t("interpreter_failed"));
     chat.consent.render();
@@ -169,6 +212,7 @@ function onEvent(name, detail) {
 
 /** Frames no conversation takes: where I am in the queue, pushed by the server. */
 function onFrame(frame) {
+  if (frame.type === "moved" && !chat.finished && frame.conversation === chat.session?.id) followMove(frame);
   if (frame.type !== "standing" || chat.finished) return;
   chat.standing = frame;
   onStatus(frame.status);
