@@ -140,6 +140,13 @@ def test_a_visitor_is_moved_to_a_second_centre_with_her_consent_and_books_there(
     expect(theirs(visitor, "Welcome, I am Carl")).to_be_visible(timeout=WAIT)
     caught_up(visitor)
     expect(mine(visitor, "Hello Bergen")).to_be_visible()
+    # A reload opens it at Bergen's address, where her token works, with everything readable.
+    visitor.reload()
+    visitor.wait_for_selector("#view-chat:not([hidden])", timeout=WAIT)
+    assert "/c/bergen/en/chat" in visitor.url
+    expect(theirs(visitor, "Welcome, I am Carl")).to_be_visible(timeout=WAIT)
+    expect(mine(visitor, "I have just moved to Bergen")).to_be_visible(timeout=WAIT)
+    caught_up(visitor)
     # Anna reads nothing written after the move.
     assert message(anna, "Hello Bergen").count() == 0
     wire.assert_never("I have just moved to Bergen", "Hello Bergen", "Welcome, I am Carl")

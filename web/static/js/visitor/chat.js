@@ -8,7 +8,7 @@ import { ChatSession } from "../chat/session.js";
 import { Announcer } from "../shared/announcer.js";
 import { wireComposer } from "../shared/composer.js";
 import { byId, showView } from "../shared/dom.js";
-import { pagePin, TrustProblem } from "../shared/trust.js";
+import { pagePin, TrustProblem, trustFrom } from "../shared/trust.js";
 import { api, ApiError } from "./api.js";
 import { lastRequest, renderStatus, renderTranscript, renderTyping } from "./chat-view.js";
 import { Consent } from "./consent.js";
@@ -92,7 +92,11 @@ function openChat(stored, conversation, resumeState, firstMessages) {
   show("view-chat");
   showCentreFingerprint();
   const me = toHex((conversation ?? resumeState).me.memberId);
-  const open = (genesis) => resumeConversation(resumeState, genesis);
+  const open = async (genesis) => {
+    const conversation = await resumeConversation(resumeState, genesis); // under the root sealed in her state
+    await knowThisCentre(conversation);
+    return conversation;
+  };
   const isRead = () => document.visibilityState === "visible";
   const send = (frame) => chat.socket.send(frame);
   const directory = async () => {
@@ -127,6 +131,17 @@ function openChat(stored, conversation, resumeState, firstMessages) {
   });
   setInterval(() => renderTyping(chat), 1000);
   draw();
+}
+
+/** A conversation that was moved to the centre of this page (PROTOCOL.md §8.6): its move commit
+ * verifies against this centre's root, chained to the pin this page carries. */
+async function knowThisCentre(conversation) {
+  try {
+    const own = await trustFrom(await api.directory());
+    if (toHex(own.centreId) !== toHex(conversation.centreId)) conversation.knowCentre(own);
+  } catch {
+    // No verified root here: a move to this centre cannot be accepted (fail closed).
+  }
 }
 
 /** The websocket at `url` (this centre's, or the one the conversation moved to). */
@@ -164,6 +179,8 @@ function followMove(frame) {
     document.head.append(root);
   }
   root.content = frame.address;
+  // A reload opens the conversation at its new centre's page (the token works only there).
+  history.replaceState(null, "", `${frame.address}/${app.dataset.lang}/chat`);
   chat.socket?.stop();
   chat.router.disconnected();
   chat.standing = null;
