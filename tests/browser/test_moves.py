@@ -113,7 +113,17 @@ def test_a_visitor_is_moved_to_a_second_centre_with_her_consent_and_books_there(
     send_from_staff(anna, "Then the centre in Bergen is closer to you")
     expect(theirs(visitor, "Then the centre in Bergen is closer to you")).to_be_visible(timeout=WAIT)
 
-    # Anna offers the move; the visitor sees which centre, and says yes, with the history.
+    # Anna offers the move; the visitor sees which centre. First she stays: nothing changes.
+    anna.click("#move summary")
+    anna.select_option("#move-to", "bergen")
+    anna.click("#move-go")
+    visitor.wait_for_selector("#move:not([hidden])", timeout=WAIT)
+    expect(visitor.locator("#move-who")).to_contain_text(BERGEN)
+    visitor.click("#move-no")
+    visitor.wait_for_selector("#move", state="hidden")
+    send(visitor, "I would rather stay for now")
+    expect(message(anna, "I would rather stay for now")).to_be_visible(timeout=WAIT)
+    # Offered again, she says yes, with the history.
     anna.click("#move summary")
     anna.select_option("#move-to", "bergen")
     anna.click("#move-go")
