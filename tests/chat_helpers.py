@@ -52,6 +52,19 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 INVITE_RE = re.compile(r'id="invite-url" class="copy-field" readonly value="[^"]*(/staff/invite/[^"]+)"')
 
 
+# Booking rules that offer a time at once: hourly slots, no notice, by phone (tests of booking).
+OPEN_BOOKING_POLICY = {
+    "slot_minutes": "60",
+    "buffer_minutes": "0",
+    "min_notice_hours": "0",
+    "horizon_days": "60",
+    "max_future_bookings": "20",
+    "address": "",
+    "phone": "on",
+    "video_link": "",
+}
+
+
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

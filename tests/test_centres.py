@@ -21,6 +21,7 @@ from server.models import Conversation
 from server.services import network
 from server.services.accounts import create_admin
 from tests.chat_helpers import (
+    OPEN_BOOKING_POLICY,
     ORIGIN,
     PASSWORD,
     Centre,
@@ -564,17 +565,7 @@ def test_a_visitor_books_at_the_second_centre_with_its_own_counsellors_and_rules
     def b64u(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
-    policy = {
-        "slot_minutes": "60",
-        "buffer_minutes": "0",
-        "min_notice_hours": "0",
-        "horizon_days": "60",
-        "max_future_bookings": "20",
-        "address": "",
-        "phone": "on",
-        "video_link": "",
-    }
-    assert b.admin.form("/staff/admin/booking", policy).status_code == 303
+    assert b.admin.form("/staff/admin/booking", OPEN_BOOKING_POLICY).status_code == 303
     for weekday in range(7):
         answer = b.staff["carl"].person.form(
             "/staff/availability/rules",

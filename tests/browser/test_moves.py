@@ -29,7 +29,7 @@ from tests.browser.pages import (
     theirs,
 )
 from tests.browser.staff_helpers import PHRASE, log_in, staffed_centre
-from tests.chat_helpers import PASSWORD, Centre, Person, b64, build_centre
+from tests.chat_helpers import OPEN_BOOKING_POLICY, PASSWORD, Centre, Person, b64, build_centre
 from tests.live_server import LiveServer
 
 WAIT = 30_000
@@ -64,17 +64,7 @@ def bergen(live_server: LiveServer) -> Iterator[Centre]:
         }
         assert carl.person.api("PUT", "/api/staff/keys", keys).status_code == 204
         centre.publish()
-        policy = {
-            "slot_minutes": "60",
-            "buffer_minutes": "0",
-            "min_notice_hours": "0",
-            "horizon_days": "60",
-            "max_future_bookings": "20",
-            "address": "",
-            "phone": "on",
-            "video_link": "",
-        }
-        assert centre.admin.form("/staff/admin/booking", policy).status_code == 303
+        assert centre.admin.form("/staff/admin/booking", OPEN_BOOKING_POLICY).status_code == 303
         for weekday in range(7):
             answer = carl.person.form(
                 "/staff/availability/rules",
