@@ -204,3 +204,38 @@ def test_each_centres_page_carries_the_other_centres_pins(
     at_b = client.get("/c/oslo/en/chat").text
     assert f'<meta name="trygg-pin" content="{b.pin.hex()}">' in at_b
     assert f'<meta name="trygg-network-pins" content="main:{a.pin.hex()}">' in at_b
+
+
+def test_an_offer_ends_with_its_counsellor_a_conversation_taken_by_another_does_not_move(
+    client: Client, two_centres: tuple[Centre, Centre, VisitorChat]
+) -> None:
+    a, b, chat = two_centres
+    with _socket(client, "/ws") as v_raw, staff_socket(client, a, "anna") as a_raw:
+        visitor = _visitor(v_raw, chat)
+        anna_sock = Socket(a_raw)
+        anna_sock.send({"type": "sync", "conversation": chat.id.hex, "after": 0, "ref": "as"})
+        anna = Party(open_conversation(a.staff["anna"].identity, chat.genesis, a.anchors), anna_sock, chat)  # type: ignore[arg-type]
+        claimed = anna.put("claim", anna.conv.claim(), "claim")
+        visitor.catch_up(claimed)
+        anna_sock.send(_frame(chat, "offer_move", "offer", centre="oslo"))
+        anna_sock.until("move_offered", ref="offer")
+        # She returns it to the queue: the offer cannot be taken up while it waits there...
+        released = anna.put(
+            "release", anna.conv.commit([a.staff["anna"].certificate, a.staff["bodil"].certificate]), "rel"
+        )  # type: ignore[list-item]
+        visitor.catch_up(released)
+        visitor.conv.know_centre(b.trust)
+        assert visitor.refused("move", visitor.conv.move(_directory(b)), "queued") == "not_allowed"
+        # ... nor once a colleague has taken it: the offer was Anna's.
+        with staff_socket(client, a, "bodil") as b_raw:
+            bodil_sock = Socket(b_raw)
+            bodil_sock.send({"type": "sync", "conversation": chat.id.hex, "after": 0, "ref": "bs"})
+            bodil = Party(
+                open_conversation(a.staff["bodil"].identity, chat.genesis, a.anchors), bodil_sock, chat
+            )  # type: ignore[arg-type]
+            bodil.catch_up(released)
+            taken = bodil.put("claim", bodil.conv.claim(), "b-claim")
+            visitor.catch_up(taken)
+            assert _stored(client, chat).move_to_id is None
+            assert visitor.refused("move", visitor.conv.move(_directory(b)), "taken") == "not_allowed"
+            assert _stored(client, chat).centre_id.bytes == a.centre_id

@@ -308,6 +308,7 @@ async def claim(
         conversation.status = Status.ACTIVE.value
         conversation.counsellor_id = staff.id
         conversation.claimed_at = utcnow()
+        conversation.move_to_id = None  # an offer of a move was the previous counsellor's
     await events.conversation_changed(res.bus, conversation_id, queue=True, staff=[staff.id])
     return Stored(conversation_id, seq)
 
@@ -352,6 +353,7 @@ async def transfer(
         seq = _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
         conversation.counsellor_id = to
+        conversation.move_to_id = None  # an offer of a move was the previous counsellor's
     await events.conversation_changed(
         res.bus, conversation_id, queue=True, staff=sorted({staff.id, to} | interpreters)
     )

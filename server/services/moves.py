@@ -138,7 +138,7 @@ async def move(
 
 async def offered(res: Resources, conversation: Conversation) -> dict[str, str] | None:
     """The open offer as the status frame shows it: which centre, and where its pages are."""
-    if conversation.move_to_id is None:
+    if conversation.move_to_id is None or conversation.status != Status.ACTIVE:
         return None
     target = await res.centres.by_id(conversation.move_to_id)
     if target is None:
