@@ -14,7 +14,6 @@ import { format } from "../shared/strings.js";
 import { checkLog, directoryHash, TrustProblem, trustFrom } from "../shared/trust.js";
 import { clockTime, messageItem, noteItem, showItems } from "../shared/transcript-view.js";
 import { certifies, identityForPage } from "./identity.js";
-import { staffApi } from "../shared/http.js";
 import { b64decode, fromHex, openConversation, toHex } from "./keys-lib.js";
 import { reading } from "./reading.js";
 import { StaffSocket } from "./socket.js";
