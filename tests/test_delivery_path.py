@@ -4,6 +4,7 @@ database).  No timings: each test waits on conditions."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from websockets.exceptions import ConnectionClosed
 
+from server.logs import QuietWebsockets
 from server.realtime import events
 from server.services.writer import Written
 from server.settings import Settings
@@ -222,3 +224,21 @@ def test_acknowledged_appends_survive_a_crash_amid_group_commits(live: LiveServe
             socket.send({"type": "ping", "ref": "end"})
             socket.until("pong", ref="end")
             assert not [f for f in socket.pending if f.get("type") == "message" and f["seq"] > 1]
+
+
+def test_no_info_line_for_each_websocket() -> None:
+    """uvicorn's `[accepted]` line per websocket is left out; its refusals are not."""
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.makeLogRecord(
+            {
+                "msg": message,
+                "args": (("192.0.2.1", 5000), "/ws"),
+                "name": "uvicorn.error",
+                "levelno": logging.INFO,
+                "levelname": "INFO",
+            }
+        )
+
+    assert not QuietWebsockets().filter(record('%s - "WebSocket %s" [accepted]'))
+    assert QuietWebsockets().filter(record('%s - "WebSocket %s" 403'))
