@@ -8,7 +8,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, closing
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,13 @@ from websockets.exceptions import ConnectionClosed
 
 from server.logs import QuietWebsockets
 from server.realtime import events
-from server.services.writer import Written
+from server.services.writer import Writer, Written
 from server.settings import Settings
 from tests.chat_helpers import (
     PASSWORD,
     Centre,
     Socket,
+    VisitorChat,
     b64,
     build_centre,
     claim_frame,
@@ -64,31 +65,62 @@ def committed(path: str, client_id: str) -> bool:
         return found.fetchone() is not None
 
 
-def test_group_commit_acks_after_commit_and_a_full_queue_answers_busy(
-    client: Client, centre: Centre, database_url: str
-) -> None:
+def sqlite_file(database_url: str) -> str:
     if not database_url.startswith("sqlite"):
         pytest.skip("holding the writer back uses SQLite's file lock")
     path = make_url(database_url).database
     assert path is not None
-    writer = client.res.writer
+    return path
+
+
+def three_chats(client: Client, centre: Centre) -> tuple[list[VisitorChat], list[dict[str, Any]]]:
+    """Three visitors' chats and a `send` frame for each (refs s0, s1, s2)."""
     chats = [start_visitor(client, BASE_URL, centre) for _ in range(3)]
     frames = [
         send_frame(chat, text(chat.conversation, f"hello {n}"), ref=f"s{n}") for n, chat in enumerate(chats)
     ]
+    return chats, frames
+
+
+def visitors_connected(stack: ExitStack, client: Client, chats: list[VisitorChat]) -> list[Socket]:
+    """A visitor socket per chat, each past `hello` and the `standing` that follows it."""
+    sockets = []
+    for chat in chats:
+        socket = Socket(stack.enter_context(visitor_socket(client)))
+        hello(socket, chat)
+        socket.until("standing")  # all it does on connecting is done
+        sockets.append(socket)
+    return sockets
+
+
+def first_in_flight(writer: Writer, socket: Socket, frame: dict[str, Any]) -> None:
+    """Send an append and wait until the writer has handed it to the (locked) database."""
+    socket.send(frame)
+    wait_for(lambda: writer.in_flight == 1, "the first append to be handed to the database")
+
+
+@contextmanager
+def write_lock(path: str) -> Iterator[None]:
+    """Another connection holds SQLite's write lock: the writer's batch cannot commit meanwhile."""
+    lock = sqlite3.connect(path, isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+
+
+def test_group_commit_acks_after_commit_and_a_full_queue_answers_busy(
+    client: Client, centre: Centre, database_url: str
+) -> None:
+    path = sqlite_file(database_url)
+    writer = client.res.writer
+    chats, frames = three_chats(client, centre)
     with ExitStack() as stack:
-        sockets = []
-        for chat in chats:
-            socket = Socket(stack.enter_context(visitor_socket(client)))
-            hello(socket, chat)
-            socket.until("standing")  # all it does on connecting is done
-            sockets.append(socket)
-        # Another connection holds SQLite's write lock: the writer's first batch cannot commit.
-        lock = sqlite3.connect(path, isolation_level=None)
-        try:
-            lock.execute("BEGIN IMMEDIATE")
-            sockets[0].send(frames[0])
-            wait_for(lambda: writer.in_flight == 1, "the first append to be handed to the database")
+        sockets = visitors_connected(stack, client, chats)
+        with write_lock(path):
+            first_in_flight(writer, sockets[0], frames[0])
             sockets[1].send(frames[1])
             wait_for(lambda: writer.waiting == 1, "the second one queued behind it")
             # The queue (TRYGG_WRITER_QUEUE=1) is full: the next sender is told so at once.
@@ -99,9 +131,6 @@ def test_group_commit_acks_after_commit_and_a_full_queue_answers_busy(
             assert busy["message"]
             assert (writer.in_flight, writer.waiting) == (1, 1)  # the refused one took no place
             assert not committed(path, frames[0]["client_id"])
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
         batches = writer.batches
         for n in range(2):
             ack = sockets[n].until("ack", ref=f"s{n}")
@@ -115,6 +144,26 @@ def test_group_commit_acks_after_commit_and_a_full_queue_answers_busy(
         assert sockets[0].until("ack", ref="again")["seq"] == 1
     for chat in chats:
         assert stored_count(client, chat.id) == 2  # the genesis and the one message
+
+
+def test_appends_that_wait_together_are_committed_together(
+    client: Client, centre: Centre, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = sqlite_file(database_url)
+    writer = client.res.writer
+    monkeypatch.setattr(writer, "_limit", 10)  # room for both (the module's setting is 1)
+    chats, frames = three_chats(client, centre)
+    with ExitStack() as stack:
+        sockets = visitors_connected(stack, client, chats)
+        with write_lock(path):
+            first_in_flight(writer, sockets[0], frames[0])
+            for socket, frame in zip(sockets[1:], frames[1:], strict=True):
+                socket.send(frame)
+            wait_for(lambda: writer.waiting == 2, "two appends queued behind it")
+        for n, socket in enumerate(sockets):
+            assert socket.until("ack", ref=f"s{n}")["seq"] == 1
+        wait_for(lambda: writer.batches == 2, "both batches to be counted")
+        assert writer.largest_batch == 2  # one transaction, one fsync, for the two that waited
 
 
 def test_fan_out_delivers_each_message_once_through_lost_events_and_overflows(
