@@ -165,7 +165,7 @@ class Sock:
 
 class StormClient:
     """A browser tab that follows conversations and reconnects like web/static/js's
-    ReconnectingSocket (exponential back-off with jitter: a tenth to all of 0.5 s x 2^attempt,
+    ReconnectingSocket (exponential back-off with jitter: half to all of 0.5 s x 2^attempt,
     at most 20 s, the visitor page's timing), then syncs after the last seq it has."""
 
     def __init__(self, gen: Generator, url: str, token: str, cookie: str, convs: list[Conv]) -> None:
@@ -219,7 +219,7 @@ class StormClient:
             while self.ws is None:
                 base = min(20.0, 0.5 * 2**attempt)
                 attempt += 1
-                await asyncio.sleep(base * (0.1 + 0.9 * random.random()))  # as the browser does
+                await asyncio.sleep(base / 2 + random.random() * base / 2)  # as the browser does
                 try:
                     self.ws = await self._connect()
                 except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError, InvalidStatus):

@@ -1,5 +1,5 @@
-// The reconnect back-off: exponential, capped, with full jitter (a tenth to all of it), so the
-// tabs of a restarted server come back spread over the whole window (issue 15: reconnect storms).
+// The reconnect back-off: exponential, capped, with equal jitter (half to all of it), which a
+// 1,000-tab restart storm measured better than full jitter (docs/PERFORMANCE.md, issue 15).
 import assert from "node:assert/strict";
 import test from "node:test";
 
@@ -33,6 +33,6 @@ test("the back-off doubles up to its cap", () => {
   assert.deepEqual(delays(1), [500, 1000, 2000, 4000, 8000, 16000, 20000, 20000]);
 });
 
-test("full jitter: as early as a tenth of the back-off", () => {
-  assert.deepEqual(delays(0), [50, 100, 200, 400, 800, 1600, 2000, 2000]);
+test("equal jitter: as early as half the back-off", () => {
+  assert.deepEqual(delays(0), [250, 500, 1000, 2000, 4000, 8000, 10000, 10000]);
 });
