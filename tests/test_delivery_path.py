@@ -66,8 +66,7 @@ def committed(path: str, client_id: str) -> bool:
 
 
 def sqlite_file(database_url: str) -> str:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("holding the writer back uses SQLite's file lock")
+    assert database_url.startswith("sqlite"), "holding the writer back uses SQLite's file lock"
     path = make_url(database_url).database
     assert path is not None
     return path
@@ -111,6 +110,7 @@ def write_lock(path: str) -> Iterator[None]:
         lock.close()
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's file lock holds the writer
 def test_group_commit_acks_after_commit_and_a_full_queue_answers_busy(
     client: Client, centre: Centre, database_url: str
 ) -> None:
@@ -146,6 +146,7 @@ def test_group_commit_acks_after_commit_and_a_full_queue_answers_busy(
         assert stored_count(client, chat.id) == 2  # the genesis and the one message
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's file lock holds the writer
 def test_appends_that_wait_together_are_committed_together(
     client: Client, centre: Centre, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
