@@ -219,7 +219,7 @@ class StormClient:
             while self.ws is None:
                 base = min(20.0, 0.5 * 2**attempt)
                 attempt += 1
-                await asyncio.sleep(base / 2 + random.random() * base / 2)
+                await asyncio.sleep(base / 2 + random.random() * base / 2)  # as the browser does
                 try:
                     self.ws = await self._connect()
                 except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError, InvalidStatus):

@@ -123,6 +123,18 @@ class ThrottleRepeats(logging.Filter):
         return True
 
 
+class QuietWebsockets(logging.Filter):
+    """uvicorn's INFO line for every accepted websocket is left out (ten thousand reconnecting
+    browsers would write ten thousand lines); refusals and errors still get through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno == logging.INFO
+            and record.name.startswith("uvicorn")
+            and str(record.msg).endswith('"WebSocket %s" [accepted]')
+        )
+
+
 class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -145,6 +157,7 @@ def configure_logging(level: str) -> None:
     handler.setFormatter(JSONFormatter())
     handler.addFilter(ScrubAddresses())
     handler.addFilter(ThrottleRepeats())
+    handler.addFilter(QuietWebsockets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -181,7 +194,9 @@ class RequestLogMiddleware:
             route = getattr(scope.get("route"), "path", None)
             if route != "/static/{path:path}":
                 # The route template, never the raw path: tokens in URLs stay out of the log.
-                self.log.info(
+                # A websocket's line is DEBUG: one INFO line per connection is a flood in a storm.
+                self.log.log(
+                    logging.INFO if scope["type"] == "http" else logging.DEBUG,
                     "request",
                     extra={
                         "method": scope.get("method", "WS"),

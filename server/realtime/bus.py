@@ -1,9 +1,10 @@
 """A tiny publish/subscribe bus for wake-up signals between connections and processes.
 
-The database is the source of truth: an event only says "something changed
-in channel X" (e.g. a conversation got a new message); each connection then
-reads what it has not delivered yet from the database.  So a lost or
-duplicated event can delay a delivery but never lose or duplicate a message.
+The database is the source of truth: an event says "something changed in
+channel X"; an append's event also carries the object that was stored, which a
+connection sends on only if it is the very next one it owes (server/realtime/socket.py),
+and otherwise reads what it has not delivered yet from the database.  So a lost,
+duplicated or reordered event can delay a delivery but never lose or duplicate a message.
 
 `LocalBus` serves one process.  `RedisBus` relays through Redis pub/sub so
 several server processes see each other's events; locally it fans out the

@@ -132,6 +132,7 @@ class Connection:
         self.pushed: dict[uuid.UUID, dict[int, dict[str, Any]]] = {}  # appends from events, by seq
         self.readable: set[uuid.UUID] = set()  # conversations this connection may read (cached)
         self.access_epoch = 0  # bumped whenever cached access is forgotten (see _may_read)
+        self.fresh: set[uuid.UUID] = set()  # access read for a `sync`, not yet used by the pump
         self.standing_sent: dict[str, Any] | None = None
 
     async def run(self, stale_cookie: bool = False) -> None:
@@ -457,7 +458,10 @@ class Connection:
         after = self.cursors.get(conversation_id)
         if after is None:
             return
-        self._forget_access(conversation_id)
+        if conversation_id in self.fresh:
+            self.fresh.discard(conversation_id)  # just read by the `sync` that asked for this
+        else:
+            self._forget_access(conversation_id)
         if not await self._may_read(conversation_id):
             self.cursors.pop(conversation_id, None)  # removed: no more messages, typing, receipts
             return
@@ -514,7 +518,10 @@ class Connection:
         await self._ack(frame, stored)
 
     async def _handle_sync(self, frame: Frame) -> None:
+        self._forget_access(frame.fields["conversation"])  # asked afresh, once for sync and pump
         conversation_id = await self._readable(frame)
+        if conversation_id in self.readable:
+            self.fresh.add(conversation_id)
         self.subscription.add(events.conversation_channel(conversation_id))
         self.cursors[conversation_id] = frame.fields["after"]
         self.dirty.add(conversation_id)
@@ -676,8 +683,10 @@ class Connection:
         self.access_epoch += 1
         if conversation_id is None:
             self.readable.clear()
+            self.fresh.clear()
         else:
             self.readable.discard(conversation_id)
+            self.fresh.discard(conversation_id)
 
     async def _status(self, conversation_id: uuid.UUID) -> Conversation | None:
         conversation = await conversations.get(self.res, conversation_id)

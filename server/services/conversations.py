@@ -6,7 +6,8 @@ protocol object is stored only if its `seq` is the next number and its
 is told `conflict` and re-encrypts at the new head.  Every write happens in one
 transaction that first locks the conversation row, so two writers (or two
 claiming counsellors) are serialised on SQLite and PostgreSQL alike.  Events
-are published only after commit, and only say "look again".
+are published only after commit; they say "look again", except an append's, which
+carries what was stored (appends go through the process's message writer, writer.py).
 """
 
 from __future__ import annotations

@@ -94,8 +94,14 @@ class Writer:
         self._limit = limit
         self._task: asyncio.Task[None] | None = None
         self._thread: ThreadPoolExecutor | None = None
-        self.batches = 0  # transactions committed (for tests and the benchmark)
+        self.batches = 0  # batches committed (for tests and the benchmark)
         self.largest_batch = 0
+        self.in_flight = 0  # appends in the batch handed to the database just now
+
+    @property
+    def waiting(self) -> int:
+        """Appends queued behind the batch under way."""
+        return self._queue.qsize() if self._queue is not None else 0
 
     async def append(self, conversation_id: uuid.UUID, work: Work) -> Stored:
         """Run `work` in the next group transaction; its result once that has committed.
@@ -136,7 +142,11 @@ class Writer:
             while len(batch) < BATCH_LIMIT and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             # Shielded: a batch handed to the database finishes, and its senders hear of it.
-            await asyncio.shield(self._commit(batch))
+            self.in_flight = len(batch)
+            try:
+                await asyncio.shield(self._commit(batch))
+            finally:
+                self.in_flight = 0
 
     async def _commit(self, batch: list[_Job]) -> None:
         try:

@@ -66,7 +66,9 @@ def speak(page: Any, url: str, lang: str) -> None:
     page.goto(url + "/staff/")
     page.select_option("#language", lang)
     page.click("#language ~ button[type=submit]")
-    page.wait_for_function("(lang) => document.documentElement.lang === lang", arg=lang)
+    page.wait_for_function(
+        "(lang) => document.documentElement?.lang === lang", arg=lang
+    )  # null mid-navigation
 
 
 def settled(page: Any, path: str) -> None:

@@ -11,7 +11,6 @@ import { Desk } from "./desk.js";
 import { encodeRemoveProposal, fromHex } from "./keys-lib.js";
 
 const t = { ...pageStrings("chat-strings"), ...pageStrings() };
-const ASSIGNMENTS_EVERY_MS = 15000;
 
 const desk = new Desk({ t, writable, opened: askAssignments, frame, event, render });
 
@@ -117,7 +116,7 @@ function render() {
   $("dismiss").hidden = !rec.left && rec.status === "active";
 }
 
+// Asked once per (re)connection (`opened`); after that the server pushes `assignments`.
 desk
   .start(loadAnchors)
-  .then(() => setInterval(askAssignments, ASSIGNMENTS_EVERY_MS))
   .catch(() => say($("dashboard-error"), t.failed));

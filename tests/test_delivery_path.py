@@ -1,0 +1,294 @@
+"""The delivery path of issue 15: the message writer (group commit, acknowledged after commit,
+bounded with backpressure) and fan-out from the events (exactly once, gaps filled from the
+database).  No timings: each test waits on conditions."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from sqlalchemy.engine import make_url
+from websockets.exceptions import ConnectionClosed
+
+from server.logs import QuietWebsockets
+from server.realtime import events
+from server.services.writer import Writer, Written
+from server.settings import Settings
+from tests.chat_helpers import (
+    PASSWORD,
+    Centre,
+    Socket,
+    VisitorChat,
+    b64,
+    build_centre,
+    claim_frame,
+    hello,
+    live_socket,
+    receive_all,
+    send_frame,
+    staff_socket,
+    staff_view,
+    start_visitor,
+    stored_count,
+    text,
+    unb64,
+    visitor_socket,
+)
+from tests.conftest import BASE_URL, Client
+from tests.live_server import LiveServer
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(TRYGG_WRITER_QUEUE="1")  # small, so backpressure is easy to reach
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.01)
+
+
+def committed(path: str, client_id: str) -> bool:
+    """Whether another connection sees the message (so its transaction has committed)."""
+    with closing(sqlite3.connect(path)) as db:
+        found = db.execute("SELECT 1 FROM conversation_messages WHERE client_id = ?", (client_id,))
+        return found.fetchone() is not None
+
+
+def sqlite_file(database_url: str) -> str:
+    assert database_url.startswith("sqlite"), "holding the writer back uses SQLite's file lock"
+    path = make_url(database_url).database
+    assert path is not None
+    return path
+
+
+def three_chats(client: Client, centre: Centre) -> tuple[list[VisitorChat], list[dict[str, Any]]]:
+    """Three visitors' chats and a `send` frame for each (refs s0, s1, s2)."""
+    chats = [start_visitor(client, BASE_URL, centre) for _ in range(3)]
+    frames = [
+        send_frame(chat, text(chat.conversation, f"hello {n}"), ref=f"s{n}") for n, chat in enumerate(chats)
+    ]
+    return chats, frames
+
+
+def visitors_connected(stack: ExitStack, client: Client, chats: list[VisitorChat]) -> list[Socket]:
+    """A visitor socket per chat, each past `hello` and the `standing` that follows it."""
+    sockets = []
+    for chat in chats:
+        socket = Socket(stack.enter_context(visitor_socket(client)))
+        hello(socket, chat)
+        socket.until("standing")  # all it does on connecting is done
+        sockets.append(socket)
+    return sockets
+
+
+def first_in_flight(writer: Writer, socket: Socket, frame: dict[str, Any]) -> None:
+    """Send an append and wait until the writer has handed it to the (locked) database."""
+    socket.send(frame)
+    wait_for(lambda: writer.in_flight == 1, "the first append to be handed to the database")
+
+
+@contextmanager
+def write_lock(path: str) -> Iterator[None]:
+    """Another connection holds SQLite's write lock: the writer's batch cannot commit meanwhile."""
+    lock = sqlite3.connect(path, isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's file lock holds the writer
+def test_group_commit_acks_after_commit_and_a_full_queue_answers_busy(
+    client: Client, centre: Centre, database_url: str
+) -> None:
+    path = sqlite_file(database_url)
+    writer = client.res.writer
+    chats, frames = three_chats(client, centre)
+    with ExitStack() as stack:
+        sockets = visitors_connected(stack, client, chats)
+        with write_lock(path):
+            first_in_flight(writer, sockets[0], frames[0])
+            sockets[1].send(frames[1])
+            wait_for(lambda: writer.waiting == 1, "the second one queued behind it")
+            # The queue (TRYGG_WRITER_QUEUE=1) is full: the next sender is told so at once.
+            sockets[2].send(frames[2])
+            busy = sockets[2].until("error", ref="s2")
+            assert busy["code"] == "busy"
+            assert busy["retry_after"] == 1
+            assert busy["message"]
+            assert (writer.in_flight, writer.waiting) == (1, 1)  # the refused one took no place
+            assert not committed(path, frames[0]["client_id"])
+        batches = writer.batches
+        for n in range(2):
+            ack = sockets[n].until("ack", ref=f"s{n}")
+            assert ack["seq"] == 1
+            assert committed(path, frames[n]["client_id"])  # acknowledged only once committed
+        wait_for(lambda: writer.batches >= batches + 2, "both batches to be counted")
+        # The refused message is sent again (as the page does after retry_after): stored once.
+        sockets[2].send(frames[2])
+        assert sockets[2].until("ack", ref="s2")["seq"] == 1
+        sockets[0].send(frames[0] | {"ref": "again"})  # a resend of an acknowledged one: the same seq
+        assert sockets[0].until("ack", ref="again")["seq"] == 1
+    for chat in chats:
+        assert stored_count(client, chat.id) == 2  # the genesis and the one message
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's file lock holds the writer
+def test_appends_that_wait_together_are_committed_together(
+    client: Client, centre: Centre, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = sqlite_file(database_url)
+    writer = client.res.writer
+    monkeypatch.setattr(writer, "_limit", 10)  # room for both (the module's setting is 1)
+    chats, frames = three_chats(client, centre)
+    with ExitStack() as stack:
+        sockets = visitors_connected(stack, client, chats)
+        with write_lock(path):
+            first_in_flight(writer, sockets[0], frames[0])
+            for socket, frame in zip(sockets[1:], frames[1:], strict=True):
+                socket.send(frame)
+            wait_for(lambda: writer.waiting == 2, "two appends queued behind it")
+        for n, socket in enumerate(sockets):
+            assert socket.until("ack", ref=f"s{n}")["seq"] == 1
+        wait_for(lambda: writer.batches == 2, "both batches to be counted")
+        assert writer.largest_batch == 2  # one transaction, one fsync, for the two that waited
+
+
+def test_fan_out_delivers_each_message_once_through_lost_events_and_overflows(
+    client: Client, centre: Centre, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = client.res.writer
+    lost = {3, 6}  # the events of these seqs never arrive (a lost Redis message, say)
+    publish = writer._publish
+
+    async def losing(written: Written) -> None:
+        if written.seq not in lost:
+            await publish(written)
+
+    monkeypatch.setattr(writer, "_publish", losing)
+    chat = start_visitor(client, BASE_URL, centre)
+    view = staff_view(centre, "anna", chat.genesis)
+    channel = events.conversation_channel(chat.id)
+    with staff_socket(client, centre, "anna") as a_raw, visitor_socket(client) as v_raw:
+        anna, visitor = Socket(a_raw), Socket(v_raw)
+        anna.send(claim_frame(view, chat))
+        anna.until("ack", ref="c")
+        anna.send({"type": "sync", "conversation": chat.id.hex, "after": 0, "ref": "a"})
+        receive_all(view, anna.messages(chat.id, 1))  # her claim
+        hello(visitor, chat)
+        visitor.send({"type": "sync", "conversation": chat.id.hex, "after": 0, "ref": "v"})
+        receive_all(chat.conversation, visitor.messages(chat.id, 1))
+        words = [f"message {n}" for n in range(2, 10)]
+        for seq, said in enumerate(words, start=2):
+            message = text(chat.conversation, said)
+            visitor.send(send_frame(chat, message, ref=f"s{seq}"))
+            assert visitor.until("ack", ref=f"s{seq}")["seq"] == seq
+            chat.conversation.receive(message)
+            if seq == 4:  # a duplicate of an event already handled: nothing is sent twice
+                client.run(client.res.bus.publish, channel, appended_event(seq, message))
+            if seq == 7:  # this socket's events were dropped: it reads again
+                client.run(client.res.bus.publish, channel, {"type": "overflow"})
+        frames = anna.messages(chat.id, len(words))
+        assert [f["seq"] for f in frames] == list(range(2, 10))
+        assert receive_all(view, frames) == words
+        mine = visitor.messages(chat.id, len(words))
+        assert [f["seq"] for f in mine] == list(range(2, 10))
+        for socket in (anna, visitor):  # nothing more is on its way
+            socket.send({"type": "ping", "ref": "end"})
+            socket.until("pong", ref="end")
+            assert not [f for f in socket.pending if f.get("type") == "message"]
+
+
+def appended_event(seq: int, message: bytes) -> dict[str, Any]:
+    return {"kind": "changed", "seq": seq, "hash": "00", "message": b64(message), "at": None}
+
+
+# --- acknowledged means committed, across a crash -------------------------------------------------
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path / "data").start()
+    yield server
+    server.stop()
+
+
+def test_acknowledged_appends_survive_a_crash_amid_group_commits(live: LiveServer) -> None:
+    """Many visitors send at once (the writer commits them together) and the server is killed
+    as the first acks arrive: every acknowledged message is there after the restart, and sending
+    any of them again stores nothing twice."""
+    with ExitStack() as stack:
+        http = stack.enter_context(httpx2.Client(base_url=live.url))
+        centre = build_centre(
+            http, live.url, lambda: live.create_admin("admin", PASSWORD), {"anna": "counsellor"}
+        )
+        chats = [start_visitor(http, live.url, centre) for _ in range(8)]
+        sockets = []
+        for chat in chats:
+            socket = live_socket(stack, live.url)
+            socket.send({"type": "hello", "token": chat.token})
+            socket.until("welcome")
+            sockets.append(socket)
+        frames = [send_frame(chat, text(chat.conversation, "at once"), ref="s") for chat in chats]
+        for socket, frame in zip(sockets, frames, strict=True):
+            socket.send(frame)
+        sockets[0].until("ack", ref="s")
+        live.crash()
+        acked = {0}
+        for n, socket in enumerate(sockets[1:], start=1):
+            try:
+                socket.until("ack", ref="s")  # buffered before the crash, or the socket is closed
+                acked.add(n)
+            except (ConnectionClosed, TimeoutError):
+                pass
+
+    live.start()
+    with ExitStack() as stack:
+        for n, (chat, frame) in enumerate(zip(chats, frames, strict=True)):
+            socket = live_socket(stack, live.url)
+            socket.send({"type": "hello", "token": chat.token})
+            socket.until("welcome")
+            if n in acked:  # already stored: before anything is sent again
+                socket.send({"type": "sync", "conversation": chat.id.hex, "after": 0, "ref": "before"})
+                stored = socket.until("message", conversation=chat.id.hex)
+                assert stored["seq"] == 1
+                assert unb64(stored["message"]) == unb64(frame["message"])
+            socket.send(frame | {"ref": "again"})  # the page sends what it has no ack for
+            assert socket.until("ack", ref="again")["seq"] == 1
+            socket.send({"type": "sync", "conversation": chat.id.hex, "after": -1, "ref": "all"})
+            log = [socket.until("message", conversation=chat.id.hex) for _ in range(2)]
+            assert [m["seq"] for m in log] == [0, 1]
+            socket.send({"type": "ping", "ref": "end"})
+            socket.until("pong", ref="end")
+            assert not [f for f in socket.pending if f.get("type") == "message" and f["seq"] > 1]
+
+
+def test_no_info_line_for_each_websocket() -> None:
+    """uvicorn's `[accepted]` line per websocket is left out; its refusals are not."""
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.makeLogRecord(
+            {
+                "msg": message,
+                "args": (("192.0.2.1", 5000), "/ws"),
+                "name": "uvicorn.error",
+                "levelno": logging.INFO,
+                "levelname": "INFO",
+            }
+        )
+
+    assert not QuietWebsockets().filter(record('%s - "WebSocket %s" [accepted]'))
+    assert QuietWebsockets().filter(record('%s - "WebSocket %s" 403'))
