@@ -136,10 +136,10 @@ async def staff_keys(request: Request) -> Response:
             {
                 "staff_id": info.account.id.hex,
                 "display_name": info.account.display_name,
-                "role": info.account.role,
+                "role": info.role,
                 "kem_public": to_b64u(info.key.kem_public),
                 "sig_public": to_b64u(info.key.sig_public),
-                "certificate": to_b64u(info.key.certificate) if info.key.certificate else None,
+                "certificate": to_b64u(info.certificate) if info.certificate else None,
             }
             for info in await keys.staff_keys(resources(request))
         ]
