@@ -216,3 +216,19 @@ def test_removing_a_shared_counsellor_drops_the_centres_certificate_and_marks_fo
     marked, actions = client.run(state)
     assert marked is not None  # her conversation at B must re-key without her
     assert {"centre_staff.add", "centre_staff.remove"} <= set(actions)
+
+
+def test_an_interpreter_shared_by_two_centres_is_offered_certified_at_both(
+    client: Client, network: tuple[Centre, Centre]
+) -> None:
+    a, b = network
+    carl = b.staff["carl"].person
+    assert "Ivan" not in str(carl.api("GET", "/api/staff/interpreters").json())
+    assert add_here(b, "ivan", "interpreter").status_code == 303
+    offered = carl.api("GET", "/api/staff/interpreters").json()["interpreters"]
+    assert [(i["display_name"], i["certified"]) for i in offered] == [("Ivan", False)]  # not yet, here
+    join(a, b, "ivan", Role.INTERPRETER)
+    offered = carl.api("GET", "/api/staff/interpreters").json()["interpreters"]
+    assert [(i["display_name"], i["certified"]) for i in offered] == [("Ivan", True)]
+    at_home = a.staff["anna"].person.api("GET", "/api/staff/interpreters").json()["interpreters"]
+    assert [(i["display_name"], i["certified"]) for i in at_home] == [("Ivan", True)]
