@@ -203,6 +203,9 @@ def test_removing_a_shared_counsellor_drops_the_centres_certificate_and_marks_fo
     assert anna_b.person.request("GET", "/staff/").status_code == 403  # no role at B any more
     assert a.staff["anna"].person.request("GET", "/staff/").status_code == 200  # still at home
     assert "Anna" not in {r["display_name"] for r in b.admin.api("GET", "/api/admin/staff-keys").json()}
+    status = b.admin.api("GET", "/api/admin/directory-status").json()  # B's admin must re-sign
+    assert "lists_deactivated" in status["problems"]
+    assert status["deactivated_listed"] == ["Anna"]
 
     async def state() -> tuple[Any, list[str]]:
         async with client.res.db() as db:

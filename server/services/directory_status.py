@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from crypto import ProtocolError
-from crypto.certificates import parse_directory
+from crypto.certificates import Directory, parse_directory
 from server.resources import Resources
 from server.services import keys
 
@@ -59,7 +59,12 @@ async def status(res: Resources) -> DirectoryStatus:
         problems.append("expired")
     elif directory.expires_at < now + EXPIRING_SOON_SECONDS:
         problems.append("expiring")
-    deactivated = [names.get(staff_id, "?") for staff_id in listed if staff_id not in active]
+    # Deactivated, or no longer working here (a role given here removed): a new directory is due.
+    deactivated = [
+        names.get(staff_id) or directory_name(directory, staff_id)
+        for staff_id in listed
+        if staff_id not in active
+    ]
     if deactivated:
         problems.append("lists_deactivated")
     if certified_active - set(listed):
@@ -75,3 +80,8 @@ async def status(res: Resources) -> DirectoryStatus:
         sorted(deactivated),
         waiting,
     )
+
+
+def directory_name(directory: Directory, staff_id: uuid.UUID) -> str:
+    """The name a directory's certificate gives someone (who may no longer work at the centre)."""
+    return next((c.display_name for c in directory.certificates if c.staff_id == staff_id.bytes), "?")
