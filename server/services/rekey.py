@@ -47,6 +47,7 @@ from server.models import (
     ConversationMessage,
     StaffAccount,
     Status,
+    staff_of_current_centre,
     utcnow,
 )
 from server.models.centre import in_current_centre
@@ -358,7 +359,7 @@ def cleared_by(conversation: Conversation, routing: Routing) -> None:
 
 async def queue_counsellors(db: AsyncSession, now: int | None = None) -> set[uuid.UUID]:
     """Who a re-wrapped queue epoch must list (`requeue`, §8.5): every counsellor the current
-    directory lists and certifies now, whose account is active."""
+    directory lists and certifies now, whose account is active and who still works here."""
     when = int(time.time()) if now is None else now
     directory = await current_directory(db)
     if directory is None or not directory.issued_at <= when <= directory.expires_at:
@@ -372,6 +373,10 @@ async def queue_counsellors(db: AsyncSession, now: int | None = None) -> set[uui
         return set()
     return set(
         await db.scalars(
-            select(StaffAccount.id).where(StaffAccount.id.in_(listed), StaffAccount.is_active.is_(True))
+            select(StaffAccount.id).where(
+                StaffAccount.id.in_(listed),
+                StaffAccount.is_active.is_(True),
+                StaffAccount.id.in_(staff_of_current_centre()),  # not one whose role here was removed
+            )
         )
     )
