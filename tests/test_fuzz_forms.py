@@ -117,7 +117,28 @@ def prepare(site: Site) -> str:
     )
     assert day_off.status_code == 303
     assert anna.form("/staff/availability/feed", {}, token_from="/staff/availability").status_code == 200
+    _shared_from_another_centre(site)
     return _invite(site, "Xena")
+
+
+def _shared_from_another_centre(site: Site) -> None:
+    """Yann, the first admin of a second centre, given a counsellor's role at the fuzzed one (so
+    its "Remove from this centre" form shows)."""
+    nina = site.staff(fuzzing.NETWORK_ADMIN)
+    made = nina.form("/network/centres", {"slug": "second", "name": "Second"}, token_from="/network/")
+    assert made.status_code == 200, made.text
+    appointed = nina.form("/network/centres/second/admin", {"display_name": "Yann"}, token_from="/network/")
+    link = re.search(r"(/c/second/staff/invite/[A-Za-z0-9_-]+)", appointed.text)
+    assert link, appointed.text
+    person = Person(site.http, site.url)
+    accepted = person.form(
+        link.group(1), {"username": "yann", "password": PASSWORD, "password_again": PASSWORD}
+    )
+    assert accepted.status_code == 303, accepted.text
+    added = site.staff("admin").form(
+        "/staff/admin/shared", {"username": "yann", "role": "counsellor"}, token_from="/staff/admin/staff"
+    )
+    assert added.status_code == 303, added.text
 
 
 def _invite(site: Site, name: str) -> str:

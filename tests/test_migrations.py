@@ -243,3 +243,75 @@ def test_0010_moves_a_single_centre_database_into_the_first_centre(empty_databas
             await engine.dispose()
 
     assert run_async(identity()) == centre
+
+
+# --- 0012: each certificate moves to its centre's row in staff_certificates ------------------------
+
+
+async def _sql(url: str, statements: list[tuple[str, dict[str, object]]]) -> list[list[tuple[object, ...]]]:
+    from sqlalchemy import text
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            found = []
+            for sql, values in statements:
+                result = await connection.execute(text(sql), values)
+                found.append(list(result.all()) if result.returns_rows else [])
+            return found
+    finally:
+        await engine.dispose()
+
+
+def test_0012_moves_certificates_to_the_home_centre(empty_database_url: str) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0010")
+    pg = empty_database_url.startswith("postgresql")
+
+    def uid(value: uuid.UUID) -> str:
+        return str(value) if pg else value.hex
+
+    now: object = datetime(2026, 11, 30, 10, tzinfo=UTC) if pg else "2026-11-30 10:00:00"
+    other, anna, bo = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    first = run_async(_sql(empty_database_url, [("SELECT id FROM centres", {})]))[0][0][0]
+    account = (
+        "INSERT INTO staff_accounts (id, centre_id, username, display_name, role, language, password_hash,"
+        " is_active, network_admin, created_at) VALUES (:s, :c, :u, :u, 'counsellor', 'nb', 'x', true,"
+        " false, :t)"
+    )
+    key = (
+        "INSERT INTO staff_keys (staff_id, kem_public, sig_public, backup, certificate, created_at,"
+        " certified_at) VALUES (:s, :k, :k, :b, :cert, :t, :t)"
+    )
+    run_async(
+        _sql(
+            empty_database_url,
+            [
+                (
+                    "INSERT INTO centres (id, slug, region, kind, languages, interpreters, created_at)"
+                    " VALUES (:c, 'bergen', '', 'other', 'nb', true, :t)",
+                    {"c": uid(other), "t": now},
+                ),
+                (account, {"s": uid(anna), "c": first, "u": "anna", "t": now}),
+                (account, {"s": uid(bo), "c": uid(other), "u": "bo", "t": now}),
+                (key, {"s": uid(anna), "k": b"a" * 32, "b": b"x" * 40, "cert": b"anna-cert", "t": now}),
+                (key, {"s": uid(bo), "k": b"b" * 32, "b": b"x" * 40, "cert": None, "t": now}),
+            ],
+        )
+    )
+    command.upgrade(config, "0012")
+    moved = run_async(
+        _sql(empty_database_url, [("SELECT centre_id, staff_id, certificate FROM staff_certificates", {})])
+    )[0]
+    assert [(str(c).replace("-", ""), str(s).replace("-", ""), bytes(b)) for c, s, b in moved] == [
+        (str(first).replace("-", ""), anna.hex, b"anna-cert")
+    ]  # under anna's home centre; bo had none
+    command.downgrade(config, "0010")  # and back onto the key
+    back = run_async(_sql(empty_database_url, [("SELECT staff_id, certificate FROM staff_keys", {})]))[0]
+    assert {str(s).replace("-", ""): (bytes(c) if c is not None else None) for s, c in back} == {
+        anna.hex: b"anna-cert",
+        bo.hex: None,
+    }

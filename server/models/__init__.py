@@ -25,6 +25,7 @@ from server.models.conversations import (
 from server.models.keys import (
     CentreDirectory,
     CentreKey,
+    StaffCertificate,
     StaffKey,
     TrustLogEntry,
     TrustRootDraft,
@@ -57,6 +58,7 @@ __all__ = [
     "OpeningHours",
     "Role",
     "StaffAccount",
+    "StaffCertificate",
     "StaffInvite",
     "StaffKey",
     "StaffPresence",

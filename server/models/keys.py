@@ -3,8 +3,9 @@
 - `CentreKey`: an administrator's Ed25519 signing key, a trust anchor for the
   staff directory.  Public key in clear; private key only as a backup under a recovery phrase.
 - `StaffKey`: a staff member's X25519 + Ed25519 identity made in their browser,
-  with its backup (sealed under a recovery phrase) and, once an admin certified it, the
-  certificate (a directory entry).
+  with its backup (sealed under a recovery phrase).
+- `StaffCertificate`: once a centre's admin certified that key, the centre's certificate (a
+  directory entry); one per centre the person works at, since a certificate names its centre.
 - `CentreDirectory`: the latest signed directory of certified staff keys.
 """
 
@@ -41,9 +42,22 @@ class StaffKey(Base):
     kem_public: Mapped[bytes] = mapped_column(LargeBinary(32))
     sig_public: Mapped[bytes] = mapped_column(LargeBinary(32))
     backup: Mapped[bytes] = mapped_column(LargeBinary(4096))
-    certificate: Mapped[bytes | None] = mapped_column(LargeBinary(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    certified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffCertificate(Base):
+    """A centre's certificate of a staff member's current key (bound to that centre's id).
+
+    A person who works at two centres holds one for each; a new key drops them all."""
+
+    __tablename__ = "staff_certificates"
+
+    centre_id: Mapped[uuid.UUID] = centre_column(primary_key=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    certificate: Mapped[bytes] = mapped_column(LargeBinary(1024))
+    certified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CentreDirectory(Base):

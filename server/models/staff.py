@@ -101,3 +101,13 @@ def staff_of_current_centre(role: str | None = None) -> CompoundSelect[tuple[uui
         home = home.where(StaffAccount.role == role)
         other = other.where(CentreStaff.role == role)
     return union(home, other)
+
+
+def roles_at_current_centre() -> CompoundSelect[tuple[uuid.UUID, str]]:
+    """(account id, role here) of everyone who works at the centre being served: its own staff in
+    their home role, and those given a role here (CentreStaff); never a network admin."""
+    home = select(StaffAccount.id.label("staff_id"), StaffAccount.role.label("role")).where(
+        in_current_centre(StaffAccount.centre_id), StaffAccount.network_admin.is_(False)
+    )
+    other = select(CentreStaff.staff_id, CentreStaff.role).where(in_current_centre(CentreStaff.centre_id))
+    return union(home, other)

@@ -12,8 +12,9 @@ from server.errors import PublicError
 from server.forms import field, read_form
 from server.languages import INTERPRETER_LANGUAGES
 from server.models import Role
+from server.realtime import events
 from server.resources import resources
-from server.services import accounts, credentials, rekey, staff_sessions
+from server.services import accounts, centre_staff, credentials, rekey, staff_sessions
 from server.services.network import centre_url
 
 
@@ -27,11 +28,14 @@ async def _render_staff(
 ) -> Response:
     res = resources(request)
     overview = await accounts.staff_overview(res)
+    guests = await centre_staff.guests(res)
     return res.renderer.page(
         request,
         "staff/admin_staff.html",
         {
             "overview": overview,
+            "guests": guests,
+            "shared_roles": centre_staff.SHARED_ROLES,
             "roles": [r.value for r in Role],
             "language_names": dict(INTERPRETER_LANGUAGES),
             "new_invite_url": new_invite_url,
@@ -108,6 +112,31 @@ async def set_languages(request: Request) -> Response:
     return RedirectResponse("/staff/admin/staff", status_code=303)
 
 
+async def add_from_network(request: Request) -> Response:
+    """Give a login of another centre of the network a role here (counsellor or interpreter)."""
+    actor = await require_admin(request)
+    form = await read_form(request)
+    try:
+        await centre_staff.add(
+            resources(request), actor, field(form, "username", 64), field(form, "role", 32)
+        )
+    except PublicError as error:
+        return await _render_staff(request, None, error)
+    return RedirectResponse("/staff/admin/staff", status_code=303)
+
+
+async def remove_from_centre(request: Request) -> Response:
+    """End a role given here: this centre's certificate goes, and their conversations here re-key."""
+    actor = await require_admin(request)
+    res = resources(request)
+    staff_id = request.path_params["id"]
+    await centre_staff.remove(res, actor, staff_id)
+    await events.session_ended(res.bus, staff_id, "role_changed")  # their sockets here re-check
+    await events.presence_changed(res.bus)
+    await rekey.mark(res, staff_ids=[staff_id])  # they must go (§8.5)
+    return RedirectResponse("/staff/admin/staff", status_code=303)
+
+
 routes = [
     Route("/staff/admin/staff", staff_page, methods=["GET"]),
     Route("/staff/admin/invites", create_invite, methods=["POST"]),
@@ -116,4 +145,6 @@ routes = [
     Route("/staff/admin/staff/{id:uuid}/reactivate", reactivate, methods=["POST"]),
     Route("/staff/admin/staff/{id:uuid}/reset", force_reset, methods=["POST"]),
     Route("/staff/admin/staff/{id:uuid}/languages", set_languages, methods=["POST"]),
+    Route("/staff/admin/shared", add_from_network, methods=["POST"]),
+    Route("/staff/admin/shared/{id:uuid}/remove", remove_from_centre, methods=["POST"]),
 ]

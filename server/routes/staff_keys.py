@@ -21,7 +21,7 @@ from server.access import (
 )
 from server.jsonapi import ApiRoute, Body, Operation, read_json
 from server.resources import resources
-from server.services import accounts, directory_status, keys, rekey
+from server.services import accounts, centre_staff, directory_status, keys, rekey
 from server.validators import b64u, b64u_exactly, b64u_up_to, certificates, to_b64u
 
 KEY = b64u_exactly(32)
@@ -41,11 +41,12 @@ async def admin_keys_page(request: Request) -> Response:
     res = resources(request)
     with_keys = {info.account.id for info in await keys.staff_keys(res)}
     overview = await accounts.staff_overview(res)
+    shared = [g.account for g in await centre_staff.guests(res) if g.role in centre_staff.SHARED_ROLES]
     without_keys = [
         account
         for account in overview.accounts
         if account.is_active and is_participant(account) and account.id not in with_keys
-    ]
+    ] + [account for account in shared if account.is_active and account.id not in with_keys]
     return res.renderer.page(request, "staff/admin_keys.html", {"without_keys": without_keys})
 
 
@@ -136,10 +137,10 @@ async def staff_keys(request: Request) -> Response:
             {
                 "staff_id": info.account.id.hex,
                 "display_name": info.account.display_name,
-                "role": info.account.role,
+                "role": info.role,
                 "kem_public": to_b64u(info.key.kem_public),
                 "sig_public": to_b64u(info.key.sig_public),
-                "certificate": to_b64u(info.key.certificate) if info.key.certificate else None,
+                "certificate": to_b64u(info.certificate) if info.certificate else None,
             }
             for info in await keys.staff_keys(resources(request))
         ]

@@ -17,8 +17,8 @@ from server.models import (
     AuditEvent,
     Role,
     StaffAccount,
+    StaffCertificate,
     StaffInvite,
-    StaffKey,
     StaffSession,
     staff_of_current_centre,
     utcnow,
@@ -324,8 +324,12 @@ async def active_interpreters(res: Resources) -> list[Interpreter]:
     """Active interpreter accounts, by name; `certified` if the admin has certified their key."""
     async with res.db() as session:
         rows = await session.execute(
-            select(StaffAccount, StaffKey.certificate.is_not(None))
-            .outerjoin(StaffKey, StaffKey.staff_id == StaffAccount.id)
+            select(StaffAccount, StaffCertificate.staff_id.is_not(None))
+            .outerjoin(
+                StaffCertificate,
+                (StaffCertificate.staff_id == StaffAccount.id)
+                & in_current_centre(StaffCertificate.centre_id),
+            )
             .where(
                 StaffAccount.id.in_(staff_of_current_centre(Role.INTERPRETER)),  # shared ones too
                 StaffAccount.is_active.is_(True),

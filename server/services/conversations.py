@@ -36,7 +36,7 @@ from server.models import (
     ConversationMessage,
     Role,
     StaffAccount,
-    StaffKey,
+    StaffCertificate,
     Status,
     VisitorToken,
     staff_of_current_centre,
@@ -689,10 +689,10 @@ async def _staff_members(db: AsyncSession, routing: Routing) -> set[uuid.UUID]:
         return set()
     rows = await db.execute(
         select(StaffAccount.id, StaffAccount.role)
-        .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
+        .join(StaffCertificate, StaffCertificate.staff_id == StaffAccount.id)
         .where(
             StaffAccount.id.in_(listed),
-            StaffKey.certificate.is_not(None),
+            in_current_centre(StaffCertificate.centre_id),  # certified by this centre
             StaffAccount.id.in_(staff_of_current_centre()),
         )
     )

@@ -13,17 +13,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
 from crypto import ProtocolError
-from crypto.certificates import parse_directory
-from server.models import StaffAccount, StaffKey
-from server.models.centre import in_current_centre
+from crypto.certificates import Directory, parse_directory
 from server.resources import Resources
 from server.services import keys
 
 EXPIRING_SOON_SECONDS = 14 * 86_400
-CHAT_ROLES = ("counsellor", "interpreter")
 
 
 @dataclass(frozen=True)
@@ -42,20 +37,11 @@ class DirectoryStatus:
 async def status(res: Resources) -> DirectoryStatus:
     """Compare the newest published directory with the accounts and keys as they are now."""
     signed = await keys.current_directory(res)
-    async with res.db() as db:
-        rows = list(
-            await db.execute(
-                select(StaffAccount, StaffKey)
-                .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
-                .where(StaffAccount.role.in_(CHAT_ROLES), in_current_centre(StaffAccount.centre_id))
-            )
-        )
-    certified_active = {
-        account.id for account, key in rows if account.is_active and key.certificate is not None
-    }
-    waiting = sum(1 for account, key in rows if account.is_active and key.certificate is None)
-    names = {account.id: account.display_name for account, _ in rows}
-    active = {account.id for account, _ in rows if account.is_active}
+    working = await keys.staff_keys_all(res)
+    certified_active = {i.account.id for i in working if i.account.is_active and i.certificate is not None}
+    waiting = sum(1 for i in working if i.account.is_active and i.certificate is None)
+    names = {i.account.id: i.account.display_name for i in working}
+    active = {i.account.id for i in working if i.account.is_active}
     problems: list[str] = []
     if signed is None:
         if certified_active or waiting:
@@ -73,7 +59,12 @@ async def status(res: Resources) -> DirectoryStatus:
         problems.append("expired")
     elif directory.expires_at < now + EXPIRING_SOON_SECONDS:
         problems.append("expiring")
-    deactivated = [names.get(staff_id, "?") for staff_id in listed if staff_id not in active]
+    # Deactivated, or no longer working here (a role given here removed): a new directory is due.
+    deactivated = [
+        names.get(staff_id) or directory_name(directory, staff_id)
+        for staff_id in listed
+        if staff_id not in active
+    ]
     if deactivated:
         problems.append("lists_deactivated")
     if certified_active - set(listed):
@@ -89,3 +80,8 @@ async def status(res: Resources) -> DirectoryStatus:
         sorted(deactivated),
         waiting,
     )
+
+
+def directory_name(directory: Directory, staff_id: uuid.UUID) -> str:
+    """The name a directory's certificate gives someone (who may no longer work at the centre)."""
+    return next((c.display_name for c in directory.certificates if c.staff_id == staff_id.bytes), "?")

@@ -13,8 +13,9 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto import ProtocolError, Role, verify_certificate, verify_directory
 from crypto.certificates import Certificate, Directory
@@ -26,11 +27,13 @@ from server.models import (
     CentreDirectory,
     CentreKey,
     StaffAccount,
+    StaffCertificate,
     StaffKey,
     utcnow,
 )
 from server.models import Role as AccountRole
 from server.models.centre import in_current_centre
+from server.models.staff import roles_at_current_centre
 from server.resources import Resources
 from server.services import trust
 
@@ -74,15 +77,23 @@ class OwnKeys:
 
 
 async def own_keys(res: Resources, staff: StaffAccount) -> OwnKeys:
+    """The staff member's key backup, and the certificate of the centre being served (each
+    centre they work at certifies them separately)."""
     async with res.db() as db:
         row = await db.get(StaffKey, staff.id)
-    return OwnKeys(row.backup, row.certificate) if row else OwnKeys(None, None)
+        certificate = await db.scalar(
+            select(StaffCertificate.certificate).where(
+                StaffCertificate.staff_id == staff.id, in_current_centre(StaffCertificate.centre_id)
+            )
+        )
+    return OwnKeys(row.backup, certificate) if row else OwnKeys(None, None)
 
 
 async def set_own_keys(
     res: Resources, staff: StaffAccount, kem_public: bytes, sig_public: bytes, backup: bytes
 ) -> None:
-    """Store a staff member's new public keys and backup; a new key needs a new certificate."""
+    """Store a staff member's new public keys and backup; a new key needs new certificates (at
+    every centre they work at)."""
     if len(kem_public) != 32 or len(sig_public) != 32 or not 32 < len(backup) <= 4096:
         raise PublicError(422, BAD_KEY, code="bad_key")
     async with res.db.begin() as db:
@@ -92,9 +103,9 @@ async def set_own_keys(
         else:
             same_key = row.kem_public == kem_public and row.sig_public == sig_public
             row.backup = backup
-            if not same_key:  # a new backup of the same key keeps it; a new key loses the certificate
+            if not same_key:  # a new backup of the same key keeps it; a new key loses the certificates
                 row.kem_public, row.sig_public = kem_public, sig_public
-                row.certificate, row.certified_at = None, None
+                await db.execute(delete(StaffCertificate).where(StaffCertificate.staff_id == staff.id))
         db.add(AuditEvent(actor_id=staff.id, action="keys.set", subject_id=staff.id))
 
 
@@ -134,23 +145,42 @@ async def admin_centre_keys(res: Resources) -> list[tuple[StaffAccount, CentreKe
 @dataclass(frozen=True)
 class StaffKeyInfo:
     account: StaffAccount
+    role: str  # the role at the centre being served
     key: StaffKey
+    certificate: bytes | None  # this centre's certificate of the key
 
 
 async def staff_keys(res: Resources) -> list[StaffKeyInfo]:
-    """Active counsellors' and interpreters' keys, for the admin who certifies them."""
+    """Keys of the active counsellors and interpreters who work at the centre being served (its
+    own and those given a role here), with this centre's certificates: for its admin."""
     async with res.db() as db:
-        rows = await db.execute(
-            select(StaffAccount, StaffKey)
-            .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
-            .where(
-                StaffAccount.is_active.is_(True),
-                StaffAccount.role.in_(tuple(ROLE_OF)),
-                in_current_centre(StaffAccount.centre_id),
-            )
-            .order_by(StaffAccount.display_name)
+        return [info for info in (await _working_here(db)).values() if info.account.is_active]
+
+
+async def staff_keys_all(res: Resources) -> list[StaffKeyInfo]:
+    """As `staff_keys`, deactivated accounts included (the directory's status lists them)."""
+    async with res.db() as db:
+        return list((await _working_here(db)).values())
+
+
+async def _working_here(db: AsyncSession) -> dict[uuid.UUID, StaffKeyInfo]:
+    """Everyone with a key and a chat role (counsellor, interpreter) at the centre being served."""
+    here = roles_at_current_centre().subquery()
+    rows = await db.execute(
+        select(StaffAccount, here.c.role, StaffKey, StaffCertificate)
+        .join(here, here.c.staff_id == StaffAccount.id)
+        .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
+        .outerjoin(
+            StaffCertificate,
+            (StaffCertificate.staff_id == StaffAccount.id) & in_current_centre(StaffCertificate.centre_id),
         )
-        return [StaffKeyInfo(account, key) for account, key in rows]
+        .where(here.c.role.in_(tuple(ROLE_OF)))
+        .order_by(StaffAccount.display_name)
+    )
+    return {
+        account.id: StaffKeyInfo(account, role, key, cert.certificate if cert else None)
+        for account, role, key, cert in rows
+    }
 
 
 async def publish_directory(
@@ -190,36 +220,37 @@ async def _store_directory(
         )
         if verified.centre_id != ours or verified.serial <= (last or 0):
             raise PublicError(422, BAD_DIRECTORY, code="bad_directory")
-        rows = {
-            key.staff_id: (account, key)
-            for account, key in await db.execute(
-                select(StaffAccount, StaffKey)
-                .join(StaffKey, StaffKey.staff_id == StaffAccount.id)
-                .where(in_current_centre(StaffAccount.centre_id))
-            )
-        }
+        rows = await _working_here(db)
         for staff_id, cert in parsed.items():
             found = rows.get(staff_id)
             if (
                 found is None
                 or cert.staff_id != staff_id.bytes
                 or cert.centre_id != ours
-                or cert.kem_public != found[1].kem_public
-                or cert.sig_public != found[1].sig_public
-                or ROLE_OF.get(found[0].role) != cert.role
-                or not found[0].is_active
+                or cert.kem_public != found.key.kem_public
+                or cert.sig_public != found.key.sig_public
+                or ROLE_OF.get(found.role) != cert.role
+                or not found.account.is_active
             ):
                 raise PublicError(422, BAD_DIRECTORY, code="bad_directory")
-            found[1].certificate = cert.raw
-            found[1].certified_at = utcnow()
+            stored = await db.scalar(
+                select(StaffCertificate).where(
+                    StaffCertificate.staff_id == staff_id, in_current_centre(StaffCertificate.centre_id)
+                )
+            )
+            if stored is None:
+                db.add(StaffCertificate(staff_id=staff_id, certificate=cert.raw, certified_at=utcnow()))
+            else:
+                stored.certificate, stored.certified_at = cert.raw, utcnow()
+            rows[staff_id] = StaffKeyInfo(found.account, found.role, found.key, cert.raw)
         listed = {uuid.UUID(bytes=c.staff_id) for c in verified.certificates}
         certified = {
             staff_id
-            for staff_id, (account, key) in rows.items()
-            if key.certificate is not None and account.is_active and account.role in ROLE_OF
+            for staff_id, info in rows.items()
+            if info.certificate is not None and info.account.is_active
         }
         if listed != certified or any(
-            rows[uuid.UUID(bytes=c.staff_id)][1].certificate != c.raw for c in verified.certificates
+            rows[uuid.UUID(bytes=c.staff_id)].certificate != c.raw for c in verified.certificates
         ):
             raise PublicError(422, BAD_DIRECTORY, code="bad_directory")
         db.add(CentreDirectory(serial=verified.serial, signed=directory, published_by=admin.id))

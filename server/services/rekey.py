@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crypto.certificates import Directory, parse_directory
@@ -41,11 +41,13 @@ from server.errors import PublicError
 from server.i18n import N_
 from server.models import (
     CentreDirectory,
+    CentreStaff,
     Conversation,
     ConversationMember,
     ConversationMessage,
     StaffAccount,
     Status,
+    staff_of_current_centre,
     utcnow,
 )
 from server.models.centre import in_current_centre
@@ -226,18 +228,28 @@ class Needed:
 
 
 async def must_go(
-    db: AsyncSession, conversation_id: uuid.UUID, directory: Directory | None, now: int
+    db: AsyncSession,
+    conversation_id: uuid.UUID,
+    directory: Directory | None,
+    now: int,
+    centre: uuid.UUID | None = None,
 ) -> tuple[bytes, ...]:
-    """Staff of the current epoch who must go (§8.5), and those whose accounts are deactivated."""
-    gone, _ = await _leaving(db, conversation_id, directory, now)
+    """Staff of the current epoch who must go (§8.5), and those whose accounts are deactivated
+    (or, given the conversation's centre, who no longer work there)."""
+    gone, _ = await _leaving(db, conversation_id, directory, now, centre)
     return gone
 
 
 async def _leaving(
-    db: AsyncSession, conversation_id: uuid.UUID, directory: Directory | None, now: int
+    db: AsyncSession,
+    conversation_id: uuid.UUID,
+    directory: Directory | None,
+    now: int,
+    centre: uuid.UUID | None = None,
 ) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
     """Who must go, and which of them the directory certifies anew (same person and role, a new
-    certificate valid now: a re-key renews them instead of removing them)."""
+    certificate valid now: a re-key renews them instead of removing them).  With the
+    conversation's centre, whoever no longer works there (their role removed) goes too."""
     routing = await _latest_membership(db, conversation_id)
     if routing is None:
         return (), ()
@@ -245,11 +257,17 @@ async def _leaving(
     if not staff:
         return (), ()
     ids = [uuid.UUID(bytes=k.member_id) for k in staff]
-    active = set(
-        await db.scalars(
-            select(StaffAccount.id).where(StaffAccount.id.in_(ids), StaffAccount.is_active.is_(True))
+    still = select(StaffAccount.id).where(StaffAccount.id.in_(ids), StaffAccount.is_active.is_(True))
+    if centre is not None:
+        still = still.where(
+            StaffAccount.id.in_(
+                union(
+                    select(StaffAccount.id).where(StaffAccount.centre_id == centre),
+                    select(CentreStaff.staff_id).where(CentreStaff.centre_id == centre),
+                )
+            )
         )
-    )
+    active = set(await db.scalars(still))
     gone = tuple(
         k.member_id
         for k in staff
@@ -302,7 +320,7 @@ async def mark(
             centre = conversation.centre_id
             if centre not in directories:
                 directories[centre] = await current_directory(db, centre)
-            gone, renewed = await _leaving(db, conversation.id, directories[centre], now)
+            gone, renewed = await _leaving(db, conversation.id, directories[centre], now, centre)
             if not gone:
                 continue
             if conversation.rekey_needed_at is None:
@@ -327,7 +345,9 @@ async def owner_must_go(db: AsyncSession, conversation: Conversation) -> bool:
     """The conversation's own counsellor is deactivated or no longer a current member."""
     if conversation.counsellor_id is None:
         return False
-    gone = await must_go(db, conversation.id, await current_directory(db), int(time.time()))
+    gone = await must_go(
+        db, conversation.id, await current_directory(db), int(time.time()), conversation.centre_id
+    )
     return conversation.counsellor_id.bytes in gone
 
 
@@ -339,7 +359,7 @@ def cleared_by(conversation: Conversation, routing: Routing) -> None:
 
 async def queue_counsellors(db: AsyncSession, now: int | None = None) -> set[uuid.UUID]:
     """Who a re-wrapped queue epoch must list (`requeue`, §8.5): every counsellor the current
-    directory lists and certifies now, whose account is active."""
+    directory lists and certifies now, whose account is active and who still works here."""
     when = int(time.time()) if now is None else now
     directory = await current_directory(db)
     if directory is None or not directory.issued_at <= when <= directory.expires_at:
@@ -353,6 +373,10 @@ async def queue_counsellors(db: AsyncSession, now: int | None = None) -> set[uui
         return set()
     return set(
         await db.scalars(
-            select(StaffAccount.id).where(StaffAccount.id.in_(listed), StaffAccount.is_active.is_(True))
+            select(StaffAccount.id).where(
+                StaffAccount.id.in_(listed),
+                StaffAccount.is_active.is_(True),
+                StaffAccount.id.in_(staff_of_current_centre()),  # not one whose role here was removed
+            )
         )
     )
