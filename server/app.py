@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -38,7 +40,7 @@ from server.routes import (
 from server.security.body_limit import BodyLimitMiddleware
 from server.security.csrf import CSRFMiddleware
 from server.security.headers import SecurityHeadersMiddleware
-from server.services import keys
+from server.services import keys, rekey
 from server.settings import Settings
 
 # Paths whose unsafe requests carry no cookie authority (origin-checked, no token needed).
@@ -67,9 +69,13 @@ def create_app(settings: Settings) -> Starlette:
             await migrate(settings)
         await keys.centre_id(res)  # pages carry the centre's pin from the first request on
         await res.bus.start()
+        sweeper = asyncio.create_task(rekey.sweep(res))  # expired certificates re-key unasked
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await res.close()
 
     async def login_required(request: Request, exc: Exception) -> Response:

@@ -79,6 +79,7 @@ class Settings:
     wrong_codes_per_client_per_hour: int = 40
     wrong_codes_per_code_per_hour: int = 10
     websocket_frames_per_10s: int = 30
+    rekey_sweep_seconds: int = 300  # how often open conversations are checked for expired members
     writer_queue: int = 2000  # appends waiting for the message writer before senders are told `busy`
     websocket_frames_per_10s_per_token: int = 90
     max_connections: int = 4000
@@ -165,6 +166,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_namespace=_redis_namespace(env.get("TRYGG_REDIS_NAMESPACE", "")),
         max_open_per_counsellor=_int(env, "TRYGG_MAX_OPEN_PER_COUNSELLOR", 5, 1, 50),
         websocket_frames_per_10s=_int(env, "TRYGG_WEBSOCKET_FRAMES_PER_10S", 30, 5, 10_000),
+        rekey_sweep_seconds=_int(env, "TRYGG_REKEY_SWEEP_SECONDS", 300, 1, 86_400),
         writer_queue=_int(env, "TRYGG_WRITER_QUEUE", 2000, 1, 1_000_000),
         websocket_frames_per_10s_per_token=_int(
             env, "TRYGG_WEBSOCKET_FRAMES_PER_10S_PER_TOKEN", 90, 5, 100_000

@@ -22,6 +22,8 @@ server refuses commits that keep someone who must go, so any stored commit has d
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -53,6 +55,8 @@ from server.models import (
 from server.models.centre import in_current_centre
 from server.realtime import events
 from server.resources import Resources
+
+log = logging.getLogger("trygg.rekey")
 
 BAD_SIGNATURE = N_("The message is not signed by its sender.")
 BAD_TIME = N_("The time on this change is too far from the server's clock. Check this device's clock.")
@@ -299,6 +303,7 @@ async def mark(
     staff_ids: Iterable[uuid.UUID] | None = None,
     conversation_ids: Sequence[uuid.UUID] | None = None,
     publish: bool = True,
+    only_new: bool = False,
 ) -> list[Needed]:
     """Mark the open conversations (of these staff, or these, or all) that must re-key, and tell
     their online members (after the commit)."""
@@ -323,6 +328,8 @@ async def mark(
             gone, renewed = await _leaving(db, conversation.id, directories[centre], now, centre)
             if not gone:
                 continue
+            if conversation.rekey_needed_at is not None and only_new:
+                continue  # already marked (and told) before
             if conversation.rekey_needed_at is None:
                 conversation.rekey_needed_at = utcnow()
             removed = [m for m in gone if m not in renewed]
@@ -332,6 +339,18 @@ async def mark(
             gone_hex, renewed_hex = [m.hex() for m in item.members], [m.hex() for m in item.renewed]
             await events.rekey_needed(res.bus, item.conversation_id, gone_hex, renewed_hex, item.action)
     return found
+
+
+async def sweep(res: Resources) -> None:
+    """Certificates expire while nobody acts: every `rekey_sweep_seconds`, mark the open
+    conversations someone must now leave and tell their online members (each process sweeps;
+    marking is idempotent, and a conversation already marked is not announced again)."""
+    while True:
+        await asyncio.sleep(res.settings.rekey_sweep_seconds)
+        try:
+            await mark(res, only_new=True)
+        except Exception:  # the next sweep tries again; the log line names no conversation
+            log.exception("the re-key sweep failed")
 
 
 def action_for(conversation: Conversation, removed: Sequence[bytes]) -> str:
