@@ -480,7 +480,7 @@ class Connection:
             return
         rows = await conversations.messages_after(self.res, conversation_id, after)
         for row in rows:
-            if self.cursors.get(conversation_id) != row.seq - 1:
+            if self.cursors.get(conversation_id) != after:
                 self.dirty.add(conversation_id)  # a new `sync` moved the cursor meanwhile: read again
                 return
             wait = self._catch_up_wait()
@@ -491,6 +491,7 @@ class Connection:
                 self._forget_access(conversation_id)
             message = to_b64u(row.body)
             await self._send_message(conversation_id, row.seq, message, row.created_at.isoformat())
+            after = row.seq
             if self.token_key is not None:
                 self.hub.charge_catch_up(self.token_key, len(message))
         if len(rows) == conversations.PAGE_SIZE:  # a full page: there may be more
@@ -524,8 +525,10 @@ class Connection:
             "message": message,
             "at": at,
         }
+        before = self.cursors.get(conversation_id)
         await self.send(frame)
-        self.cursors[conversation_id] = seq
+        if self.cursors.get(conversation_id) == before:  # else a `sync` moved it meanwhile: it wins
+            self.cursors[conversation_id] = seq
 
     async def _heartbeat(self, staff: StaffAccount) -> None:
         """Keep this socket's presence fresh (and sweep those of processes that died)."""
