@@ -201,6 +201,7 @@ class TryggSystem(System):
             "TRYGG_WEBSOCKETS_PER_TOKEN": "1000",
             "TRYGG_WEBSOCKETS_PER_SESSION": "1000",
             "TRYGG_WEBSOCKET_FRAMES_PER_10S_PER_TOKEN": "100000",
+            "TRYGG_WEBSOCKET_CATCH_UP_BYTES_PER_10S_PER_TOKEN": "1000000000000",
             "PYTHONUNBUFFERED": "1",
             "BENCH_PROFILE_DIR": str(self.folder),
             **self.extra_env,

@@ -82,6 +82,8 @@ class Settings:
     rekey_sweep_seconds: int = 300  # how often open conversations are checked for expired members
     writer_queue: int = 2000  # appends waiting for the message writer before senders are told `busy`
     websocket_frames_per_10s_per_token: int = 90
+    # Bytes of stored messages a `sync`'s catch-up may send per 10 s for one token or session
+    websocket_catch_up_bytes_per_10s_per_token: int = 2_000_000
     max_connections: int = 4000
     connections_per_client: int = 200
     header_timeout_seconds: int = 10
@@ -170,6 +172,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         writer_queue=_int(env, "TRYGG_WRITER_QUEUE", 2000, 1, 1_000_000),
         websocket_frames_per_10s_per_token=_int(
             env, "TRYGG_WEBSOCKET_FRAMES_PER_10S_PER_TOKEN", 90, 5, 100_000
+        ),
+        websocket_catch_up_bytes_per_10s_per_token=_int(
+            env, "TRYGG_WEBSOCKET_CATCH_UP_BYTES_PER_10S_PER_TOKEN", 2_000_000, 100_000, 10**12
         ),
         max_connections=max_connections,
         connections_per_client=_int(env, "TRYGG_CONNECTIONS_PER_CLIENT", 200, 1, 1_000_000),

@@ -12,6 +12,13 @@ Per process rather than per connection, so that a connection stays small:
   (`websocket_frames_per_10s_per_token`), which outlives the sockets: reconnecting does not
   refill it.  (Each process keeps its own; several processes behind a proxy that spreads one
   client over them give it one allowance on each.)
+- **Catch-up bytes per token**: what `sync` makes a socket send from the database (stored
+  messages after the client's cursor) is charged, in bytes, to a second allowance shared the
+  same way (`websocket_catch_up_bytes_per_10s_per_token`).  A sync is a small frame that can
+  ask for a whole history again; without this, a few tokens' frame allowances could make the
+  server send hundreds of megabytes.  While less than a tenth of the allowance is left, a
+  `sync` is refused (`rate_limited`, the page asks again); once it is spent, a catch-up under
+  way pauses where it is and goes on, in order, when it has refilled: nothing is skipped.
 - **Sessions on live sockets.**  Each staff socket belongs to its session.  A `session_ended`
   bus event (from any process) holds every socket of that person in this process at once,
   synchronously as the event is fanned out, so none of their frames is handled and nothing
@@ -104,6 +111,7 @@ class Hub:
         self._sessions: dict[str, LiveSession] = {}
         self._by_staff: dict[uuid.UUID, set[LiveSession]] = {}
         self._allowances: dict[str, list[float]] = {}
+        self._catch_up: dict[str, list[float]] = {}  # bytes left (may be below 0), when
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._revalidate_at = 0.0
@@ -181,6 +189,28 @@ class Hub:
         if bucket is None:
             bucket = self._allowances[token_key] = full_bucket(capacity)
         return take(bucket, capacity, time.monotonic())
+
+    def catch_up_wait(self, token_key: str, reserve: float = 0.0) -> float:
+        """Seconds until the token's catch-up allowance has more than `reserve` of its capacity
+        left (a fraction; 0.0: any bytes at all); 0.0 if it has now."""
+        bucket = self._catch_up.get(token_key)
+        if bucket is None:
+            return 0.0
+        capacity = self.res.settings.websocket_catch_up_bytes_per_10s_per_token
+        now = time.monotonic()
+        left = min(float(capacity), bucket[0] + (now - bucket[1]) * capacity / WINDOW_SECONDS)
+        bucket[0], bucket[1] = left, now
+        want = reserve * capacity
+        return 0.0 if left > want else (want + 1.0 - left) * WINDOW_SECONDS / capacity
+
+    def charge_catch_up(self, token_key: str, size: int) -> None:
+        """Charge bytes a catch-up sent (the allowance may go below zero: a debt, paid by waiting)."""
+        self.catch_up_wait(token_key)  # brings the bucket up to now
+        bucket = self._catch_up.get(token_key)
+        if bucket is None:
+            capacity = self.res.settings.websocket_catch_up_bytes_per_10s_per_token
+            bucket = self._catch_up[token_key] = full_bucket(capacity)
+        bucket[0] -= size
 
     def acted(self, session: LiveSession) -> None:
         """The person did something on a socket of this session (it is not idle)."""
@@ -325,18 +355,20 @@ class Hub:
 
     def _prune_allowances(self) -> None:
         """Forget allowances that have filled up again (they are the same as new ones)."""
-        capacity = self.res.settings.websocket_frames_per_10s_per_token
         now = time.monotonic()
         if now < self._prune_at:
             return
         self._prune_at = now + WINDOW_SECONDS
-        full = [
-            key
-            for key, (left, when) in self._allowances.items()
-            if left + (now - when) * capacity / WINDOW_SECONDS >= capacity
-        ]
-        for key in full:
-            del self._allowances[key]
+        settings = self.res.settings
+        _prune(self._allowances, settings.websocket_frames_per_10s_per_token, now)
+        _prune(self._catch_up, settings.websocket_catch_up_bytes_per_10s_per_token, now)
+
+
+def _prune(buckets: dict[str, list[float]], capacity: int, now: float) -> None:
+    refill = capacity / WINDOW_SECONDS
+    full = [key for key, (left, when) in buckets.items() if left + (now - when) * refill >= capacity]
+    for key in full:
+        del buckets[key]
 
 
 def _decrement(counts: dict[str, int], key: str) -> None:

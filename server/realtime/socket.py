@@ -16,6 +16,11 @@ channel, on an overflow, and when the pump sends a commit read from the database
 A `conversation` status frame goes out for those events, not for appends (an append
 changes no status).
 
+What the pump reads from the database for a connection is charged, in bytes, to its token's
+catch-up allowance (hub.py): while less than a tenth of it is left a `sync` is answered
+`rate_limited`; once it is spent a catch-up under way stops after the message it has sent and
+goes on from there when the allowance has refilled.  Delayed, in order, never skipped.
+
 The queue, who is on duty (`presence`) and a visitor's place in the queue
 (`standing`) are read again when the bus says they may have changed, and sent
 when they did.
@@ -31,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -61,6 +67,7 @@ from .hub import LiveSession, full_bucket, take
 log = logging.getLogger("trygg.ws")
 STRIKES_BEFORE_CLOSE = 3
 HELLO_TIMEOUT = 10.0
+SYNC_RESERVE = 0.1  # a `sync` is refused while less than this part of the catch-up allowance is left
 SETTLE_SECONDS = 5.0  # how long a closing connection lets its database work finish
 # Frames a person's own action sends: they keep a staff session from going idle.  What a page
 # sends by itself (ping, sync, queue, assignments, receipt) does not.
@@ -134,6 +141,8 @@ class Connection:
         self.access_epoch = 0  # bumped whenever cached access is forgotten (see _may_read)
         self.fresh: set[uuid.UUID] = set()  # access read for a `sync`, not yet used by the pump
         self.standing_sent: dict[str, Any] | None = None
+        self.deferred: set[uuid.UUID] | None = None  # catch-ups waiting for the token's allowance
+        self.resume: asyncio.TimerHandle | None = None  # when they go on
 
     async def run(self, stale_cookie: bool = False) -> None:
         if self.principal is None:
@@ -169,6 +178,8 @@ class Connection:
 
     def close(self) -> None:
         self.subscription.close()
+        if self.resume is not None:
+            self.resume.cancel()
         if self.session is not None:
             self.hub.leave_staff(self, self.session)
         if self.visitor_key is not None:
@@ -458,6 +469,10 @@ class Connection:
         after = self.cursors.get(conversation_id)
         if after is None:
             return
+        wait = self._catch_up_wait()
+        if wait > 0:
+            self._defer(conversation_id, wait)
+            return
         if conversation_id in self.fresh:
             self.fresh.discard(conversation_id)  # just read by the `sync` that asked for this
         else:
@@ -467,11 +482,42 @@ class Connection:
             return
         rows = await conversations.messages_after(self.res, conversation_id, after)
         for row in rows:
+            if self.cursors.get(conversation_id) != after:
+                self.dirty.add(conversation_id)  # a new `sync` moved the cursor meanwhile: read again
+                return
+            wait = self._catch_up_wait()
+            if wait > 0:  # the token's allowance is spent: the rest later, from here
+                self._defer(conversation_id, wait)
+                return
             if row.kind == ObjectType.COMMIT:  # the roster may change with it: check again
                 self._forget_access(conversation_id)
-            await self._send_message(conversation_id, row.seq, to_b64u(row.body), row.created_at.isoformat())
+            message = to_b64u(row.body)
+            await self._send_message(conversation_id, row.seq, message, row.created_at.isoformat())
+            after = row.seq
+            if self.token_key is not None:
+                self.hub.charge_catch_up(self.token_key, len(message))
         if len(rows) == conversations.PAGE_SIZE:  # a full page: there may be more
             self.dirty.add(conversation_id)
+
+    def _catch_up_wait(self, reserve: float = 0.0) -> float:
+        if self.token_key is None:
+            return 0.0
+        return self.hub.catch_up_wait(self.token_key, reserve)
+
+    def _defer(self, conversation_id: uuid.UUID, wait: float) -> None:
+        """Read this conversation again once the token's catch-up allowance has refilled."""
+        if self.deferred is None:
+            self.deferred = set()
+        self.deferred.add(conversation_id)
+        if self.resume is None:
+            self.resume = asyncio.get_running_loop().call_later(wait, self._resume)
+
+    def _resume(self) -> None:
+        self.resume = None
+        if self.deferred:
+            self.dirty.update(self.deferred)
+            self.deferred = None
+            self.wake.set()
 
     async def _send_message(self, conversation_id: uuid.UUID, seq: int, message: str, at: str | None) -> None:
         frame = {
@@ -481,8 +527,10 @@ class Connection:
             "message": message,
             "at": at,
         }
+        before = self.cursors.get(conversation_id)
         await self.send(frame)
-        self.cursors[conversation_id] = seq
+        if self.cursors.get(conversation_id) == before:  # else a `sync` moved it meanwhile: it wins
+            self.cursors[conversation_id] = seq
 
     async def _heartbeat(self, staff: StaffAccount) -> None:
         """Keep this socket's presence fresh (and sweep those of processes that died)."""
@@ -518,6 +566,10 @@ class Connection:
         await self._ack(frame, stored)
 
     async def _handle_sync(self, frame: Frame) -> None:
+        wait = self._catch_up_wait(SYNC_RESERVE)
+        if wait > 0:  # this token's catch-ups have sent what they may for now: ask again later
+            await self.error("rate_limited", frame.ref, retry_after=max(1, math.ceil(wait)))
+            return
         self._forget_access(frame.fields["conversation"])  # asked afresh, once for sync and pump
         conversation_id = await self._readable(frame)
         if conversation_id in self.readable:
