@@ -69,7 +69,6 @@ STRIKES_BEFORE_CLOSE = 3
 HELLO_TIMEOUT = 10.0
 SYNC_RESERVE = 0.1  # a `sync` is refused while less than this part of the catch-up allowance is left
 SETTLE_SECONDS = 5.0  # how long a closing connection lets its database work finish
-INTERNAL_ERROR = 1011  # the websocket's own code for a server error
 # Frames a person's own action sends: they keep a staff session from going idle.  What a page
 # sends by itself (ping, sync, queue, assignments, receipt) does not.
 ACTIONS = frozenset(
@@ -120,12 +119,10 @@ class Connection:
         self.session: LiveSession | None = self.hub.join_staff(self, session) if session else None
         self.token_key = f"s:{session.token_hash}" if session else None  # whose frame allowance
         self.translate = Translator(request_language(websocket, res.settings))
-        self.subscription: Subscription = res.bus.subscription(self._kick)
+        self.subscription: Subscription = res.bus.subscription()
         self.cursors: dict[uuid.UUID, int] = {}
         self.dirty: set[uuid.UUID] = set()
-        self.worker: asyncio.Task[None] | None = None  # handles events and pumps; only while there is work
-        self.failure: BaseException | None = None  # what ended the worker or the heartbeat
-        self.live = False  # from after hello until the connection ends: the worker may run
+        self.wake = asyncio.Event()
         self.send_lock = asyncio.Lock()
         self.allowance = full_bucket(res.settings.websocket_frames_per_10s)  # this socket's own
         self.strikes = 0
@@ -136,7 +133,8 @@ class Connection:
         self.visitor_key: str | None = None  # the visitor token this socket is counted under
         self.connection_id = uuid.uuid4()
         self.busy = 0  # units of database work under way (see _working)
-        self.idle: asyncio.Event | None = None  # set when busy drops to 0, while someone waits
+        self.idle = asyncio.Event()
+        self.idle.set()
         self.on_duty_sent: list[dict[str, str]] | None = None  # as last told to this client
         self.pushed: dict[uuid.UUID, dict[int, dict[str, Any]]] = {}  # appends from events, by seq
         self.readable: set[uuid.UUID] = set()  # conversations this connection may read (cached)
@@ -155,24 +153,19 @@ class Connection:
         if staff is not None:
             self.subscription.add(events.staff_channel(staff.id))
             await self._settled(presence.opened(self.res, staff, self.connection_id))
-        heartbeat = None
+        tasks = [
+            asyncio.create_task(self._read()),
+            asyncio.create_task(self._listen()),
+            asyncio.create_task(self._pump()),
+        ]
         if staff is not None:
-            heartbeat = asyncio.create_task(self._heartbeat(staff))
-            heartbeat.add_done_callback(self._stopped)
-        self.live = True
-        self._kick()  # events that came during hello
+            tasks.append(asyncio.create_task(self._heartbeat(staff)))
         try:
-            try:
-                await self._read()  # in this task: the frames from the client, until the socket ends
-            except WebSocketDisconnect:
-                if self.failure is None:
-                    raise
-            if self.failure is not None:
-                raise self.failure  # the worker or the heartbeat failed (the socket was closed for it)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # re-raise a disconnect or an error
         finally:
-            self.live = False
             await self._let_work_finish()
-            tasks = [task for task in (self.worker, heartbeat) if task is not None]
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -214,7 +207,7 @@ class Connection:
         log.info("websocket closed by the server", extra=closed)
         self.hub.spawn(self._close(code))
 
-    async def _close(self, code: int) -> None:
+    async def _close(self, code: Close) -> None:
         async with self.send_lock:
             if self.close_sent:
                 return
@@ -232,11 +225,12 @@ class Connection:
     def _working(self) -> Iterator[None]:
         """Mark a unit of database work: the connection does not cancel it halfway."""
         self.busy += 1
+        self.idle.clear()
         try:
             yield
         finally:
             self.busy -= 1
-            if not self.busy and self.idle is not None:
+            if not self.busy:
                 self.idle.set()
 
     async def _let_work_finish(self) -> None:
@@ -245,10 +239,6 @@ class Connection:
         connection behind our back, leaving a close that never completes, so the event loop
         cannot shut down.  Shielded: the server (or a test client) closing this websocket
         cancels us, and that must not cut the work short."""
-        if not self.busy:
-            return
-        if self.idle is None or self.idle.is_set():
-            self.idle = asyncio.Event()
         with anyio.CancelScope(shield=True), anyio.move_on_after(SETTLE_SECONDS):
             await self.idle.wait()
 
@@ -337,31 +327,19 @@ class Connection:
                 continue
             if self.session is not None and frame.type in ACTIONS:
                 self.hub.acted(self.session)
-            # Its own task, which a cancelled connection lets finish (see _let_work_finish): this
-            # loop runs in the endpoint's task, which the server cancels when it shuts down.
-            handling = asyncio.ensure_future(self._handle(frame))
             try:
-                await asyncio.shield(handling)
-            except asyncio.CancelledError:
-                await self._let_work_finish()
-                handling.cancel()
-                raise
-
-    async def _handle(self, frame: Frame) -> None:
-        """Handle one client frame; a refusal is answered with an error frame."""
-        try:
-            with self._working():
-                await HANDLERS[frame.type](self, frame)
-        except FrameError as error:
-            await self.error(error.code, frame.ref, error.detail)
-        except PublicError as error:
-            message = self.translate(error.message, **error.values)
-            extra = {"retry_after": error.retry_after} if isinstance(error, Busy) else {}
-            await self.error(error.code or "error", frame.ref, message, **extra)
-            if error.code == "revoked" and self.principal and self.principal.staff:
-                # E.g. a certificate that expired: the others re-key without them (§8.5).
                 with self._working():
-                    await rekey.mark(self.res, staff_ids=[self.principal.staff.id])
+                    await HANDLERS[frame.type](self, frame)
+            except FrameError as error:
+                await self.error(error.code, frame.ref, error.detail)
+            except PublicError as error:
+                message = self.translate(error.message, **error.values)
+                extra = {"retry_after": error.retry_after} if isinstance(error, Busy) else {}
+                await self.error(error.code or "error", frame.ref, message, **extra)
+                if error.code == "revoked" and self.principal and self.principal.staff:
+                    # E.g. a certificate that expired: the others re-key without them (§8.5).
+                    with self._working():
+                        await rekey.mark(self.res, staff_ids=[self.principal.staff.id])
 
     def _allowed(self) -> bool:
         """One more frame within this socket's allowance and its token's (shared, see hub.py)."""
@@ -369,36 +347,12 @@ class Connection:
             return False
         return self.token_key is None or self.hub.spend(self.token_key)
 
-    def _kick(self) -> None:
-        """There is work (a bus event, messages to send): start the worker unless it is running."""
-        if self.worker is None and self.live and self.failure is None:
-            self.worker = asyncio.get_running_loop().create_task(self._work())
-            self.worker.add_done_callback(self._stopped)
-
-    async def _work(self) -> None:
-        """Bus events first, in order, then the pump's next step; ends when there is nothing
-        left (the next event or `sync` starts it again).  Turns events into work for the pump
-        (or direct relays for ephemeral events)."""
+    async def _listen(self) -> None:
+        """Turn bus events into work for the pump (or direct relays for ephemeral events)."""
         while True:
-            item = self.subscription.pop()
-            if item is not None:
-                with self._working():
-                    await self._on_event(*item)
-            elif self.dirty or self.pushed:
-                with self._working():
-                    await self._pump_once()
-            else:
-                self.worker = None
-                return
-
-    def _stopped(self, task: asyncio.Task[None]) -> None:
-        """The worker or the heartbeat ended: if by an error, the connection ends with it."""
-        if task is self.worker:
-            self.worker = None
-        if task.cancelled() or task.exception() is None or self.failure is not None:
-            return
-        self.failure = task.exception()
-        self.hub.spawn(self._close(INTERNAL_ERROR))
+            channel, event = await self.subscription.get()
+            with self._working():
+                await self._on_event(channel, event)
 
     async def _on_event(self, channel: str, event: dict[str, Any]) -> None:
         if self.closing is not None:
@@ -440,7 +394,7 @@ class Connection:
             pushed[seq] = event
         else:
             self.dirty.add(conversation_id)
-        self._kick()
+        self.wake.set()
 
     async def _conversation_changed(self, conversation_id: uuid.UUID) -> None:
         self._forget_access(conversation_id)
@@ -451,7 +405,7 @@ class Connection:
                 await self._send_standing()  # e.g. a visitor's conversation back in the queue
         if conversation_id in self.cursors:
             self.dirty.add(conversation_id)
-            self._kick()
+            self.wake.set()
 
     async def _queue_changed(self, kind: Any) -> None:
         assert self.principal is not None
@@ -467,24 +421,31 @@ class Connection:
         assert self.principal is not None
         self._forget_access()
         self.dirty.update(self.cursors)
-        self._kick()
+        self.wake.set()
         staff = self.principal.staff
         if channel in (ALL_CHANNELS, events.queue_channel()):
             await (self._send_standing() if staff is None else self._send_queue())  # with on_duty
         if staff is not None and (channel == ALL_CHANNELS or events.is_staff_channel(channel)):
             await self._send_assignments()
 
-    async def _pump_once(self) -> None:
-        """The only sender of stored messages: everything after each cursor, in order, once.
-        One step: a page of one conversation, or the appends events carried for one."""
-        if self.dirty:
-            conversation_id = self.dirty.pop()
-            self.pushed.pop(conversation_id, None)  # the page read covers them
-            await self._read_after(conversation_id)
-            return
-        conversation_id, pushed = self.pushed.popitem()
-        if not await self._send_pushed(conversation_id, pushed):
-            await self._read_after(conversation_id)  # a gap: fill it from the database
+    async def _pump(self) -> None:
+        """The only sender of stored messages: everything after each cursor, in order, once."""
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            with self._working():
+                await self._drain()
+
+    async def _drain(self) -> None:
+        while self.dirty or self.pushed:
+            if self.dirty:
+                conversation_id = self.dirty.pop()
+                self.pushed.pop(conversation_id, None)  # the page read covers them
+                await self._read_after(conversation_id)
+                continue
+            conversation_id, pushed = self.pushed.popitem()
+            if not await self._send_pushed(conversation_id, pushed):
+                await self._read_after(conversation_id)  # a gap: fill it from the database
 
     async def _send_pushed(self, conversation_id: uuid.UUID, pushed: dict[int, dict[str, Any]]) -> bool:
         """Send the objects events carried, from the next seq on; False if one is missing."""
@@ -556,7 +517,7 @@ class Connection:
         if self.deferred:
             self.dirty.update(self.deferred)
             self.deferred = None
-            self._kick()
+            self.wake.set()
 
     async def _send_message(self, conversation_id: uuid.UUID, seq: int, message: str, at: str | None) -> None:
         frame = {
@@ -616,7 +577,7 @@ class Connection:
         self.subscription.add(events.conversation_channel(conversation_id))
         self.cursors[conversation_id] = frame.fields["after"]
         self.dirty.add(conversation_id)
-        self._kick()
+        self.wake.set()
         await self.send({"type": "synced", "conversation": conversation_id.hex, "ref": frame.ref})
         # Where the others have got to, so a reloaded page shows delivered/read at once.
         for other, delivered, read in await conversations.receipts(self.res, conversation_id):
