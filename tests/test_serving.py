@@ -248,7 +248,13 @@ def test_a_websocket_that_stops_reading_is_cut_off(servers: list[LiveServer], tm
     never closed (the keep-alive ping's timeout closes gracefully, waiting for the client to
     read), so it kept its token's, its address's and the process's places for ever."""
     server = start(
-        servers, tmp_path / "ws-reader", TRYGG_WEBSOCKETS_PER_TOKEN="1", TRYGG_BODY_TIMEOUT_SECONDS="2"
+        servers,
+        tmp_path / "ws-reader",
+        TRYGG_WEBSOCKETS_PER_TOKEN="1",
+        TRYGG_BODY_TIMEOUT_SECONDS="2",
+        # Not the catch-up allowance (tested in test_websocket_limits): the server must be
+        # left writing into a socket nobody reads.
+        TRYGG_WEBSOCKET_CATCH_UP_BYTES_PER_10S_PER_TOKEN="1000000000",
     )
     with httpx2.Client(base_url=server.url, timeout=30) as http, ExitStack() as stack:
         centre = build_centre(
