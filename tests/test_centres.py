@@ -604,3 +604,51 @@ def test_a_visitor_books_at_the_second_centre_with_its_own_counsellors_and_rules
     assert reference not in str(client.get("/api/booking/bookings", headers=bearer).json())
     assert reference in str(b.staff["carl"].person.api("GET", "/api/staff/bookings").json())
     assert reference not in str(a.admin.api("GET", "/api/staff/bookings").json())
+
+
+def test_a_counsellor_cannot_attach_another_centres_interpreter_to_a_booking(
+    client: Client, two_centres: tuple[Centre, Centre, VisitorChat]
+) -> None:
+    """Attaching an interpreter asks for their role at this centre, not at their home centre."""
+    from datetime import UTC, datetime, timedelta
+
+    from server.models import Booking, BookingHolder, CentreStaff
+
+    a, b, _ = two_centres
+    carl, ivan = b.staff["carl"], a.staff["ivan"]
+
+    async def book_at_b() -> None:
+        starts = datetime.now(UTC) + timedelta(days=3)
+        async with client.res.db.begin() as db:
+            holder = BookingHolder()
+            db.add(holder)
+            await db.flush()
+            db.add(
+                Booking(
+                    centre_id=uuid.UUID(bytes=b.centre_id),
+                    reference="WXYZ2345",
+                    holder_id=holder.id,
+                    counsellor_id=carl.account_id,
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=1),
+                    kind="phone",
+                    payload=b"x" * 200,
+                )
+            )
+
+    client.run(book_at_b)
+    path = "/api/staff/bookings/WXYZ2345/interpreter"
+    refused = carl.person.api("POST", path, {"interpreter": ivan.account_id.hex})
+    assert refused.status_code == 422, refused.text  # Ivan interprets at A only
+
+    async def enable() -> None:
+        async with client.res.db.begin() as db:
+            db.add(
+                CentreStaff(
+                    centre_id=uuid.UUID(bytes=b.centre_id), staff_id=ivan.account_id, role="interpreter"
+                )
+            )
+
+    client.run(enable)
+    attached = carl.person.api("POST", path, {"interpreter": ivan.account_id.hex})
+    assert attached.status_code == 200, attached.text
