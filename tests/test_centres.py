@@ -652,3 +652,25 @@ def test_a_counsellor_cannot_attach_another_centres_interpreter_to_a_booking(
     client.run(enable)
     attached = carl.person.api("POST", path, {"interpreter": ivan.account_id.hex})
     assert attached.status_code == 200, attached.text
+
+
+def test_a_network_admin_cannot_appoint_herself_an_admin_of_a_centre_that_has_one(client: Client) -> None:
+    """Appointing is for a centre's *first* admin: an invitation to a centre that already has an
+    administrator would give the network admin (who holds the link) that centre's admin pages."""
+    client.make_staff("admin")  # the first centre's own admin
+    client.run(create_admin, client.res, "nina", "Nina", PASSWORD, "en", True)
+    add_centre(client, "oslo", "Oslo")
+    nina = Person(client, ORIGIN)
+    nina.login("nina")
+    refused = nina.form("/network/centres/main/admin", {"display_name": "Nina Too"}, token_from="/network/")
+    assert refused.status_code == 409, refused.status_code
+    assert not INVITE.search(refused.text)
+    first = nina.form("/network/centres/oslo/admin", {"display_name": "Olga"}, token_from="/network/")
+    link = INVITE.search(first.text)
+    assert link  # a centre with no admin yet: its first one
+    accepted = Person(client, ORIGIN).form(
+        link.group(1), {"username": "olga", "password": PASSWORD, "password_again": PASSWORD}
+    )
+    assert accepted.status_code == 303
+    again = nina.form("/network/centres/oslo/admin", {"display_name": "Nina Too"}, token_from="/network/")
+    assert again.status_code == 409
