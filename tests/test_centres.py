@@ -604,3 +604,73 @@ def test_a_visitor_books_at_the_second_centre_with_its_own_counsellors_and_rules
     assert reference not in str(client.get("/api/booking/bookings", headers=bearer).json())
     assert reference in str(b.staff["carl"].person.api("GET", "/api/staff/bookings").json())
     assert reference not in str(a.admin.api("GET", "/api/staff/bookings").json())
+
+
+def test_a_counsellor_cannot_attach_another_centres_interpreter_to_a_booking(
+    client: Client, two_centres: tuple[Centre, Centre, VisitorChat]
+) -> None:
+    """Attaching an interpreter asks for their role at this centre, not at their home centre."""
+    from datetime import UTC, datetime, timedelta
+
+    from server.models import Booking, BookingHolder, CentreStaff
+
+    a, b, _ = two_centres
+    carl, ivan = b.staff["carl"], a.staff["ivan"]
+
+    async def book_at_b() -> None:
+        starts = datetime.now(UTC) + timedelta(days=3)
+        async with client.res.db.begin() as db:
+            holder = BookingHolder()
+            db.add(holder)
+            await db.flush()
+            db.add(
+                Booking(
+                    centre_id=uuid.UUID(bytes=b.centre_id),
+                    reference="WXYZ2345",
+                    holder_id=holder.id,
+                    counsellor_id=carl.account_id,
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=1),
+                    kind="phone",
+                    payload=b"x" * 200,
+                )
+            )
+
+    client.run(book_at_b)
+    path = "/api/staff/bookings/WXYZ2345/interpreter"
+    refused = carl.person.api("POST", path, {"interpreter": ivan.account_id.hex})
+    assert refused.status_code == 422, refused.text  # Ivan interprets at A only
+
+    async def enable() -> None:
+        async with client.res.db.begin() as db:
+            db.add(
+                CentreStaff(
+                    centre_id=uuid.UUID(bytes=b.centre_id), staff_id=ivan.account_id, role="interpreter"
+                )
+            )
+
+    client.run(enable)
+    attached = carl.person.api("POST", path, {"interpreter": ivan.account_id.hex})
+    assert attached.status_code == 200, attached.text
+
+
+def test_a_network_admin_cannot_appoint_herself_an_admin_of_a_centre_that_has_one(client: Client) -> None:
+    """Appointing is for a centre's *first* admin: an invitation to a centre that already has an
+    administrator would give the network admin (who holds the link) that centre's admin pages."""
+    client.make_staff("admin")  # the first centre's own admin
+    client.run(create_admin, client.res, "nina", "Nina", PASSWORD, "en", True)
+    add_centre(client, "oslo", "Oslo")
+    nina = Person(client, ORIGIN)
+    nina.login("nina")
+    refused = nina.form("/network/centres/main/admin", {"display_name": "Nina Too"}, token_from="/network/")
+    assert refused.status_code == 409, refused.status_code
+    assert not INVITE.search(refused.text)
+    first = nina.form("/network/centres/oslo/admin", {"display_name": "Olga"}, token_from="/network/")
+    link = INVITE.search(first.text)
+    assert link  # a centre with no admin yet: its first one
+    accepted = Person(client, ORIGIN).form(
+        link.group(1), {"username": "olga", "password": PASSWORD, "password_again": PASSWORD}
+    )
+    assert accepted.status_code == 303
+    again = nina.form("/network/centres/oslo/admin", {"display_name": "Nina Too"}, token_from="/network/")
+    assert again.status_code == 409

@@ -235,3 +235,19 @@ def test_an_interpreter_shared_by_two_centres_is_offered_certified_at_both(
     assert [(i["display_name"], i["certified"]) for i in offered] == [("Ivan", True)]
     at_home = a.staff["anna"].person.api("GET", "/api/staff/interpreters").json()["interpreters"]
     assert [(i["display_name"], i["certified"]) for i in at_home] == [("Ivan", True)]
+
+
+def test_a_login_is_listed_in_its_role_at_the_centre_not_its_home_role(
+    client: Client, network: tuple[Centre, Centre]
+) -> None:
+    """An interpreter at home who is a counsellor at B: B's visitors' conversations list him as a
+    counsellor (his certificate at B), and that is accepted; listed as an interpreter there it is not."""
+    a, b = network
+    assert add_here(b, "ivan", "counsellor").status_code == 303
+    join(a, b, "ivan", Role.COUNSELLOR)
+    chat = start_visitor(client, BASE_URL, b, prefix="/c/oslo")  # lists carl and ivan as counsellors
+    cookie = a.staff["ivan"].person.cookie_header()
+    with socket_at(client, "/c/oslo", cookie) as raw:
+        ivan = Socket(raw)
+        ivan.send({"type": "queue", "ref": "q"})
+        assert [i["conversation"] for i in ivan.until("queue", ref="q")["items"]] == [chat.id.hex]

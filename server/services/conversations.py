@@ -43,6 +43,7 @@ from server.models import (
     utcnow,
 )
 from server.models.centre import in_current_centre
+from server.models.staff import roles_at_current_centre
 from server.realtime import events
 from server.resources import Resources
 from server.services import rekey
@@ -679,7 +680,8 @@ def _expect_commit(
 async def _staff_members(db: AsyncSession, routing: Routing) -> set[uuid.UUID]:
     """The staff listed in a genesis/commit; each must have a certified key.
 
-    Each is listed in the role of their account: interpreters as interpreters and nobody
+    Each is listed in their role at this centre (a login of another centre: the role given
+    here, not their home role): interpreters as interpreters and nobody
     else as one, so the rule "only the visitor adds an interpreter" cannot be dodged.
     Deactivated accounts may still be listed (the visitor's directory can be older than the
     deactivation); they cannot log in, so they can never fetch what was wrapped to them.
@@ -687,13 +689,13 @@ async def _staff_members(db: AsyncSession, routing: Routing) -> set[uuid.UUID]:
     listed = {member_uuid(m): role for m, role in routing.members if role != MemberRole.VISITOR}
     if not listed:
         return set()
+    here = roles_at_current_centre().subquery()  # the role at this centre, not the home role
     rows = await db.execute(
-        select(StaffAccount.id, StaffAccount.role)
-        .join(StaffCertificate, StaffCertificate.staff_id == StaffAccount.id)
+        select(here.c.staff_id, here.c.role)
+        .join(StaffCertificate, StaffCertificate.staff_id == here.c.staff_id)
         .where(
-            StaffAccount.id.in_(listed),
+            here.c.staff_id.in_(listed),
             in_current_centre(StaffCertificate.centre_id),  # certified by this centre
-            StaffAccount.id.in_(staff_of_current_centre()),
         )
     )
     known: dict[uuid.UUID, str] = {staff_id: role for staff_id, role in rows}

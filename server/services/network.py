@@ -41,6 +41,7 @@ RESERVED_SLUGS = {"main", "network", "api", "static", "staff", "ws"}
 BAD_SLUG = N_("A centre's short name is 1-40 lower-case letters, digits and dashes, and not already in use.")
 BAD_CENTRE = N_("The centre's details could not be used.")
 NO_CENTRE = N_("There is no such centre.")
+HAS_ADMIN = N_("This centre already has an administrator: its own administrators invite more.")
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,9 @@ async def appoint_first_admin(
     centre = await res.centres.by_id(centre_id)
     if centre is None:
         raise PublicError(404, NO_CENTRE)
+    if actor is not None and await _has_admin(res, centre.id):
+        # The network admin holds the link: at a centre that has admins it would make her one.
+        raise PublicError(409, HAS_ADMIN)
     token = new_token()
     invite = StaffInvite(
         centre_id=centre.id,
@@ -125,6 +129,20 @@ async def appoint_first_admin(
         db.add(invite)
         db.add(_audit(centre.id, actor, "network.appoint_admin", invite.id))
     return f"{centre_url(res, centre)}/staff/invite/{token}"
+
+
+async def _has_admin(res: Resources, centre_id: uuid.UUID) -> bool:
+    """Whether the centre has an active administrator of its own (the command line may add more)."""
+    async with res.db() as db:
+        found = await db.scalar(
+            select(StaffAccount.id).where(
+                StaffAccount.centre_id == centre_id,
+                StaffAccount.role == Role.ADMIN.value,
+                StaffAccount.is_active.is_(True),
+                StaffAccount.network_admin.is_(False),
+            )
+        )
+    return found is not None
 
 
 def _audit(centre_id: uuid.UUID, actor: StaffAccount | None, action: str, subject: uuid.UUID) -> AuditEvent:

@@ -406,7 +406,13 @@ async def set_interpreter(
             raise PublicError(409, PAST_BOOKING, code="past")
         if interpreter_id is not None:
             interpreter = await db.get(StaffAccount, interpreter_id)
-            if interpreter is None or not access.may_interpret(interpreter):
+            here = await db.scalar(
+                select(StaffAccount.id).where(
+                    StaffAccount.id == interpreter_id,
+                    StaffAccount.id.in_(staff_of_current_centre(Role.INTERPRETER)),
+                )
+            )
+            if interpreter is None or here is None or not interpreter.is_active:  # an interpreter *here*
                 raise PublicError(422, NOT_AN_INTERPRETER, code="not_an_interpreter")
         if booking.interpreter_id != interpreter_id:
             booking.interpreter_id = interpreter_id
