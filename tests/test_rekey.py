@@ -337,6 +337,37 @@ def test_when_the_counsellor_must_go_the_conversation_goes_back_to_the_queue(
         assert b.until("ack", ref="claim")["seq"] == 3
 
 
+def test_a_counsellor_who_must_go_can_neither_read_nor_close_nor_offer_a_move(
+    client: Client, centre: Centre, chat: VisitorChat
+) -> None:
+    """Unlisted but still active and logged in: on the socket she had open and on a new one,
+    `sync` gives her nothing more and she cannot end or hand on the visitor's chat (`revoked`)."""
+    anna = staff_view(centre, "anna", chat.genesis)
+    with staff_socket(client, centre, "anna") as raw:
+        a = Socket(raw)
+        a.send(claim_frame(anna, chat))
+        a.until("ack", ref="c")
+        a.send({"type": "sync", "conversation": chat.id.hex, "after": 0, "ref": "before"})
+        a.until("synced", ref="before")
+        republish_without(centre, "anna")
+        a.send({"type": "close", "conversation": chat.id.hex, "outcome": "other", "ref": "x"})
+        assert a.until("error", ref="x")["code"] == "revoked"
+        a.send({"type": "offer_move", "conversation": chat.id.hex, "centre": "elsewhere", "ref": "m"})
+        assert a.until("error", ref="m")["code"] == "revoked"
+        a.send({"type": "sync", "conversation": chat.id.hex, "after": -1, "ref": "s"})
+        assert a.until("error", ref="s")["code"] == "revoked"
+    with staff_socket(client, centre, "anna") as raw:
+        a = Socket(raw)
+        a.send({"type": "sync", "conversation": chat.id.hex, "after": -1, "ref": "s2"})
+        assert a.until("error", ref="s2")["code"] == "revoked"
+        a.send({"type": "close", "conversation": chat.id.hex, "outcome": "other", "ref": "x2"})
+        assert a.until("error", ref="x2")["code"] in ("revoked", "forbidden")
+    stored = client.run(conversations.get, client.res, chat.id)
+    assert stored is not None
+    assert stored.status == "active"
+    assert stored.rekey_needed_at is not None
+
+
 def test_a_requeue_must_list_exactly_the_counsellors_certified_now(
     client: Client, centre: Centre, chat: VisitorChat
 ) -> None:

@@ -572,6 +572,9 @@ class Connection:
             return
         self._forget_access(frame.fields["conversation"])  # asked afresh, once for sync and pump
         conversation_id = await self._readable(frame)
+        staff = self._principal().staff
+        if staff is not None:  # a member who must go reads nothing more (`revoked`)
+            await rekey.require_current(self.res, staff)
         if conversation_id in self.readable:
             self.fresh.add(conversation_id)
         self.subscription.add(events.conversation_channel(conversation_id))

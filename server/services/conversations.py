@@ -453,6 +453,8 @@ async def close(
     """End a conversation: by its counsellor (with an outcome tag) or by the visitor."""
     if principal.staff is not None and outcome not in OUTCOMES:
         raise PublicError(422, BAD_OUTCOME, code="bad_outcome")
+    if principal.staff is not None:  # one who must go cannot end the visitor's chat (`revoked`)
+        await rekey.require_current(res, principal.staff)
     async with res.db.begin() as db:
         conversation = await _lock(db, conversation_id)
         if conversation.status not in (Status.QUEUED, Status.ACTIVE):

@@ -66,6 +66,7 @@ async def offer(res: Resources, staff: StaffAccount, conversation_id: uuid.UUID,
     """The conversation's counsellor offers to move it to another centre (replaces any offer)."""
     if not access.is_counsellor(staff):
         raise PublicError(403, NOT_ALLOWED, code="not_allowed")
+    await rekey.require_current(res, staff)  # not one who must go (`revoked`)
     target = await _receiving(res, slug)
     async with res.db.begin() as db:
         conversation = await _lock(db, conversation_id)

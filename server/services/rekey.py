@@ -121,6 +121,13 @@ async def require_current_staff(db: AsyncSession, staff: StaffAccount, now: int 
         raise PublicError(403, REVOKED, code="revoked")
 
 
+async def require_current(res: Resources, staff: StaffAccount) -> None:
+    """`require_current_staff` in a session of its own: for frames that read a conversation
+    (`sync`) or change it without storing an object (`close`, `offer_move`)."""
+    async with res.db() as db:
+        await require_current_staff(db, staff)
+
+
 def check_genesis(message: bytes, now: int | None = None) -> Routing:
     """A visitor's genesis: signed by the visitor entry's own key, dated near the server's clock."""
     try:
