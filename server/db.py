@@ -13,10 +13,12 @@ PostgreSQL (asyncpg) is used when DATABASE_URL says so.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
@@ -41,10 +43,37 @@ def create_engine(database_url: str, immediate: bool = True) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database:
             Path(url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        database = url.database or ":memory:"
+        engine = create_async_engine(url, async_creator=lambda: _connect_sqlite(database))
         _configure_sqlite(engine.sync_engine, immediate)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class _SqliteConnection(aiosqlite.Connection):
+    """aiosqlite's connection with one repair: a second request to stop waits for the first.
+
+    When a query is cancelled halfway, SQLAlchemy closes the connection gracefully in a shielded
+    task and, if cancelled again meanwhile (anyio cancels repeatedly), forces `stop()`.  The
+    graceful close then calls `stop()` once more; aiosqlite queues that behind the first stop, on
+    a thread that has already ended, and awaits it for ever — a task that never finishes, so the
+    event loop cannot shut down (tests/test_db_cancel.py)."""
+
+    _stop_asked = False
+    _stopped: asyncio.Future[Any] | None = None
+
+    def stop(self) -> asyncio.Future[Any] | None:
+        if not self._stop_asked:
+            self._stop_asked = True
+            self._stopped = super().stop()
+        return self._stopped
+
+
+async def _connect_sqlite(database: str) -> aiosqlite.Connection:
+    """What `aiosqlite.connect` does, with the repaired connection class."""
+    connection = _SqliteConnection(lambda: sqlite3.connect(database, timeout=30), iter_chunk_size=64)
+    connection._thread.daemon = True  # as SQLAlchemy does: a stuck query never holds the exit
+    return await connection
 
 
 def create_writer_engine(database_url: str) -> Engine | None:
