@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.browser.staff_helpers import PHRASE, log_in
@@ -322,6 +323,23 @@ def message(page: Any, words: str) -> Any:
 def settled(page: Any, words: str) -> Any:
     """My message on a staff page once the server has it (shown with its seq, no longer pending)."""
     return page.locator("#messages li.mine:not(.pending)", has_text=words)
+
+
+def type_until_seen(page: Any, selector: str, words: str, seen: Any) -> None:
+    """Type into `selector` key by key, as a person does, until `seen` (the other side's typing
+    indicator) shows.  Typing notices are paced (chat/signals.js) and keys typed before the
+    page's socket is online send none, so a burst of a few keys at once may tell nobody."""
+    deadline = time.monotonic() + WAIT / 1000
+    typed = 0
+    while True:
+        page.locator(selector).press(words[typed % len(words)])
+        typed += 1
+        try:
+            seen.wait_for(timeout=400)
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
 
 
 def send_from_staff(page: Any, words: str) -> None:

@@ -35,6 +35,7 @@ from tests.browser.pages import (
     settled,
     start_chat,
     theirs,
+    type_until_seen,
 )
 from tests.browser.staff_helpers import staffed_centre
 from tests.chat_helpers import Centre
@@ -89,16 +90,16 @@ def test_the_whole_story(new_page: Any, live_server: LiveServer, centre: Centre)
 
     # 3. Both ways, with typing indicators and read receipts.
     reply = sentence("Hi, I am Anna. Take your time.")
-    anna.locator("#message-input").press_sequentially(reply[:6])
-    visitor.locator("#typing", has_text="Anna is writing…").wait_for(timeout=WAIT)
+    type_until_seen(anna, "#message-input", reply, visitor.locator("#typing", has_text="Anna is writing…"))
     send_from_staff(anna, reply)
     theirs(visitor, reply).wait_for(timeout=WAIT)
     reply_seq = settled(anna, reply).get_attribute("data-seq")
     anna.locator(f'#messages li[data-seq="{reply_seq}"][data-status="read"]').wait_for(timeout=WAIT)
 
     answer = sentence("thank you, it happened last night")
-    visitor.locator("#message-text").press_sequentially(answer[:6])
-    anna.locator("#typing", has_text="The visitor is writing…").wait_for(timeout=WAIT)
+    type_until_seen(
+        visitor, "#message-text", answer, anna.locator("#typing", has_text="The visitor is writing…")
+    )
     send(visitor, answer)
     message(anna, answer).wait_for(timeout=WAIT)
     mine(visitor, answer).locator(".receipt", has_text="Read").wait_for(timeout=WAIT)
