@@ -6,6 +6,7 @@ labeled extract needs it on its own.
 
 from __future__ import annotations
 
+import functools
 import hmac as std_hmac
 import os
 from collections.abc import Callable
@@ -133,11 +134,17 @@ def ed25519_sign(key: Ed25519PrivateKey, message: bytes) -> bytes:
     return key.sign(message)
 
 
+@functools.lru_cache(maxsize=4096)
+def _ed25519_public(public: bytes) -> Ed25519PublicKey:
+    """Loaded once per key: a server verifies every message of a few thousand members' keys."""
+    return Ed25519PublicKey.from_public_bytes(public)
+
+
 def ed25519_verify(public: bytes, signature: bytes, message: bytes) -> bool:
     if len(public) != 32 or len(signature) != 64:
         return False
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+        _ed25519_public(bytes(public)).verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
     return True

@@ -15,9 +15,21 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -220,6 +232,46 @@ async def append(
     return await res.writer.append(conversation_id, work)
 
 
+# The append's statements, built once: every message a person writes runs them.  One read gives
+# the log's head (locked), the sender's membership and an earlier copy of the same client id.
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_MEMBERS = cast(Table, ConversationMember.__table__)
+_MESSAGES = cast(Table, ConversationMessage.__table__)
+_EARLIER_COPY = (
+    select(_MESSAGES.c.seq)
+    .where(_MESSAGES.c.conversation_id == bindparam("cid"), _MESSAGES.c.client_id == bindparam("client_id"))
+    .scalar_subquery()
+)
+
+
+def _head_and_sender(sender_is: ColumnElement[bool]) -> Select[Any]:
+    members = and_(_MEMBERS.c.conversation_id == _CONVERSATIONS.c.id, sender_is)
+    return (
+        select(
+            _CONVERSATIONS.c.status,
+            _CONVERSATIONS.c.last_seq,
+            _CONVERSATIONS.c.last_hash,
+            _MEMBERS.c.member_id,
+            _MEMBERS.c.role,
+            _MEMBERS.c.sig_public,
+            _EARLIER_COPY.label("earlier_seq"),
+        )
+        .select_from(_CONVERSATIONS.outerjoin(_MEMBERS, members))
+        .where(_CONVERSATIONS.c.id == bindparam("cid"))
+        .with_for_update(of=_CONVERSATIONS)
+    )
+
+
+_STAFF_HEAD = _head_and_sender(_MEMBERS.c.staff_id == bindparam("staff_id"))
+_VISITOR_HEAD = _head_and_sender(_MEMBERS.c.role == int(MemberRole.VISITOR))
+_INSERT_MESSAGE = insert(_MESSAGES)
+_ADVANCE = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("cid"))
+    .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+)
+
+
 def _append_in(
     connection: Connection,
     conversation_id: uuid.UUID,
@@ -231,35 +283,23 @@ def _append_in(
     """The append itself, in the writer's transaction: every check, then the two writes.
 
     The same rules as the other writes below (lock, idempotency, status, sender, head), in
-    SQLAlchemy Core on the writer's connection; nothing is written unless every check passed.
+    three statements built once; nothing is written unless every check passed.
     """
-    head = connection.execute(
-        select(Conversation.id, Conversation.status, Conversation.last_seq, Conversation.last_hash)
-        .where(Conversation.id == conversation_id)
-        .with_for_update()
-    ).first()
+    params = {"cid": conversation_id, "client_id": client_id}
+    if staff_id is not None:
+        head = connection.execute(_STAFF_HEAD, {**params, "staff_id": staff_id}).first()
+    else:
+        head = connection.execute(_VISITOR_HEAD, params).first()
     if head is None or head.status == Status.DELETED:
         raise PublicError(404, NOT_FOUND, code="not_found")
-    seq = connection.scalar(
-        select(ConversationMessage.seq).where(
-            ConversationMessage.conversation_id == conversation_id, ConversationMessage.client_id == client_id
-        )
-    )
-    if seq is not None:
-        return Stored(conversation_id, seq, duplicate=True)
+    if head.earlier_seq is not None:
+        return Stored(conversation_id, head.earlier_seq, duplicate=True)
     if head.status not in (Status.QUEUED, Status.ACTIVE):
         raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-    members = select(
-        ConversationMember.member_id, ConversationMember.role, ConversationMember.sig_public
-    ).where(ConversationMember.conversation_id == conversation_id)
-    if staff_id is not None:
-        sender = connection.execute(members.where(ConversationMember.staff_id == staff_id)).first()
-    else:
-        sender = connection.execute(members.where(ConversationMember.role == int(MemberRole.VISITOR))).first()
-    if sender is None or sender.member_id != routing.sender_id:
+    if head.member_id is None or head.member_id != routing.sender_id:
         raise PublicError(403, NOT_ALLOWED, code="not_allowed")
-    key = sender.sig_public or rekey.key_in_membership(
-        connection.scalar(rekey.latest_membership_query(conversation_id)), sender.member_id
+    key = head.sig_public or rekey.key_in_membership(
+        connection.scalar(rekey.latest_membership_query(conversation_id)), head.member_id
     )
     rekey.verify_signed(key, message)  # signed by its sender's key (PROTOCOL.md §11)
     if routing.type == ObjectType.HISTORY:
@@ -269,19 +309,13 @@ def _append_in(
                 ConversationMember.member_id == routing.history_recipient,
             )
         )
-        _check_history_roles(sender.role, recipient)
-    seq = _check_head(head, routing)
+        _check_history_roles(head.role, recipient)
+    seq = _check_head(_HeadRow(conversation_id, head.last_seq, head.last_hash), routing)
     now = utcnow()
     connection.execute(
-        insert(ConversationMessage).values(
-            **_entry_values(conversation_id, routing, message, client_id), created_at=now
-        )
+        _INSERT_MESSAGE, {**_entry_values(conversation_id, routing, message, client_id), "created_at": now}
     )
-    connection.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(last_seq=seq, last_hash=routing.message_hash)
-    )
+    connection.execute(_ADVANCE, {"cid": conversation_id, "new_seq": seq, "new_hash": routing.message_hash})
     return Written(conversation_id, seq, message_hash=routing.message_hash, body=message, created_at=now)
 
 
@@ -592,6 +626,12 @@ class _Head(Protocol):
     def last_seq(self) -> int: ...
     @property
     def last_hash(self) -> bytes | None: ...
+
+
+class _HeadRow(NamedTuple):
+    id: uuid.UUID
+    last_seq: int
+    last_hash: bytes | None
 
 
 def _check_head(conversation: _Head, routing: Routing) -> int:
