@@ -167,6 +167,53 @@ def test_appends_that_wait_together_are_committed_together(
         assert writer.largest_batch == 2  # one transaction, one fsync, for the two that waited
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's file lock holds the writer
+def test_one_batch_chains_a_conversations_appends_and_knows_its_own_client_ids(
+    client: Client, centre: Centre, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch writes its rows at its end, so an append later in the batch must see the head and
+    the client ids the earlier ones leave: a chained message is stored after the one before it,
+    a resend is the same seq, a second message at the same seq is a conflict."""
+    path = sqlite_file(database_url)
+    writer = client.res.writer
+    monkeypatch.setattr(writer, "_limit", 10)
+    chats, frames = three_chats(client, centre)
+    chat = chats[1]
+    first = text(chat.conversation, "first")
+    chat.conversation.receive(first)  # the sender's own echo: the next one is built after it
+    second = text(chat.conversation, "second")
+    first_frame = send_frame(chat, first, ref="first")
+    queued = [
+        first_frame,
+        send_frame(chat, second, ref="second"),
+        first_frame | {"ref": "resend"},
+        send_frame(chat, second, ref="fork"),  # seq 2 again, under another client id
+    ]
+    with ExitStack() as stack:
+        holder = visitors_connected(stack, client, [chats[0]])[0]
+        tabs = visitors_connected(stack, client, [chat] * len(queued))  # one tab per frame
+        with write_lock(path):
+            first_in_flight(writer, holder, frames[0])
+            for waiting, (tab, frame) in enumerate(zip(tabs, queued, strict=True), start=1):
+                tab.send(frame)
+                wait_for(lambda n=waiting: writer.waiting == n, "the append to queue")  # in this order
+        assert holder.until("ack", ref="s0")["seq"] == 1
+        assert tabs[0].until("ack", ref="first")["seq"] == 1
+        assert tabs[1].until("ack", ref="second")["seq"] == 2
+        resent = tabs[2].until("ack", ref="resend")
+        assert resent["seq"] == 1
+        assert tabs[3].until("error", ref="fork")["code"] == "conflict"
+        assert writer.largest_batch == len(queued)  # all four in one transaction
+    assert stored_count(client, chat.id) == 3  # the genesis, first and second
+    with staff_socket(client, centre, "anna") as raw:
+        staff = Socket(raw)
+        staff.send({"type": "sync", "conversation": chat.id.hex, "after": 0})
+        assert receive_all(staff_view(centre, "anna", chat.genesis), staff.messages(chat.id, 2)) == [
+            "first",
+            "second",
+        ]
+
+
 def test_fan_out_delivers_each_message_once_through_lost_events_and_overflows(
     client: Client, centre: Centre, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,9 +26,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,8 +59,8 @@ from server.resources import Resources
 from server.services import rekey
 from server.services.booking import holders
 from server.services.tokens import new_token, token_hash
+from server.services.writer import Batch, Written
 from server.services.writer import Stored as Stored
-from server.services.writer import Written
 
 NOT_FOUND = N_("This conversation does not exist or has been deleted.")
 BAD_MESSAGE = N_("The message could not be read.")
@@ -226,8 +224,8 @@ async def append(
         async with res.db() as db:
             await rekey.require_current_staff(db, principal.staff)
 
-    def work(connection: Connection) -> Stored:
-        return _append_in(connection, conversation_id, staff_id, client_id, routing, message)
+    def work(connection: Connection, batch: Batch) -> Stored:
+        return _append_in(connection, batch, conversation_id, staff_id, client_id, routing, message)
 
     return await res.writer.append(conversation_id, work)
 
@@ -264,26 +262,22 @@ def _head_and_sender(sender_is: ColumnElement[bool]) -> Select[Any]:
 
 _STAFF_HEAD = _head_and_sender(_MEMBERS.c.staff_id == bindparam("staff_id"))
 _VISITOR_HEAD = _head_and_sender(_MEMBERS.c.role == int(MemberRole.VISITOR))
-_INSERT_MESSAGE = insert(_MESSAGES)
-_ADVANCE = (
-    update(_CONVERSATIONS)
-    .where(_CONVERSATIONS.c.id == bindparam("cid"))
-    .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
-)
 
 
 def _append_in(
     connection: Connection,
+    batch: Batch,
     conversation_id: uuid.UUID,
     staff_id: uuid.UUID | None,
     client_id: str,
     routing: Routing,
     message: bytes,
 ) -> Stored:
-    """The append itself, in the writer's transaction: every check, then the two writes.
+    """The append itself, in the writer's transaction: every check, then its writes recorded in
+    the batch (made at the batch's end, server/services/writer.py).
 
-    The same rules as the other writes below (lock, idempotency, status, sender, head), in
-    three statements built once; nothing is written unless every check passed.
+    The same rules as the other writes below (lock, idempotency, status, sender, head), with
+    one read built once; the head and client ids as the batch leaves them come first.
     """
     params = {"cid": conversation_id, "client_id": client_id}
     if staff_id is not None:
@@ -292,8 +286,9 @@ def _append_in(
         head = connection.execute(_VISITOR_HEAD, params).first()
     if head is None or head.status == Status.DELETED:
         raise PublicError(404, NOT_FOUND, code="not_found")
-    if head.earlier_seq is not None:
-        return Stored(conversation_id, head.earlier_seq, duplicate=True)
+    earlier = head.earlier_seq if head.earlier_seq is not None else batch.earlier(conversation_id, client_id)
+    if earlier is not None:
+        return Stored(conversation_id, earlier, duplicate=True)
     if head.status not in (Status.QUEUED, Status.ACTIVE):
         raise PublicError(409, NOT_ALLOWED, code="not_allowed")
     if head.member_id is None or head.member_id != routing.sender_id:
@@ -310,12 +305,10 @@ def _append_in(
             )
         )
         _check_history_roles(head.role, recipient)
-    seq = _check_head(_HeadRow(conversation_id, head.last_seq, head.last_hash), routing)
+    last_seq, last_hash = batch.head(conversation_id) or (head.last_seq, head.last_hash)
+    seq = _check_head(_HeadRow(conversation_id, last_seq, last_hash), routing)
     now = utcnow()
-    connection.execute(
-        _INSERT_MESSAGE, {**_entry_values(conversation_id, routing, message, client_id), "created_at": now}
-    )
-    connection.execute(_ADVANCE, {"cid": conversation_id, "new_seq": seq, "new_hash": routing.message_hash})
+    batch.add({**_entry_values(conversation_id, routing, message, client_id), "created_at": now})
     return Written(conversation_id, seq, message_hash=routing.message_hash, body=message, created_at=now)
 
 

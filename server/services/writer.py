@@ -16,9 +16,11 @@ statements (~65 hops to aiosqlite's threads, one fdatasync each).  Now:
   event published after it carries what was stored (seq, hash, body), so the conversation's
   followers do not read it again (server/realtime/socket.py).
 
-A job does every check before its first write, so a refused append (`PublicError`) leaves
-the rest of its batch intact.  Any other error rolls the batch back, and each job is then
-tried alone in its own transaction: a batch never fails a job that would have succeeded alone.
+A job does every check and then records its writes in the batch (`Batch`); they are made at
+the end, all message rows in one INSERT and each conversation's new head in one UPDATE, so a
+refused append (`PublicError`) leaves the rest of its batch intact.  Any other error rolls the
+batch back, and each job is then tried alone in its own transaction: a batch never fails a job
+that would have succeeded alone.
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.errors import PublicError
 from server.i18n import N_
-from server.models import Conversation
+from server.models import Conversation, ConversationMessage
 from server.realtime import events
 from server.realtime.bus import Bus
 
@@ -73,7 +76,53 @@ class Written(Stored):
     created_at: datetime | None = None
 
 
-Work = Callable[[Connection], Stored]
+_MESSAGES = cast(Table, ConversationMessage.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_INSERT_MESSAGES = insert(_MESSAGES)
+_ADVANCE = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("cid"))
+    .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+)
+
+
+class Batch:
+    """The writes of one transaction's appends, made at its end (`write`): every message row in
+    one INSERT and each conversation's new head in one UPDATE.  An append later in the same batch
+    sees the head and the client ids as they will be (`head`, `earlier`)."""
+
+    def __init__(self) -> None:
+        self._rows: list[dict[str, object]] = []
+        self._heads: dict[uuid.UUID, tuple[int, bytes]] = {}
+        self._client_ids: dict[tuple[uuid.UUID, str], int] = {}
+
+    def head(self, conversation_id: uuid.UUID) -> tuple[int, bytes] | None:
+        """The conversation's last seq and hash as this batch leaves them, if it appends to it."""
+        return self._heads.get(conversation_id)
+
+    def earlier(self, conversation_id: uuid.UUID, client_id: str) -> int | None:
+        """The seq this batch gives an object with that client id, if any."""
+        return self._client_ids.get((conversation_id, client_id))
+
+    def add(self, row: dict[str, object]) -> None:
+        """One message row (every column of conversation_messages), appended at its head."""
+        conversation_id = cast(uuid.UUID, row["conversation_id"])
+        seq, message_hash = cast(int, row["seq"]), cast(bytes, row["message_hash"])
+        self._rows.append(row)
+        self._heads[conversation_id] = (seq, message_hash)
+        self._client_ids[(conversation_id, cast(str, row["client_id"]))] = seq
+
+    def write(self, connection: Connection) -> None:
+        if not self._rows:
+            return
+        connection.execute(_INSERT_MESSAGES, self._rows)
+        connection.execute(
+            _ADVANCE,
+            [{"cid": cid, "new_seq": seq, "new_hash": last} for cid, (seq, last) in self._heads.items()],
+        )
+
+
+Work = Callable[[Connection, Batch], Stored]
 
 
 @dataclass(eq=False)
@@ -211,9 +260,11 @@ def _run_jobs(connection: Connection, batch: Sequence[_Job]) -> list[Stored | Ba
             .with_for_update()
         ).all()
     outcomes: list[Stored | BaseException] = []
+    writes = Batch()
     for job in batch:
         try:
-            outcomes.append(job.work(connection))
+            outcomes.append(job.work(connection, writes))
         except PublicError as refused:
             outcomes.append(refused)
+    writes.write(connection)
     return outcomes
