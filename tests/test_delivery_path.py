@@ -214,6 +214,29 @@ def test_one_batch_chains_a_conversations_appends_and_knows_its_own_client_ids(
         ]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's file lock
+def test_connecting_and_catching_up_never_wait_for_the_write_lock(
+    client: Client, centre: Centre, database_url: str
+) -> None:
+    """`hello` and `sync` only read (the re-key check reads first, and writes only when someone
+    must go): a reconnect storm does not queue behind the writer, nor the writer behind it."""
+    chat = start_visitor(client, BASE_URL, centre)
+    with visitor_socket(client) as raw:
+        visitor = Socket(raw)
+        hello(visitor, chat)
+        visitor.send(send_frame(chat, text(chat.conversation, "before the reconnect"), ref="m"))
+        assert visitor.until("ack", ref="m")["seq"] == 1
+    with write_lock(sqlite_file(database_url)), visitor_socket(client) as raw:
+        visitor = Socket(raw)
+        hello(visitor, chat)
+        visitor.send({"type": "sync", "conversation": chat.id.hex, "after": 0, "ref": "s"})
+        visitor.until("synced", ref="s")
+        (caught_up,) = visitor.messages(chat.id, 1)
+        assert caught_up["seq"] == 1
+        visitor.send({"type": "ping", "ref": "after-sync"})  # handled once the sync's work is done
+        visitor.until("pong", ref="after-sync")
+
+
 def test_fan_out_delivers_each_message_once_through_lost_events_and_overflows(
     client: Client, centre: Centre, monkeypatch: pytest.MonkeyPatch
 ) -> None:

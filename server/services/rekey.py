@@ -305,6 +305,43 @@ async def needed(res: Resources, conversation_id: uuid.UUID) -> Needed | None:
     return found[0] if found else None
 
 
+def _open_conversations(
+    staff_ids: Iterable[uuid.UUID] | None, conversation_ids: Sequence[uuid.UUID] | None
+) -> Select[Conversation]:
+    """The queued and active conversations (of these staff, or these, or all)."""
+    query = select(Conversation).where(Conversation.status.in_((Status.QUEUED.value, Status.ACTIVE.value)))
+    if conversation_ids is not None:
+        query = query.where(Conversation.id.in_(conversation_ids))
+    if staff_ids is not None:
+        members = select(ConversationMember.conversation_id).where(
+            ConversationMember.staff_id.in_(list(staff_ids))
+        )
+        query = query.where(Conversation.id.in_(members))
+    return query
+
+
+async def _must_rekey(
+    db: AsyncSession, query: Select[Conversation], now: int, only_new: bool, marking: bool = False
+) -> list[Needed]:
+    """Those of `query`'s conversations someone must leave (with `marking`: marked now)."""
+    found: list[Needed] = []
+    directories: dict[uuid.UUID, Directory | None] = {}  # each conversation's own centre's
+    for conversation in (await db.scalars(query)).all():
+        centre = conversation.centre_id
+        if centre not in directories:
+            directories[centre] = await current_directory(db, centre)
+        gone, renewed = await _leaving(db, conversation.id, directories[centre], now, centre)
+        if not gone:
+            continue
+        if conversation.rekey_needed_at is not None and only_new:
+            continue  # already marked (and told) before
+        if marking and conversation.rekey_needed_at is None:
+            conversation.rekey_needed_at = utcnow()
+        removed = [m for m in gone if m not in renewed]
+        found.append(Needed(conversation.id, action_for(conversation, removed), gone, renewed))
+    return found
+
+
 async def mark(
     res: Resources,
     staff_ids: Iterable[uuid.UUID] | None = None,
@@ -313,34 +350,17 @@ async def mark(
     only_new: bool = False,
 ) -> list[Needed]:
     """Mark the open conversations (of these staff, or these, or all) that must re-key, and tell
-    their online members (after the commit)."""
+    their online members (after the commit).
+
+    Looked for in a read first: nearly always nobody must go (every `sync` asks), and a read
+    takes no write lock.  What it finds is judged again, and marked, in a write transaction."""
     now = int(time.time())
-    found: list[Needed] = []
-    async with res.db.begin() as db:
-        query = select(Conversation).where(
-            Conversation.status.in_((Status.QUEUED.value, Status.ACTIVE.value))
-        )
-        if conversation_ids is not None:
-            query = query.where(Conversation.id.in_(conversation_ids))
-        if staff_ids is not None:
-            members = select(ConversationMember.conversation_id).where(
-                ConversationMember.staff_id.in_(list(staff_ids))
-            )
-            query = query.where(Conversation.id.in_(members))
-        directories: dict[uuid.UUID, Directory | None] = {}  # each conversation's own centre's
-        for conversation in (await db.scalars(query)).all():
-            centre = conversation.centre_id
-            if centre not in directories:
-                directories[centre] = await current_directory(db, centre)
-            gone, renewed = await _leaving(db, conversation.id, directories[centre], now, centre)
-            if not gone:
-                continue
-            if conversation.rekey_needed_at is not None and only_new:
-                continue  # already marked (and told) before
-            if conversation.rekey_needed_at is None:
-                conversation.rekey_needed_at = utcnow()
-            removed = [m for m in gone if m not in renewed]
-            found.append(Needed(conversation.id, action_for(conversation, removed), gone, renewed))
+    async with res.db() as db:
+        found = await _must_rekey(db, _open_conversations(staff_ids, conversation_ids), now, only_new)
+    if found:
+        async with res.db.begin() as db:
+            again = _open_conversations(None, [item.conversation_id for item in found])
+            found = await _must_rekey(db, again, now, only_new, marking=True)
     if publish:
         for item in found:
             gone_hex, renewed_hex = [m.hex() for m in item.members], [m.hex() for m in item.renewed]
