@@ -125,7 +125,7 @@ def test_a_lapsed_heartbeat_is_swept_and_pushed(client: Client, centre: Centre) 
 
         annas_socket = client.run(that_process_died)
         # Anna's next heartbeat (every 30 s; here at once) sweeps the row away and says so.
-        client.run(presence.beat, client.res, account(client, centre, "anna"), annas_socket)
+        client.run(presence.beat, client.res, {annas_socket: centre.staff["anna"].account_id})
         assert names(anna.until("presence")) == ["Anna"]
 
         async def rows() -> list[uuid.UUID]:
