@@ -38,6 +38,8 @@ class Subscription:
     starts must not run in that task's context (server/realtime/socket.py, `_kick`).
     """
 
+    __slots__ = ("_bus", "_queue", "_waiter", "channels", "notify")
+
     def __init__(self, bus: LocalBus, notify: Callable[[], None] | None = None) -> None:
         self._bus = bus
         self._queue: collections.deque[tuple[str, dict[str, Any]]] | None = None
