@@ -300,7 +300,14 @@ async def _leaving(
 
 
 async def needed(res: Resources, conversation_id: uuid.UUID) -> Needed | None:
-    """Whether this conversation must re-key now (marked if so): for a client that syncs."""
+    """Whether this conversation must re-key now (marked if so): for a client that syncs.
+
+    Checked in a read transaction first: the write lock (`mark`, which checks again) is taken
+    only when the conversation must re-key, not on every `sync`."""
+    async with res.db() as db:
+        query = _open_conversations(None, [conversation_id])
+        if not await _needing(db, (await db.scalars(query)).all(), int(time.time())):
+            return None
     found = await mark(res, conversation_ids=[conversation_id], publish=False)
     return found[0] if found else None
 
@@ -314,37 +321,53 @@ async def mark(
 ) -> list[Needed]:
     """Mark the open conversations (of these staff, or these, or all) that must re-key, and tell
     their online members (after the commit)."""
-    now = int(time.time())
     found: list[Needed] = []
     async with res.db.begin() as db:
-        query = select(Conversation).where(
-            Conversation.status.in_((Status.QUEUED.value, Status.ACTIVE.value))
-        )
-        if conversation_ids is not None:
-            query = query.where(Conversation.id.in_(conversation_ids))
-        if staff_ids is not None:
-            members = select(ConversationMember.conversation_id).where(
-                ConversationMember.staff_id.in_(list(staff_ids))
-            )
-            query = query.where(Conversation.id.in_(members))
-        directories: dict[uuid.UUID, Directory | None] = {}  # each conversation's own centre's
-        for conversation in (await db.scalars(query)).all():
-            centre = conversation.centre_id
-            if centre not in directories:
-                directories[centre] = await current_directory(db, centre)
-            gone, renewed = await _leaving(db, conversation.id, directories[centre], now, centre)
-            if not gone:
-                continue
+        conversations = (await db.scalars(_open_conversations(staff_ids, conversation_ids))).all()
+        for conversation, item in await _needing(db, conversations, int(time.time())):
             if conversation.rekey_needed_at is not None and only_new:
                 continue  # already marked (and told) before
             if conversation.rekey_needed_at is None:
                 conversation.rekey_needed_at = utcnow()
-            removed = [m for m in gone if m not in renewed]
-            found.append(Needed(conversation.id, action_for(conversation, removed), gone, renewed))
+            found.append(item)
     if publish:
         for item in found:
             gone_hex, renewed_hex = [m.hex() for m in item.members], [m.hex() for m in item.renewed]
             await events.rekey_needed(res.bus, item.conversation_id, gone_hex, renewed_hex, item.action)
+    return found
+
+
+def _open_conversations(
+    staff_ids: Iterable[uuid.UUID] | None, conversation_ids: Sequence[uuid.UUID] | None
+) -> Select[Conversation]:
+    """The open conversations (of these staff, or these, or all)."""
+    query = select(Conversation).where(Conversation.status.in_((Status.QUEUED.value, Status.ACTIVE.value)))
+    if conversation_ids is not None:
+        query = query.where(Conversation.id.in_(conversation_ids))
+    if staff_ids is not None:
+        members = select(ConversationMember.conversation_id).where(
+            ConversationMember.staff_id.in_(list(staff_ids))
+        )
+        query = query.where(Conversation.id.in_(members))
+    return query
+
+
+async def _needing(
+    db: AsyncSession, conversations: Sequence[Conversation], now: int
+) -> list[tuple[Conversation, Needed]]:
+    """Those of `conversations` someone must leave now, each with what its members must do."""
+    directories: dict[uuid.UUID, Directory | None] = {}  # each conversation's own centre's
+    found = []
+    for conversation in conversations:
+        centre = conversation.centre_id
+        if centre not in directories:
+            directories[centre] = await current_directory(db, centre)
+        gone, renewed = await _leaving(db, conversation.id, directories[centre], now, centre)
+        if gone:
+            removed = [m for m in gone if m not in renewed]
+            found.append(
+                (conversation, Needed(conversation.id, action_for(conversation, removed), gone, renewed))
+            )
     return found
 
 
