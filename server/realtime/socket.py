@@ -376,36 +376,49 @@ class Connection:
         return principal
 
     async def _read(self) -> None:
+        """The client's frames, one at a time, until the socket ends or a close is decided."""
         while True:
             try:
                 raw = await receive_frame(self.websocket)  # None for a binary frame (answered below)
             except WebSocketDisconnected:  # closed by the server (end) while waiting
                 return
-            if not await self._cleared():
-                return  # decided: this frame and every later one are refused
-            if not self._allowed():
-                self.strikes += 1
-                if self.strikes >= STRIKES_BEFORE_CLOSE:
-                    self.end(Close.RATE_LIMITED)
-                    return
-                await self.error("rate_limited", None, retry_after=1)
-                continue
-            try:
-                frame = parse(raw) if raw is not None else parse_binary()
-            except FrameError as error:
-                await self.error(error.code, error.ref, error.detail)
-                continue
-            if self.session is not None and frame.type in ACTIONS:
-                self.hub.acted(self.session)
-            # Its own task, which a cancelled connection lets finish (see _let_work_finish): this
-            # loop runs in the endpoint's task, which the server cancels when it shuts down.
-            handling = asyncio.ensure_future(self._handle(frame))
-            try:
-                await asyncio.shield(handling)
-            except asyncio.CancelledError:
-                await self._let_work_finish()
-                handling.cancel()
-                raise
+            if not await self._take(raw):
+                return
+            del raw  # an idle socket keeps nothing of the last frame (a message may be large)
+
+    async def _take(self, raw: str | None) -> bool:
+        """One frame read from the client, handled; False if this and every later frame are
+        refused (a close is decided)."""
+        if not await self._cleared():
+            return False
+        if not self._allowed():
+            self.strikes += 1
+            if self.strikes >= STRIKES_BEFORE_CLOSE:
+                self.end(Close.RATE_LIMITED)
+                return False
+            await self.error("rate_limited", None, retry_after=1)
+            return True
+        try:
+            frame = parse(raw) if raw is not None else parse_binary()
+        except FrameError as error:
+            await self.error(error.code, error.ref, error.detail)
+            return True
+        if self.session is not None and frame.type in ACTIONS:
+            self.hub.acted(self.session)
+        await self._handle_to_the_end(frame)
+        return True
+
+    async def _handle_to_the_end(self, frame: Frame) -> None:
+        """Handle the frame in a task of its own, which a cancelled connection lets finish (see
+        _let_work_finish): the reader runs in the endpoint's task, which the server cancels when
+        it shuts down, and a database call must not be cut halfway."""
+        handling = asyncio.ensure_future(self._handle(frame))
+        try:
+            await asyncio.shield(handling)
+        except asyncio.CancelledError:
+            await self._let_work_finish()
+            handling.cancel()
+            raise
 
     async def _handle(self, frame: Frame) -> None:
         """Handle one client frame; a refusal is answered with an error frame."""
