@@ -220,6 +220,8 @@ class GuardedH11Protocol(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
+        if self.transport.get_protocol() is not self:
+            return  # upgraded to a websocket: no timer here, it would keep this protocol alive
         state = self.conn.their_state
         if state is h11.SEND_BODY and not self._reading_body:
             self._reading_body = True

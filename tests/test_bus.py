@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from server.realtime.bus import RedisBus
+from server.realtime.bus import RedisBus, Subscription
 from server.settings import SettingsError, load_settings
 from tests.conftest import app_env
 from tests.services import need_redis
@@ -57,9 +58,8 @@ def test_two_installations_on_one_redis_do_not_hear_each_other() -> None:
     assert asyncio.run(scenario()) == (["ours"], ["theirs"])
 
 
-def _drain(subscription: object) -> list[tuple[str, dict[str, str]]]:
-    queue = subscription._queue  # type: ignore[attr-defined]
+def _drain(subscription: Subscription) -> list[tuple[str, dict[str, Any]]]:
     items = []
-    while not queue.empty():
-        items.append(queue.get_nowait())
+    while (item := subscription.pop()) is not None:
+        items.append(item)
     return items

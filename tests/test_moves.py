@@ -12,8 +12,17 @@ import pytest
 
 from crypto import ErrorCode, ProtocolError, open_conversation, verify_directory
 from server.models import Conversation
-from tests.chat_helpers import ORIGIN, Centre, Socket, VisitorChat, claim_frame, staff_socket
-from tests.conftest import Client
+from tests.chat_helpers import (
+    ORIGIN,
+    Centre,
+    Socket,
+    VisitorChat,
+    claim_frame,
+    staff_socket,
+    staff_view,
+    start_visitor,
+)
+from tests.conftest import BASE_URL, Client
 from tests.test_centres import two_centres as two_centres
 from tests.test_interpreters import Party, misbehaving
 
@@ -56,6 +65,37 @@ def _error(sock: Socket, frame: dict[str, Any]) -> str:
 
 def _directory(centre: Centre) -> Any:
     return verify_directory(centre.directory, centre.anchors, int(time.time()))
+
+
+def test_sockets_at_the_second_centre_are_served_as_that_centre(
+    client: Client, two_centres: tuple[Centre, Centre, VisitorChat]
+) -> None:
+    """A bus event reaches a socket in the task that publishes it (the message writer's, which
+    was started by an append at centre A); what the socket does with it must still read as the
+    socket's centre.
+    (A worker started in the publisher's context read centre B's conversation as centre A's,
+    found nothing it might read and delivered nothing: the page waited for ever.)"""
+    a, b, at_a = two_centres
+    with staff_socket(client, a, "anna") as a_raw:
+        anna_sock = Socket(a_raw)
+        anna_sock.send({"type": "sync", "conversation": at_a.id.hex, "after": 0, "ref": "as"})
+        anna_sock.until("synced", ref="as")
+        anna = Party(staff_view(a, "anna", at_a.genesis), anna_sock, at_a)
+        anna.put("claim", anna.conv.claim(), "a-claim")
+        anna.say("Hello from A.", "a-1")  # the message writer's task starts serving centre A
+    chat = start_visitor(client, BASE_URL, b, prefix="/c/oslo")
+    carl_cookie = b.staff["carl"].person.cookie_header()
+    with _socket(client, "/c/oslo/ws", carl_cookie) as c_raw, _socket(client, "/c/oslo/ws") as v_raw:
+        visitor = _visitor(v_raw, chat)
+        carl_sock = Socket(c_raw)
+        carl_sock.send({"type": "sync", "conversation": chat.id.hex, "after": 0, "ref": "cs"})
+        carl_sock.until("synced", ref="cs")
+        carl = Party(open_conversation(b.staff["carl"].identity, chat.genesis, b.anchors), carl_sock, chat)  # type: ignore[arg-type]
+        claimed = carl.put("claim", carl.conv.claim(), "claim")
+        visitor.catch_up(claimed)
+        said = visitor.say("Hello Oslo.", "v-1")
+        carl.catch_up(said)
+        assert carl.text(said) == "Hello Oslo."
 
 
 def test_a_counsellor_offers_the_visitor_declines_then_consents_and_the_conversation_moves(

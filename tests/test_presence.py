@@ -125,7 +125,7 @@ def test_a_lapsed_heartbeat_is_swept_and_pushed(client: Client, centre: Centre) 
 
         annas_socket = client.run(that_process_died)
         # Anna's next heartbeat (every 30 s; here at once) sweeps the row away and says so.
-        client.run(presence.beat, client.res, account(client, centre, "anna"), annas_socket)
+        client.run(presence.beat, client.res, {annas_socket: centre.staff["anna"].account_id})
         assert names(anna.until("presence")) == ["Anna"]
 
         async def rows() -> list[uuid.UUID]:
@@ -133,6 +133,30 @@ def test_a_lapsed_heartbeat_is_swept_and_pushed(client: Client, centre: Centre) 
                 return list(await db.scalars(select(StaffPresence.staff_id)))
 
         assert client.run(rows) == [centre.staff["anna"].account_id]
+
+
+class _ClosedMeanwhile(dict[uuid.UUID, uuid.UUID]):
+    """A process's open staff sockets as the heartbeat sees them when one closes during the
+    beat: listed when the beat starts, gone (and its row deleted) by the time it writes."""
+
+    def __contains__(self, key: object) -> bool:
+        return False
+
+
+def test_the_heartbeat_writes_back_an_open_socket_never_a_closed_one(client: Client, centre: Centre) -> None:
+    """One heartbeat per process (server/realtime/hub.py): a row missing at the beat is written
+    again only for a socket still open; a socket leaves before its row is deleted."""
+    anna_id = centre.staff["anna"].account_id
+    swept, closed = uuid.uuid4(), uuid.uuid4()
+
+    async def rows() -> set[uuid.UUID]:
+        async with client.res.db() as db:
+            return set(await db.scalars(select(StaffPresence.connection_id)))
+
+    client.run(presence.beat, client.res, {swept: anna_id})  # swept while the process was busy
+    assert client.run(rows) == {swept}
+    client.run(presence.beat, client.res, _ClosedMeanwhile({closed: anna_id}))
+    assert client.run(rows) == {swept}
 
 
 def test_deactivation_and_reactivation(client: Client, centre: Centre) -> None:

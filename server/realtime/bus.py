@@ -14,6 +14,7 @@ same way.  (Not PostgreSQL NOTIFY: it serialises every committing transaction.)
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -29,11 +30,21 @@ ALL_CHANNELS = "*"  # the channel an overflow of one subscriber's own queue arri
 
 
 class Subscription:
-    """Events for the channels one connection listens to, in arrival order."""
+    """Events for the channels one connection listens to, in arrival order.
 
-    def __init__(self, bus: LocalBus) -> None:
+    Small while idle: the queue is created with the first event (and dropped when emptied),
+    and instead of a task waiting on it, `notify` (set by the connection) is called when an
+    event arrives: synchronously, in the task that publishes or relays it, so whatever it
+    starts must not run in that task's context (server/realtime/socket.py, `_kick`).
+    """
+
+    __slots__ = ("_bus", "_queue", "_waiter", "channels", "notify")
+
+    def __init__(self, bus: LocalBus, notify: Callable[[], None] | None = None) -> None:
         self._bus = bus
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(QUEUE_LIMIT)
+        self._queue: collections.deque[tuple[str, dict[str, Any]]] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self.notify = notify
         self.channels: set[str] = set()
 
     def add(self, channel: str) -> None:
@@ -48,18 +59,38 @@ class Subscription:
         for channel in list(self.channels):
             self.remove(channel)
 
+    def pop(self) -> tuple[str, dict[str, Any]] | None:
+        """The next (channel, event), or None if none is waiting."""
+        if not self._queue:
+            self._queue = None  # an emptied queue is not kept
+            return None
+        return self._queue.popleft()
+
     async def get(self) -> tuple[str, dict[str, Any]]:
-        """The next (channel, event); waits until there is one."""
-        return await self._queue.get()
+        """The next (channel, event); waits until there is one (for code without `notify`)."""
+        while True:
+            item = self.pop()
+            if item is not None:
+                return item
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
 
     def _deliver(self, channel: str, event: dict[str, Any]) -> None:
-        try:
-            self._queue.put_nowait((channel, event))
-        except asyncio.QueueFull:
+        if self._queue is None:
+            self._queue = collections.deque()
+        if len(self._queue) >= QUEUE_LIMIT:
             # Too slow to keep up: drop the backlog and ask it to re-read everything.
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self._queue.put_nowait((ALL_CHANNELS, OVERFLOW))
+            self._queue.clear()
+            self._queue.append((ALL_CHANNELS, OVERFLOW))
+        else:
+            self._queue.append((channel, event))
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+        if self.notify is not None:
+            self.notify()
 
 
 Tap = Callable[[str, dict[str, Any]], None]
@@ -68,7 +99,7 @@ Tap = Callable[[str, dict[str, Any]], None]
 class Bus(Protocol):
     async def publish(self, channel: str, event: dict[str, Any]) -> None: ...
 
-    def subscription(self) -> Subscription: ...
+    def subscription(self, notify: Callable[[], None] | None = None) -> Subscription: ...
 
     def tap(self, callback: Tap) -> None: ...
 
@@ -95,8 +126,8 @@ class LocalBus:
     async def stop(self) -> None:
         self._listeners.clear()
 
-    def subscription(self) -> Subscription:
-        return Subscription(self)
+    def subscription(self, notify: Callable[[], None] | None = None) -> Subscription:
+        return Subscription(self, notify)
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
         self._fan_out(channel, event)

@@ -28,6 +28,9 @@ Per process rather than per connection, so that a connection stays small:
   maximum age or went idle, writes the sessions' socket activity to the database (at most
   once a minute each, like requests), and reads every session held here again every
   `REVALIDATE_SECONDS` and after the Redis bus reconnects, in case an event was lost.
+- **Presence heartbeat.**  The same task keeps the presence rows of this process's open staff
+  sockets fresh (server/services/presence.py), in one transaction every `HEARTBEAT_SECONDS`,
+  instead of a task per staff socket.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from server.models import StaffSession
-from server.services import staff_sessions
+from server.services import presence, staff_sessions
 from server.services.staff_sessions import SessionState
 
 from . import events
@@ -116,6 +119,8 @@ class Hub:
         self._sweeper: asyncio.Task[None] | None = None
         self._revalidate_at = 0.0
         self._prune_at = 0.0
+        self._present: dict[uuid.UUID, uuid.UUID] = {}  # open staff sockets: connection id, staff id
+        self._beat_at = 0.0
         self.clock: Callable[[], float] = time.time  # session times (tests move it forward)
         res.bus.tap(self._on_event)
 
@@ -179,6 +184,16 @@ class Hub:
             mine.discard(session)
             if not mine:
                 del self._by_staff[session.staff_id]
+
+    def present(self, connection_id: uuid.UUID, staff_id: uuid.UUID) -> None:
+        """A staff socket's presence row is written: the heartbeat keeps it fresh from now on."""
+        if not self._present:
+            self._beat_at = time.monotonic() + presence.HEARTBEAT_SECONDS
+        self._present[connection_id] = staff_id
+
+    def absent(self, connection_id: uuid.UUID) -> None:
+        """The socket is closing (called before its row is deleted, see presence.beat)."""
+        self._present.pop(connection_id, None)
 
     # --- frames ---------------------------------------------------------------------------------
 
@@ -310,6 +325,19 @@ class Hub:
             except Exception as error:
                 failed = {"throttle": "sweep_failed", "error": type(error).__name__}
                 log.warning("websocket sweep failed", extra=failed)
+            try:
+                await self._beat()
+            except Exception as error:
+                failed = {"throttle": "heartbeat_failed", "error": type(error).__name__}
+                log.warning("presence heartbeat failed", extra=failed)
+
+    async def _beat(self) -> None:
+        """Every `HEARTBEAT_SECONDS` while staff sockets are open: their presence rows are fresh.
+        (A failed beat is tried again at the next: rows lapse only after two and a half.)"""
+        if not self._present or time.monotonic() < self._beat_at:
+            return
+        self._beat_at = time.monotonic() + presence.HEARTBEAT_SECONDS
+        await presence.beat(self.res, self._present)
 
     async def sweep(self) -> None:
         """Close sockets of sessions that ended by the clock; write activity; re-check when due."""

@@ -25,6 +25,16 @@ The queue, who is on duty (`presence`) and a visitor's place in the queue
 (`standing`) are read again when the bus says they may have changed, and sent
 when they did.
 
+Tasks: an idle connection has one, the endpoint's, which reads the client's frames (each
+frame is handled in a task of its own that a cancelled endpoint lets finish).  Bus events
+and the pump are handled by the connection's worker, a task started by the first event or
+`sync` and ended when there is nothing left to do; it runs in the endpoint's context (the
+centre being served, CURRENT_CENTRE), not in that of the task that published the event.  A
+staff socket's presence row is kept fresh by the hub's heartbeat, one for the process.  The
+subscription's queue, the Event a closing connection waits on and the one a held connection
+waits on exist only while needed.  When the connection ends, no new work starts, work under
+way finishes (a few seconds at most), then the worker is cancelled.
+
 Each socket is counted by the process's hub (hub.py: caps, shared frame allowances, and the
 staff session the socket belongs to).  Once the hub decides a socket must close
 (`end`), nothing more is handled or sent on it, not even a frame already read; while
@@ -35,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import math
 import time
@@ -50,7 +61,7 @@ from server import access
 from server.access import Principal
 from server.errors import PublicError
 from server.i18n import Translator
-from server.models import Conversation, StaffAccount, StaffSession, Status
+from server.models import Conversation, StaffSession, Status
 from server.resources import Resources, resources
 from server.services import conversations, moves, presence, queue, rekey
 from server.services.tokens import token_hash
@@ -69,6 +80,7 @@ STRIKES_BEFORE_CLOSE = 3
 HELLO_TIMEOUT = 10.0
 SYNC_RESERVE = 0.1  # a `sync` is refused while less than this part of the catch-up allowance is left
 SETTLE_SECONDS = 5.0  # how long a closing connection lets its database work finish
+INTERNAL_ERROR = 1011  # the websocket's own code for a server error
 # Frames a person's own action sends: they keep a staff session from going idle.  What a page
 # sends by itself (ping, sync, queue, assignments, receipt) does not.
 ACTIONS = frozenset(
@@ -111,6 +123,44 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 class Connection:
     """State and tasks of one websocket."""
 
+    # Slots, not a dict per instance: with more than 30 attributes an instance's dict keeps its
+    # own keys (~1.3 KB more per connection).
+    __slots__ = (
+        "access_epoch",
+        "allowance",
+        "busy",
+        "close_sent",
+        "closing",
+        "connection_id",
+        "context",
+        "cursors",
+        "deferred",
+        "dirty",
+        "failure",
+        "fresh",
+        "held",
+        "holds",
+        "hub",
+        "idle",
+        "live",
+        "on_duty_sent",
+        "principal",
+        "pushed",
+        "readable",
+        "res",
+        "resume",
+        "send_lock",
+        "session",
+        "standing_sent",
+        "strikes",
+        "subscription",
+        "token_key",
+        "translate",
+        "visitor_key",
+        "websocket",
+        "worker",
+    )
+
     def __init__(self, websocket: WebSocket, res: Resources, session: StaffSession | None) -> None:
         self.websocket = websocket
         self.res = res
@@ -119,10 +169,13 @@ class Connection:
         self.session: LiveSession | None = self.hub.join_staff(self, session) if session else None
         self.token_key = f"s:{session.token_hash}" if session else None  # whose frame allowance
         self.translate = Translator(request_language(websocket, res.settings))
-        self.subscription: Subscription = res.bus.subscription()
+        self.subscription: Subscription = res.bus.subscription(self._kick)
         self.cursors: dict[uuid.UUID, int] = {}
         self.dirty: set[uuid.UUID] = set()
-        self.wake = asyncio.Event()
+        self.worker: asyncio.Task[None] | None = None  # handles events and pumps; only while there is work
+        self.failure: BaseException | None = None  # what ended the worker
+        self.live = False  # from after hello until the connection ends: the worker may run
+        self.context: contextvars.Context | None = None  # the endpoint's (its centre), for the worker
         self.send_lock = asyncio.Lock()
         self.allowance = full_bucket(res.settings.websocket_frames_per_10s)  # this socket's own
         self.strikes = 0
@@ -133,8 +186,7 @@ class Connection:
         self.visitor_key: str | None = None  # the visitor token this socket is counted under
         self.connection_id = uuid.uuid4()
         self.busy = 0  # units of database work under way (see _working)
-        self.idle = asyncio.Event()
-        self.idle.set()
+        self.idle: asyncio.Event | None = None  # set when busy drops to 0, while someone waits
         self.on_duty_sent: list[dict[str, str]] | None = None  # as last told to this client
         self.pushed: dict[uuid.UUID, dict[int, dict[str, Any]]] = {}  # appends from events, by seq
         self.readable: set[uuid.UUID] = set()  # conversations this connection may read (cached)
@@ -145,6 +197,11 @@ class Connection:
         self.resume: asyncio.TimerHandle | None = None  # when they go on
 
     async def run(self, stale_cookie: bool = False) -> None:
+        """Serve the connection: `hello` first for a visitor, then every frame until it ends.
+
+        Frames are read in this (the endpoint's) task; bus events and the pump are handled by
+        the worker, which runs only while there is something to do (see `_kick`)."""
+        self.context = contextvars.copy_context()
         if self.principal is None:
             self.principal = await self._hello(stale_cookie)
             if self.principal is None:
@@ -153,28 +210,38 @@ class Connection:
         if staff is not None:
             self.subscription.add(events.staff_channel(staff.id))
             await self._settled(presence.opened(self.res, staff, self.connection_id))
-        tasks = [
-            asyncio.create_task(self._read()),
-            asyncio.create_task(self._listen()),
-            asyncio.create_task(self._pump()),
-        ]
-        if staff is not None:
-            tasks.append(asyncio.create_task(self._heartbeat(staff)))
+            self.hub.present(self.connection_id, staff.id)  # the hub's heartbeat keeps the row fresh
+        self.live = True
+        self._kick()  # events that came during hello
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()  # re-raise a disconnect or an error
+            await self._serve()
         finally:
-            await self._let_work_finish()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
-                    await task
+            await self._stop_working()
             if staff is not None:
+                self.hub.absent(self.connection_id)  # before the row goes: no heartbeat brings it back
                 await self._settled(presence.closed(self.res, self.connection_id))
             if self.closing is not None:
                 await self._close(self.closing)  # sent before the endpoint returns
+
+    async def _serve(self) -> None:
+        """Read frames until the socket ends; then re-raise what ended the worker, if anything."""
+        try:
+            await self._read()
+        except WebSocketDisconnect:
+            if self.failure is None:
+                raise
+        if self.failure is not None:
+            raise self.failure  # the worker failed (the socket was closed for it)
+
+    async def _stop_working(self) -> None:
+        """No new work from now on; let work under way finish, then cancel what is left."""
+        self.live = False
+        await self._let_work_finish()
+        worker = self.worker
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
+                await worker
 
     def close(self) -> None:
         self.subscription.close()
@@ -207,7 +274,7 @@ class Connection:
         log.info("websocket closed by the server", extra=closed)
         self.hub.spawn(self._close(code))
 
-    async def _close(self, code: Close) -> None:
+    async def _close(self, code: int) -> None:
         async with self.send_lock:
             if self.close_sent:
                 return
@@ -225,12 +292,11 @@ class Connection:
     def _working(self) -> Iterator[None]:
         """Mark a unit of database work: the connection does not cancel it halfway."""
         self.busy += 1
-        self.idle.clear()
         try:
             yield
         finally:
             self.busy -= 1
-            if not self.busy:
+            if not self.busy and self.idle is not None:
                 self.idle.set()
 
     async def _let_work_finish(self) -> None:
@@ -239,6 +305,10 @@ class Connection:
         connection behind our back, leaving a close that never completes, so the event loop
         cannot shut down.  Shielded: the server (or a test client) closing this websocket
         cancels us, and that must not cut the work short."""
+        if not self.busy:
+            return
+        if self.idle is None or self.idle.is_set():
+            self.idle = asyncio.Event()
         with anyio.CancelScope(shield=True), anyio.move_on_after(SETTLE_SECONDS):
             await self.idle.wait()
 
@@ -306,40 +376,65 @@ class Connection:
         return principal
 
     async def _read(self) -> None:
+        """The client's frames, one at a time, until the socket ends or a close is decided."""
         while True:
             try:
                 raw = await receive_frame(self.websocket)  # None for a binary frame (answered below)
             except WebSocketDisconnected:  # closed by the server (end) while waiting
                 return
-            if not await self._cleared():
-                return  # decided: this frame and every later one are refused
-            if not self._allowed():
-                self.strikes += 1
-                if self.strikes >= STRIKES_BEFORE_CLOSE:
-                    self.end(Close.RATE_LIMITED)
-                    return
-                await self.error("rate_limited", None, retry_after=1)
-                continue
-            try:
-                frame = parse(raw) if raw is not None else parse_binary()
-            except FrameError as error:
-                await self.error(error.code, error.ref, error.detail)
-                continue
-            if self.session is not None and frame.type in ACTIONS:
-                self.hub.acted(self.session)
-            try:
+            if not await self._take(raw):
+                return
+            del raw  # an idle socket keeps nothing of the last frame (a message may be large)
+
+    async def _take(self, raw: str | None) -> bool:
+        """One frame read from the client, handled; False if this and every later frame are
+        refused (a close is decided)."""
+        if not await self._cleared():
+            return False
+        if not self._allowed():
+            self.strikes += 1
+            if self.strikes >= STRIKES_BEFORE_CLOSE:
+                self.end(Close.RATE_LIMITED)
+                return False
+            await self.error("rate_limited", None, retry_after=1)
+            return True
+        try:
+            frame = parse(raw) if raw is not None else parse_binary()
+        except FrameError as error:
+            await self.error(error.code, error.ref, error.detail)
+            return True
+        if self.session is not None and frame.type in ACTIONS:
+            self.hub.acted(self.session)
+        await self._handle_to_the_end(frame)
+        return True
+
+    async def _handle_to_the_end(self, frame: Frame) -> None:
+        """Handle the frame in a task of its own, which a cancelled connection lets finish (see
+        _let_work_finish): the reader runs in the endpoint's task, which the server cancels when
+        it shuts down, and a database call must not be cut halfway."""
+        handling = asyncio.ensure_future(self._handle(frame))
+        try:
+            await asyncio.shield(handling)
+        except asyncio.CancelledError:
+            await self._let_work_finish()
+            handling.cancel()
+            raise
+
+    async def _handle(self, frame: Frame) -> None:
+        """Handle one client frame; a refusal is answered with an error frame."""
+        try:
+            with self._working():
+                await HANDLERS[frame.type](self, frame)
+        except FrameError as error:
+            await self.error(error.code, frame.ref, error.detail)
+        except PublicError as error:
+            message = self.translate(error.message, **error.values)
+            extra = {"retry_after": error.retry_after} if isinstance(error, Busy) else {}
+            await self.error(error.code or "error", frame.ref, message, **extra)
+            if error.code == "revoked" and self.principal and self.principal.staff:
+                # E.g. a certificate that expired: the others re-key without them (§8.5).
                 with self._working():
-                    await HANDLERS[frame.type](self, frame)
-            except FrameError as error:
-                await self.error(error.code, frame.ref, error.detail)
-            except PublicError as error:
-                message = self.translate(error.message, **error.values)
-                extra = {"retry_after": error.retry_after} if isinstance(error, Busy) else {}
-                await self.error(error.code or "error", frame.ref, message, **extra)
-                if error.code == "revoked" and self.principal and self.principal.staff:
-                    # E.g. a certificate that expired: the others re-key without them (§8.5).
-                    with self._working():
-                        await rekey.mark(self.res, staff_ids=[self.principal.staff.id])
+                    await rekey.mark(self.res, staff_ids=[self.principal.staff.id])
 
     def _allowed(self) -> bool:
         """One more frame within this socket's allowance and its token's (shared, see hub.py)."""
@@ -347,12 +442,39 @@ class Connection:
             return False
         return self.token_key is None or self.hub.spend(self.token_key)
 
-    async def _listen(self) -> None:
-        """Turn bus events into work for the pump (or direct relays for ephemeral events)."""
-        while True:
-            channel, event = await self.subscription.get()
-            with self._working():
-                await self._on_event(channel, event)
+    def _kick(self) -> None:
+        """There is work (a bus event, messages to send): start the worker unless it is running.
+
+        Called by the bus as it fans an event out, so in the publisher's task: the worker runs
+        in the endpoint's context instead (its centre, CURRENT_CENTRE), never the publisher's."""
+        if self.worker is None and self.live and self.failure is None:
+            self.worker = asyncio.get_running_loop().create_task(self._work(), context=self.context)
+            self.worker.add_done_callback(self._stopped)
+
+    async def _work(self) -> None:
+        """Bus events first, in order, then the pump's next step; ends when there is nothing
+        left (the next event or `sync` starts it again) or the connection is ending (no new
+        work once `_stop_working` waits for the work under way)."""
+        while self.live:
+            item = self.subscription.pop()
+            if item is not None:
+                with self._working():
+                    await self._on_event(*item)
+            elif self.dirty or self.pushed:
+                with self._working():
+                    await self._pump_once()
+            else:
+                break
+        self.worker = None
+
+    def _stopped(self, task: asyncio.Task[None]) -> None:
+        """The worker ended: if by an error, the connection ends with it."""
+        if task is self.worker:
+            self.worker = None
+        if task.cancelled() or task.exception() is None or self.failure is not None:
+            return
+        self.failure = task.exception()
+        self.hub.spawn(self._close(INTERNAL_ERROR))
 
     async def _on_event(self, channel: str, event: dict[str, Any]) -> None:
         if self.closing is not None:
@@ -394,7 +516,7 @@ class Connection:
             pushed[seq] = event
         else:
             self.dirty.add(conversation_id)
-        self.wake.set()
+        self._kick()
 
     async def _conversation_changed(self, conversation_id: uuid.UUID) -> None:
         self._forget_access(conversation_id)
@@ -405,7 +527,7 @@ class Connection:
                 await self._send_standing()  # e.g. a visitor's conversation back in the queue
         if conversation_id in self.cursors:
             self.dirty.add(conversation_id)
-            self.wake.set()
+            self._kick()
 
     async def _queue_changed(self, kind: Any) -> None:
         assert self.principal is not None
@@ -421,31 +543,24 @@ class Connection:
         assert self.principal is not None
         self._forget_access()
         self.dirty.update(self.cursors)
-        self.wake.set()
+        self._kick()
         staff = self.principal.staff
         if channel in (ALL_CHANNELS, events.queue_channel()):
             await (self._send_standing() if staff is None else self._send_queue())  # with on_duty
         if staff is not None and (channel == ALL_CHANNELS or events.is_staff_channel(channel)):
             await self._send_assignments()
 
-    async def _pump(self) -> None:
-        """The only sender of stored messages: everything after each cursor, in order, once."""
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            with self._working():
-                await self._drain()
-
-    async def _drain(self) -> None:
-        while self.dirty or self.pushed:
-            if self.dirty:
-                conversation_id = self.dirty.pop()
-                self.pushed.pop(conversation_id, None)  # the page read covers them
-                await self._read_after(conversation_id)
-                continue
-            conversation_id, pushed = self.pushed.popitem()
-            if not await self._send_pushed(conversation_id, pushed):
-                await self._read_after(conversation_id)  # a gap: fill it from the database
+    async def _pump_once(self) -> None:
+        """The only sender of stored messages: everything after each cursor, in order, once.
+        One step: a page of one conversation, or the appends events carried for one."""
+        if self.dirty:
+            conversation_id = self.dirty.pop()
+            self.pushed.pop(conversation_id, None)  # the page read covers them
+            await self._read_after(conversation_id)
+            return
+        conversation_id, pushed = self.pushed.popitem()
+        if not await self._send_pushed(conversation_id, pushed):
+            await self._read_after(conversation_id)  # a gap: fill it from the database
 
     async def _send_pushed(self, conversation_id: uuid.UUID, pushed: dict[int, dict[str, Any]]) -> bool:
         """Send the objects events carried, from the next seq on; False if one is missing."""
@@ -517,7 +632,7 @@ class Connection:
         if self.deferred:
             self.dirty.update(self.deferred)
             self.deferred = None
-            self.wake.set()
+            self._kick()
 
     async def _send_message(self, conversation_id: uuid.UUID, seq: int, message: str, at: str | None) -> None:
         frame = {
@@ -531,13 +646,6 @@ class Connection:
         await self.send(frame)
         if self.cursors.get(conversation_id) == before:  # else a `sync` moved it meanwhile: it wins
             self.cursors[conversation_id] = seq
-
-    async def _heartbeat(self, staff: StaffAccount) -> None:
-        """Keep this socket's presence fresh (and sweep those of processes that died)."""
-        while True:
-            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
-            with self._working():
-                await presence.beat(self.res, staff, self.connection_id)
 
     # --- frames from the client (one handler per type in frames.SCHEMAS) -------------------
 
@@ -580,7 +688,7 @@ class Connection:
         self.subscription.add(events.conversation_channel(conversation_id))
         self.cursors[conversation_id] = frame.fields["after"]
         self.dirty.add(conversation_id)
-        self.wake.set()
+        self._kick()
         await self.send({"type": "synced", "conversation": conversation_id.hex, "ref": frame.ref})
         # Where the others have got to, so a reloaded page shows delivered/read at once.
         for other, delivered, read in await conversations.receipts(self.res, conversation_id):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import PublicError
 from server.i18n import N_
@@ -31,12 +32,13 @@ class DayHours:
 async def opening_hours(res: Resources) -> list[DayHours]:
     """Seven entries, Monday first; closed days have no times."""
     async with res.db() as session:
-        rows = {
-            row.weekday: row
-            for row in await session.scalars(
-                select(OpeningHours).where(in_current_centre(OpeningHours.centre_id))
-            )
-        }
+        return await opening_hours_in(session)
+
+
+async def opening_hours_in(session: AsyncSession) -> list[DayHours]:
+    """`opening_hours`, read in a session the caller has open (one database session, not two)."""
+    query = select(OpeningHours).where(in_current_centre(OpeningHours.centre_id))
+    rows = {row.weekday: row for row in await session.scalars(query)}
     return [
         DayHours(day, rows[day].opens_at, rows[day].closes_at) if day in rows else DayHours(day, None, None)
         for day in range(7)

@@ -63,12 +63,12 @@ class Standing:
 async def standing(res: Resources, conversation_id: uuid.UUID) -> Standing:
     """A visitor's place in the queue and an honest estimate from recent claim times.
 
-    A conversation that is gone has the status `deleted`.
+    A conversation that is gone has the status `deleted`.  One database session (a `hello`
+    asks for this, and every queued visitor's connection on every change of the queue).
     """
-    open_now = centre.is_open_at(
-        await centre.opening_hours(res), datetime.now((await res.centres.current()).zone)
-    )
+    zone = (await res.centres.current()).zone
     async with res.db() as db:
+        open_now = centre.is_open_at(await centre.opening_hours_in(db), datetime.now(zone))
         conversation = await db.scalar(
             select(Conversation).where(
                 Conversation.id == conversation_id, in_current_centre(Conversation.centre_id)
