@@ -50,6 +50,7 @@ from server.services import presence, staff_sessions
 from server.services.staff_sessions import SessionState
 
 from . import events
+from .admission import Admission
 from .closes import FOR_REASON, Close
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ class Hub:
 
     def __init__(self, res: Resources) -> None:
         self.res = res
+        self.admission = Admission()  # turns for the sockets' database reads (admission.py)
         self.sockets = 0
         self._per_client: dict[str, int] = {}
         self._per_token: dict[str, int] = {}

@@ -54,6 +54,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from crypto.constants import ObjectType
@@ -70,6 +72,7 @@ from server.templating import request_language
 from server.validators import to_b64u
 
 from . import events
+from .admission import Overloaded
 from .bus import ALL_CHANNELS, OVERFLOW, Subscription
 from .closes import Close
 from .frames import Frame, FrameError, parse, parse_binary, receive_frame
@@ -102,7 +105,15 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
     connection: Connection | None = None
     try:
-        session = await access.staff_session_for_websocket(websocket)
+        session = None
+        try:
+            if res.cookies.session in websocket.cookies:  # staff: their session is read
+                async with res.hub.admission.turn():
+                    session = await access.staff_session_for_websocket(websocket)
+        except Overloaded:
+            await websocket.accept()
+            await websocket.close(code=Close.BUSY)  # come back later (the page backs off)
+            return
         await websocket.accept()
         connection = Connection(websocket, res, session)
         if session is not None:
@@ -114,6 +125,15 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await connection.run(stale_cookie)
     except WebSocketDisconnect:
         pass
+    except Overloaded:  # no turn for its database reads (admission.py): come back later
+        with contextlib.suppress(Exception):
+            await websocket.close(code=Close.BUSY)
+    except (PoolTimeout, OperationalError) as error:  # the database is overloaded (or locked)
+        log.warning(
+            "websocket closed: database busy", extra={"error": type(error).__name__, "throttle": "db_busy"}
+        )
+        with contextlib.suppress(Exception):  # already gone: nothing to tell
+            await websocket.close(code=Close.BUSY)
     finally:
         if connection is not None:
             connection.close()
@@ -354,8 +374,13 @@ class Connection:
             await self.websocket.close(code=Close.LOGGED_OUT)
             return None
         principal = None
-        if frame.type == "hello":
-            principal = await access.visitor_for_token(self.res, frame.fields["token"])
+        try:
+            if frame.type == "hello":
+                async with self.hub.admission.turn():  # a storm of hellos takes turns (admission.py)
+                    principal = await access.visitor_for_token(self.res, frame.fields["token"])
+        except Overloaded:
+            await self.websocket.close(code=Close.BUSY)
+            return None
         if principal is None or principal.conversation_id is None:
             await self.error(
                 "unauthorized",
@@ -427,6 +452,8 @@ class Connection:
                 await HANDLERS[frame.type](self, frame)
         except FrameError as error:
             await self.error(error.code, frame.ref, error.detail)
+        except Overloaded:
+            self.end(Close.BUSY)  # no turn for its database reads: come back later
         except PublicError as error:
             message = self.translate(error.message, **error.values)
             extra = {"retry_after": error.retry_after} if isinstance(error, Busy) else {}
@@ -455,16 +482,19 @@ class Connection:
         """Bus events first, in order, then the pump's next step; ends when there is nothing
         left (the next event or `sync` starts it again) or the connection is ending (no new
         work once `_stop_working` waits for the work under way)."""
-        while self.live:
-            item = self.subscription.pop()
-            if item is not None:
-                with self._working():
-                    await self._on_event(*item)
-            elif self.dirty or self.pushed:
-                with self._working():
-                    await self._pump_once()
-            else:
-                break
+        try:
+            while self.live:
+                item = self.subscription.pop()
+                if item is not None:
+                    with self._working():
+                        await self._on_event(*item)
+                elif self.dirty or self.pushed:
+                    with self._working():
+                        await self._pump_once()
+                else:
+                    break
+        except Overloaded:
+            self.end(Close.BUSY)  # no turn for a catch-up read: come back later
         self.worker = None
 
     def _stopped(self, task: asyncio.Task[None]) -> None:
@@ -580,7 +610,10 @@ class Connection:
         return True
 
     async def _read_after(self, conversation_id: uuid.UUID) -> None:
-        """Everything after the cursor from the database (a page), access checked afresh."""
+        """Everything after the cursor from the database (a page), access checked afresh.
+
+        The reads take a turn (admission.py: a storm of catch-ups takes turns); the sends,
+        which a slow client can hold up, do not."""
         after = self.cursors.get(conversation_id)
         if after is None:
             return
@@ -592,10 +625,12 @@ class Connection:
             self.fresh.discard(conversation_id)  # just read by the `sync` that asked for this
         else:
             self._forget_access(conversation_id)
-        if not await self._may_read(conversation_id):
+        async with self.hub.admission.turn():
+            readable = await self._may_read(conversation_id)
+            rows = await conversations.messages_after(self.res, conversation_id, after) if readable else []
+        if not readable:
             self.cursors.pop(conversation_id, None)  # removed: no more messages, typing, receipts
             return
-        rows = await conversations.messages_after(self.res, conversation_id, after)
         for row in rows:
             if self.cursors.get(conversation_id) != after:
                 self.dirty.add(conversation_id)  # a new `sync` moved the cursor meanwhile: read again
@@ -679,10 +714,11 @@ class Connection:
             await self.error("rate_limited", frame.ref, retry_after=max(1, math.ceil(wait)))
             return
         self._forget_access(frame.fields["conversation"])  # asked afresh, once for sync and pump
-        conversation_id = await self._readable(frame)
         staff = self._principal().staff
-        if staff is not None:  # a member who must go reads nothing more (`revoked`)
-            await rekey.require_current(self.res, staff)
+        async with self.hub.admission.turn():  # a storm of syncs takes turns (admission.py)
+            conversation_id = await self._readable(frame)
+            if staff is not None:  # a member who must go reads nothing more (`revoked`)
+                await rekey.require_current(self.res, staff)
         if conversation_id in self.readable:
             self.fresh.add(conversation_id)
         self.subscription.add(events.conversation_channel(conversation_id))
@@ -690,8 +726,12 @@ class Connection:
         self.dirty.add(conversation_id)
         self._kick()
         await self.send({"type": "synced", "conversation": conversation_id.hex, "ref": frame.ref})
+        async with self.hub.admission.turn():
+            receipts = await conversations.receipts(self.res, conversation_id)
+            # Someone must go and nobody has re-keyed yet: this client may be the one to do it.
+            needed = await rekey.needed(self.res, conversation_id)
         # Where the others have got to, so a reloaded page shows delivered/read at once.
-        for other, delivered, read in await conversations.receipts(self.res, conversation_id):
+        for other, delivered, read in receipts:
             await self.send(
                 {
                     "type": "receipt",
@@ -701,8 +741,6 @@ class Connection:
                     "read": read,
                 }
             )
-        # Someone must go and nobody has re-keyed yet: this client may be the one to do it.
-        needed = await rekey.needed(self.res, conversation_id)
         if needed is not None:
             await self.send(
                 {
@@ -920,7 +958,8 @@ class Connection:
         conversation_id = self._principal().conversation_id
         assert conversation_id is not None
         self.subscription.add(events.queue_channel())
-        found = await queue.standing(self.res, conversation_id)
+        async with self.hub.admission.turn():  # every queued visitor asks at once when it moves
+            found = await queue.standing(self.res, conversation_id)
         if found.status != Status.QUEUED:
             self.subscription.remove(events.queue_channel())
         frame = {
