@@ -163,10 +163,14 @@ class Sock:
                     waiter.set_result(frame)
 
 
+STABLE_SECONDS = 10.0  # web/static/js/shared/reconnecting-socket.js STABLE_MS
+
+
 class StormClient:
     """A browser tab that follows conversations and reconnects like web/static/js's
     ReconnectingSocket (exponential back-off with jitter: half to all of 0.5 s x 2^attempt,
-    at most 20 s, the visitor page's timing), then syncs after the last seq it has."""
+    at most 20 s, the visitor page's timing; started again only after a connection that stayed
+    up 10 s), then syncs after the last seq it has."""
 
     def __init__(self, gen: Generator, url: str, token: str, cookie: str, convs: list[Conv]) -> None:
         self.gen = gen
@@ -216,6 +220,8 @@ class StormClient:
                 return
             self.ws = None
             self.paused = False
+            if time.perf_counter() - self.connected_at >= STABLE_SECONDS:
+                attempt = 0  # as the browser: the back-off starts again after a stable connection
             while self.ws is None:
                 base = min(20.0, 0.5 * 2**attempt)
                 attempt += 1
@@ -224,7 +230,6 @@ class StormClient:
                     self.ws = await self._connect()
                 except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError, InvalidStatus):
                     self.ws = None
-            attempt = 0
             self.connected_at = time.perf_counter()
 
     def _frame(self, raw: str | bytes) -> None:

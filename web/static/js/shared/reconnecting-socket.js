@@ -13,6 +13,9 @@ function centreRoot() {
   return document.querySelector('meta[name="trygg-root"]')?.getAttribute("content") || "";
 }
 
+/** How long a connection must have stayed up for the back-off to start again from the beginning. */
+export const STABLE_MS = 10000;
+
 export class ReconnectingSocket {
   /** timing: {firstBackoffMs, maxBackoffMs, heartbeatMs, silenceMs} */
   constructor({ url = socketUrl(), win = window, timing }) {
@@ -23,6 +26,7 @@ export class ReconnectingSocket {
     this.up = false; // authenticated and usable (the subclass decides when)
     this.stopped = true;
     this.attempt = 0;
+    this.upSince = 0;
     this.timer = null;
     this.heartbeat = null;
     this.lastHeard = 0;
@@ -50,10 +54,12 @@ export class ReconnectingSocket {
     if (ws) ws.close(1000);
   }
 
-  /** The connection is open and authenticated: reset the backoff. */
+  /** The connection is open and authenticated.  The back-off starts again from the beginning
+   * only once it has stayed up a while (STABLE_MS): a server that lets a tab in and then asks
+   * it to come back later (4503, a restart storm) sees that tab back off further each time. */
   _ready() {
     this.up = true;
-    this.attempt = 0;
+    this.upSince = Date.now();
   }
 
   // Hooks for subclasses.
@@ -100,6 +106,7 @@ export class ReconnectingSocket {
     const ws = this.ws;
     if (!ws) return;
     const wasUp = this.up;
+    if (wasUp && Date.now() - this.upSince >= STABLE_MS) this.attempt = 0;
     this.ws = null;
     this.up = false;
     try {
