@@ -23,7 +23,7 @@ class Close(IntEnum):
     RATE_LIMITED = 4429  # frames kept coming after `rate_limited` errors
     TOO_MANY_FOR_TOKEN = 4430  # too many sockets for one visitor token or one staff session
     TOO_MANY_FROM_CLIENT = 4431  # too many sockets from one client address
-    BUSY = 4503  # this server process holds as many websockets as it allows
+    BUSY = 4503  # this process holds as many websockets as it allows, or is too busy now (admission.py)
 
 
 # The `reason` of a `session_ended` bus event (server/realtime/events.py) -> the close code of
