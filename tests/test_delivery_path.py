@@ -362,3 +362,41 @@ def test_no_info_line_for_each_websocket() -> None:
 
     assert not QuietWebsockets().filter(record('%s - "WebSocket %s" [accepted]'))
     assert QuietWebsockets().filter(record('%s - "WebSocket %s" 403'))
+
+
+# --- what the writer refuses before its batch's INSERT --------------------------------------------
+
+
+def in_epoch(conversation: Any, epoch: int, words: str) -> bytes:
+    """A text message signed by its real sender but stamped with another epoch (a hostile client)."""
+    real = conversation._epoch
+    conversation._epochs[epoch] = conversation._epochs[real]
+    conversation._epoch = epoch
+    try:
+        return text(conversation, words)
+    finally:
+        conversation._epoch = real
+        del conversation._epochs[epoch]
+
+
+def test_a_message_in_another_epoch_is_refused_and_the_rest_are_stored(
+    client: Client, centre: Centre
+) -> None:
+    """An object continuing the log must carry the epoch of the object before it (every reader
+    refuses it otherwise, WRONG_EPOCH).  One beyond PostgreSQL's integer range used to fail the
+    whole batch's INSERT there, retry every append in it singly and end the sender's connection
+    with a server error; one within the range was stored where no member could read it."""
+    chat = start_visitor(client, BASE_URL, centre)
+    with visitor_socket(client) as raw:
+        visitor = Socket(raw)
+        hello(visitor, chat)
+        for ref, epoch in (("beyond", 2**32 - 1), ("next", 1)):
+            visitor.send(send_frame(chat, in_epoch(chat.conversation, epoch, ref), ref=ref))
+            assert visitor.until("error", ref=ref)["code"] == "bad_message"
+        message = text(chat.conversation, "in the right epoch")
+        visitor.send(send_frame(chat, message, ref="good"))
+        assert visitor.until("ack", ref="good")["seq"] == 1
+        chat.conversation.receive(message)
+        visitor.send(send_frame(chat, text(chat.conversation, "and the next"), ref="next-good"))
+        assert visitor.until("ack", ref="next-good")["seq"] == 2
+    assert stored_count(client, chat.id) == 3

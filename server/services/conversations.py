@@ -240,6 +240,13 @@ _EARLIER_COPY = (
     .where(_MESSAGES.c.conversation_id == bindparam("cid"), _MESSAGES.c.client_id == bindparam("client_id"))
     .scalar_subquery()
 )
+# The epoch of the log's last object: every object continuing the log must carry it (a commit
+# starts its epoch, PROTOCOL.md), as each client checks (WRONG_EPOCH).
+_HEAD_EPOCH = (
+    select(_MESSAGES.c.epoch)
+    .where(_MESSAGES.c.conversation_id == _CONVERSATIONS.c.id, _MESSAGES.c.seq == _CONVERSATIONS.c.last_seq)
+    .scalar_subquery()
+)
 
 
 def _head_and_sender(sender_is: ColumnElement[bool]) -> Select[Any]:
@@ -253,6 +260,7 @@ def _head_and_sender(sender_is: ColumnElement[bool]) -> Select[Any]:
             _MEMBERS.c.role,
             _MEMBERS.c.sig_public,
             _EARLIER_COPY.label("earlier_seq"),
+            _HEAD_EPOCH.label("head_epoch"),
         )
         .select_from(_CONVERSATIONS.outerjoin(_MEMBERS, members))
         .where(_CONVERSATIONS.c.id == bindparam("cid"))
@@ -307,6 +315,8 @@ def _append_in(
         _check_history_roles(head.role, recipient)
     last_seq, last_hash = batch.head(conversation_id) or (head.last_seq, head.last_hash)
     seq = _check_head(_HeadRow(conversation_id, last_seq, last_hash), routing)
+    if routing.epoch != head.head_epoch:  # no reader could take it (nor PostgreSQL, beyond 2**31)
+        raise PublicError(400, BAD_MESSAGE, code="bad_message")
     now = utcnow()
     batch.add({**_entry_values(conversation_id, routing, message, client_id), "created_at": now})
     return Written(conversation_id, seq, message_hash=routing.message_hash, body=message, created_at=now)
