@@ -346,6 +346,39 @@ def test_acknowledged_appends_survive_a_crash_amid_group_commits(live: LiveServe
             assert not [f for f in socket.pending if f.get("type") == "message" and f["seq"] > 1]
 
 
+def test_a_tab_closed_while_its_send_waits_ends_without_a_server_error(live: LiveServer) -> None:
+    """The tab is closed while its message waits for the writer: once stored, the message to
+    that tab fails (the socket is gone), and the ack or refusal after it must end the connection
+    quietly.  It raised starlette's WebSocketDisconnected ('Cannot call "send" once a close
+    message has been sent'), logged as an exception in the ASGI application for every such tab."""
+    with ExitStack() as stack:
+        http = stack.enter_context(httpx2.Client(base_url=live.url))
+        centre = build_centre(
+            http, live.url, lambda: live.create_admin("admin", PASSWORD), {"anna": "counsellor"}
+        )
+        chats = [start_visitor(http, live.url, centre) for _ in range(2)]
+        tabs = []
+        for chat in chats:
+            for ref in ("first", "second"):  # two tabs send seq 1: one is stored, one refused
+                tab = live_socket(stack, live.url)
+                tab.send({"type": "hello", "token": chat.token})
+                tab.send({"type": "sync", "conversation": chat.id.hex, "after": -1, "ref": "y"})
+                tab.until("synced", ref="y")
+                tabs.append((tab, send_frame(chat, text(chat.conversation, ref), ref=ref)))
+        with write_lock(str(live.data_dir / "trygg.sqlite3")):
+            for tab, frame in tabs:
+                tab.send(frame)
+            for tab, _ in tabs:
+                tab.raw.connection.close()  # returns once the server has the close
+        for chat in chats:
+            check = live_socket(stack, live.url)
+            check.send({"type": "hello", "token": chat.token})
+            check.send({"type": "sync", "conversation": chat.id.hex, "after": 0, "ref": "y"})
+            assert [m["seq"] for m in check.messages(chat.id, 1)] == [1]
+    live.stop()  # every connection has ended and logged what it had to
+    assert "Exception in ASGI application" not in live.log()
+
+
 def test_no_info_line_for_each_websocket() -> None:
     """uvicorn's `[accepted]` line per websocket is left out; its refusals are not."""
 

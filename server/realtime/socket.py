@@ -324,7 +324,10 @@ class Connection:
             return
         async with self.send_lock:
             if self.closing is None:
-                await self.websocket.send_json(frame)
+                # Gone already (an earlier send found the client away, or the close was sent):
+                # nothing to tell; the reader ends the connection.
+                with contextlib.suppress(WebSocketDisconnected):
+                    await self.websocket.send_json(frame)
 
     async def error(self, code: str, ref: str | None, message: str = "", **extra: Any) -> None:
         frame: dict[str, Any] = {"type": "error", "code": code, "message": message or code}
