@@ -5,7 +5,9 @@ database).  No timings: each test waits on conditions."""
 from __future__ import annotations
 
 import logging
+import socket as tcp
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
@@ -17,10 +19,12 @@ import pytest
 from sqlalchemy.engine import make_url
 from websockets.exceptions import ConnectionClosed
 
+from server.app import create_app
 from server.logs import QuietWebsockets
 from server.realtime import events
+from server.services import writer as writer_module
 from server.services.writer import Writer, Written
-from server.settings import Settings
+from server.settings import Settings, load_settings
 from tests.chat_helpers import (
     PASSWORD,
     Centre,
@@ -41,8 +45,9 @@ from tests.chat_helpers import (
     unb64,
     visitor_socket,
 )
-from tests.conftest import BASE_URL, Client
+from tests.conftest import BASE_URL, Client, app_env
 from tests.live_server import LiveServer
+from tests.services import need_redis
 
 
 @pytest.fixture
@@ -377,6 +382,95 @@ def test_a_tab_closed_while_its_send_waits_ends_without_a_server_error(live: Liv
             assert [m["seq"] for m in check.messages(chat.id, 1)] == [1]
     live.stop()  # every connection has ended and logged what it had to
     assert "Exception in ASGI application" not in live.log()
+
+
+# --- a bus that stops answering ---------------------------------------------------------------------
+
+
+class StallingProxy:
+    """A TCP proxy in front of Redis that can stop passing bytes on (a network partition, a
+    Redis that hangs): what is sent waits, nothing is refused."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.listener = tcp.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[tcp.socket] = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = tcp.create_connection(self.upstream)
+            self.sockets += [client, server]
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self._pass, args=(source, target), daemon=True).start()
+
+    def _pass(self, source: tcp.socket, target: tcp.socket) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+                if not data:
+                    return
+                self.flowing.wait()
+                target.sendall(data)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.flowing.set()
+        for sock in self.sockets:
+            sock.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # Redis is for scale-out
+def test_a_stalled_bus_does_not_hold_acks_or_the_writer(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer publishes a batch's events, one by one, before it acknowledges the batch: when
+    Redis stopped answering, each event waited for redis-py's socket timeout (5 s, then a retry),
+    so a batch of n stored messages went unacknowledged for n times that and every later append
+    in the process waited behind it (then `busy`).  Now a batch's events get PUBLISH_SECONDS in
+    all; the stored messages are acknowledged and the writer goes on."""
+    monkeypatch.setattr(writer_module, "PUBLISH_SECONDS", 0.5)
+    redis = make_url(need_redis())
+    proxy = StallingProxy((redis.host or "127.0.0.1", redis.port or 6379))
+    url = str(redis.set(host="127.0.0.1", port=proxy.port))
+    env = app_env(tmp_path / "data", database_url, TRYGG_REDIS_URL=url)
+    try:
+        with Client(create_app(load_settings(env)), base_url=BASE_URL) as client:
+            centre = build_centre(
+                client, BASE_URL, lambda: client.make_staff("admin"), {"anna": "counsellor"}
+            )
+            chat = start_visitor(client, BASE_URL, centre)
+            with visitor_socket(client) as raw:
+                visitor = Socket(raw)
+                hello(visitor, chat)
+                proxy.flowing.clear()
+                acked: list[int] = []
+
+                def send_two() -> None:
+                    for n in (1, 2):
+                        message = text(chat.conversation, f"while the bus is stalled {n}")
+                        visitor.send(send_frame(chat, message, ref=f"s{n}"))
+                        acked.append(visitor.until("ack", ref=f"s{n}")["seq"])
+                        chat.conversation.receive(message)
+
+                sender = threading.Thread(target=send_two, daemon=True)
+                sender.start()
+                sender.join(timeout=4)  # redis-py gives up on a command after 5 s (and retries)
+                while_stalled = list(acked)
+                proxy.flowing.set()
+                sender.join(timeout=20)
+                assert while_stalled == [1, 2]
+                assert stored_count(client, chat.id) == 3
+    finally:
+        proxy.close()
 
 
 def test_no_info_line_for_each_websocket() -> None:
