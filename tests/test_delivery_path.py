@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from websockets.exceptions import ConnectionClosed
 
+from server import db as db_module
 from server.app import create_app
 from server.logs import QuietWebsockets
 from server.realtime import events
@@ -217,6 +218,37 @@ def test_one_batch_chains_a_conversations_appends_and_knows_its_own_client_ids(
             "first",
             "second",
         ]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's file lock holds the writer
+def test_a_write_lock_not_had_in_time_tells_every_sender_busy_at_once(
+    client: Client, centre: Centre, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the batch's transaction cannot get the write lock in time (another program holds it),
+    that is not one job's fault: retried singly, each append waited as long again (256 x 30 s for
+    a full batch) and then failed with the database's error, a server error on the sender's
+    socket.  Every sender is told `busy` instead, and sends again once the lock is free."""
+    path = sqlite_file(database_url)
+    writer = client.res.writer
+    monkeypatch.setattr(writer, "_limit", 10)
+    monkeypatch.setattr(db_module, "LOCK_WAIT_SECONDS", 0.5)
+    assert writer._sync_engine is not None
+    writer._sync_engine.dispose()  # its connection is made again, with the shorter wait
+    chats, frames = three_chats(client, centre)
+    with ExitStack() as stack:
+        sockets = visitors_connected(stack, client, chats)
+        with write_lock(path):
+            for socket, frame in zip(sockets, frames, strict=True):
+                socket.send(frame)
+            for n, socket in enumerate(sockets):
+                busy = socket.until("error", ref=f"s{n}")
+                assert (busy["code"], busy["retry_after"]) == ("busy", 1)
+            assert not any(committed(path, frame["client_id"]) for frame in frames)
+        for n, (socket, frame) in enumerate(zip(sockets, frames, strict=True)):
+            socket.send(frame)  # as the page does after retry_after
+            assert socket.until("ack", ref=f"s{n}")["seq"] == 1
+    for chat in chats:
+        assert stored_count(client, chat.id) == 2
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's file lock

@@ -21,7 +21,8 @@ A job does every check and then records its writes in the batch (`Batch`); they 
 the end, all message rows in one INSERT and each conversation's new head in one UPDATE, so a
 refused append (`PublicError`) leaves the rest of its batch intact.  Any other error rolls the
 batch back, and each job is then tried alone in its own transaction: a batch never fails a job
-that would have succeeded alone.
+that would have succeeded alone.  Unless the database itself failed (`OperationalError`: the
+write lock not had in time, the connection lost): then every sender is told `busy` and sends again.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.errors import PublicError
@@ -202,6 +204,9 @@ class Writer:
     async def _commit(self, batch: list[_Job]) -> None:
         try:
             outcomes = await self._transaction(batch)
+        except OperationalError as error:  # the database's state, not a job: locked too long, gone
+            log.warning("group commit failed; the senders send again", extra={"error": type(error).__name__})
+            outcomes = [Busy() for _ in batch]  # (tried singly, each would wait as long again)
         except Exception as error:  # not one job's refusal: try each alone
             log.warning("group commit failed; retrying singly", extra={"error": type(error).__name__})
             outcomes = []
