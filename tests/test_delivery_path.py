@@ -4,6 +4,7 @@ database).  No timings: each test waits on conditions."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket as tcp
 import sqlite3
@@ -18,6 +19,7 @@ import httpx2
 import pytest
 from sqlalchemy.engine import make_url
 from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from server import db as db_module
 from server.app import create_app
@@ -503,6 +505,41 @@ def test_a_stalled_bus_does_not_hold_acks_or_the_writer(
                 assert stored_count(client, chat.id) == 3
     finally:
         proxy.close()
+
+
+def test_a_catch_up_stops_once_the_connection_is_lost(tmp_path: Path) -> None:
+    """A catch-up sends a page of messages without yielding to the event loop (while the socket's
+    buffers take them); a connection reset meanwhile was only noticed after the page, so the rest
+    of it went to a dead socket, each frame logging asyncio's 'socket.send() raised exception.'
+    (a page's worth of warnings for each tab closed amid its catch-up)."""
+    frames = {"TRYGG_WEBSOCKET_FRAMES_PER_10S": "1000", "TRYGG_WEBSOCKET_FRAMES_PER_10S_PER_TOKEN": "1000"}
+    live = LiveServer(tmp_path / "data", **frames).start()
+    with ExitStack() as stack:
+        stack.callback(live.stop)
+        http = stack.enter_context(httpx2.Client(base_url=live.url))
+        centre = build_centre(
+            http, live.url, lambda: live.create_admin("admin", PASSWORD), {"anna": "counsellor"}
+        )
+        chat = start_visitor(http, live.url, centre)
+        visitor = live_socket(stack, live.url)
+        visitor.send({"type": "hello", "token": chat.token})
+        visitor.until("welcome")
+        for n in range(150):
+            message = text(chat.conversation, f"message {n} " + "x" * 3000)
+            visitor.send(send_frame(chat, message, ref=f"m{n}"))
+            visitor.until("ack", ref=f"m{n}")
+            chat.conversation.receive(message)
+        for _ in range(20):  # (most are refused `rate_limited` by the token's catch-up allowance)
+            gone = connect(f"{live.url.replace('http', 'ws', 1)}/ws", origin=live.url, legacy=True)
+            gone.send(json.dumps({"type": "hello", "token": chat.token}))
+            gone.send(json.dumps({"type": "sync", "conversation": chat.id.hex, "after": -1}))
+            gone.send(json.dumps({"type": "receipt", "conversation": chat.id.hex, "delivered": 5, "read": 3}))
+            gone.recv(timeout=20)
+            gone.recv(timeout=20)
+            gone.socket.close()  # gone amid the catch-up, frames unread: the connection is reset
+        visitor.send({"type": "ping", "ref": "after"})
+        visitor.until("pong", ref="after")
+    assert "socket.send() raised exception" not in live.log()
 
 
 def test_no_info_line_for_each_websocket() -> None:

@@ -649,6 +649,9 @@ class Connection:
         await self.send(frame)
         if self.cursors.get(conversation_id) == before:  # else a `sync` moved it meanwhile: it wins
             self.cursors[conversation_id] = seq
+        # A page goes out without waiting while the socket's buffers take it: let the event loop
+        # see a connection lost meanwhile, so the next send ends the catch-up (WebSocketDisconnect).
+        await asyncio.sleep(0)
 
     # --- frames from the client (one handler per type in frames.SCHEMAS) -------------------
 
