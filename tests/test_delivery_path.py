@@ -325,6 +325,25 @@ def appended_event(seq: int, message: bytes) -> dict[str, Any]:
     return {"kind": "changed", "seq": seq, "hash": "00", "message": b64(message), "at": None}
 
 
+def test_a_commit_in_another_epoch_is_refused(client: Client, centre: Centre) -> None:
+    """A commit must start the epoch after the log's last object's.  A claim stamped beyond
+    PostgreSQL's integer range failed its INSERT there (a server error on the counsellor's
+    socket); one within range was stored, and every reader refused it (WRONG_EPOCH), which
+    stopped the conversation for them all."""
+    chat = start_visitor(client, BASE_URL, centre)
+    with staff_socket(client, centre, "anna") as raw:
+        anna = Socket(raw)
+        for ref, epoch in (("beyond", 2**32 - 2), ("later", 4)):
+            view = staff_view(centre, "anna", chat.genesis)
+            view._epochs[epoch] = view._epochs[view._epoch]
+            view._epoch = epoch  # the claim says epoch + 1
+            anna.send(claim_frame(view, chat, ref=ref))
+            assert anna.until("error", ref=ref)["code"] == "bad_message"
+        anna.send(claim_frame(staff_view(centre, "anna", chat.genesis), chat, ref="good"))
+        assert anna.until("ack", ref="good")["seq"] == 1
+    assert stored_count(client, chat.id) == 2
+
+
 # --- acknowledged means committed, across a crash -------------------------------------------------
 
 
