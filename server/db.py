@@ -35,6 +35,7 @@ from server.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_DIR = PROJECT_ROOT / "alembic"
+LOCK_WAIT_SECONDS = 30.0  # how long a SQLite connection waits for the write lock before giving up
 
 
 def create_engine(database_url: str, immediate: bool = True) -> AsyncEngine:
@@ -71,7 +72,9 @@ class _SqliteConnection(aiosqlite.Connection):
 
 async def _connect_sqlite(database: str) -> aiosqlite.Connection:
     """What `aiosqlite.connect` does, with the repaired connection class."""
-    connection = _SqliteConnection(lambda: sqlite3.connect(database, timeout=30), iter_chunk_size=64)
+    connection = _SqliteConnection(
+        lambda: sqlite3.connect(database, timeout=LOCK_WAIT_SECONDS), iter_chunk_size=64
+    )
     connection._thread.daemon = True  # as SQLAlchemy does: a stuck query never holds the exit
     return await connection
 
@@ -85,7 +88,7 @@ def create_writer_engine(database_url: str) -> Engine | None:
         return None
     engine = create_sync_engine(
         url.set(drivername="sqlite"),
-        connect_args={"timeout": 30, "check_same_thread": False},
+        connect_args={"timeout": LOCK_WAIT_SECONDS, "check_same_thread": False},
         poolclass=StaticPool,  # one connection, used only by the writer's one thread
     )
     _configure_sqlite(engine, immediate=True)
@@ -101,7 +104,7 @@ def _configure_sqlite(engine: Engine, immediate: bool) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA secure_delete=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_SECONDS * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -4,8 +4,11 @@ database).  No timings: each test waits on conditions."""
 
 from __future__ import annotations
 
+import json
 import logging
+import socket as tcp
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
@@ -16,11 +19,15 @@ import httpx2
 import pytest
 from sqlalchemy.engine import make_url
 from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
+from server import db as db_module
+from server.app import create_app
 from server.logs import QuietWebsockets
 from server.realtime import events
+from server.services import writer as writer_module
 from server.services.writer import Writer, Written
-from server.settings import Settings
+from server.settings import Settings, load_settings
 from tests.chat_helpers import (
     PASSWORD,
     Centre,
@@ -41,8 +48,9 @@ from tests.chat_helpers import (
     unb64,
     visitor_socket,
 )
-from tests.conftest import BASE_URL, Client
+from tests.conftest import BASE_URL, Client, app_env
 from tests.live_server import LiveServer
+from tests.services import need_redis
 
 
 @pytest.fixture
@@ -214,6 +222,37 @@ def test_one_batch_chains_a_conversations_appends_and_knows_its_own_client_ids(
         ]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's file lock holds the writer
+def test_a_write_lock_not_had_in_time_tells_every_sender_busy_at_once(
+    client: Client, centre: Centre, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the batch's transaction cannot get the write lock in time (another program holds it),
+    that is not one job's fault: retried singly, each append waited as long again (256 x 30 s for
+    a full batch) and then failed with the database's error, a server error on the sender's
+    socket.  Every sender is told `busy` instead, and sends again once the lock is free."""
+    path = sqlite_file(database_url)
+    writer = client.res.writer
+    monkeypatch.setattr(writer, "_limit", 10)
+    monkeypatch.setattr(db_module, "LOCK_WAIT_SECONDS", 0.5)
+    assert writer._sync_engine is not None
+    writer._sync_engine.dispose()  # its connection is made again, with the shorter wait
+    chats, frames = three_chats(client, centre)
+    with ExitStack() as stack:
+        sockets = visitors_connected(stack, client, chats)
+        with write_lock(path):
+            for socket, frame in zip(sockets, frames, strict=True):
+                socket.send(frame)
+            for n, socket in enumerate(sockets):
+                busy = socket.until("error", ref=f"s{n}")
+                assert (busy["code"], busy["retry_after"]) == ("busy", 1)
+            assert not any(committed(path, frame["client_id"]) for frame in frames)
+        for n, (socket, frame) in enumerate(zip(sockets, frames, strict=True)):
+            socket.send(frame)  # as the page does after retry_after
+            assert socket.until("ack", ref=f"s{n}")["seq"] == 1
+    for chat in chats:
+        assert stored_count(client, chat.id) == 2
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's file lock
 def test_connecting_and_catching_up_never_wait_for_the_write_lock(
     client: Client, centre: Centre, database_url: str
@@ -286,6 +325,25 @@ def appended_event(seq: int, message: bytes) -> dict[str, Any]:
     return {"kind": "changed", "seq": seq, "hash": "00", "message": b64(message), "at": None}
 
 
+def test_a_commit_in_another_epoch_is_refused(client: Client, centre: Centre) -> None:
+    """A commit must start the epoch after the log's last object's.  A claim stamped beyond
+    PostgreSQL's integer range failed its INSERT there (a server error on the counsellor's
+    socket); one within range was stored, and every reader refused it (WRONG_EPOCH), which
+    stopped the conversation for them all."""
+    chat = start_visitor(client, BASE_URL, centre)
+    with staff_socket(client, centre, "anna") as raw:
+        anna = Socket(raw)
+        for ref, epoch in (("beyond", 2**32 - 2), ("later", 4)):
+            view = staff_view(centre, "anna", chat.genesis)
+            view._epochs[epoch] = view._epochs[view._epoch]
+            view._epoch = epoch  # the claim says epoch + 1
+            anna.send(claim_frame(view, chat, ref=ref))
+            assert anna.until("error", ref=ref)["code"] == "bad_message"
+        anna.send(claim_frame(staff_view(centre, "anna", chat.genesis), chat, ref="good"))
+        assert anna.until("ack", ref="good")["seq"] == 1
+    assert stored_count(client, chat.id) == 2
+
+
 # --- acknowledged means committed, across a crash -------------------------------------------------
 
 
@@ -346,6 +404,163 @@ def test_acknowledged_appends_survive_a_crash_amid_group_commits(live: LiveServe
             assert not [f for f in socket.pending if f.get("type") == "message" and f["seq"] > 1]
 
 
+def test_a_tab_closed_while_its_send_waits_ends_without_a_server_error(live: LiveServer) -> None:
+    """The tab is closed while its message waits for the writer: once stored, the message to
+    that tab fails (the socket is gone), and the ack or refusal after it must end the connection
+    quietly.  It raised starlette's WebSocketDisconnected ('Cannot call "send" once a close
+    message has been sent'), logged as an exception in the ASGI application for every such tab."""
+    with ExitStack() as stack:
+        http = stack.enter_context(httpx2.Client(base_url=live.url))
+        centre = build_centre(
+            http, live.url, lambda: live.create_admin("admin", PASSWORD), {"anna": "counsellor"}
+        )
+        chats = [start_visitor(http, live.url, centre) for _ in range(2)]
+        tabs = []
+        for chat in chats:
+            for ref in ("first", "second"):  # two tabs send seq 1: one is stored, one refused
+                tab = live_socket(stack, live.url)
+                tab.send({"type": "hello", "token": chat.token})
+                tab.send({"type": "sync", "conversation": chat.id.hex, "after": -1, "ref": "y"})
+                tab.until("synced", ref="y")
+                tabs.append((tab, send_frame(chat, text(chat.conversation, ref), ref=ref)))
+        with write_lock(str(live.data_dir / "trygg.sqlite3")):
+            for tab, frame in tabs:
+                tab.send(frame)
+            for tab, _ in tabs:
+                tab.raw.connection.close()  # returns once the server has the close
+        for chat in chats:
+            check = live_socket(stack, live.url)
+            check.send({"type": "hello", "token": chat.token})
+            check.send({"type": "sync", "conversation": chat.id.hex, "after": 0, "ref": "y"})
+            assert [m["seq"] for m in check.messages(chat.id, 1)] == [1]
+    live.stop()  # every connection has ended and logged what it had to
+    assert "Exception in ASGI application" not in live.log()
+
+
+# --- a bus that stops answering ---------------------------------------------------------------------
+
+
+class StallingProxy:
+    """A TCP proxy in front of Redis that can stop passing bytes on (a network partition, a
+    Redis that hangs): what is sent waits, nothing is refused."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.listener = tcp.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[tcp.socket] = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = tcp.create_connection(self.upstream)
+            self.sockets += [client, server]
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self._pass, args=(source, target), daemon=True).start()
+
+    def _pass(self, source: tcp.socket, target: tcp.socket) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+                if not data:
+                    return
+                self.flowing.wait()
+                target.sendall(data)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.flowing.set()
+        for sock in self.sockets:
+            sock.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # Redis is for scale-out
+def test_a_stalled_bus_does_not_hold_acks_or_the_writer(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer publishes a batch's events, one by one, before it acknowledges the batch: when
+    Redis stopped answering, each event waited for redis-py's socket timeout (5 s, then a retry),
+    so a batch of n stored messages went unacknowledged for n times that and every later append
+    in the process waited behind it (then `busy`).  Now a batch's events get PUBLISH_SECONDS in
+    all; the stored messages are acknowledged and the writer goes on."""
+    monkeypatch.setattr(writer_module, "PUBLISH_SECONDS", 0.5)
+    redis = make_url(need_redis())
+    proxy = StallingProxy((redis.host or "127.0.0.1", redis.port or 6379))
+    url = str(redis.set(host="127.0.0.1", port=proxy.port))
+    env = app_env(tmp_path / "data", database_url, TRYGG_REDIS_URL=url)
+    try:
+        with Client(create_app(load_settings(env)), base_url=BASE_URL) as client:
+            centre = build_centre(
+                client, BASE_URL, lambda: client.make_staff("admin"), {"anna": "counsellor"}
+            )
+            chat = start_visitor(client, BASE_URL, centre)
+            with visitor_socket(client) as raw:
+                visitor = Socket(raw)
+                hello(visitor, chat)
+                proxy.flowing.clear()
+                acked: list[int] = []
+
+                def send_two() -> None:
+                    for n in (1, 2):
+                        message = text(chat.conversation, f"while the bus is stalled {n}")
+                        visitor.send(send_frame(chat, message, ref=f"s{n}"))
+                        acked.append(visitor.until("ack", ref=f"s{n}")["seq"])
+                        chat.conversation.receive(message)
+
+                sender = threading.Thread(target=send_two, daemon=True)
+                sender.start()
+                sender.join(timeout=4)  # redis-py gives up on a command after 5 s (and retries)
+                while_stalled = list(acked)
+                proxy.flowing.set()
+                sender.join(timeout=20)
+                assert while_stalled == [1, 2]
+                assert stored_count(client, chat.id) == 3
+    finally:
+        proxy.close()
+
+
+def test_a_catch_up_stops_once_the_connection_is_lost(tmp_path: Path) -> None:
+    """A catch-up sends a page of messages without yielding to the event loop (while the socket's
+    buffers take them); a connection reset meanwhile was only noticed after the page, so the rest
+    of it went to a dead socket, each frame logging asyncio's 'socket.send() raised exception.'
+    (a page's worth of warnings for each tab closed amid its catch-up)."""
+    frames = {"TRYGG_WEBSOCKET_FRAMES_PER_10S": "1000", "TRYGG_WEBSOCKET_FRAMES_PER_10S_PER_TOKEN": "1000"}
+    live = LiveServer(tmp_path / "data", **frames).start()
+    with ExitStack() as stack:
+        stack.callback(live.stop)
+        http = stack.enter_context(httpx2.Client(base_url=live.url))
+        centre = build_centre(
+            http, live.url, lambda: live.create_admin("admin", PASSWORD), {"anna": "counsellor"}
+        )
+        chat = start_visitor(http, live.url, centre)
+        visitor = live_socket(stack, live.url)
+        visitor.send({"type": "hello", "token": chat.token})
+        visitor.until("welcome")
+        for n in range(150):
+            message = text(chat.conversation, f"message {n} " + "x" * 3000)
+            visitor.send(send_frame(chat, message, ref=f"m{n}"))
+            visitor.until("ack", ref=f"m{n}")
+            chat.conversation.receive(message)
+        for _ in range(20):  # (most are refused `rate_limited` by the token's catch-up allowance)
+            gone = connect(f"{live.url.replace('http', 'ws', 1)}/ws", origin=live.url, legacy=True)
+            gone.send(json.dumps({"type": "hello", "token": chat.token}))
+            gone.send(json.dumps({"type": "sync", "conversation": chat.id.hex, "after": -1}))
+            gone.send(json.dumps({"type": "receipt", "conversation": chat.id.hex, "delivered": 5, "read": 3}))
+            gone.recv(timeout=20)
+            gone.recv(timeout=20)
+            gone.socket.close()  # gone amid the catch-up, frames unread: the connection is reset
+        visitor.send({"type": "ping", "ref": "after"})
+        visitor.until("pong", ref="after")
+    assert "socket.send() raised exception" not in live.log()
+
+
 def test_no_info_line_for_each_websocket() -> None:
     """uvicorn's `[accepted]` line per websocket is left out; its refusals are not."""
 
@@ -362,3 +577,41 @@ def test_no_info_line_for_each_websocket() -> None:
 
     assert not QuietWebsockets().filter(record('%s - "WebSocket %s" [accepted]'))
     assert QuietWebsockets().filter(record('%s - "WebSocket %s" 403'))
+
+
+# --- what the writer refuses before its batch's INSERT --------------------------------------------
+
+
+def in_epoch(conversation: Any, epoch: int, words: str) -> bytes:
+    """A text message signed by its real sender but stamped with another epoch (a hostile client)."""
+    real = conversation._epoch
+    conversation._epochs[epoch] = conversation._epochs[real]
+    conversation._epoch = epoch
+    try:
+        return text(conversation, words)
+    finally:
+        conversation._epoch = real
+        del conversation._epochs[epoch]
+
+
+def test_a_message_in_another_epoch_is_refused_and_the_rest_are_stored(
+    client: Client, centre: Centre
+) -> None:
+    """An object continuing the log must carry the epoch of the object before it (every reader
+    refuses it otherwise, WRONG_EPOCH).  One beyond PostgreSQL's integer range used to fail the
+    whole batch's INSERT there, retry every append in it singly and end the sender's connection
+    with a server error; one within the range was stored where no member could read it."""
+    chat = start_visitor(client, BASE_URL, centre)
+    with visitor_socket(client) as raw:
+        visitor = Socket(raw)
+        hello(visitor, chat)
+        for ref, epoch in (("beyond", 2**32 - 1), ("next", 1)):
+            visitor.send(send_frame(chat, in_epoch(chat.conversation, epoch, ref), ref=ref))
+            assert visitor.until("error", ref=ref)["code"] == "bad_message"
+        message = text(chat.conversation, "in the right epoch")
+        visitor.send(send_frame(chat, message, ref="good"))
+        assert visitor.until("ack", ref="good")["seq"] == 1
+        chat.conversation.receive(message)
+        visitor.send(send_frame(chat, text(chat.conversation, "and the next"), ref="next-good"))
+        assert visitor.until("ack", ref="next-good")["seq"] == 2
+    assert stored_count(client, chat.id) == 3

@@ -344,7 +344,10 @@ class Connection:
             return
         async with self.send_lock:
             if self.closing is None:
-                await self.websocket.send_json(frame)
+                # Gone already (an earlier send found the client away, or the close was sent):
+                # nothing to tell; the reader ends the connection.
+                with contextlib.suppress(WebSocketDisconnected):
+                    await self.websocket.send_json(frame)
 
     async def error(self, code: str, ref: str | None, message: str = "", **extra: Any) -> None:
         frame: dict[str, Any] = {"type": "error", "code": code, "message": message or code}
@@ -681,6 +684,9 @@ class Connection:
         await self.send(frame)
         if self.cursors.get(conversation_id) == before:  # else a `sync` moved it meanwhile: it wins
             self.cursors[conversation_id] = seq
+        # A page goes out without waiting while the socket's buffers take it: let the event loop
+        # see a connection lost meanwhile, so the next send ends the catch-up (WebSocketDisconnect).
+        await asyncio.sleep(0)
 
     # --- frames from the client (one handler per type in frames.SCHEMAS) -------------------
 

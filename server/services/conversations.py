@@ -240,6 +240,13 @@ _EARLIER_COPY = (
     .where(_MESSAGES.c.conversation_id == bindparam("cid"), _MESSAGES.c.client_id == bindparam("client_id"))
     .scalar_subquery()
 )
+# The epoch of the log's last object: every object continuing the log must carry it (a commit
+# starts its epoch, PROTOCOL.md), as each client checks (WRONG_EPOCH).
+_HEAD_EPOCH = (
+    select(_MESSAGES.c.epoch)
+    .where(_MESSAGES.c.conversation_id == _CONVERSATIONS.c.id, _MESSAGES.c.seq == _CONVERSATIONS.c.last_seq)
+    .scalar_subquery()
+)
 
 
 def _head_and_sender(sender_is: ColumnElement[bool]) -> Select[Any]:
@@ -253,6 +260,7 @@ def _head_and_sender(sender_is: ColumnElement[bool]) -> Select[Any]:
             _MEMBERS.c.role,
             _MEMBERS.c.sig_public,
             _EARLIER_COPY.label("earlier_seq"),
+            _HEAD_EPOCH.label("head_epoch"),
         )
         .select_from(_CONVERSATIONS.outerjoin(_MEMBERS, members))
         .where(_CONVERSATIONS.c.id == bindparam("cid"))
@@ -307,6 +315,8 @@ def _append_in(
         _check_history_roles(head.role, recipient)
     last_seq, last_hash = batch.head(conversation_id) or (head.last_seq, head.last_hash)
     seq = _check_head(_HeadRow(conversation_id, last_seq, last_hash), routing)
+    if routing.epoch != head.head_epoch:  # no reader could take it (nor PostgreSQL, beyond 2**31)
+        raise PublicError(400, BAD_MESSAGE, code="bad_message")
     now = utcnow()
     batch.add({**_entry_values(conversation_id, routing, message, client_id), "created_at": now})
     return Written(conversation_id, seq, message_hash=routing.message_hash, body=message, created_at=now)
@@ -329,7 +339,7 @@ async def claim(
         await _checked(db, Principal(staff=staff), conversation_id, routing, commit)
         _expect_commit(routing, {staff.id})
         await rekey.check_commit(db, commit, routing)
-        seq = _store(db, conversation, routing, commit, client_id)
+        seq = await _store(db, conversation, routing, commit, client_id)
         await db.execute(
             delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
         )
@@ -379,7 +389,7 @@ async def transfer(
         _expect_commit(routing, {staff.id, to}, may_keep=interpreters)
         staff_ids = await _staff_members(db, routing)
         await rekey.check_commit(db, commit, routing)
-        seq = _store(db, conversation, routing, commit, client_id)
+        seq = await _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
         conversation.counsellor_id = to
         conversation.move_to_id = None  # an offer of a move was the previous counsellor's
@@ -431,7 +441,7 @@ async def recommit(
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
         if not queued and (conversation.counsellor_id is None or conversation.counsellor_id not in staff_ids):
             raise PublicError(409, NOT_ALLOWED, code="not_allowed")
-        seq = _store(db, conversation, routing, commit, client_id)
+        seq = await _store(db, conversation, routing, commit, client_id)
         await _replace_members(db, conversation_id, routing, staff_ids)
         if queued and conversation.status == Status.ACTIVE:  # back in the queue, for anyone to claim
             conversation.status = Status.QUEUED.value
@@ -460,7 +470,7 @@ async def release(
         if routing.type != ObjectType.COMMIT or not staff_ids or _lists_interpreters(routing):
             raise PublicError(400, BAD_MESSAGE, code="bad_message")
         await rekey.check_commit(db, commit, routing)
-        seq = _store(db, conversation, routing, commit, client_id)
+        seq = await _store(db, conversation, routing, commit, client_id)
         await db.execute(
             delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
         )
@@ -599,11 +609,20 @@ async def _open_for_write(
     return conversation, (Stored(conversation_id, seq, duplicate=True) if seq is not None else None)
 
 
-def _store(
+async def _store(
     db: AsyncSession, conversation: Conversation, routing: Routing, body: bytes, client_id: str
 ) -> int:
-    """Append an object that continues the log exactly; returns its sequence number."""
+    """Append a commit that continues the log exactly (and starts the next epoch); returns its
+    sequence number."""
     seq = _check_head(conversation, routing)
+    head_epoch = await db.scalar(
+        select(ConversationMessage.epoch).where(
+            ConversationMessage.conversation_id == conversation.id,
+            ConversationMessage.seq == conversation.last_seq,
+        )
+    )
+    if head_epoch is None or routing.epoch != head_epoch + 1:  # no reader could take it
+        raise PublicError(400, BAD_MESSAGE, code="bad_message")
     db.add(_entry(conversation.id, routing, body, client_id))
     _advance(conversation, routing)
     rekey.cleared_by(conversation, routing)

@@ -122,7 +122,7 @@ async def move(
             await rekey.check_commit(db, commit, routing)
         finally:
             CURRENT_CENTRE.reset(scope)
-        seq = _store(db, conversation, routing, commit, client_id)
+        seq = await _store(db, conversation, routing, commit, client_id)
         await db.execute(
             delete(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
         )

@@ -14,13 +14,15 @@ statements (~65 hops to aiosqlite's threads, one fdatasync each).  Now:
   batches cannot deadlock.
 - Each append is acknowledged (its future resolved) only after that commit, and the bus
   event published after it carries what was stored (seq, hash, body), so the conversation's
-  followers do not read it again (server/realtime/socket.py).
+  followers do not read it again (server/realtime/socket.py).  A batch's events get
+  PUBLISH_SECONDS in all: a bus (Redis) that stops answering does not hold the acks or the writer.
 
 A job does every check and then records its writes in the batch (`Batch`); they are made at
 the end, all message rows in one INSERT and each conversation's new head in one UPDATE, so a
 refused append (`PublicError`) leaves the rest of its batch intact.  Any other error rolls the
 batch back, and each job is then tried alone in its own transaction: a batch never fails a job
-that would have succeeded alone.
+that would have succeeded alone.  Unless the database itself failed (`OperationalError`: the
+write lock not had in time, the connection lost): then every sender is told `busy` and sends again.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.errors import PublicError
@@ -48,6 +51,7 @@ log = logging.getLogger("trygg.writer")
 BATCH_LIMIT = 256  # appends committed together at most
 BUSY = N_("Many messages are being sent just now; yours will be sent again in a moment.")
 RETRY_AFTER = 1  # seconds a sender told `busy` waits before sending again
+PUBLISH_SECONDS = 2.0  # a stalled bus (Redis not answering) holds a batch's acks this long at most
 
 
 class Busy(PublicError):
@@ -200,6 +204,9 @@ class Writer:
     async def _commit(self, batch: list[_Job]) -> None:
         try:
             outcomes = await self._transaction(batch)
+        except OperationalError as error:  # the database's state, not a job: locked too long, gone
+            log.warning("group commit failed; the senders send again", extra={"error": type(error).__name__})
+            outcomes = [Busy() for _ in batch]  # (tried singly, each would wait as long again)
         except Exception as error:  # not one job's refusal: try each alone
             log.warning("group commit failed; retrying singly", extra={"error": type(error).__name__})
             outcomes = []
@@ -210,9 +217,13 @@ class Writer:
                     outcomes.append(single)
         self.batches += 1
         self.largest_batch = max(self.largest_batch, len(batch))
-        for outcome in outcomes:  # after the commit, in log order: what was stored
-            if isinstance(outcome, Written):
-                await self._publish(outcome)
+        try:
+            async with asyncio.timeout(PUBLISH_SECONDS):
+                for outcome in outcomes:  # after the commit, in log order: what was stored
+                    if isinstance(outcome, Written):
+                        await self._publish(outcome)
+        except TimeoutError:  # stored and committed: followers catch up on a later event
+            log.warning("append events not published: the bus did not answer", extra={"error": "timeout"})
         for job, outcome in zip(batch, outcomes, strict=True):
             if job.future.done():
                 continue
