@@ -124,14 +124,16 @@ class ThrottleRepeats(logging.Filter):
 
 
 class QuietWebsockets(logging.Filter):
-    """uvicorn's INFO line for every accepted websocket is left out (ten thousand reconnecting
-    browsers would write ten thousand lines); refusals and errors still get through."""
+    """The INFO lines for every websocket are left out: uvicorn's `[accepted]` and the websockets
+    library's "connection open" / "connection closed" (ten thousand reconnecting browsers would
+    write ten thousand lines each); refusals and errors still get through."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not record.name.startswith(("uvicorn", "websockets")):
+            return True
+        said = str(record.msg)  # the websockets library logs on uvicorn's logger, or its own
         return not (
-            record.levelno == logging.INFO
-            and record.name.startswith("uvicorn")
-            and str(record.msg).endswith('"WebSocket %s" [accepted]')
+            said.endswith('"WebSocket %s" [accepted]') or said in {"connection open", "connection closed"}
         )
 
 

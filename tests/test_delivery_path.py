@@ -4,6 +4,7 @@ database).  No timings: each test waits on conditions."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket as tcp
@@ -577,6 +578,28 @@ def test_no_info_line_for_each_websocket() -> None:
 
     assert not QuietWebsockets().filter(record('%s - "WebSocket %s" [accepted]'))
     assert QuietWebsockets().filter(record('%s - "WebSocket %s" 403'))
+    # The websockets library (uvicorn's `websockets-sansio`) says so once more, on its own logger.
+    for said in ("connection open", "connection closed"):
+        line = logging.makeLogRecord({"msg": said, "name": "websockets.server", "levelno": logging.INFO})
+        assert not QuietWebsockets().filter(line)
+    failed = logging.makeLogRecord(
+        {"msg": "opening handshake failed", "name": "websockets.server", "levelno": logging.ERROR}
+    )
+    assert QuietWebsockets().filter(failed)
+
+
+def test_a_live_server_writes_no_line_for_each_websocket(live: LiveServer) -> None:
+    """Through the real server and its logging: sockets that open and close leave no line."""
+    for _ in range(3):
+        with ExitStack() as stack:
+            socket = live_socket(stack, live.url)
+            socket.send({"type": "ping", "ref": "p"})  # refused (no hello): the socket was open
+            with contextlib.suppress(ConnectionClosed):
+                socket.receive()
+    text = live.log()
+    assert text.strip(), "the server logged nothing at all: the check would prove nothing"
+    for said in ('"WebSocket /ws" [accepted]', "connection open", "connection closed"):
+        assert said not in text
 
 
 # --- what the writer refuses before its batch's INSERT --------------------------------------------
