@@ -4,13 +4,14 @@ with an error, and the sockets that got their turn are served as usual."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from server.realtime.admission import Admission
+from server.realtime.admission import Admission, Overloaded
 from server.realtime.closes import Close
 from tests.chat_helpers import Centre, Socket, hello, send_frame, start_visitor, text, visitor_socket
 from tests.conftest import BASE_URL, Client
@@ -98,3 +99,41 @@ def test_turns_are_taken_in_order_and_given_back(client: Client, centre: Centre)
     assert admission.waiting == 0
     for _ in range(8):  # every turn is free again
         client.run(admission.turn().__aenter__)
+
+
+def test_a_connection_served_before_goes_before_new_ones() -> None:
+    """A tab needs several reads one after another: once it has had a turn, its next read goes
+    before any new tab's first, so tabs finish one after another instead of all timing out."""
+
+    async def scenario() -> list[str]:
+        admission = Admission(slots=1, wait_seconds=5)
+        order: list[str] = []
+
+        async def read(name: str, urgent: bool) -> None:
+            async with admission.turn(urgent=urgent):
+                order.append(name)
+
+        async with admission.turn():  # a read under way; these queue behind it
+            waiting = [asyncio.create_task(read(f"new {n}", urgent=False)) for n in (1, 2)]
+            await asyncio.sleep(0)
+            waiting.append(asyncio.create_task(read("served before", urgent=True)))
+            await asyncio.sleep(0)
+            assert admission.waiting == 3
+        await asyncio.gather(*waiting)
+        assert admission.waiting == 0
+        return order
+
+    assert asyncio.run(scenario()) == ["served before", "new 1", "new 2"]
+
+
+def test_a_turn_given_up_while_waiting_is_not_lost() -> None:
+    async def scenario() -> None:
+        admission = Admission(slots=1, wait_seconds=0.05)
+        async with admission.turn():
+            with contextlib.suppress(Overloaded):
+                async with admission.turn():
+                    raise AssertionError("no turn while the only one is held")
+        async with asyncio.timeout(1), admission.turn():  # the turn is free again
+            pass
+
+    asyncio.run(scenario())

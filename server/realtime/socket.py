@@ -628,7 +628,7 @@ class Connection:
             self.fresh.discard(conversation_id)  # just read by the `sync` that asked for this
         else:
             self._forget_access(conversation_id)
-        async with self.hub.admission.turn():
+        async with self.hub.admission.turn(urgent=True):
             readable = await self._may_read(conversation_id)
             rows = await conversations.messages_after(self.res, conversation_id, after) if readable else []
         if not readable:
@@ -721,7 +721,7 @@ class Connection:
             return
         self._forget_access(frame.fields["conversation"])  # asked afresh, once for sync and pump
         staff = self._principal().staff
-        async with self.hub.admission.turn():  # a storm of syncs takes turns (admission.py)
+        async with self.hub.admission.turn(urgent=True):  # served before new connections (admission.py)
             conversation_id = await self._readable(frame)
             if staff is not None:  # a member who must go reads nothing more (`revoked`)
                 await rekey.require_current(self.res, staff)
@@ -732,7 +732,7 @@ class Connection:
         self.dirty.add(conversation_id)
         self._kick()
         await self.send({"type": "synced", "conversation": conversation_id.hex, "ref": frame.ref})
-        async with self.hub.admission.turn():
+        async with self.hub.admission.turn(urgent=True):
             receipts = await conversations.receipts(self.res, conversation_id)
             # Someone must go and nobody has re-keyed yet: this client may be the one to do it.
             needed = await rekey.needed(self.res, conversation_id)
@@ -964,7 +964,7 @@ class Connection:
         conversation_id = self._principal().conversation_id
         assert conversation_id is not None
         self.subscription.add(events.queue_channel())
-        async with self.hub.admission.turn():  # every queued visitor asks at once when it moves
+        async with self.hub.admission.turn(urgent=True):  # every queued visitor asks at once when it moves
             found = await queue.standing(self.res, conversation_id)
         if found.status != Status.QUEUED:
             self.subscription.remove(events.queue_channel())
