@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -388,9 +389,8 @@ def test_the_limit_on_new_chats_from_one_address_counts_per_centre(make_settings
 def test_an_admin_of_one_centre_cannot_touch_another_centres_staff_invites_or_bookings(
     client: Client, two_centres: tuple[Centre, Centre, VisitorChat]
 ) -> None:
-    from datetime import UTC, datetime, timedelta
 
-    from server.models import Booking, BookingHolder, StaffAccount
+    from server.models import StaffAccount
 
     a, b, _ = two_centres
     anna = a.staff["anna"].account_id
@@ -402,27 +402,7 @@ def test_an_admin_of_one_centre_cannot_touch_another_centres_staff_invites_or_bo
     invite_id = re.search(r"/staff/admin/invites/([0-9a-f-]{36})/revoke", pending.text)
     assert invite_id
 
-    async def book_at_a() -> str:
-        starts = datetime.now(UTC) + timedelta(days=3)
-        async with client.res.db.begin() as db:
-            holder = BookingHolder()
-            db.add(holder)
-            await db.flush()
-            db.add(
-                Booking(
-                    centre_id=uuid.UUID(bytes=a.centre_id),
-                    reference="ABCD2345",
-                    holder_id=holder.id,
-                    counsellor_id=anna,
-                    starts_at=starts,
-                    ends_at=starts + timedelta(hours=1),
-                    kind="phone",
-                    payload=b"x" * 200,
-                )
-            )
-        return "ABCD2345"
-
-    reference = client.run(book_at_a)
+    reference = booked_directly(client, uuid.UUID(bytes=a.centre_id), "ABCD2345", anna)
     bea = b.admin
     staff_page = bea.request("GET", "/staff/admin/staff").text
     assert "Anna" not in staff_page
@@ -610,33 +590,13 @@ def test_a_counsellor_cannot_attach_another_centres_interpreter_to_a_booking(
     client: Client, two_centres: tuple[Centre, Centre, VisitorChat]
 ) -> None:
     """Attaching an interpreter asks for their role at this centre, not at their home centre."""
-    from datetime import UTC, datetime, timedelta
 
-    from server.models import Booking, BookingHolder, CentreStaff
+    from server.models import CentreStaff
 
     a, b, _ = two_centres
     carl, ivan = b.staff["carl"], a.staff["ivan"]
 
-    async def book_at_b() -> None:
-        starts = datetime.now(UTC) + timedelta(days=3)
-        async with client.res.db.begin() as db:
-            holder = BookingHolder()
-            db.add(holder)
-            await db.flush()
-            db.add(
-                Booking(
-                    centre_id=uuid.UUID(bytes=b.centre_id),
-                    reference="WXYZ2345",
-                    holder_id=holder.id,
-                    counsellor_id=carl.account_id,
-                    starts_at=starts,
-                    ends_at=starts + timedelta(hours=1),
-                    kind="phone",
-                    payload=b"x" * 200,
-                )
-            )
-
-    client.run(book_at_b)
+    booked_directly(client, uuid.UUID(bytes=b.centre_id), "WXYZ2345", carl.account_id)
     path = "/api/staff/bookings/WXYZ2345/interpreter"
     refused = carl.person.api("POST", path, {"interpreter": ivan.account_id.hex})
     assert refused.status_code == 422, refused.text  # Ivan interprets at A only
@@ -674,3 +634,31 @@ def test_a_network_admin_cannot_appoint_herself_an_admin_of_a_centre_that_has_on
     assert accepted.status_code == 303
     again = nina.form("/network/centres/oslo/admin", {"display_name": "Nina Too"}, token_from="/network/")
     assert again.status_code == 409
+
+
+def booked_directly(client: Client, centre_id: uuid.UUID, reference: str, counsellor: uuid.UUID) -> str:
+    """A phone booking with `counsellor` at a centre, three days ahead, written to the database
+    as the booking service would leave it (its sealed details stand in as opaque bytes)."""
+    from server.models import Booking, BookingHolder
+
+    async def book() -> None:
+        starts = datetime.now(UTC) + timedelta(days=3)
+        async with client.res.db.begin() as db:
+            holder = BookingHolder()
+            db.add(holder)
+            await db.flush()
+            db.add(
+                Booking(
+                    centre_id=centre_id,
+                    reference=reference,
+                    holder_id=holder.id,
+                    counsellor_id=counsellor,
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=1),
+                    kind="phone",
+                    payload=b"x" * 200,
+                )
+            )
+
+    client.run(book)
+    return reference

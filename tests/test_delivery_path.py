@@ -517,7 +517,9 @@ def test_a_stalled_bus_does_not_hold_acks_or_the_writer(
 
                 sender = threading.Thread(target=send_two, daemon=True)
                 sender.start()
-                sender.join(timeout=4)  # redis-py gives up on a command after 5 s (and retries)
+                # With the budget both acks come within ~1 s; without it none comes while Redis is
+                # stalled (checked: PUBLISH_SECONDS=1000 fails here).  8 s leaves room for a busy machine.
+                sender.join(timeout=8)
                 while_stalled = list(acked)
                 proxy.flowing.set()
                 sender.join(timeout=20)
